@@ -1,0 +1,123 @@
+# csvfs — one non-recursive Makefile.
+#
+#   make              build every program into build/
+#   make check        install build deps, unit tests + integration tests
+#   make check-unit   the CUnit suites only
+#   make check-asan   unit + single-node tests under ASan/UBSan
+#   make bench        benchmarks (figures as ratios against raw device)
+#   make demo         the main job: a multi-node cluster sharing one volume
+#   make fuzz         longer libFuzzer runs
+#   make install      PREFIX=/usr/local DESTDIR=
+#
+# Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
+# program's main file (PROG_SRCS). Each tests/unit/X_test.c is one CUnit
+# runner linked with them.
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+SBINDIR   ?= $(PREFIX)/sbin
+OCFDIR    ?= /usr/lib/ocf/resource.d/csvfs
+B         ?= build
+
+CC        ?= cc
+PKGS      := fuse3 openssl zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CPG_LIBS   := $(shell pkg-config --libs libcpg libquorum libcmap 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wvla -Wformat-security \
+             -Wno-missing-field-initializers
+HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT       ?= -O2 -g
+SAN       ?=
+CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SAN) -D_GNU_SOURCE \
+             -D_FILE_OFFSET_BITS=64 -Iinclude -I. $(PKG_CFLAGS)
+LDFLAGS   += -pie -Wl,-z,relro,-z,now $(SAN)
+LDLIBS    += $(PKG_LIBS) $(CPG_LIBS) -lpthread
+
+PROG_SRCS := meta/mkfs_main.c meta/fsck_main.c fs/csvfsd_main.c \
+             fs/mount_main.c fs/csvfsctl_main.c
+PROGS     := $(B)/mkfs.csvfs $(B)/fsck.csvfs $(B)/csvfsd $(B)/mount.csvfs \
+             $(B)/csvfsctl
+LIB_SRCS  := $(filter-out $(PROG_SRCS) %_fuzz.c, \
+               $(wildcard meta/*.c net/*.c lockd/*.c fs/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
+
+all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+
+# Rebuild everything when the flags change.
+$(B)/FLAGS: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
+		echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' > $@
+
+$(B)/%.o: %.c $(B)/FLAGS
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libcsvfs.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/mkfs.csvfs: $(B)/meta/mkfs_main.o $(B)/libcsvfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/fsck.csvfs: $(B)/meta/fsck_main.o $(B)/libcsvfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/csvfsd: $(B)/fs/csvfsd_main.o $(B)/libcsvfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/mount.csvfs: $(B)/fs/mount_main.o $(B)/libcsvfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/csvfsctl: $(B)/fs/csvfsctl_main.o $(B)/libcsvfs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%_test: $(B)/tests/unit/%_test.o $(B)/libcsvfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcunit
+$(B)/tests/%: $(B)/tests/tools/%.o $(B)/libcsvfs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	scripts/install-deps.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	tests/run-integration.sh $(B)
+
+check-unit: $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+check-asan: deps
+	$(MAKE) B=build-asan OPT='-O1 -g' \
+		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+		HARDEN= all
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+		$(MAKE) B=build-asan OPT='-O1 -g' \
+		SAN='-fsanitize=address,undefined -fno-omit-frame-pointer' \
+		HARDEN= check-unit
+	ASAN_OPTIONS=detect_leaks=0 tests/run-integration.sh build-asan single
+
+bench: deps all
+	tests/bench/run.sh $(B)
+
+demo: deps all
+	scripts/demo.sh $(B)
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+FORCE:
+.PHONY: all deps check check-unit check-asan bench demo install clean FORCE
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,378 @@
+/*
+ * csvfs on-disk format.
+ *
+ * Everything csvfs writes to the shared device is declared here and nowhere
+ * else. All fields are little-endian and fixed width; no struct here is ever
+ * cast onto a raw block: meta/ondisk.c decodes raw bytes into these structs
+ * after checking magic, block number, volume UUID and checksum, and encodes
+ * them back field by field.
+ *
+ * Units:
+ *   mblk  a 4 KiB metadata block, numbered from the start of the device.
+ *   blk   a large data block (1, 2, 4 or 8 MiB, fixed at mkfs), numbered from
+ *         the start of the device. Metadata blocks are carved out of large
+ *         blocks ("meta chunks").
+ *   ino   an inode number is the mblk number of the inode's block; the root
+ *         directory's is recorded in the superblock.
+ *
+ * Layout (positions recorded in the superblock):
+ *   mblk 0                      superblock
+ *   mblk 1                      volume state block (journaled: orphan list)
+ *   mblk 16 ..                  node heartbeat slots, one mblk per node
+ *   last mblk of large block 0  backup superblock
+ *   from large block 1          client table, one mblk per node (journaled
+ *                               last request sequence + reply, for
+ *                               retries), journal, allocation bitmap, each
+ *                               a whole number of large blocks
+ *   then                        data: file data and meta chunks (the first
+ *                               chunk holds the root directory inode)
+ *
+ * Stale data: every free large block reads as zeroes on the device. mkfs
+ * zeroes the data area (a punched hole on an image file, BLKZEROOUT on a
+ * block device), and the coordinator zeroes a block, and waits for that to
+ * be durable, before the transaction that frees it commits. A block handed
+ * to a file therefore never shows another file's bytes, even after a crash
+ * at any point; the UNWRITTEN extent flag only lets readers skip the device.
+ *
+ * Format changelog:
+ *   1.0  first format.
+ */
+#ifndef CSVFS_ONDISK_H
+#define CSVFS_ONDISK_H
+
+#include <stdint.h>
+
+#define CSVFS_VERSION_MAJOR	1	/* incompatible changes bump this */
+#define CSVFS_VERSION_MINOR	0	/* compatible additions bump this */
+
+#define CSVFS_MBLK_SIZE		4096u
+#define CSVFS_MBLK_SHIFT	12
+#define CSVFS_MIN_BLOCK_SHIFT	20	/* 1 MiB */
+#define CSVFS_MAX_BLOCK_SHIFT	23	/* 8 MiB */
+#define CSVFS_NAME_MAX		255
+#define CSVFS_LABEL_MAX		64
+#define CSVFS_UUID_SIZE		16
+#define CSVFS_MAX_NODES_LIMIT	128
+#define CSVFS_DEFAULT_NODES	64
+
+#define CSVFS_SB_MBLK		0
+#define CSVFS_STATE_MBLK	1
+#define CSVFS_HB_MBLK		16	/* first heartbeat slot */
+
+/* Magic numbers, one per block type. */
+#define CSVFS_MAGIC_SUPER	0x53565343u	/* "CSVS" */
+#define CSVFS_MAGIC_STATE	0x54535643u	/* "CVST" */
+#define CSVFS_MAGIC_HB		0x42485643u	/* "CVHB" */
+#define CSVFS_MAGIC_CLIENT	0x4c435643u	/* "CVCL" */
+#define CSVFS_MAGIC_JSB		0x534a5643u	/* "CVJS" journal superblock */
+#define CSVFS_MAGIC_JDESC	0x444a5643u	/* "CVJD" journal descriptor */
+#define CSVFS_MAGIC_JCOMMIT	0x434a5643u	/* "CVJC" journal commit */
+#define CSVFS_MAGIC_BITMAP	0x4d425643u	/* "CVBM" */
+#define CSVFS_MAGIC_CHUNK	0x48435643u	/* "CVCH" meta chunk header */
+#define CSVFS_MAGIC_INODE	0x4e495643u	/* "CVIN" */
+#define CSVFS_MAGIC_EXTENT	0x58455643u	/* "CVEX" extent overflow block */
+#define CSVFS_MAGIC_DINDEX	0x49445643u	/* "CVDI" directory hash index */
+#define CSVFS_MAGIC_DBUCKET	0x42445643u	/* "CVDB" directory bucket */
+
+/*
+ * Common header of every metadata block (64 bytes).
+ * The checksum is CRC-32 (zlib) over the whole 4 KiB block with the
+ * checksum field taken as zero.
+ */
+struct csvfs_mhdr {
+	uint32_t magic;		/* 0x00 block type magic */
+	uint32_t checksum;	/* 0x04 crc32 of the block, this field zero */
+	uint64_t mblk;		/* 0x08 this block's own mblk number */
+	uint8_t  uuid[16];	/* 0x10 volume UUID */
+	uint64_t tid;		/* 0x20 transaction that last wrote it */
+	uint16_t version;	/* 0x28 format major version */
+	uint16_t reserved0;	/* 0x2a */
+	uint32_t reserved1;	/* 0x2c */
+	uint8_t  reserved2[16];	/* 0x30 */
+};				/* 0x40 */
+#define CSVFS_MHDR_SIZE		64
+_Static_assert(sizeof(struct csvfs_mhdr) == CSVFS_MHDR_SIZE, "mhdr size");
+
+/* Volume states (superblock "state"). */
+#define CSVFS_STATE_CLEAN	1	/* unmounted cleanly, journal empty */
+#define CSVFS_STATE_MOUNTED	2	/* in use or crashed: replay first */
+
+/* Superblock (mblk 0, backup copy at backup_mblk). Never journaled. */
+struct csvfs_super {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint16_t vmajor;	/* 0x040 format major version */
+	uint16_t vminor;	/* 0x042 format minor version */
+	uint32_t block_shift;	/* 0x044 log2 of the large block size */
+	uint64_t total_blocks;	/* 0x048 large blocks on the volume */
+	uint64_t data_start;	/* 0x050 first large block of the data area */
+	uint32_t max_nodes;	/* 0x058 heartbeat slots / client slots */
+	uint32_t state;		/* 0x05c CSVFS_STATE_* */
+	uint64_t hb_mblk;	/* 0x060 first heartbeat slot */
+	uint64_t client_mblk;	/* 0x068 first client table slot */
+	uint64_t backup_mblk;	/* 0x070 backup superblock */
+	uint64_t journal_mblk;	/* 0x078 journal superblock */
+	uint64_t journal_len;	/* 0x080 journal length in mblks */
+	uint64_t bitmap_mblk;	/* 0x088 first allocation bitmap block */
+	uint64_t bitmap_len;	/* 0x090 bitmap length in mblks */
+	uint64_t root_ino;	/* 0x098 root directory inode */
+	uint64_t first_chunk;	/* 0x0a0 first meta chunk (large block) */
+	uint64_t coord_epoch;	/* 0x0a8 epoch of the current coordinator */
+	uint32_t coord_node;	/* 0x0b0 node id of that coordinator */
+	uint32_t flags;		/* 0x0b4 reserved, zero */
+	uint64_t hash_seed;	/* 0x0b8 seed of the directory name hash */
+	uint64_t mkfs_time;	/* 0x0c0 seconds since the epoch */
+	uint64_t mount_time;	/* 0x0c8 last coordinator start */
+	char     label[64];	/* 0x0d0 NUL-padded volume label */
+	uint8_t  reserved[3824];/* 0x110 zero */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_super) == CSVFS_MBLK_SIZE, "super size");
+
+/* Volume state block (mblk 1), journaled. */
+struct csvfs_vstate {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t orphan_head;	/* 0x040 first orphan inode, 0 if none */
+	uint64_t next_generation;/* 0x048 next inode generation number */
+	uint64_t reserved_blocks;/* 0x050 sum of per-file reservations */
+	uint8_t  reserved[4008];/* 0x058 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_vstate) == CSVFS_MBLK_SIZE, "vstate size");
+
+/* Node heartbeat slot: written only by its node, read by all. */
+struct csvfs_hb {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint32_t node_id;	/* 0x040 corosync node id, 0 = slot unused */
+	uint32_t state;		/* 0x044 CSVFS_HB_* */
+	uint64_t incarnation;	/* 0x048 changes on every mount */
+	uint64_t counter;	/* 0x050 advances on every heartbeat */
+	uint64_t timestamp_ns;	/* 0x058 writer's CLOCK_REALTIME, for humans */
+	char     hostname[64];	/* 0x060 */
+	uint8_t  reserved[3936];/* 0x0a0 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_hb) == CSVFS_MBLK_SIZE, "hb size");
+#define CSVFS_HB_FREE		0
+#define CSVFS_HB_STANDALONE	1	/* a standalone mount is live */
+#define CSVFS_HB_CLUSTER	2	/* a cluster member is live */
+#define CSVFS_HB_LEFT		3	/* unmounted cleanly */
+
+/* Client table slot: the last completed request of one node (journaled). */
+struct csvfs_client {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint32_t node_id;	/* 0x040 */
+	uint32_t reply_len;	/* 0x044 bytes of reply[] in use */
+	uint64_t incarnation;	/* 0x048 */
+	uint64_t seq;		/* 0x050 last completed request sequence */
+	uint8_t  reserved[40];	/* 0x058 */
+	uint8_t  reply[3968];	/* 0x080 encoded reply of that request */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_client) == CSVFS_MBLK_SIZE, "client size");
+
+/* Journal superblock (first journal mblk). */
+struct csvfs_jsb {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t start;		/* 0x040 mblk offset (from journal_mblk) of
+				 *       the oldest transaction to replay */
+	uint64_t start_tid;	/* 0x048 its transaction id */
+	uint8_t  reserved[4016];/* 0x050 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_jsb) == CSVFS_MBLK_SIZE, "jsb size");
+
+/*
+ * A transaction in the journal: one descriptor, then nblocks block images
+ * in the order of targets[], then one commit block. A transaction never
+ * wraps: if it does not fit before the journal's end it starts right after
+ * the journal superblock.
+ */
+#define CSVFS_JDESC_MAX		((CSVFS_MBLK_SIZE - 0x50) / 8)
+struct csvfs_jdesc {
+	struct csvfs_mhdr hdr;	/* 0x000 hdr.tid is the transaction id */
+	uint32_t nblocks;	/* 0x040 block images that follow */
+	uint32_t reserved0;	/* 0x044 */
+	uint64_t reserved1;	/* 0x048 */
+	uint64_t targets[CSVFS_JDESC_MAX]; /* 0x050 mblk of each image */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_jdesc) == CSVFS_MBLK_SIZE, "jdesc size");
+
+struct csvfs_jcommit {
+	struct csvfs_mhdr hdr;	/* 0x000 hdr.tid is the transaction id */
+	uint32_t nblocks;	/* 0x040 must match the descriptor */
+	uint32_t data_crc;	/* 0x044 crc32 over descriptor + images */
+	uint64_t commit_ns;	/* 0x048 CLOCK_REALTIME at commit */
+	uint8_t  reserved[4016];/* 0x050 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_jcommit) == CSVFS_MBLK_SIZE, "jcommit size");
+
+/*
+ * Allocation bitmap block: one bit per large block, bit set = in use.
+ * Block b is bit i = b % CSVFS_BITMAP_BITS of bitmap block
+ * b / CSVFS_BITMAP_BITS; bit i is byte i / 8, mask 1 << (i % 8) (the same
+ * bit order holds for the chunk used[] map).
+ */
+#define CSVFS_BITMAP_BYTES	(CSVFS_MBLK_SIZE - CSVFS_MHDR_SIZE)
+#define CSVFS_BITMAP_BITS	(CSVFS_BITMAP_BYTES * 8)
+struct csvfs_bitmap {
+	struct csvfs_mhdr hdr;			/* 0x000 */
+	uint8_t bits[CSVFS_BITMAP_BYTES];	/* 0x040 */
+};						/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_bitmap) == CSVFS_MBLK_SIZE, "bitmap size");
+
+/*
+ * Meta chunk: a large block given over to metadata blocks. Its first mblk is
+ * this header; bit i of used[] says whether mblk i of the chunk is in use
+ * (bit 0, the header itself, is always set). Chunks form a list from the
+ * superblock's first_chunk.
+ */
+#define CSVFS_CHUNK_MAX_MBLKS	2048	/* 8 MiB / 4 KiB */
+struct csvfs_chunk {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t blk;		/* 0x040 this chunk's large block */
+	uint64_t next;		/* 0x048 next chunk's large block, 0 = end */
+	uint32_t nmblks;	/* 0x050 mblks in this chunk */
+	uint32_t nused;		/* 0x054 bits set in used[] */
+	uint64_t reserved0;	/* 0x058 */
+	uint8_t  used[CSVFS_CHUNK_MAX_MBLKS / 8]; /* 0x060 */
+	uint8_t  reserved[3744];/* 0x160 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
+
+/* Extent: a run of large blocks of a file. */
+#define CSVFS_EXT_UNWRITTEN	0x1	/* allocated, never written: zeroes */
+#define CSVFS_EXT_AHEAD		0x2	/* allocated ahead of a sequential
+					 * writer (with UNWRITTEN); given back
+					 * at last close when beyond EOF */
+struct csvfs_extent {
+	uint64_t lblk;		/* 0x00 first logical large block */
+	uint64_t pblk;		/* 0x08 first physical large block */
+	uint32_t len;		/* 0x10 number of large blocks */
+	uint32_t flags;		/* 0x14 CSVFS_EXT_* */
+};				/* 0x18 */
+_Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
+
+/* Inode flags. */
+#define CSVFS_IFL_INLINE	0x1	/* regular file data is in body[] */
+#define CSVFS_IFL_EXTBLOCKS	0x2	/* body[] holds extent block index */
+#define CSVFS_IFL_MULTIWRITER	0x4	/* admin allows writers on many hosts */
+#define CSVFS_IFL_PINNED	0x8	/* ownership kept after last close */
+#define CSVFS_IFL_ORPHAN	0x10	/* on the orphan list */
+
+/* File ownership modes (inode own_mode). */
+#define CSVFS_OWN_NONE		0
+#define CSVFS_OWN_EXCLUSIVE	1
+#define CSVFS_OWN_SHARED_READ	2
+#define CSVFS_OWN_MULTI		3
+
+#define CSVFS_INODE_XATTR_OFF	0x100
+#define CSVFS_INODE_XATTR_SIZE	1024
+#define CSVFS_INODE_BODY_OFF	0x500
+#define CSVFS_INODE_BODY_SIZE	(CSVFS_MBLK_SIZE - CSVFS_INODE_BODY_OFF)
+#define CSVFS_INLINE_MAX	CSVFS_INODE_BODY_SIZE	/* 2816 */
+#define CSVFS_SYMLINK_MAX	(CSVFS_INODE_BODY_SIZE - 1)
+#define CSVFS_INLINE_EXTENTS	(CSVFS_INODE_BODY_SIZE / 24)	/* 117 */
+#define CSVFS_EXTBLK_INDEX_MAX	(CSVFS_INODE_BODY_SIZE / 16)	/* 176 */
+
+/*
+ * Inode block. Body by file type:
+ *   regular, INLINE:      size bytes of data
+ *   regular, !EXTBLOCKS:  nextents csvfs_extent records, sorted by lblk
+ *   regular, EXTBLOCKS:   nextents pairs {le64 first lblk, le64 mblk} of
+ *                         extent blocks, sorted
+ *   directory:            le32 global depth, le32 nindex, then nindex le64
+ *                         mblks of directory index blocks
+ *   symlink:              the target, size bytes, no NUL
+ * xattr area: records {u8 name_len, u8 reserved, le16 value_len, name,
+ * value}, packed, xattr_len bytes in use. Names carry their namespace prefix
+ * ("user.", "trusted.").
+ */
+struct csvfs_inode {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint32_t mode;		/* 0x040 type and permission bits */
+	uint32_t uid;		/* 0x044 */
+	uint32_t gid;		/* 0x048 */
+	uint32_t nlink;		/* 0x04c */
+	uint64_t size;		/* 0x050 bytes */
+	uint64_t nblocks;	/* 0x058 large blocks allocated */
+	uint64_t atime_sec;	/* 0x060 */
+	uint64_t mtime_sec;	/* 0x068 */
+	uint64_t ctime_sec;	/* 0x070 */
+	uint64_t btime_sec;	/* 0x078 creation time */
+	uint32_t atime_nsec;	/* 0x080 */
+	uint32_t mtime_nsec;	/* 0x084 */
+	uint32_t ctime_nsec;	/* 0x088 */
+	uint32_t btime_nsec;	/* 0x08c */
+	uint64_t generation;	/* 0x090 changes when the mblk is reused */
+	uint64_t rdev;		/* 0x098 device number for char/block nodes */
+	uint64_t parent;	/* 0x0a0 directories: parent inode */
+	uint32_t flags;		/* 0x0a8 CSVFS_IFL_* */
+	uint32_t nextents;	/* 0x0ac records in body[] (see above) */
+	uint32_t xattr_len;	/* 0x0b0 bytes used in xattr[] */
+	uint32_t own_node;	/* 0x0b4 owner node id, 0 = none */
+	uint32_t own_mode;	/* 0x0b8 CSVFS_OWN_* */
+	uint32_t own_count;	/* 0x0bc shared-read/multi: holder count */
+	uint64_t own_epoch;	/* 0x0c0 ownership epoch, bumps on change */
+	uint64_t own_since_ns;	/* 0x0c8 when the owner got it */
+	uint64_t next_orphan;	/* 0x0d0 orphan list link */
+	uint64_t reserve_blocks;/* 0x0d8 guaranteed large blocks */
+	uint64_t own_holders;	/* 0x0e0 shared-read/multi: holder node bitmap
+				 *       word index 0 (nodes 1..64) */
+	uint8_t  reserved[24];	/* 0x0e8 */
+	uint8_t  xattr[CSVFS_INODE_XATTR_SIZE];	/* 0x100 */
+	uint8_t  body[CSVFS_INODE_BODY_SIZE];	/* 0x500 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_inode) == CSVFS_MBLK_SIZE, "inode size");
+
+/* Extent overflow block: sorted extents of one file. */
+#define CSVFS_EXTBLK_MAX	((CSVFS_MBLK_SIZE - 0x50) / 24)	/* 167 */
+struct csvfs_extblk {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t ino;		/* 0x040 owning inode */
+	uint32_t count;		/* 0x048 extents in use */
+	uint32_t reserved0;	/* 0x04c */
+	struct csvfs_extent ext[CSVFS_EXTBLK_MAX]; /* 0x050 */
+	uint8_t  reserved[8];	/* 0xff8 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_extblk) == CSVFS_MBLK_SIZE, "extblk size");
+
+/*
+ * Directories are extendible hash tables. The 64-bit name hash's top
+ * "depth" bits index the table; the table is the concatenation of the
+ * directory's index blocks; each slot holds a bucket mblk. A bucket with
+ * local depth d covers 2^(depth-d) consecutive slots.
+ */
+#define CSVFS_DINDEX_SLOTS	((CSVFS_MBLK_SIZE - 0x50) / 8)	/* 502 */
+#define CSVFS_DIR_MAX_INDEX	((CSVFS_INODE_BODY_SIZE - 8) / 8)	/* 351 */
+struct csvfs_dindex {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t ino;		/* 0x040 owning directory */
+	uint32_t first_slot;	/* 0x048 table slot of slots[0] */
+	uint32_t nslots;	/* 0x04c slots in use here */
+	uint64_t slots[CSVFS_DINDEX_SLOTS]; /* 0x050 bucket mblks */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_dindex) == CSVFS_MBLK_SIZE, "dindex size");
+
+/*
+ * Directory bucket. Entries are packed from 0x50 in hash order:
+ * {le64 hash, le64 ino, le16 rec_len, u8 name_len, u8 type, name},
+ * rec_len = 20 + name_len rounded up to 8.
+ */
+#define CSVFS_DBUCKET_SPACE	(CSVFS_MBLK_SIZE - 0x50)
+#define CSVFS_DIRENT_HDR	20
+struct csvfs_dbucket {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t ino;		/* 0x040 owning directory */
+	uint32_t local_depth;	/* 0x048 */
+	uint16_t nentries;	/* 0x04c */
+	uint16_t used;		/* 0x04e bytes of entries[] in use */
+	uint8_t  entries[CSVFS_DBUCKET_SPACE]; /* 0x050 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_dbucket) == CSVFS_MBLK_SIZE, "dbucket size");
+
+/* Directory entry types (as DT_* in <dirent.h>). */
+#define CSVFS_DT_UNKNOWN	0
+#define CSVFS_DT_FIFO		1
+#define CSVFS_DT_CHR		2
+#define CSVFS_DT_DIR		4
+#define CSVFS_DT_BLK		6
+#define CSVFS_DT_REG		8
+#define CSVFS_DT_LNK		10
+#define CSVFS_DT_SOCK		12
+
+#endif /* CSVFS_ONDISK_H */

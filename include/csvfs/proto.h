@@ -1,0 +1,194 @@
+/*
+ * csvfs wire protocol: the messages between a node's FUSE daemon (client)
+ * and the volume's coordinator (metadata service). In standalone mode the
+ * same encoded messages are handed to the in-process coordinator by a direct
+ * call, so there is exactly one request interface.
+ *
+ * A message is a 64-byte header followed by "length" payload bytes. All
+ * integers are little-endian. Payloads are sequences of fixed-width fields
+ * and length-prefixed strings, encoded and decoded only in net/msg.c; the
+ * layout of each is listed below next to its type number.
+ *
+ * Rules: a type number is never reused (a retired type keeps its number);
+ * every length is checked before use; an unknown type is answered with
+ * status EOPNOTSUPP; a malformed payload with EPROTO.
+ *
+ * Protocol changelog:
+ *   1  first version.
+ */
+#ifndef CSVFS_PROTO_H
+#define CSVFS_PROTO_H
+
+#include <stdint.h>
+
+#define CSVFS_MSG_MAGIC		0x534d5643u	/* "CVMS" */
+#define CSVFS_PROTO_VERSION	1
+#define CSVFS_MSG_HDR_SIZE	64
+#define CSVFS_MSG_MAX_PAYLOAD	(1u << 20)	/* 1 MiB */
+
+/* Header flags. */
+#define CSVFS_MSGF_REPLY	0x1	/* this is a reply to req_id */
+#define CSVFS_MSGF_PUSH		0x2	/* coordinator-initiated (invalidation) */
+
+struct csvfs_msg_hdr {
+	uint32_t magic;		/* 0x00 CSVFS_MSG_MAGIC */
+	uint16_t version;	/* 0x04 CSVFS_PROTO_VERSION */
+	uint16_t type;		/* 0x06 CSVFS_MSG_* */
+	uint32_t length;	/* 0x08 payload bytes after the header */
+	uint32_t flags;		/* 0x0c CSVFS_MSGF_* */
+	uint64_t req_id;	/* 0x10 chosen by the requester, echoed */
+	uint64_t epoch;		/* 0x18 coordinator epoch the sender knows */
+	uint32_t node_id;	/* 0x20 sending node */
+	int32_t  status;	/* 0x24 replies: 0 or a negative errno */
+	uint64_t incarnation;	/* 0x28 sender's mount incarnation */
+	uint64_t seq;		/* 0x30 per-node request sequence (retries) */
+	uint64_t reserved;	/* 0x38 zero */
+};				/* 0x40 */
+_Static_assert(sizeof(struct csvfs_msg_hdr) == CSVFS_MSG_HDR_SIZE, "msg hdr");
+
+/*
+ * File attributes on the wire (ATTR below = these fields in this order,
+ * 136 bytes).
+ */
+struct csvfs_attr {
+	uint64_t ino;		/* 0x00 */
+	uint64_t generation;	/* 0x08 */
+	uint32_t mode;		/* 0x10 */
+	uint32_t nlink;		/* 0x14 */
+	uint32_t uid;		/* 0x18 */
+	uint32_t gid;		/* 0x1c */
+	uint64_t size;		/* 0x20 */
+	uint64_t alloc_bytes;	/* 0x28 bytes of allocated large blocks */
+	uint64_t rdev;		/* 0x30 */
+	int64_t  atime_sec;	/* 0x38 */
+	int64_t  mtime_sec;	/* 0x40 */
+	int64_t  ctime_sec;	/* 0x48 */
+	uint32_t atime_nsec;	/* 0x50 */
+	uint32_t mtime_nsec;	/* 0x54 */
+	uint32_t ctime_nsec;	/* 0x58 */
+	uint32_t flags;		/* 0x5c CSVFS_IFL_* of the inode */
+	uint32_t own_node;	/* 0x60 owner node, 0 = none */
+	uint32_t own_mode;	/* 0x64 CSVFS_OWN_* */
+	uint64_t own_epoch;	/* 0x68 */
+	uint64_t own_since_ns;	/* 0x70 */
+	uint32_t blksize;	/* 0x78 large block size */
+	uint32_t reserved0;	/* 0x7c */
+	uint64_t reserve_bytes;	/* 0x80 guaranteed space */
+};				/* 0x88 */
+_Static_assert(sizeof(struct csvfs_attr) == 136, "attr size");
+
+/* Extent on the wire (EXT below), same fields as the on-disk extent. */
+struct csvfs_wext {
+	uint64_t lblk;		/* 0x00 */
+	uint64_t pblk;		/* 0x08 */
+	uint32_t len;		/* 0x10 */
+	uint32_t flags;		/* 0x14 CSVFS_EXT_* */
+};				/* 0x18 */
+
+/* SETATTR valid bits. */
+#define CSVFS_SA_MODE		0x001
+#define CSVFS_SA_UID		0x002
+#define CSVFS_SA_GID		0x004
+#define CSVFS_SA_SIZE		0x008
+#define CSVFS_SA_ATIME		0x010
+#define CSVFS_SA_MTIME		0x020
+#define CSVFS_SA_ATIME_NOW	0x040
+#define CSVFS_SA_MTIME_NOW	0x080
+#define CSVFS_SA_CTIME		0x100
+#define CSVFS_SA_KILL_SUIDGID	0x200	/* clear S_ISUID, and S_ISGID if g+x */
+
+/* FALLOCATE modes (as FALLOC_FL_*). */
+#define CSVFS_FA_KEEP_SIZE	0x01
+#define CSVFS_FA_PUNCH_HOLE	0x02
+#define CSVFS_FA_ZERO_RANGE	0x10
+
+/* ALLOC flags. */
+#define CSVFS_ALLOC_AHEAD	0x1	/* sequential writer: allocate ahead */
+
+/* RENAME flags (as RENAME_*). */
+#define CSVFS_RENAME_NOREPLACE	0x1
+#define CSVFS_RENAME_EXCHANGE	0x2
+
+/* OPEN flags. */
+#define CSVFS_OPEN_WRITE	0x1	/* the open has write access */
+#define CSVFS_OPEN_TRUNC	0x2	/* O_TRUNC */
+
+/* XATTR set flags (as XATTR_*). */
+#define CSVFS_XATTR_CREATE	0x1
+#define CSVFS_XATTR_REPLACE	0x2
+
+/*
+ * Message types. Request payloads (→) and reply payloads (←).
+ * STR = le16 length + bytes (no NUL). BYTES = le32 length + bytes.
+ */
+enum csvfs_msg_type {
+	CSVFS_MSG_HELLO		= 1,	/* → le32 node, le64 incarnation, STR host
+					 * ← le64 root_ino, le32 block_shift,
+					 *   le64 epoch, 16 bytes uuid */
+	CSVFS_MSG_LOOKUP	= 2,	/* → le64 parent, STR name  ← ATTR */
+	CSVFS_MSG_GETATTR	= 3,	/* → le64 ino  ← ATTR */
+	CSVFS_MSG_SETATTR	= 4,	/* → le64 ino, le32 valid, le32 mode,
+					 *   le32 uid, le32 gid, le64 size,
+					 *   le64 atime_sec, le32 atime_nsec,
+					 *   le64 mtime_sec, le32 mtime_nsec
+					 * ← ATTR */
+	CSVFS_MSG_MKNOD		= 5,	/* → le64 parent, STR name, le32 mode,
+					 *   le64 rdev, le32 uid, le32 gid
+					 * ← ATTR (regular files too) */
+	CSVFS_MSG_MKDIR		= 6,	/* → as MKNOD  ← ATTR */
+	CSVFS_MSG_SYMLINK	= 7,	/* → le64 parent, STR name, STR target,
+					 *   le32 uid, le32 gid  ← ATTR */
+	CSVFS_MSG_UNLINK	= 8,	/* → le64 parent, STR name  ← (none) */
+	CSVFS_MSG_RMDIR		= 9,	/* → le64 parent, STR name  ← (none) */
+	CSVFS_MSG_RENAME	= 10,	/* → le64 parent, STR name, le64 newparent,
+					 *   STR newname, le32 flags  ← (none) */
+	CSVFS_MSG_LINK		= 11,	/* → le64 ino, le64 newparent,
+					 *   STR newname  ← ATTR */
+	CSVFS_MSG_READLINK	= 12,	/* → le64 ino  ← STR target */
+	CSVFS_MSG_READDIR	= 13,	/* → le64 ino, le64 cookie, le32 max,
+					 *   le32 plus
+					 * ← le32 count, le32 eof, count x
+					 *   {le64 ino, le64 next_cookie, u8 type,
+					 *    STR name, [ATTR if plus]} */
+	CSVFS_MSG_STATFS	= 14,	/* → (none)
+					 * ← le32 bsize, le64 blocks, le64 bfree,
+					 *   le64 bavail, le64 files, le64 ffree,
+					 *   le64 reserved, le64 provisioned */
+	CSVFS_MSG_OPEN		= 15,	/* → le64 ino, le32 flags  ← ATTR */
+	CSVFS_MSG_RELEASE	= 16,	/* → le64 ino, le32 flags  ← (none) */
+	CSVFS_MSG_GET_EXTENTS	= 17,	/* → le64 ino, le64 lblk, le64 count
+					 * ← le32 n, n x EXT (sorted; may stop
+					 *   early: ask again from the end) */
+	CSVFS_MSG_ALLOC		= 18,	/* → le64 ino, le64 lblk, le64 count,
+					 *   le32 flags
+					 * ← ATTR, le32 n, n x EXT covering at
+					 *   least [lblk, lblk+count) */
+	CSVFS_MSG_WRITE_DONE	= 19,	/* → le64 ino, le64 size (new size if
+					 *   larger), le32 mtime_valid,
+					 *   le64 mtime_sec, le32 mtime_nsec,
+					 *   le32 n, n x {le64 lblk, le64 count}
+					 *   ranges now written  ← ATTR */
+	CSVFS_MSG_FALLOCATE	= 20,	/* → le64 ino, le32 mode, le64 off,
+					 *   le64 len  ← ATTR */
+	CSVFS_MSG_INLINE_READ	= 21,	/* → le64 ino, le64 off, le32 len
+					 * ← BYTES data */
+	CSVFS_MSG_INLINE_WRITE	= 22,	/* → le64 ino, le64 off, BYTES data
+					 * ← ATTR (flags without INLINE when
+					 *   the file no longer fits inline:
+					 *   nothing written, use ALLOC) */
+	CSVFS_MSG_GETXATTR	= 23,	/* → le64 ino, STR name  ← BYTES value */
+	CSVFS_MSG_SETXATTR	= 24,	/* → le64 ino, STR name, BYTES value,
+					 *   le32 flags  ← (none) */
+	CSVFS_MSG_LISTXATTR	= 25,	/* → le64 ino  ← BYTES names, each
+					 *   NUL-terminated */
+	CSVFS_MSG_REMOVEXATTR	= 26,	/* → le64 ino, STR name  ← (none) */
+	CSVFS_MSG_FSYNC		= 27,	/* → le64 ino (0 = whole volume)
+					 * ← (none), after the journal commit */
+	CSVFS_MSG_LSEEK		= 28,	/* → le64 ino, le64 off, le32 whence
+					 * ← le64 off */
+	CSVFS_MSG_FORGET	= 29,	/* → le64 ino: the node dropped its last
+					 *   reference  ← (none) */
+	CSVFS_MSG_TYPE_MAX
+};
+
+#endif /* CSVFS_PROTO_H */

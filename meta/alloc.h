@@ -1,0 +1,67 @@
+/*
+ * alloc: space on the volume. Large blocks come from the allocation bitmap
+ * (one bit per large block); 4 KiB metadata blocks come from meta chunks,
+ * large blocks given over to metadata for good (see jrnl.h on why they are
+ * never returned).
+ *
+ * Every change goes through the caller's operation (struct jop); the bitmap
+ * and chunk headers are read through the block cache, so an operation that
+ * fails is undone by jop_end. The in-memory counters are then stale: call
+ * alloc_resync after a failed operation that allocated or freed.
+ * All functions need the metadata lock (an open jop).
+ */
+#ifndef CSVFS_ALLOC_H
+#define CSVFS_ALLOC_H
+
+#include <stdint.h>
+#include "csvfs/ondisk.h"
+
+struct jop;
+struct alloc;
+
+/* Loads counters and the chunk list. */
+int alloc_load(struct jop *op, const struct csvfs_super *sb,
+	       struct alloc **out);
+void alloc_release(struct alloc *a);
+/* Recounts from the (cached) blocks after an undone operation. */
+int alloc_resync(struct alloc *a, struct jop *op);
+
+/*
+ * Allocates one contiguous run of at least min and at most max large
+ * blocks, as close after goal as possible (goal 0 = allocator's choice).
+ * reserve_ok: the run may use blocks held back for reservations.
+ * Returns 0 with *start and *len set, or -ENOSPC when no run of min blocks is
+ * free.
+ */
+int alloc_blocks(struct alloc *a, struct jop *op, uint64_t goal,
+		 uint64_t min, uint64_t max, int reserve_ok,
+		 uint64_t *start, uint64_t *len);
+/*
+ * Marks [start, start+len) free. The caller must have zeroed the blocks on
+ * the device, durably, first (the volume's stale-data rule).
+ */
+int alloc_free(struct alloc *a, struct jop *op, uint64_t start, uint64_t len);
+/* Allocates one metadata block (a new meta chunk when all are full). */
+int alloc_mblk(struct alloc *a, struct jop *op, uint64_t *mblk);
+int alloc_free_mblk(struct alloc *a, struct jop *op, uint64_t mblk);
+
+/* Whether large block b is marked in use (for fsck). */
+int alloc_test(struct alloc *a, struct jop *op, uint64_t b, int *used);
+/* Whether mblk is a metadata block marked in use in its chunk. */
+int alloc_mblk_test(struct alloc *a, struct jop *op, uint64_t mblk,
+		    int *used);
+
+struct alloc_stats {
+	uint64_t total_blocks;	/* data area */
+	uint64_t free_blocks;
+	uint64_t reserved_blocks;
+	uint64_t chunks;
+	uint64_t mblks_used, mblks_free;
+};
+void alloc_get_stats(struct alloc *a, struct alloc_stats *st);
+/* Sets the blocks held back for per-file reservations. */
+void alloc_set_reserved(struct alloc *a, uint64_t blocks);
+/* Iterates chunks: the large block of chunk i, 0 past the end. */
+uint64_t alloc_chunk_blk(struct alloc *a, uint64_t i);
+
+#endif /* CSVFS_ALLOC_H */

@@ -1,0 +1,193 @@
+/*
+ * dev: O_DIRECT access to the shared device or image file.
+ *
+ * Zeroing prefers offloads: a punched hole keeps an image file sparse and
+ * costs no writes; BLKZEROOUT lets a block device (or a loop device backed
+ * by a file) zero without data transfer where it can, and the kernel falls
+ * back to writing zeroes where it cannot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "meta/dev.h"
+
+void *dev_alloc_buf(size_t len)
+{
+	void *p = NULL;
+	size_t sz = (len + DEV_ALIGN - 1) & ~(size_t)(DEV_ALIGN - 1);
+
+	if (sz == 0)
+		sz = DEV_ALIGN;
+	if (posix_memalign(&p, DEV_ALIGN, sz))
+		return NULL;
+	memset(p, 0, sz);
+	return p;
+}
+
+int dev_refresh_size(struct dev *d)
+{
+	struct stat st;
+	uint64_t size;
+
+	if (fstat(d->fd, &st) < 0)
+		return -errno;
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(d->fd, BLKGETSIZE64, &size) < 0)
+			return -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		return -ENOTBLK;
+	}
+	d->size = size;
+	return 0;
+}
+
+int dev_open(const char *path, int flags, struct dev **out)
+{
+	struct dev *d;
+	struct stat st;
+	int oflags = O_CLOEXEC;
+	int rc;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->fd = -1;
+	d->rdonly = !!(flags & DEV_RDONLY);
+	d->path = strdup(path);
+	if (!d->path) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	oflags |= d->rdonly ? O_RDONLY : O_RDWR;
+	if (!(flags & DEV_BUFFERED))
+		oflags |= O_DIRECT;
+	d->fd = open(path, oflags);
+	if (d->fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fstat(d->fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	d->is_blkdev = S_ISBLK(st.st_mode);
+	d->sector = 512;
+	if (d->is_blkdev) {
+		int ssz = 0;
+
+		if (ioctl(d->fd, BLKSSZGET, &ssz) == 0 && ssz > 0)
+			d->sector = (unsigned)ssz;
+	}
+	rc = dev_refresh_size(d);
+	if (rc)
+		goto out;
+	*out = d;
+	return 0;
+out:
+	dev_close(d);
+	return rc;
+}
+
+void dev_close(struct dev *d)
+{
+	if (!d)
+		return;
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->path);
+	free(d);
+}
+
+int dev_pread(struct dev *d, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	if (off + len > d->size)
+		return -EIO;
+	while (done < len) {
+		ssize_t n = pread(d->fd, (char *)buf + done, len - done,
+				  (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int dev_pwrite(struct dev *d, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	if (d->rdonly)
+		return -EROFS;
+	if (off + len > d->size)
+		return -EIO;
+	if (d->record)
+		d->record(d->record_ctx, DEV_REC_WRITE, off, buf, len);
+	while (done < len) {
+		ssize_t n = pwrite(d->fd, (const char *)buf + done, len - done,
+				   (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int dev_flush(struct dev *d)
+{
+	if (d->rdonly)
+		return 0;
+	if (d->record)
+		d->record(d->record_ctx, DEV_REC_FLUSH, 0, NULL, 0);
+	if (fdatasync(d->fd) < 0)
+		return -errno;
+	return 0;
+}
+
+int dev_zero(struct dev *d, uint64_t off, uint64_t len)
+{
+	if (d->rdonly)
+		return -EROFS;
+	if (len == 0)
+		return 0;
+	if (off + len > d->size)
+		return -EIO;
+	if (d->record)
+		d->record(d->record_ctx, DEV_REC_ZERO, off, NULL, len);
+	if (d->is_blkdev) {
+		uint64_t range[2] = { off, len };
+
+		if (ioctl(d->fd, BLKZEROOUT, range) < 0)
+			return -errno;
+		return 0;
+	}
+	if (fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      (off_t)off, (off_t)len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return -errno;
+	if (fallocate(d->fd, FALLOC_FL_ZERO_RANGE, (off_t)off,
+		      (off_t)len) == 0)
+		return 0;
+	return -errno;
+}

@@ -1,0 +1,57 @@
+/*
+ * dev: the shared device (a block device or an image file), opened with
+ * O_DIRECT. Every byte csvfs reads or writes on the volume goes through
+ * here, so the crash-consistency harness can record writes and flushes at
+ * this one place.
+ *
+ * All offsets and lengths given to dev_pread/dev_pwrite must be multiples of
+ * DEV_ALIGN and buffers DEV_ALIGN-aligned (dev_alloc_buf). Calls return 0 or
+ * a negative errno; short transfers are retried and end in -EIO. Thread-safe.
+ */
+#ifndef CSVFS_DEV_H
+#define CSVFS_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEV_ALIGN 4096u
+
+#define DEV_RDONLY	0x1	/* open read-only */
+#define DEV_BUFFERED	0x2	/* no O_DIRECT (tools reading small bits) */
+
+struct dev {
+	int fd;
+	int is_blkdev;
+	int rdonly;
+	uint64_t size;		/* bytes */
+	unsigned sector;	/* logical sector size */
+	char *path;
+	/* Write recorder for crash tests; NULL in normal operation. */
+	void (*record)(void *ctx, int op, uint64_t off, const void *buf,
+		       size_t len);
+	void *record_ctx;
+};
+
+/* Recorder ops. */
+#define DEV_REC_WRITE	1
+#define DEV_REC_FLUSH	2
+#define DEV_REC_ZERO	3
+
+int dev_open(const char *path, int flags, struct dev **out);
+void dev_close(struct dev *d);
+/* Re-reads the size (online grow). */
+int dev_refresh_size(struct dev *d);
+int dev_pread(struct dev *d, void *buf, size_t len, uint64_t off);
+int dev_pwrite(struct dev *d, const void *buf, size_t len, uint64_t off);
+/* Makes every completed write durable (fdatasync). */
+int dev_flush(struct dev *d);
+/*
+ * Makes [off, off+len) read as zeroes without writing zeroes where the
+ * device can: a punched hole on an image file, BLKZEROOUT on a block
+ * device. Not durable until dev_flush.
+ */
+int dev_zero(struct dev *d, uint64_t off, uint64_t len);
+/* DEV_ALIGN-aligned, zero-filled; free with free(). NULL on ENOMEM. */
+void *dev_alloc_buf(size_t len);
+
+#endif /* CSVFS_DEV_H */

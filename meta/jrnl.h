@@ -1,0 +1,112 @@
+/*
+ * jrnl: the metadata block cache and the write-ahead journal.
+ *
+ * The coordinator is the only writer of metadata. Every change runs inside
+ * an operation (struct jop) that holds the volume's metadata lock from
+ * jop_begin to jop_end. An operation reads blocks through the cache
+ * (checked: magic, block number, UUID, checksum), declares each block it is
+ * about to change with jop_write (which saves an undo image), and changes
+ * the raw bytes through the od_*_encode functions. jop_end with an error
+ * puts every changed block back as it was, so handlers need not order their
+ * checks before their changes.
+ *
+ * Changed blocks join the running transaction. The commit thread (group
+ * commit) seals them, writes descriptor + images + commit record to the
+ * journal, flushes the device, then writes the blocks in place. A
+ * checkpoint (flush, then advance the journal superblock) frees journal
+ * space. Replay applies every committed transaction from the journal
+ * superblock's start in order and stops at the first torn or missing one.
+ *
+ * Meta chunks are never given back to the data pool, so a replayed block
+ * image can only land on a metadata block: no revoke records are needed.
+ */
+#ifndef CSVFS_JRNL_H
+#define CSVFS_JRNL_H
+
+#include <stdint.h>
+#include "csvfs/ondisk.h"
+
+struct dev;
+struct jrnl;
+
+/* A cached 4 KiB metadata block (raw, little-endian bytes). */
+struct mbuf {
+	uint64_t mblk;
+	uint8_t *data;
+};
+
+#define JOP_MAX_BLOCKS	1024	/* blocks one operation may change */
+
+struct jop_undo {
+	struct mbuf *b;
+	uint8_t *saved;		/* image before the operation */
+	int was_dirty;
+};
+
+/* One metadata operation; lives on the caller's stack. */
+struct jop {
+	struct jrnl *j;
+	unsigned nundo, cap;
+	struct jop_undo *undo;
+	int failed;
+};
+
+struct jrnl_stats {
+	uint64_t commits, blocks, checkpoints, flushes;
+	uint64_t replayed_tx, replayed_blocks;
+	uint64_t cache_hits, cache_misses;
+};
+
+#define JRNL_RDONLY	0x1	/* no writes at all (fsck -n, dump) */
+#define JRNL_NO_THREAD	0x2	/* commits only on jrnl_commit (tools) */
+
+/*
+ * Replays the journal of the volume described by sb (decoded superblock):
+ * applies each committed transaction in place, flushes, and resets the
+ * journal superblock. *ntx gets the number of transactions applied.
+ * Returns 0 or -errno / -CSVFS_E*. Calling it twice is a no-op the second
+ * time.
+ */
+int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx);
+
+/*
+ * Opens the cache and journal of a volume whose journal has been replayed.
+ * Starts the commit thread unless JRNL_NO_THREAD or JRNL_RDONLY.
+ */
+int jrnl_open(struct dev *d, const struct csvfs_super *sb, int flags,
+	      struct jrnl **out);
+/* Commits what is pending, checkpoints, stops the thread, frees j. */
+int jrnl_close(struct jrnl *j);
+
+/* Starts an operation: takes the metadata lock. */
+void jop_begin(struct jrnl *j, struct jop *op);
+/*
+ * Gets block mblk through the cache, checked against magic (0 = any valid
+ * csvfs block of this volume). The buffer stays valid until jop_end.
+ */
+int jop_read(struct jop *op, uint64_t mblk, uint32_t magic, struct mbuf **b);
+/* Declares that b is about to change (saves its undo image). */
+int jop_write(struct jop *op, struct mbuf *b);
+/*
+ * Gets block mblk zero-filled, for a block being initialized, already
+ * declared for writing (its old content is not read nor checked).
+ */
+int jop_new(struct jop *op, uint64_t mblk, struct mbuf **b);
+/*
+ * Ends the operation and drops the lock. err != 0 restores every block the
+ * operation changed. Returns the transaction id that makes the changes
+ * durable (for jrnl_wait), 0 if nothing changed.
+ */
+uint64_t jop_end(struct jop *op, int err);
+
+/* Waits until transaction tid is durable. Returns 0 or the commit error. */
+int jrnl_wait(struct jrnl *j, uint64_t tid);
+/* Commits the running transaction now and waits for it. */
+int jrnl_commit(struct jrnl *j);
+/* The volume UUID, for building blocks. */
+const uint8_t *jrnl_uuid(const struct jrnl *j);
+void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st);
+/* The sticky commit error (a failed journal write stops all changes). */
+int jrnl_error(struct jrnl *j);
+
+#endif /* CSVFS_JRNL_H */

@@ -1,0 +1,762 @@
+/*
+ * mds: the coordinator's lifecycle, request dispatch and shared helpers.
+ *
+ * Every request runs as one metadata operation (jop): the handler decodes
+ * its payload (the decoder is the validator: a short or over-long payload is
+ * -EPROTO before anything changes), changes blocks, and encodes the reply.
+ * A failed handler's changes are undone by jop_end. Requests that hand out
+ * blocks (alloc, fallocate, inline->extents) or that the caller must see
+ * durable (fsync) reply only after their transaction commits; the others
+ * are made durable by the group commit a few milliseconds later, as ext4
+ * does with its journal.
+ *
+ * Heartbeat: the coordinator's node writes its slot every second; a
+ * standalone start refuses a volume whose other slots are still advancing.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "csvfs/errors.h"
+#include "meta/alloc.h"
+#include "meta/dev.h"
+#include "meta/dir.h"
+#include "meta/format.h"
+#include "meta/inode.h"
+#include "meta/jrnl.h"
+#include "meta/mds_i.h"
+#include "meta/ondisk.h"
+#include "net/mdc.h"
+
+#define HB_INTERVAL_MS	1000
+#define HB_STALE_S	10
+
+struct mds_hb {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop, running;
+	uint64_t counter, incarnation;
+};
+
+static struct mds_hb *hb_of(struct mds *m);
+
+/* ---- helpers shared by the handlers --------------------------------- */
+
+int mds_name_ok(const char *name, size_t len)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > CSVFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (memchr(name, '/', len))
+		return -EINVAL;
+	if ((len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return -EINVAL;
+	return 0;
+}
+
+int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+	    struct mbuf **mb)
+{
+	int rc = ino_get(r->op, r->m->a, ino, in, mb);
+
+	if (rc && rc != -ESTALE && rc != -ENOMEM)
+		syslog(LOG_ERR, "inode %llu: %s",
+		       (unsigned long long)ino, csvfs_strerror(rc));
+	return rc;
+}
+
+void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
+	      struct csvfs_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = ino;
+	a->generation = in->generation;
+	a->mode = in->mode;
+	a->nlink = in->nlink;
+	a->uid = in->uid;
+	a->gid = in->gid;
+	a->size = in->size;
+	a->alloc_bytes = in->nblocks * m->bsize;
+	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
+		a->alloc_bytes = CSVFS_MBLK_SIZE;
+	a->rdev = in->rdev;
+	a->atime_sec = (int64_t)in->atime_sec;
+	a->mtime_sec = (int64_t)in->mtime_sec;
+	a->ctime_sec = (int64_t)in->ctime_sec;
+	a->atime_nsec = in->atime_nsec;
+	a->mtime_nsec = in->mtime_nsec;
+	a->ctime_nsec = in->ctime_nsec;
+	a->flags = in->flags;
+	a->own_node = in->own_node;
+	a->own_mode = in->own_mode;
+	a->own_epoch = in->own_epoch;
+	a->own_since_ns = in->own_since_ns;
+	a->blksize = (uint32_t)m->bsize;
+	a->reserve_bytes = in->reserve_blocks * m->bsize;
+}
+
+void mds_put_attr(struct mds_req *r, uint64_t ino, const struct csvfs_inode *in)
+{
+	struct csvfs_attr a;
+
+	mds_attr(r->m, ino, in, &a);
+	msg_put_attr(&r->out, &a);
+}
+
+struct mds_open *mds_open_find(struct mds *m, uint64_t ino, int create)
+{
+	unsigned h = (unsigned)(ino % MDS_OPEN_HASH);
+	struct mds_open *o;
+
+	for (o = m->open[h]; o; o = o->next)
+		if (o->ino == ino)
+			return o;
+	if (!create)
+		return NULL;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->ino = ino;
+	o->next = m->open[h];
+	m->open[h] = o;
+	return o;
+}
+
+void mds_open_drop(struct mds *m, uint64_t ino)
+{
+	struct mds_open **pp = &m->open[ino % MDS_OPEN_HASH];
+
+	while (*pp) {
+		if ((*pp)->ino == ino) {
+			struct mds_open *o = *pp;
+
+			*pp = o->next;
+			free(o);
+			return;
+		}
+		pp = &(*pp)->next;
+	}
+}
+
+static int vstate_get(struct mds_req *r, struct csvfs_vstate *vs,
+		      struct mbuf **mb)
+{
+	int rc = jop_read(r->op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, mb);
+
+	if (!rc)
+		od_vstate_decode((*mb)->data, vs);
+	return rc;
+}
+
+static int vstate_put(struct mds_req *r, struct mbuf *mb,
+		      const struct csvfs_vstate *vs)
+{
+	int rc = jop_write(r->op, mb);
+
+	if (!rc)
+		od_vstate_encode(vs, mb->data);
+	return rc;
+}
+
+/* Pushes ino at the head of the orphan list (caller writes *in). */
+int mds_orphan_add(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
+{
+	struct csvfs_vstate vs;
+	struct mbuf *mb;
+	int rc;
+
+	if (in->flags & CSVFS_IFL_ORPHAN)
+		return 0;
+	rc = vstate_get(r, &vs, &mb);
+	if (rc)
+		return rc;
+	in->next_orphan = vs.orphan_head;
+	in->flags |= CSVFS_IFL_ORPHAN;
+	vs.orphan_head = ino;
+	return vstate_put(r, mb, &vs);
+}
+
+/* Unlinks ino from the orphan list (caller writes *in). */
+int mds_orphan_del(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
+{
+	struct csvfs_vstate vs;
+	struct mbuf *mb;
+	uint64_t cur, guard = 0;
+	int rc;
+
+	if (!(in->flags & CSVFS_IFL_ORPHAN))
+		return 0;
+	rc = vstate_get(r, &vs, &mb);
+	if (rc)
+		return rc;
+	if (vs.orphan_head == ino) {
+		vs.orphan_head = in->next_orphan;
+		rc = vstate_put(r, mb, &vs);
+		goto done;
+	}
+	cur = vs.orphan_head;
+	while (cur && guard++ < (1u << 24)) {
+		struct csvfs_inode ci;
+		struct mbuf *cmb;
+
+		rc = mds_get(r, cur, &ci, &cmb);
+		if (rc)
+			return rc;
+		if (ci.next_orphan == ino) {
+			ci.next_orphan = in->next_orphan;
+			rc = ino_put(r->op, cmb, &ci);
+			goto done;
+		}
+		cur = ci.next_orphan;
+	}
+	return -CSVFS_ECORRUPT;
+done:
+	if (!rc) {
+		in->flags &= ~(uint32_t)CSVFS_IFL_ORPHAN;
+		in->next_orphan = 0;
+	}
+	return rc;
+}
+
+int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++)
+		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
+			      runs[i].len * m->bsize);
+	if (!rc && n)
+		rc = dev_flush(m->dev);
+	return rc;
+}
+
+/* Zeroes [off, off+len) inside one physical block, rounding to 4 KiB. */
+static int zero_in_block(struct mds *m, uint64_t pblk, uint64_t off,
+			 uint64_t len)
+{
+	uint64_t base = pblk * m->bsize, a0, a1;
+	uint8_t *buf = NULL;
+	int rc = 0;
+
+	a0 = (off + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+	a1 = (off + len) & ~(uint64_t)(DEV_ALIGN - 1);
+	if (a0 < a1) {
+		rc = dev_zero(m->dev, base + a0, a1 - a0);
+		if (rc)
+			return rc;
+	}
+	/* Partial 4 KiB edges: read, clear, write back. */
+	if (off % DEV_ALIGN || (off + len) % DEV_ALIGN || a0 >= a1) {
+		uint64_t edges[2], k;
+
+		buf = dev_alloc_buf(DEV_ALIGN);
+		if (!buf)
+			return -ENOMEM;
+		edges[0] = off & ~(uint64_t)(DEV_ALIGN - 1);
+		edges[1] = (off + len - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+		for (k = 0; k < 2 && !rc; k++) {
+			uint64_t s = edges[k], from, to;
+
+			if (k == 1 && edges[1] == edges[0])
+				break;
+			if (s >= a0 && s + DEV_ALIGN <= a1)
+				continue;
+			from = off > s ? off - s : 0;
+			to = off + len < s + DEV_ALIGN ? off + len - s :
+							  DEV_ALIGN;
+			rc = dev_pread(m->dev, buf, DEV_ALIGN, base + s);
+			if (!rc) {
+				memset(buf + from, 0, to - from);
+				rc = dev_pwrite(m->dev, buf, DEV_ALIGN,
+						base + s);
+			}
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
+			uint64_t len)
+{
+	uint64_t end = off + len;
+	int rc = 0;
+
+	while (off < end && !rc) {
+		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
+		uint64_t n = m->bsize - in_blk;
+		long i = ext_find(em, lblk, NULL);
+
+		if (n > end - off)
+			n = end - off;
+		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
+			rc = zero_in_block(m, em->e[i].pblk +
+					   (lblk - em->e[i].lblk), in_blk, n);
+		off += n;
+	}
+	return rc;
+}
+
+/* ---- simple handlers ---------------------------------------------------- */
+
+static int h_hello(struct mds_req *r)
+{
+	char host[256];
+
+	msg_get_u32(&r->in);
+	msg_get_u64(&r->in);
+	msg_get_str(&r->in, host, sizeof(host));
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	msg_put_u64(&r->out, r->m->sb.root_ino);
+	msg_put_u32(&r->out, r->m->sb.block_shift);
+	msg_put_u64(&r->out, r->m->epoch);
+	msg_put_raw(&r->out, r->m->sb.hdr.uuid, CSVFS_UUID_SIZE);
+	return 0;
+}
+
+static int h_statfs(struct mds_req *r)
+{
+	struct alloc_stats st;
+	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	alloc_get_stats(r->m->a, &st);
+	ffree = st.mblks_free + st.free_blocks * mpb;
+	msg_put_u32(&r->out, (uint32_t)r->m->bsize);
+	msg_put_u64(&r->out, st.total_blocks);
+	msg_put_u64(&r->out, st.free_blocks);
+	msg_put_u64(&r->out, st.free_blocks > st.reserved_blocks ?
+		    st.free_blocks - st.reserved_blocks : 0);
+	msg_put_u64(&r->out, st.mblks_used + ffree);
+	msg_put_u64(&r->out, ffree);
+	msg_put_u64(&r->out, st.reserved_blocks);
+	msg_put_u64(&r->out, r->m->provisioned);
+	return 0;
+}
+
+static int h_open(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	uint32_t flags = msg_get_u32(&r->in);
+	struct csvfs_inode in;
+	struct mds_open *o;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	o = mds_open_find(r->m, ino, 1);
+	if (!o)
+		return -ENOMEM;
+	o->nopen++;
+	if (flags & CSVFS_OPEN_WRITE)
+		o->nwrite++;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+static int h_release(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	uint32_t flags = msg_get_u32(&r->in);
+	struct csvfs_inode in;
+	struct mds_open *o;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	o = mds_open_find(r->m, ino, 0);
+	if (!o || o->nopen == 0)
+		return -EBADF;
+	o->nopen--;
+	if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
+		o->nwrite--;
+	if (o->nopen)
+		return 0;
+	mds_open_drop(r->m, ino);
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc == -ESTALE ? 0 : rc;
+	if (in.nlink == 0)
+		r->reclaim_ino = ino;
+	else if (S_ISREG(in.mode))
+		return mds_trim_ahead(r, ino);
+	return 0;
+}
+
+static int h_fsync(struct mds_req *r)
+{
+	msg_get_u64(&r->in);
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	r->sync = 1;
+	return 0;
+}
+
+static int h_forget(struct mds_req *r)
+{
+	msg_get_u64(&r->in);
+	return msg_rd_end(&r->in);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+#define MUT	0x1	/* changes metadata */
+#define SYNC	0x2	/* reply after commit */
+
+struct mds_entry {
+	mds_handler fn;
+	unsigned flags;
+};
+
+static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
+	[CSVFS_MSG_HELLO] = { h_hello, 0 },
+	[CSVFS_MSG_LOOKUP] = { mds_h_lookup, 0 },
+	[CSVFS_MSG_GETATTR] = { mds_h_getattr, 0 },
+	[CSVFS_MSG_SETATTR] = { mds_h_setattr, MUT },
+	[CSVFS_MSG_MKNOD] = { mds_h_mknod, MUT },
+	[CSVFS_MSG_MKDIR] = { mds_h_mkdir, MUT },
+	[CSVFS_MSG_SYMLINK] = { mds_h_symlink, MUT },
+	[CSVFS_MSG_UNLINK] = { mds_h_unlink, MUT },
+	[CSVFS_MSG_RMDIR] = { mds_h_rmdir, MUT },
+	[CSVFS_MSG_RENAME] = { mds_h_rename, MUT },
+	[CSVFS_MSG_LINK] = { mds_h_link, MUT },
+	[CSVFS_MSG_READLINK] = { mds_h_readlink, 0 },
+	[CSVFS_MSG_READDIR] = { mds_h_readdir, 0 },
+	[CSVFS_MSG_STATFS] = { h_statfs, 0 },
+	[CSVFS_MSG_OPEN] = { h_open, 0 },
+	[CSVFS_MSG_RELEASE] = { h_release, MUT },
+	[CSVFS_MSG_GET_EXTENTS] = { mds_h_get_extents, 0 },
+	[CSVFS_MSG_ALLOC] = { mds_h_alloc, MUT | SYNC },
+	[CSVFS_MSG_WRITE_DONE] = { mds_h_write_done, MUT },
+	[CSVFS_MSG_FALLOCATE] = { mds_h_fallocate, MUT | SYNC },
+	[CSVFS_MSG_INLINE_READ] = { mds_h_inline_read, 0 },
+	[CSVFS_MSG_INLINE_WRITE] = { mds_h_inline_write, MUT },
+	[CSVFS_MSG_GETXATTR] = { mds_h_getxattr, 0 },
+	[CSVFS_MSG_SETXATTR] = { mds_h_setxattr, MUT },
+	[CSVFS_MSG_LISTXATTR] = { mds_h_listxattr, 0 },
+	[CSVFS_MSG_REMOVEXATTR] = { mds_h_removexattr, MUT },
+	[CSVFS_MSG_FSYNC] = { h_fsync, SYNC },
+	[CSVFS_MSG_LSEEK] = { mds_h_lseek, 0 },
+	[CSVFS_MSG_FORGET] = { h_forget, 0 },
+};
+
+int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		 const uint8_t *payload, uint8_t **reply, size_t *reply_len)
+{
+	const struct mds_entry *e = NULL;
+	struct mds_req r;
+	struct jop op;
+	uint64_t tid;
+	int rc;
+
+	*reply = NULL;
+	*reply_len = 0;
+	if (hdr->type < CSVFS_MSG_TYPE_MAX)
+		e = &table[hdr->type];
+	if (!e || !e->fn)
+		return -EOPNOTSUPP;
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.hdr = hdr;
+	r.op = &op;
+	r.sync = !!(e->flags & SYNC);
+	msg_rd_init(&r.in, payload, hdr->length);
+	msg_wr_init(&r.out);
+	rc = jrnl_error(m->j);
+	if (rc)
+		return -EIO;
+	jop_begin(m->j, &op);
+	rc = e->fn(&r);
+	if (!rc && r.out.err)
+		rc = r.out.err;
+	tid = jop_end(&op, rc);
+	if (rc && (e->flags & MUT)) {
+		jop_begin(m->j, &op);
+		alloc_resync(m->a, &op);
+		jop_end(&op, 0);
+	}
+	if (!rc && r.sync)
+		rc = tid ? jrnl_wait(m->j, tid) : jrnl_commit(m->j);
+	if (!rc && r.wait_tid)
+		rc = jrnl_wait(m->j, r.wait_tid);
+	if (!rc && r.reclaim_ino) {
+		int rc2 = mds_reclaim(m, r.reclaim_ino);
+
+		if (rc2)
+			syslog(LOG_ERR, "inode %llu: reclaim failed: %s",
+			       (unsigned long long)r.reclaim_ino,
+			       csvfs_strerror(rc2));
+	}
+	if (rc) {
+		msg_wr_free(&r.out);
+		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
+			syslog(LOG_ERR, "%s: %s", msg_type_name(hdr->type),
+			       csvfs_strerror(rc));
+			rc = csvfs_errno(rc);
+		}
+		return rc;
+	}
+	*reply = r.out.p;
+	*reply_len = r.out.len;
+	return 0;
+}
+
+static int local_call(void *ctx, struct csvfs_msg_hdr *hdr,
+		      const void *payload, uint8_t **reply, size_t *reply_len)
+{
+	return mds_dispatch(ctx, hdr, payload, reply, reply_len);
+}
+
+void mds_local_transport(struct mds *m, struct mdc_transport *t)
+{
+	t->call = local_call;
+	t->ctx = m;
+}
+
+/* ---- heartbeat ----------------------------------------------------------- */
+
+static struct mds_hb *hb_of(struct mds *m)
+{
+	return (struct mds_hb *)(m + 1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int hb_read(struct mds *m, uint32_t slot, struct csvfs_hb *hb)
+{
+	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
+	uint64_t mblk = m->sb.hb_mblk + slot;
+	int rc;
+
+	if (!raw)
+		return -ENOMEM;
+	rc = dev_pread(m->dev, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
+	if (!rc)
+		rc = od_check(raw, CSVFS_MAGIC_HB, mblk, m->sb.hdr.uuid);
+	if (!rc)
+		od_hb_decode(raw, hb);
+	free(raw);
+	return rc;
+}
+
+static int hb_write(struct mds *m, uint32_t state)
+{
+	struct mds_hb *h = hb_of(m);
+	uint32_t slot = m->o.node_id - 1;
+	uint64_t mblk = m->sb.hb_mblk + slot;
+	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
+	struct csvfs_hb hb;
+	int rc;
+
+	if (!raw)
+		return -ENOMEM;
+	memset(&hb, 0, sizeof(hb));
+	od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, mblk, m->sb.hdr.uuid);
+	hb.node_id = m->o.node_id;
+	hb.state = state;
+	hb.incarnation = h->incarnation;
+	hb.counter = ++h->counter;
+	hb.timestamp_ns = now_ns();
+	gethostname(hb.hostname, sizeof(hb.hostname) - 1);
+	od_hb_encode(&hb, raw);
+	od_seal(raw);
+	rc = dev_pwrite(m->dev, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
+	free(raw);
+	return rc;
+}
+
+static void *hb_thread(void *arg)
+{
+	struct mds *m = arg;
+	struct mds_hb *h = hb_of(m);
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&h->lock);
+		if (hb_write(m, m->o.standalone ? CSVFS_HB_STANDALONE :
+						  CSVFS_HB_CLUSTER))
+			syslog(LOG_WARNING, "heartbeat write failed");
+		pthread_mutex_lock(&h->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += HB_INTERVAL_MS / 1000;
+		if (!h->stop)
+			pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/*
+ * Refuses a standalone start while another node's slot is live: recently
+ * stamped and still advancing.
+ */
+static int hb_check_others(struct mds *m)
+{
+	uint64_t now = now_ns();
+	uint32_t s;
+	int rc;
+
+	for (s = 0; s < m->sb.max_nodes; s++) {
+		struct csvfs_hb a, b;
+
+		if (s == m->o.node_id - 1)
+			continue;
+		rc = hb_read(m, s, &a);
+		if (rc)
+			return rc;
+		if (a.state != CSVFS_HB_STANDALONE &&
+		    a.state != CSVFS_HB_CLUSTER)
+			continue;
+		if (a.timestamp_ns + HB_STALE_S * 1000000000ull < now)
+			continue;
+		usleep(2500 * 1000);
+		rc = hb_read(m, s, &b);
+		if (rc)
+			return rc;
+		if (b.counter != a.counter) {
+			syslog(LOG_ERR, "node %u (%s) is using the volume",
+			       a.node_id, a.hostname);
+			return -CSVFS_ELIVE;
+		}
+	}
+	return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
+{
+	struct mds *m;
+	struct mds_hb *h;
+	struct jop op;
+	uint64_t ntx = 0;
+	int rc;
+
+	if (o->node_id == 0 || o->node_id > CSVFS_MAX_NODES_LIMIT)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m) + sizeof(struct mds_hb));
+	if (!m)
+		return -ENOMEM;
+	h = hb_of(m);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	m->dev = dev;
+	m->o = *o;
+	rc = fmt_read_super(dev, &m->sb);
+	if (rc)
+		goto fail;
+	if (o->node_id > m->sb.max_nodes) {
+		rc = -EINVAL;
+		goto fail;
+	}
+	m->bsize = 1ull << m->sb.block_shift;
+	if (RAND_bytes((unsigned char *)&h->incarnation,
+		       sizeof(h->incarnation)) != 1) {
+		rc = -EIO;
+		goto fail;
+	}
+	if (o->standalone) {
+		rc = hb_check_others(m);
+		if (rc)
+			goto fail;
+	}
+	rc = jrnl_replay(dev, &m->sb, &ntx);
+	if (rc)
+		goto fail;
+	if (ntx)
+		syslog(LOG_INFO, "journal: replayed %llu transactions",
+		       (unsigned long long)ntx);
+	m->sb.coord_epoch++;
+	m->sb.coord_node = o->node_id;
+	m->sb.mount_time = (uint64_t)time(NULL);
+	m->sb.state = CSVFS_STATE_MOUNTED;
+	rc = fmt_write_super(dev, &m->sb, 0);
+	if (rc)
+		goto fail;
+	m->epoch = m->sb.coord_epoch;
+	rc = jrnl_open(dev, &m->sb, 0, &m->j);
+	if (rc)
+		goto fail;
+	jop_begin(m->j, &op);
+	rc = alloc_load(&op, &m->sb, &m->a);
+	jop_end(&op, 0);
+	if (rc)
+		goto fail;
+	rc = mds_orphans_recover(m);
+	if (rc)
+		goto fail;
+	rc = hb_write(m, o->standalone ? CSVFS_HB_STANDALONE :
+					 CSVFS_HB_CLUSTER);
+	if (!rc)
+		rc = -pthread_create(&h->thread, NULL, hb_thread, m);
+	if (rc)
+		goto fail;
+	h->running = 1;
+	*out = m;
+	return 0;
+fail:
+	if (m->j)
+		jrnl_close(m->j);
+	alloc_release(m->a);
+	free(m);
+	return rc;
+}
+
+int mds_stop(struct mds *m)
+{
+	struct mds_hb *h = hb_of(m);
+	unsigned i;
+	int rc;
+
+	if (h->running) {
+		pthread_mutex_lock(&h->lock);
+		h->stop = 1;
+		pthread_cond_broadcast(&h->cond);
+		pthread_mutex_unlock(&h->lock);
+		pthread_join(h->thread, NULL);
+	}
+	rc = jrnl_close(m->j);
+	if (!rc) {
+		m->sb.state = CSVFS_STATE_CLEAN;
+		rc = fmt_write_super(m->dev, &m->sb, 0);
+	}
+	if (!rc)
+		rc = hb_write(m, CSVFS_HB_LEFT);
+	if (!rc)
+		rc = dev_flush(m->dev);
+	alloc_release(m->a);
+	for (i = 0; i < MDS_OPEN_HASH; i++)
+		while (m->open[i]) {
+			struct mds_open *o = m->open[i];
+
+			m->open[i] = o->next;
+			free(o);
+		}
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+	free(m);
+	return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * mds: the metadata service — the coordinator. It alone changes metadata on
+ * the device. Requests arrive as encoded messages of include/csvfs/proto.h,
+ * from the local FUSE daemon (standalone: mds_local_transport) or from other
+ * nodes over TLS; mds_dispatch validates and decodes each through a table
+ * indexed by type, runs the handler in one metadata transaction, and encodes
+ * the reply.
+ *
+ * Lifecycle: mds_start replays the journal, loads the allocator and starts
+ * the commit thread; mds_stop commits, checkpoints and marks the volume
+ * clean.
+ */
+#ifndef CSVFS_MDS_H
+#define CSVFS_MDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "csvfs/proto.h"
+
+struct dev;
+struct mds;
+struct mdc_transport;
+
+struct mds_opts {
+	uint32_t node_id;	/* this node (1 in standalone mode) */
+	int standalone;		/* refuse if another node's heartbeat lives */
+	unsigned commit_ms;	/* group-commit interval, 0 = default 5 ms */
+	/* Called with a message to push to node_id (invalidations); may be
+	 * NULL in standalone mode. */
+	void (*push)(void *ctx, uint32_t node_id, const void *msg,
+		     size_t len);
+	void *push_ctx;
+};
+
+/*
+ * Opens the coordinator on an open device: checks the superblock, bumps
+ * the coordinator epoch on disk, replays the journal, reclaims orphans and
+ * starts the commit thread. Returns 0 or -errno / -CSVFS_E*; on error a
+ * message naming the cause has been logged.
+ */
+int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out);
+/* Commits everything, marks the volume clean, frees m. */
+int mds_stop(struct mds *m);
+
+/*
+ * Handles one request. payload has hdr->length bytes. On return *reply
+ * (malloc'd, may be NULL when empty) holds the reply payload. Returns the
+ * reply status: 0 or a negative errno. Thread-safe.
+ */
+int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		 const uint8_t *payload, uint8_t **reply, size_t *reply_len);
+
+/* A transport that calls mds_dispatch directly (standalone mode). */
+void mds_local_transport(struct mds *m, struct mdc_transport *t);
+
+#endif /* CSVFS_MDS_H */

@@ -1,0 +1,732 @@
+/*
+ * mds_data: the coordinator's side of the data path: extent maps,
+ * allocation, truncation, hole punching, inline data and SEEK_DATA.
+ *
+ * Stale data: blocks leave a file only after they have been zeroed on the
+ * device and the zeroes flushed (mds_zero_runs), and a shrinking file is on
+ * the orphan list with its new size durable before its tail is zeroed, so
+ * a crash at any point leaves either the old blocks attached or zeroed
+ * blocks, never another file's bytes. Startup recovery finishes what the
+ * orphan list says was in progress.
+ *
+ * Allocation ahead: a sequential writer (CSVFS_ALLOC_AHEAD) gets as many
+ * blocks again as the file already has, up to AHEAD_MAX bytes, marked
+ * UNWRITTEN|AHEAD; what is still beyond EOF at the last close goes back.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "csvfs/errors.h"
+#include "meta/alloc.h"
+#include "meta/dev.h"
+#include "meta/inode.h"
+#include "meta/jrnl.h"
+#include "meta/mds_i.h"
+#include "meta/ondisk.h"
+
+#define AHEAD_MAX	(256ull << 20)
+#define AHEAD_MIN	(8ull << 20)
+#define GET_EXT_MAX	8192
+
+static uint64_t blocks_for(const struct mds *m, uint64_t bytes)
+{
+	return (bytes + m->bsize - 1) / m->bsize;
+}
+
+static void put_extents(struct mds_req *r, const struct extmap *em,
+			uint64_t lblk, uint64_t count)
+{
+	size_t pos, i, n = 0, at;
+
+	at = r->out.len;
+	msg_put_u32(&r->out, 0);
+	ext_find(em, lblk, &pos);
+	for (i = pos; i < em->n && n < GET_EXT_MAX; i++) {
+		struct csvfs_wext w;
+
+		if (count && em->e[i].lblk >= lblk + count)
+			break;
+		w.lblk = em->e[i].lblk;
+		w.pblk = em->e[i].pblk;
+		w.len = em->e[i].len;
+		w.flags = em->e[i].flags;
+		msg_put_ext(&r->out, &w);
+		n++;
+	}
+	if (!r->out.err)
+		od_put32(r->out.p + at, (uint32_t)n);
+}
+
+static int get_reg(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		   struct mbuf **mb)
+{
+	int rc = mds_get(r, ino, in, mb);
+
+	if (!rc && S_ISDIR(in->mode))
+		return -EISDIR;
+	if (!rc && !S_ISREG(in->mode))
+		return -EINVAL;
+	return rc;
+}
+
+int mds_h_get_extents(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
+	uint64_t count = msg_get_u64(&r->in);
+	struct csvfs_inode in;
+	struct extmap em;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = get_reg(r, ino, &in, NULL);
+	if (!rc)
+		rc = ext_load(r->op, ino, &in, &em);
+	if (rc)
+		return rc;
+	put_extents(r, &em, lblk, count);
+	ext_free(&em);
+	return 0;
+}
+
+int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
+{
+	struct mds *m = r->m;
+	struct csvfs_extent e;
+	struct extmap em;
+	uint64_t start, n;
+	uint8_t *buf;
+	int rc;
+
+	if (!(in->flags & CSVFS_IFL_INLINE))
+		return 0;
+	memset(&em, 0, sizeof(em));
+	in->flags &= ~(uint32_t)CSVFS_IFL_INLINE;
+	if (in->size == 0) {
+		memset(in->body, 0, sizeof(in->body));
+		in->nextents = 0;
+		return 0;
+	}
+	r->alloc_touched = 1;
+	rc = alloc_blocks(m->a, r->op, 0, 1, 1, 0, &start, &n);
+	if (rc)
+		return rc;
+	buf = dev_alloc_buf(DEV_ALIGN);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ? in->size :
+							     CSVFS_INLINE_MAX);
+	rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
+	free(buf);
+	if (rc)
+		return rc;
+	memset(in->body, 0, sizeof(in->body));
+	in->nextents = 0;
+	e.lblk = 0;
+	e.pblk = start;
+	e.len = 1;
+	e.flags = 0;
+	rc = ext_insert(&em, &e);
+	if (!rc)
+		rc = ext_store(r->op, m->a, ino, in, &em);
+	in->nblocks = ext_blocks(&em);
+	ext_free(&em);
+	r->sync = 1;
+	return rc;
+}
+
+/* Allocates the holes of [lblk, lblk+count) with the given extent flags. */
+static int fill_holes(struct mds_req *r, struct extmap *em, uint64_t lblk,
+		      uint64_t count, uint32_t flags, int best_effort)
+{
+	struct mds *m = r->m;
+	uint64_t cur = lblk, end = lblk + count;
+	int rc;
+
+	r->alloc_touched = 1;
+	while (cur < end) {
+		size_t pos;
+		long i = ext_find(em, cur, &pos);
+		uint64_t hole_end = end, goal = 0, start, n;
+		struct csvfs_extent e;
+
+		if (i >= 0) {
+			cur = em->e[i].lblk + em->e[i].len;
+			continue;
+		}
+		if (pos < em->n && em->e[pos].lblk < hole_end)
+			hole_end = em->e[pos].lblk;
+		if (pos > 0)
+			goal = em->e[pos - 1].pblk + em->e[pos - 1].len +
+			       (cur - (em->e[pos - 1].lblk +
+				       em->e[pos - 1].len));
+		n = hole_end - cur;
+		if (n > UINT32_MAX)
+			n = UINT32_MAX;
+		rc = alloc_blocks(m->a, r->op, goal, best_effort ? 1 : 1, n,
+				  0, &start, &n);
+		if (rc == -ENOSPC && best_effort)
+			return 0;
+		if (rc)
+			return rc;
+		e.lblk = cur;
+		e.pblk = start;
+		e.len = (uint32_t)n;
+		e.flags = flags;
+		rc = ext_insert(em, &e);
+		if (rc)
+			return rc;
+		cur += n;
+	}
+	return 0;
+}
+
+int mds_h_alloc(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
+	uint64_t count = msg_get_u64(&r->in), ahead = 0, maxb;
+	uint32_t flags = msg_get_u32(&r->in);
+	struct mds *m = r->m;
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	maxb = m->sb.total_blocks;
+	if (count == 0 || count > maxb || lblk > (UINT64_MAX >> 24) - count)
+		return count == 0 ? -EINVAL : -EFBIG;
+	rc = get_reg(r, ino, &in, &mb);
+	if (!rc)
+		rc = mds_uninline(r, ino, &in);
+	if (!rc)
+		rc = ext_load(r->op, ino, &in, &em);
+	if (rc)
+		return rc;
+	rc = fill_holes(r, &em, lblk, count, 0, 0);
+	if (!rc && (flags & CSVFS_ALLOC_AHEAD)) {
+		ahead = ext_blocks(&em);
+		if (ahead < AHEAD_MIN / m->bsize)
+			ahead = AHEAD_MIN / m->bsize;
+		if (ahead > AHEAD_MAX / m->bsize)
+			ahead = AHEAD_MAX / m->bsize;
+		/* Only the holes right after the request. */
+		{
+			size_t pos;
+
+			ext_find(&em, lblk + count, &pos);
+			if (pos < em.n && em.e[pos].lblk < lblk + count + ahead)
+				ahead = em.e[pos].lblk - (lblk + count);
+		}
+		if (ahead)
+			rc = fill_holes(r, &em, lblk + count, ahead,
+					CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD,
+					1);
+	}
+	if (!rc)
+		rc = ext_store(r->op, m->a, ino, &in, &em);
+	if (!rc) {
+		in.nblocks = ext_blocks(&em);
+		rc = ino_put(r->op, mb, &in);
+	}
+	if (!rc) {
+		mds_put_attr(r, ino, &in);
+		put_extents(r, &em, lblk, count + ahead);
+	}
+	ext_free(&em);
+	return rc;
+}
+
+int mds_h_write_done(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), size = msg_get_u64(&r->in);
+	uint32_t mvalid = msg_get_u32(&r->in), nsec, n, i;
+	int64_t sec;
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	int rc;
+
+	sec = (int64_t)msg_get_u64(&r->in);
+	nsec = msg_get_u32(&r->in);
+	n = msg_get_u32(&r->in);
+	if (r->in.err || n > (r->in.len - r->in.off) / 16 ||
+	    nsec >= 1000000000u)
+		return -EPROTO;
+	rc = get_reg(r, ino, &in, &mb);
+	if (!rc)
+		rc = ext_load(r->op, ino, &in, &em);
+	if (rc)
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		uint64_t l = msg_get_u64(&r->in), c = msg_get_u64(&r->in);
+
+		if (c > r->m->sb.total_blocks)
+			rc = -EPROTO;
+		else
+			rc = ext_mark_written(&em, l, c);
+	}
+	if (!rc && msg_rd_end(&r->in))
+		rc = -EPROTO;
+	if (!rc && n)
+		rc = ext_store(r->op, r->m->a, ino, &in, &em);
+	ext_free(&em);
+	if (rc)
+		return rc;
+	if (size > in.size) {
+		if (in.flags & CSVFS_IFL_INLINE && size > CSVFS_INLINE_MAX)
+			return -CSVFS_ECORRUPT;
+		r->m->provisioned += size - in.size;
+		in.size = size;
+	}
+	if (mvalid) {
+		in.mtime_sec = (uint64_t)sec;
+		in.mtime_nsec = nsec;
+		in.ctime_sec = (uint64_t)sec;
+		in.ctime_nsec = nsec;
+	}
+	rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		mds_put_attr(r, ino, &in);
+	return rc;
+}
+
+/*
+ * Takes the blocks of [from, to) out of the map, zeroes them and frees
+ * them. The caller stores the map and writes the inode.
+ */
+static int drop_range(struct mds_req *r, struct extmap *em, uint64_t from,
+		      uint64_t count)
+{
+	struct ext_run *runs = NULL;
+	size_t nruns = 0, i;
+	int rc;
+
+	rc = ext_remove(em, from, count, &runs, &nruns);
+	if (!rc)
+		rc = mds_zero_runs(r->m, runs, nruns);
+	r->alloc_touched = 1;
+	for (i = 0; !rc && i < nruns; i++)
+		rc = alloc_free(r->m->a, r->op, runs[i].pblk, runs[i].len);
+	free(runs);
+	return rc;
+}
+
+int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		 struct mbuf *mb, uint64_t size)
+{
+	struct mds *m = r->m;
+	struct extmap em;
+	uint64_t old = in->size;
+	int rc;
+
+	(void)mb;
+	if (size > (m->sb.total_blocks << m->sb.block_shift) * 1024)
+		return -EFBIG;
+	if (in->flags & CSVFS_IFL_INLINE) {
+		if (size <= CSVFS_INLINE_MAX) {
+			if (size < old)
+				memset(in->body + size, 0, old - size);
+			in->size = size;
+			return 0;
+		}
+		rc = mds_uninline(r, ino, in);
+		if (rc)
+			return rc;
+	}
+	if (size >= old) {
+		m->provisioned += size - old;
+		in->size = size;
+		return 0;
+	}
+	m->provisioned -= old - size;
+	rc = ext_load(r->op, ino, in, &em);
+	if (rc)
+		return rc;
+	/* The bytes past the new EOF in its last block must read zero. */
+	if (size % m->bsize)
+		rc = mds_zero_file_range(m, &em, size,
+					 m->bsize - size % m->bsize);
+	if (!rc)
+		rc = drop_range(r, &em, blocks_for(m, size), UINT64_MAX);
+	if (!rc)
+		rc = ext_store(r->op, m->a, ino, in, &em);
+	if (!rc)
+		in->nblocks = ext_blocks(&em);
+	in->size = size;
+	ext_free(&em);
+	return rc;
+}
+
+/* PUNCH_HOLE: whole blocks go back; the edges are zeroed in place. */
+static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		 uint64_t off, uint64_t len)
+{
+	struct mds *m = r->m;
+	uint64_t end, b0, b1;
+	struct extmap em;
+	int rc;
+
+	if (in->flags & CSVFS_IFL_INLINE) {
+		if (off < in->size)
+			memset(in->body + off, 0, (off + len > in->size ?
+						   in->size : off + len) - off);
+		return 0;
+	}
+	if (off >= in->size)
+		return 0;
+	end = off + len > in->size ? in->size : off + len;
+	rc = ext_load(r->op, ino, in, &em);
+	if (rc)
+		return rc;
+	b0 = blocks_for(m, off);
+	b1 = end / m->bsize;
+	if (end == in->size)
+		b1 = blocks_for(m, end);
+	if (b0 < b1) {
+		if (off < b0 * m->bsize)
+			rc = mds_zero_file_range(m, &em, off,
+						 b0 * m->bsize - off);
+		if (!rc && end > b1 * m->bsize)
+			rc = mds_zero_file_range(m, &em, b1 * m->bsize,
+						 end - b1 * m->bsize);
+		if (!rc)
+			rc = drop_range(r, &em, b0, b1 - b0);
+	} else {
+		rc = mds_zero_file_range(m, &em, off, end - off);
+	}
+	if (!rc)
+		rc = dev_flush(m->dev);
+	if (!rc)
+		rc = ext_store(r->op, m->a, ino, in, &em);
+	if (!rc)
+		in->nblocks = ext_blocks(&em);
+	ext_free(&em);
+	return rc;
+}
+
+int mds_h_fallocate(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), off, len, end;
+	uint32_t mode = msg_get_u32(&r->in);
+	struct mds *m = r->m;
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	int rc;
+
+	off = msg_get_u64(&r->in);
+	len = msg_get_u64(&r->in);
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	if (len == 0 || off + len < off)
+		return -EINVAL;
+	end = off + len;
+	if (end > (m->sb.total_blocks << m->sb.block_shift) * 1024)
+		return -EFBIG;
+	if (mode & ~(uint32_t)(CSVFS_FA_KEEP_SIZE | CSVFS_FA_PUNCH_HOLE |
+			       CSVFS_FA_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & CSVFS_FA_PUNCH_HOLE) && !(mode & CSVFS_FA_KEEP_SIZE))
+		return -EOPNOTSUPP;
+	rc = get_reg(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (mode & (CSVFS_FA_PUNCH_HOLE | CSVFS_FA_ZERO_RANGE))
+		rc = punch(r, ino, &in, off, len);
+	if (!rc && !(mode & CSVFS_FA_PUNCH_HOLE)) {
+		if (!(in.flags & CSVFS_IFL_INLINE) || end > CSVFS_INLINE_MAX)
+			rc = mds_uninline(r, ino, &in);
+		if (!rc && !(in.flags & CSVFS_IFL_INLINE)) {
+			rc = ext_load(r->op, ino, &in, &em);
+			if (!rc) {
+				rc = fill_holes(r, &em, off / m->bsize,
+						blocks_for(m, end) -
+						off / m->bsize,
+						CSVFS_EXT_UNWRITTEN, 0);
+				if (!rc)
+					rc = ext_store(r->op, m->a, ino, &in,
+						       &em);
+				in.nblocks = ext_blocks(&em);
+				ext_free(&em);
+			}
+		}
+		if (!rc && !(mode & CSVFS_FA_KEEP_SIZE) && end > in.size) {
+			m->provisioned += end - in.size;
+			in.size = end;
+		}
+	}
+	if (rc)
+		return rc;
+	ino_touch(&in, 1);
+	rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		mds_put_attr(r, ino, &in);
+	return rc;
+}
+
+int mds_h_inline_read(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), off = msg_get_u64(&r->in);
+	uint32_t len = msg_get_u32(&r->in);
+	struct csvfs_inode in;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = get_reg(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	if (!(in.flags & CSVFS_IFL_INLINE))
+		return -EAGAIN;
+	if (off >= in.size)
+		len = 0;
+	else if (off + len > in.size)
+		len = (uint32_t)(in.size - off);
+	msg_put_bytes(&r->out, in.body + (len ? off : 0), len);
+	return 0;
+}
+
+int mds_h_inline_write(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), off = msg_get_u64(&r->in);
+	const uint8_t *data;
+	uint32_t len = msg_get_bytes(&r->in, &data);
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = get_reg(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (!(in.flags & CSVFS_IFL_INLINE) || off + len > CSVFS_INLINE_MAX) {
+		/* Does not fit: convert; the writer goes the block way. */
+		rc = mds_uninline(r, ino, &in);
+		if (!rc)
+			rc = ino_put(r->op, mb, &in);
+		if (!rc)
+			mds_put_attr(r, ino, &in);
+		return rc;
+	}
+	memcpy(in.body + off, data, len);
+	if (off + len > in.size) {
+		r->m->provisioned += off + len - in.size;
+		in.size = off + len;
+	}
+	ino_touch(&in, 1);
+	rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		mds_put_attr(r, ino, &in);
+	return rc;
+}
+
+int mds_h_lseek(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), off = msg_get_u64(&r->in);
+	uint32_t whence = msg_get_u32(&r->in);
+	struct mds *m = r->m;
+	struct csvfs_inode in;
+	struct extmap em;
+	uint64_t res;
+	size_t i;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	rc = get_reg(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	if (off >= in.size)
+		return -ENXIO;
+	if (in.flags & CSVFS_IFL_INLINE) {
+		msg_put_u64(&r->out, whence == SEEK_DATA ? off : in.size);
+		return 0;
+	}
+	rc = ext_load(r->op, ino, &in, &em);
+	if (rc)
+		return rc;
+	res = whence == SEEK_DATA ? UINT64_MAX : off;
+	for (i = 0; i < em.n; i++) {
+		const struct csvfs_extent *e = &em.e[i];
+		uint64_t s = e->lblk * m->bsize, t = s + e->len * m->bsize;
+
+		if (e->flags & CSVFS_EXT_UNWRITTEN || t <= off)
+			continue;
+		if (whence == SEEK_DATA) {
+			res = s > off ? s : off;
+			break;
+		}
+		/* SEEK_HOLE: the first gap at or after off. */
+		if (s > res)
+			break;
+		if (t > res)
+			res = t;
+	}
+	ext_free(&em);
+	if (whence == SEEK_DATA && res >= in.size)
+		return -ENXIO;
+	if (res > in.size)
+		res = in.size;
+	msg_put_u64(&r->out, res);
+	return 0;
+}
+
+int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
+	     int free_inode)
+{
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	int rc;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
+		rc = ext_load(r->op, ino, &in, &em);
+		if (rc)
+			return rc;
+		rc = drop_range(r, &em, from_lblk, UINT64_MAX);
+		if (!rc && free_inode)
+			rc = ext_drop_leaves(r->op, r->m->a, &em);
+		else if (!rc)
+			rc = ext_store(r->op, r->m->a, ino, &in, &em);
+		in.nblocks = ext_blocks(&em);
+		ext_free(&em);
+		if (rc)
+			return rc;
+	}
+	rc = mds_orphan_del(r, ino, &in);
+	if (!rc)
+		rc = ino_put(r->op, mb, &in);
+	if (!rc && free_inode) {
+		if (S_ISREG(in.mode))
+			r->m->provisioned -= in.size < r->m->provisioned ?
+					     in.size : r->m->provisioned;
+		r->alloc_touched = 1;
+		rc = ino_free(r->op, r->m->a, ino);
+	}
+	return rc;
+}
+
+int mds_trim_ahead(struct mds_req *r, uint64_t ino)
+{
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	uint64_t from;
+	size_t i;
+	int rc, any = 0;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc || (in.flags & CSVFS_IFL_INLINE))
+		return rc;
+	rc = ext_load(r->op, ino, &in, &em);
+	if (rc)
+		return rc;
+	from = blocks_for(r->m, in.size);
+	for (i = 0; i < em.n; i++)
+		if (em.e[i].lblk + em.e[i].len > from &&
+		    (em.e[i].flags & CSVFS_EXT_AHEAD))
+			any = 1;
+	for (i = em.n; any && i-- > 0;) {
+		struct csvfs_extent e = em.e[i];
+		uint64_t s = e.lblk > from ? e.lblk : from;
+
+		if (e.lblk + e.len <= from)
+			break;
+		if (e.flags & CSVFS_EXT_AHEAD)
+			rc = drop_range(r, &em, s, e.lblk + e.len - s);
+		if (rc)
+			break;
+	}
+	if (!rc && any) {
+		rc = ext_store(r->op, r->m->a, ino, &in, &em);
+		in.nblocks = ext_blocks(&em);
+		if (!rc)
+			rc = ino_put(r->op, mb, &in);
+	}
+	ext_free(&em);
+	return rc;
+}
+
+/* Runs one trim as its own operation, as startup and release do. */
+static int trim_op(struct mds *m, uint64_t ino, int *freed)
+{
+	struct mds_req r;
+	struct csvfs_inode in;
+	struct jop op;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.op = &op;
+	msg_wr_init(&r.out);
+	jop_begin(m->j, &op);
+	rc = mds_get(&r, ino, &in, NULL);
+	if (!rc) {
+		*freed = in.nlink == 0;
+		rc = mds_trim(&r, ino, *freed ? 0 : blocks_for(m, in.size),
+			      *freed);
+	}
+	jop_end(&op, rc);
+	if (rc && r.alloc_touched) {
+		jop_begin(m->j, &op);
+		alloc_resync(m->a, &op);
+		jop_end(&op, 0);
+	}
+	msg_wr_free(&r.out);
+	return rc;
+}
+
+int mds_reclaim(struct mds *m, uint64_t ino)
+{
+	int freed = 0, rc;
+
+	/* The unlink (orphan entry) must be durable before data goes. */
+	rc = jrnl_commit(m->j);
+	if (!rc)
+		rc = trim_op(m, ino, &freed);
+	return rc;
+}
+
+int mds_orphans_recover(struct mds *m)
+{
+	struct csvfs_vstate vs;
+	struct mbuf *mb;
+	struct jop op;
+	unsigned n = 0;
+	int rc, freed;
+
+	for (;;) {
+		jop_begin(m->j, &op);
+		rc = jop_read(&op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+		if (!rc)
+			od_vstate_decode(mb->data, &vs);
+		jop_end(&op, 0);
+		if (rc)
+			return rc;
+		if (!vs.orphan_head)
+			break;
+		rc = trim_op(m, vs.orphan_head, &freed);
+		if (rc) {
+			syslog(LOG_ERR, "orphan inode %llu: %s",
+			       (unsigned long long)vs.orphan_head,
+			       csvfs_strerror(rc));
+			return rc;
+		}
+		n++;
+	}
+	if (n)
+		syslog(LOG_INFO, "recovered %u orphan inodes", n);
+	return jrnl_commit(m->j);
+}

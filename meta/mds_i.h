@@ -1,0 +1,125 @@
+/*
+ * mds_i.h: what the coordinator's source files (mds.c: lifecycle and
+ * dispatch; mds_ns.c: namespace and attribute requests; mds_data.c:
+ * extents, allocation, truncation and inline data) share. Not for use
+ * outside meta/mds*.c.
+ */
+#ifndef CSVFS_MDS_I_H
+#define CSVFS_MDS_I_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "csvfs/ondisk.h"
+#include "csvfs/proto.h"
+#include "meta/extent.h"
+#include "meta/mds.h"
+#include "net/msg.h"
+
+struct dev;
+struct jrnl;
+struct alloc;
+struct jop;
+struct mbuf;
+
+/* Open state of one inode (in memory, under the metadata lock). */
+struct mds_open {
+	uint64_t ino;
+	uint32_t nopen;		/* opens on all nodes */
+	uint32_t nwrite;	/* of which with write access */
+	struct mds_open *next;
+};
+
+#define MDS_OPEN_HASH 4096
+
+struct mds {
+	struct dev *dev;
+	struct csvfs_super sb;
+	struct jrnl *j;
+	struct alloc *a;
+	struct mds_opts o;
+	uint64_t bsize;
+	uint64_t epoch;
+	struct mds_open *open[MDS_OPEN_HASH];
+	uint64_t provisioned;	/* sum of regular file sizes, approximate */
+};
+
+/* One request being handled. */
+struct mds_req {
+	struct mds *m;
+	const struct csvfs_msg_hdr *hdr;
+	struct msg_rd in;
+	struct msg_wr out;
+	struct jop *op;
+	int sync;		/* reply only after the journal commit */
+	int alloc_touched;	/* failed ops must resync the allocator */
+	uint64_t wait_tid;	/* extra transaction to wait for, 0 = none */
+	uint64_t reclaim_ino;	/* unlinked and closed: free after the op */
+};
+
+typedef int (*mds_handler)(struct mds_req *r);
+
+/* mds.c */
+int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+	    struct mbuf **mb);
+void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
+	      struct csvfs_attr *a);
+void mds_put_attr(struct mds_req *r, uint64_t ino,
+		  const struct csvfs_inode *in);
+struct mds_open *mds_open_find(struct mds *m, uint64_t ino, int create);
+void mds_open_drop(struct mds *m, uint64_t ino);
+int mds_orphan_add(struct mds_req *r, uint64_t ino, struct csvfs_inode *in);
+int mds_orphan_del(struct mds_req *r, uint64_t ino, struct csvfs_inode *in);
+/*
+ * Zeroes the runs on the device and flushes (before the transaction that
+ * frees them may commit).
+ */
+int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n);
+/* Zeroes bytes [off, off+len) of the file's blocks on the device. */
+int mds_zero_file_range(struct mds *m, const struct extmap *em,
+			uint64_t off, uint64_t len);
+int mds_name_ok(const char *name, size_t len);
+
+/* mds_data.c */
+/* Frees blocks from lblk on (all if 0) and, for nlink 0, the inode. */
+int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
+	     int free_inode);
+/* Moves inline data to a block; the file stays empty of extents if 0. */
+int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in);
+/* Sets a regular file's size (SETATTR size); ino's block is in *mb. */
+int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		 struct mbuf *mb, uint64_t size);
+/* Gives back blocks allocated ahead beyond EOF (last close). */
+int mds_trim_ahead(struct mds_req *r, uint64_t ino);
+/* Reclaims (or trims) every inode on the orphan list: startup recovery. */
+int mds_orphans_recover(struct mds *m);
+/* The last close of an unlinked file: frees it. */
+int mds_reclaim(struct mds *m, uint64_t ino);
+
+int mds_h_get_extents(struct mds_req *r);
+int mds_h_alloc(struct mds_req *r);
+int mds_h_write_done(struct mds_req *r);
+int mds_h_fallocate(struct mds_req *r);
+int mds_h_inline_read(struct mds_req *r);
+int mds_h_inline_write(struct mds_req *r);
+int mds_h_lseek(struct mds_req *r);
+
+/* mds_ns.c */
+int mds_h_lookup(struct mds_req *r);
+int mds_h_getattr(struct mds_req *r);
+int mds_h_setattr(struct mds_req *r);
+int mds_h_mknod(struct mds_req *r);
+int mds_h_mkdir(struct mds_req *r);
+int mds_h_symlink(struct mds_req *r);
+int mds_h_unlink(struct mds_req *r);
+int mds_h_rmdir(struct mds_req *r);
+int mds_h_rename(struct mds_req *r);
+int mds_h_link(struct mds_req *r);
+int mds_h_readlink(struct mds_req *r);
+int mds_h_readdir(struct mds_req *r);
+int mds_h_getxattr(struct mds_req *r);
+int mds_h_setxattr(struct mds_req *r);
+int mds_h_listxattr(struct mds_req *r);
+int mds_h_removexattr(struct mds_req *r);
+
+#endif /* CSVFS_MDS_I_H */

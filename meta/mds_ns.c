@@ -1,0 +1,867 @@
+/*
+ * mds_ns: namespace and attribute requests of the coordinator.
+ *
+ * POSIX rules that live here (the kernel's default_permissions does the
+ * permission and sticky-bit checks before a request is sent): a new inode
+ * takes the caller's uid and gid, or the parent's gid under a setgid
+ * directory (and a new directory inherits the setgid bit); every change
+ * stamps ctime, and mtime where content changes; st_nlink of a directory
+ * is 2 + its subdirectories.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "csvfs/errors.h"
+#include "meta/alloc.h"
+#include "meta/dir.h"
+#include "meta/inode.h"
+#include "meta/jrnl.h"
+#include "meta/mds_i.h"
+#include "meta/ondisk.h"
+
+#define LINK_MAX_COUNT 65000
+
+static int get_dir(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		   struct mbuf **mb)
+{
+	int rc = mds_get(r, ino, in, mb);
+
+	if (!rc && !S_ISDIR(in->mode))
+		rc = -ENOTDIR;
+	return rc;
+}
+
+static int read_name(struct mds_req *r, char *name, size_t *len)
+{
+	*len = msg_get_str(&r->in, name, CSVFS_NAME_MAX + 2);
+	if (r->in.err)
+		return -EPROTO;
+	return mds_name_ok(name, *len);
+}
+
+int mds_h_lookup(struct mds_req *r)
+{
+	uint64_t parent = msg_get_u64(&r->in), ino;
+	char name[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode dir, in;
+	size_t len;
+	uint8_t type;
+	int rc;
+
+	len = msg_get_str(&r->in, name, sizeof(name));
+	if (msg_rd_end(&r->in))
+		return len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
+	rc = get_dir(r, parent, &dir, NULL);
+	if (rc)
+		return rc;
+	if (len == 1 && name[0] == '.')
+		ino = parent;
+	else if (len == 2 && name[0] == '.' && name[1] == '.')
+		ino = dir.parent;
+	else {
+		rc = mds_name_ok(name, len);
+		if (!rc)
+			rc = dir_lookup(r->op, &dir, r->m->sb.hash_seed, name,
+					len, &ino, &type);
+		if (rc)
+			return rc;
+	}
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc == -ESTALE ? -CSVFS_ECORRUPT : rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+int mds_h_getattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	struct csvfs_inode in;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+static void set_time(uint64_t *sec, uint32_t *nsec, int64_t s, uint32_t ns)
+{
+	*sec = (uint64_t)s;
+	*nsec = ns;
+}
+
+int mds_h_setattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), size;
+	uint32_t valid = msg_get_u32(&r->in), mode, uid, gid, ansec, mnsec;
+	int64_t asec, msec;
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	struct timespec now;
+	int rc;
+
+	mode = msg_get_u32(&r->in);
+	uid = msg_get_u32(&r->in);
+	gid = msg_get_u32(&r->in);
+	size = msg_get_u64(&r->in);
+	asec = (int64_t)msg_get_u64(&r->in);
+	ansec = msg_get_u32(&r->in);
+	msec = (int64_t)msg_get_u64(&r->in);
+	mnsec = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in) || ansec >= 1000000000u ||
+	    mnsec >= 1000000000u)
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (valid & CSVFS_SA_SIZE) {
+		if (S_ISDIR(in.mode))
+			return -EISDIR;
+		if (!S_ISREG(in.mode))
+			return -EINVAL;
+		rc = mds_set_size(r, ino, &in, mb, size);
+		if (rc)
+			return rc;
+		in.mtime_sec = (uint64_t)now.tv_sec;
+		in.mtime_nsec = (uint32_t)now.tv_nsec;
+	}
+	if (valid & CSVFS_SA_MODE)
+		in.mode = (in.mode & S_IFMT) | (mode & 07777);
+	if (valid & CSVFS_SA_UID)
+		in.uid = uid;
+	if (valid & CSVFS_SA_GID)
+		in.gid = gid;
+	if ((valid & CSVFS_SA_KILL_SUIDGID) && !S_ISDIR(in.mode)) {
+		in.mode &= ~(uint32_t)S_ISUID;
+		if (in.mode & S_IXGRP)
+			in.mode &= ~(uint32_t)S_ISGID;
+	}
+	if (valid & CSVFS_SA_ATIME_NOW)
+		set_time(&in.atime_sec, &in.atime_nsec, now.tv_sec,
+			 (uint32_t)now.tv_nsec);
+	else if (valid & CSVFS_SA_ATIME)
+		set_time(&in.atime_sec, &in.atime_nsec, asec, ansec);
+	if (valid & CSVFS_SA_MTIME_NOW)
+		set_time(&in.mtime_sec, &in.mtime_nsec, now.tv_sec,
+			 (uint32_t)now.tv_nsec);
+	else if (valid & CSVFS_SA_MTIME)
+		set_time(&in.mtime_sec, &in.mtime_nsec, msec, mnsec);
+	in.ctime_sec = (uint64_t)now.tv_sec;
+	in.ctime_nsec = (uint32_t)now.tv_nsec;
+	rc = ino_put(r->op, mb, &in);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+static int next_generation(struct mds_req *r, uint64_t *gen)
+{
+	struct csvfs_vstate vs;
+	struct mbuf *mb;
+	int rc;
+
+	rc = jop_read(r->op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+	if (!rc)
+		rc = jop_write(r->op, mb);
+	if (rc)
+		return rc;
+	od_vstate_decode(mb->data, &vs);
+	*gen = vs.next_generation++;
+	od_vstate_encode(&vs, mb->data);
+	return 0;
+}
+
+/*
+ * Creates an inode of mode under parent/name. For a directory it is made
+ * empty and the parent's link count grows; a symlink gets its target.
+ */
+static int make_node(struct mds_req *r, uint64_t parent, const char *name,
+		     size_t len, uint32_t mode, uint64_t rdev, uint32_t uid,
+		     uint32_t gid, const char *target, size_t tlen)
+{
+	struct csvfs_inode dir, in;
+	struct mbuf *dmb, *mb;
+	uint64_t ino, exist;
+	uint8_t type;
+	int rc;
+
+	rc = get_dir(r, parent, &dir, &dmb);
+	if (rc)
+		return rc;
+	if (dir.nlink == 0)
+		return -ENOENT;
+	rc = dir_lookup(r->op, &dir, r->m->sb.hash_seed, name, len, &exist,
+			&type);
+	if (rc != -ENOENT)
+		return rc ? rc : -EEXIST;
+	if (S_ISDIR(mode) && dir.nlink >= LINK_MAX_COUNT)
+		return -EMLINK;
+	r->alloc_touched = 1;
+	rc = ino_alloc(r->op, r->m->a, &ino, &in, &mb);
+	if (rc)
+		return rc;
+	in.mode = mode;
+	in.uid = uid;
+	in.gid = gid;
+	if (dir.mode & S_ISGID) {
+		in.gid = dir.gid;
+		if (S_ISDIR(mode))
+			in.mode |= S_ISGID;
+	}
+	in.rdev = rdev;
+	in.nlink = 1;
+	rc = next_generation(r, &in.generation);
+	if (rc)
+		return rc;
+	ino_touch(&in, 1);
+	in.atime_sec = in.btime_sec = in.mtime_sec;
+	in.atime_nsec = in.btime_nsec = in.mtime_nsec;
+	if (S_ISDIR(mode)) {
+		in.nlink = 2;
+		in.parent = parent;
+		rc = dir_create(r->op, r->m->a, ino, &in);
+		if (rc)
+			return rc;
+		dir.nlink++;
+	} else if (S_ISLNK(mode)) {
+		memcpy(in.body, target, tlen);
+		in.size = tlen;
+		in.flags |= CSVFS_IFL_INLINE;
+	} else if (S_ISREG(mode)) {
+		in.flags |= CSVFS_IFL_INLINE;
+	}
+	rc = dir_add(r->op, r->m->a, parent, &dir, r->m->sb.hash_seed, name,
+		     len, ino, ino_dtype(mode));
+	if (rc)
+		return rc;
+	ino_touch(&dir, 1);
+	rc = ino_put(r->op, dmb, &dir);
+	if (!rc)
+		rc = ino_put(r->op, mb, &in);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+static int h_create(struct mds_req *r, int dir)
+{
+	uint64_t parent = msg_get_u64(&r->in), rdev = 0;
+	char name[CSVFS_NAME_MAX + 2];
+	uint32_t mode, uid, gid;
+	size_t len;
+	int rc;
+
+	rc = read_name(r, name, &len);
+	mode = msg_get_u32(&r->in);
+	if (!dir)
+		rdev = msg_get_u64(&r->in);
+	uid = msg_get_u32(&r->in);
+	gid = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in))
+		return len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
+	if (rc)
+		return rc;
+	if (dir)
+		mode = S_IFDIR | (mode & 07777);
+	else if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) &&
+		 !S_ISFIFO(mode) && !S_ISSOCK(mode))
+		return -EINVAL;
+	return make_node(r, parent, name, len, mode, rdev, uid, gid, NULL, 0);
+}
+
+int mds_h_mknod(struct mds_req *r)
+{
+	return h_create(r, 0);
+}
+
+int mds_h_mkdir(struct mds_req *r)
+{
+	return h_create(r, 1);
+}
+
+int mds_h_symlink(struct mds_req *r)
+{
+	uint64_t parent = msg_get_u64(&r->in);
+	char name[CSVFS_NAME_MAX + 2], *target;
+	uint32_t uid, gid;
+	size_t len, tlen;
+	int rc, rc2;
+
+	target = malloc(CSVFS_SYMLINK_MAX + 2);
+	if (!target)
+		return -ENOMEM;
+	rc = read_name(r, name, &len);
+	tlen = msg_get_str(&r->in, target, CSVFS_SYMLINK_MAX + 2);
+	uid = msg_get_u32(&r->in);
+	gid = msg_get_u32(&r->in);
+	rc2 = msg_rd_end(&r->in);
+	if (rc2)
+		rc = len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
+	else if (!rc && tlen > CSVFS_SYMLINK_MAX)
+		rc = -ENAMETOOLONG;
+	else if (!rc && tlen == 0)
+		rc = -ENOENT;
+	if (!rc)
+		rc = make_node(r, parent, name, len, S_IFLNK | 0777, 0, uid,
+			       gid, target, tlen);
+	free(target);
+	return rc;
+}
+
+/*
+ * Drops one link of ino (already taken out of its directory). A file left
+ * without links is freed now, or when its last opener closes it.
+ */
+static int drop_link(struct mds_req *r, uint64_t ino)
+{
+	struct csvfs_inode in;
+	struct mds_open *o;
+	struct mbuf *mb;
+	int rc;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (in.nlink)
+		in.nlink--;
+	ino_touch(&in, 0);
+	if (in.nlink == 0) {
+		o = mds_open_find(r->m, ino, 0);
+		/* On the orphan list until its blocks are gone (crash-safe). */
+		rc = mds_orphan_add(r, ino, &in);
+		if (rc)
+			return rc;
+		if (!o || o->nopen == 0)
+			r->reclaim_ino = ino;
+	}
+	return ino_put(r->op, mb, &in);
+}
+
+/* Frees an empty directory that has just been taken out of its parent. */
+static int drop_dir(struct mds_req *r, uint64_t ino)
+{
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	r->alloc_touched = 1;
+	rc = dir_destroy(r->op, r->m->a, &in);
+	if (!rc)
+		rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		rc = ino_free(r->op, r->m->a, ino);
+	mds_open_drop(r->m, ino);
+	return rc;
+}
+
+static int h_remove(struct mds_req *r, int rmdir)
+{
+	uint64_t parent = msg_get_u64(&r->in), ino;
+	char name[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode dir, in;
+	struct mbuf *dmb;
+	size_t len;
+	uint8_t type;
+	int rc, empty;
+
+	rc = read_name(r, name, &len);
+	if (msg_rd_end(&r->in))
+		return len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
+	if (rc)
+		return rc;
+	rc = get_dir(r, parent, &dir, &dmb);
+	if (!rc)
+		rc = dir_lookup(r->op, &dir, r->m->sb.hash_seed, name, len,
+				&ino, &type);
+	if (!rc)
+		rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	if (rmdir && !S_ISDIR(in.mode))
+		return -ENOTDIR;
+	if (!rmdir && S_ISDIR(in.mode))
+		return -EISDIR;
+	if (rmdir) {
+		rc = dir_is_empty(r->op, &in, &empty);
+		if (rc)
+			return rc;
+		if (!empty)
+			return -ENOTEMPTY;
+	}
+	r->alloc_touched = 1;
+	rc = dir_remove(r->op, r->m->a, &dir, r->m->sb.hash_seed, name, len,
+			&ino);
+	if (rc)
+		return rc;
+	if (rmdir)
+		dir.nlink--;
+	ino_touch(&dir, 1);
+	rc = ino_put(r->op, dmb, &dir);
+	if (rc)
+		return rc;
+	return rmdir ? drop_dir(r, ino) : drop_link(r, ino);
+}
+
+int mds_h_unlink(struct mds_req *r)
+{
+	return h_remove(r, 0);
+}
+
+int mds_h_rmdir(struct mds_req *r)
+{
+	return h_remove(r, 1);
+}
+
+/* Whether dir ino is anc or lies below it (walks parent pointers). */
+static int is_below(struct mds_req *r, uint64_t ino, uint64_t anc, int *below)
+{
+	struct csvfs_inode in;
+	unsigned depth = 0;
+	int rc;
+
+	*below = 0;
+	while (depth++ < 100000) {
+		if (ino == anc) {
+			*below = 1;
+			return 0;
+		}
+		if (ino == r->m->sb.root_ino)
+			return 0;
+		rc = mds_get(r, ino, &in, NULL);
+		if (rc)
+			return rc;
+		ino = in.parent;
+	}
+	return -CSVFS_ECORRUPT;
+}
+
+/* Points a moved directory's ".." at its new parent. */
+static int set_parent(struct mds_req *r, uint64_t ino, uint64_t parent)
+{
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc = mds_get(r, ino, &in, &mb);
+
+	if (rc)
+		return rc;
+	in.parent = parent;
+	ino_touch(&in, 0);
+	return ino_put(r->op, mb, &in);
+}
+
+/* Adds delta to a directory's link count (in the decoded copy given). */
+static int rename_exchange(struct mds_req *r, uint64_t p, struct csvfs_inode *pd,
+			   const char *n, size_t nl, uint64_t sino,
+			   uint8_t stype, uint64_t np, struct csvfs_inode *npd,
+			   const char *nn, size_t nnl, uint64_t dino,
+			   uint8_t dtype)
+{
+	uint64_t seed = r->m->sb.hash_seed;
+	int rc;
+
+	rc = dir_replace(r->op, pd, seed, n, nl, dino, dtype);
+	if (!rc)
+		rc = dir_replace(r->op, npd, seed, nn, nnl, sino, stype);
+	if (rc || p == np)
+		return rc;
+	if (stype == CSVFS_DT_DIR) {
+		rc = set_parent(r, sino, np);
+		pd->nlink--;
+		npd->nlink++;
+	}
+	if (!rc && dtype == CSVFS_DT_DIR) {
+		rc = set_parent(r, dino, p);
+		npd->nlink--;
+		pd->nlink++;
+	}
+	return rc;
+}
+
+int mds_h_rename(struct mds_req *r)
+{
+	uint64_t p = msg_get_u64(&r->in), np, sino, dino = 0;
+	char n[CSVFS_NAME_MAX + 2], nn[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode pd, npd, *npp;
+	struct mbuf *pmb, *npmb;
+	uint64_t seed = r->m->sb.hash_seed;
+	size_t nl, nnl;
+	uint32_t flags;
+	uint8_t stype, dtype = 0;
+	int rc, rc2, below, empty;
+
+	rc = read_name(r, n, &nl);
+	np = msg_get_u64(&r->in);
+	rc2 = read_name(r, nn, &nnl);
+	flags = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in))
+		return nl > CSVFS_NAME_MAX || nnl > CSVFS_NAME_MAX ?
+			-ENAMETOOLONG : -EPROTO;
+	if (rc || rc2)
+		return rc ? rc : rc2;
+	if (flags & ~(uint32_t)(CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_EXCHANGE) ||
+	    flags == (CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_EXCHANGE))
+		return -EINVAL;
+	rc = get_dir(r, p, &pd, &pmb);
+	if (rc)
+		return rc;
+	npp = &pd;
+	npmb = pmb;
+	if (np != p) {
+		rc = get_dir(r, np, &npd, &npmb);
+		if (rc)
+			return rc;
+		npp = &npd;
+	}
+	rc = dir_lookup(r->op, &pd, seed, n, nl, &sino, &stype);
+	if (rc)
+		return rc;
+	rc = dir_lookup(r->op, npp, seed, nn, nnl, &dino, &dtype);
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT)
+		dino = 0;
+	if (p == np && nl == nnl && memcmp(n, nn, nl) == 0)
+		return dino ? 0 : -ENOENT;
+	if ((flags & CSVFS_RENAME_EXCHANGE) && !dino)
+		return -ENOENT;
+	if ((flags & CSVFS_RENAME_NOREPLACE) && dino)
+		return -EEXIST;
+	/* Neither may move into its own subtree. */
+	if (stype == CSVFS_DT_DIR) {
+		rc = is_below(r, np, sino, &below);
+		if (rc)
+			return rc;
+		if (below)
+			return -EINVAL;
+	}
+	if ((flags & CSVFS_RENAME_EXCHANGE) && dtype == CSVFS_DT_DIR) {
+		rc = is_below(r, p, dino, &below);
+		if (rc)
+			return rc;
+		if (below)
+			return -EINVAL;
+	}
+	r->alloc_touched = 1;
+	if (flags & CSVFS_RENAME_EXCHANGE) {
+		rc = rename_exchange(r, p, &pd, n, nl, sino, stype, np, npp,
+				     nn, nnl, dino, dtype);
+		goto stamp;
+	}
+	if (dino == sino)	/* two links of one file: nothing to do */
+		return 0;
+	if (dino) {
+		struct csvfs_inode din;
+
+		if (stype == CSVFS_DT_DIR && dtype != CSVFS_DT_DIR)
+			return -ENOTDIR;
+		if (stype != CSVFS_DT_DIR && dtype == CSVFS_DT_DIR)
+			return -EISDIR;
+		if (dtype == CSVFS_DT_DIR) {
+			rc = mds_get(r, dino, &din, NULL);
+			if (!rc)
+				rc = dir_is_empty(r->op, &din, &empty);
+			if (rc)
+				return rc;
+			if (!empty)
+				return -ENOTEMPTY;
+		}
+		rc = dir_replace(r->op, npp, seed, nn, nnl, sino, stype);
+		if (!rc && dtype == CSVFS_DT_DIR) {
+			npp->nlink--;
+			rc = drop_dir(r, dino);
+		} else if (!rc) {
+			rc = drop_link(r, dino);
+		}
+	} else {
+		if (stype == CSVFS_DT_DIR && np != p &&
+		    npp->nlink >= LINK_MAX_COUNT)
+			return -EMLINK;
+		rc = dir_add(r->op, r->m->a, np, npp, seed, nn, nnl, sino,
+			     stype);
+	}
+	if (!rc)
+		rc = dir_remove(r->op, r->m->a, &pd, seed, n, nl, &sino);
+	if (!rc && stype == CSVFS_DT_DIR && np != p) {
+		pd.nlink--;
+		npp->nlink++;
+		rc = set_parent(r, sino, np);
+	} else if (!rc) {
+		struct csvfs_inode sin;
+		struct mbuf *smb;
+
+		rc = mds_get(r, sino, &sin, &smb);
+		if (!rc) {
+			ino_touch(&sin, 0);
+			rc = ino_put(r->op, smb, &sin);
+		}
+	}
+stamp:
+	if (rc)
+		return rc;
+	ino_touch(&pd, 1);
+	rc = ino_put(r->op, pmb, &pd);
+	if (!rc && np != p) {
+		ino_touch(npp, 1);
+		rc = ino_put(r->op, npmb, npp);
+	}
+	return rc;
+}
+
+int mds_h_link(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), np = msg_get_u64(&r->in);
+	char nn[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode in, dir;
+	struct mbuf *mb, *dmb;
+	size_t nnl;
+	int rc;
+
+	rc = read_name(r, nn, &nnl);
+	if (msg_rd_end(&r->in))
+		return nnl > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
+	if (rc)
+		return rc;
+	rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (S_ISDIR(in.mode))
+		return -EPERM;
+	if (in.nlink >= LINK_MAX_COUNT)
+		return -EMLINK;
+	if (in.nlink == 0)
+		return -ENOENT;
+	rc = get_dir(r, np, &dir, &dmb);
+	if (rc)
+		return rc;
+	r->alloc_touched = 1;
+	rc = dir_add(r->op, r->m->a, np, &dir, r->m->sb.hash_seed, nn, nnl,
+		     ino, ino_dtype(in.mode));
+	if (rc)
+		return rc;
+	in.nlink++;
+	ino_touch(&in, 0);
+	ino_touch(&dir, 1);
+	rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		rc = ino_put(r->op, dmb, &dir);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
+int mds_h_readlink(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	struct csvfs_inode in;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	if (!S_ISLNK(in.mode))
+		return -EINVAL;
+	if (in.size > CSVFS_SYMLINK_MAX)
+		return -CSVFS_ECORRUPT;
+	msg_put_str(&r->out, (const char *)in.body, in.size);
+	return 0;
+}
+
+struct rd_ctx {
+	struct mds_req *r;
+	uint32_t max, count, plus;
+	size_t count_off;
+	int full;
+};
+
+static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
+		      uint64_t ino, uint8_t type, uint64_t next)
+{
+	struct mds_req *r = c->r;
+	size_t need = 8 + 8 + 1 + 2 + len + (c->plus ? sizeof(struct csvfs_attr)
+							  : 0);
+	struct csvfs_inode in;
+	int rc;
+
+	if (c->count && r->out.len + need > c->max) {
+		c->full = 1;
+		return 1;
+	}
+	msg_put_u64(&r->out, ino);
+	msg_put_u64(&r->out, next);
+	msg_put_u8(&r->out, type);
+	msg_put_str(&r->out, name, len);
+	if (c->plus) {
+		rc = mds_get(r, ino, &in, NULL);
+		if (rc)
+			return rc;
+		mds_put_attr(r, ino, &in);
+	}
+	c->count++;
+	return 0;
+}
+
+static int rd_cb(void *ctx, const char *name, size_t len, uint64_t ino,
+		 uint8_t type, uint64_t next)
+{
+	return put_dirent(ctx, name, len, ino, type, next);
+}
+
+int mds_h_readdir(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), cookie = msg_get_u64(&r->in);
+	struct rd_ctx c = { .r = r };
+	struct csvfs_inode dir;
+	int rc;
+
+	c.max = msg_get_u32(&r->in);
+	c.plus = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	if (c.max < 512)
+		c.max = 512;
+	if (c.max > CSVFS_MSG_MAX_PAYLOAD / 2)
+		c.max = CSVFS_MSG_MAX_PAYLOAD / 2;
+	rc = get_dir(r, ino, &dir, NULL);
+	if (rc)
+		return rc;
+	/* count and eof are patched in at the end. */
+	msg_put_u32(&r->out, 0);
+	msg_put_u32(&r->out, 0);
+	if (cookie == 0)
+		rc = put_dirent(&c, ".", 1, ino, CSVFS_DT_DIR, 1);
+	if (!rc && cookie <= 1 && !c.full)
+		rc = put_dirent(&c, "..", 2, dir.parent, CSVFS_DT_DIR, 2);
+	if (!rc && !c.full)
+		rc = dir_iterate(r->op, &dir, cookie < DIR_COOKIE_FIRST ?
+				 DIR_COOKIE_FIRST : cookie, rd_cb, &c);
+	if (rc < 0)
+		return rc;
+	if (r->out.err)
+		return r->out.err;
+	od_put32(r->out.p, c.count);
+	od_put32(r->out.p + 4, c.full ? 0 : 1);
+	return 0;
+}
+
+/* Only the user. and trusted. namespaces are stored. */
+static int xname_ok(const char *name)
+{
+	if (strncmp(name, "user.", 5) && strncmp(name, "trusted.", 8))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+int mds_h_getxattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	char name[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode in;
+	uint8_t *buf;
+	int rc, n;
+
+	msg_get_str(&r->in, name, sizeof(name));
+	if (msg_rd_end(&r->in))
+		return -ERANGE;
+	rc = xname_ok(name);
+	if (!rc)
+		rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	buf = malloc(CSVFS_INODE_XATTR_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	n = ino_xattr_get(&in, name, buf, CSVFS_INODE_XATTR_SIZE);
+	if (n >= 0)
+		msg_put_bytes(&r->out, buf, (size_t)n);
+	free(buf);
+	return n < 0 ? n : 0;
+}
+
+int mds_h_setxattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	char name[CSVFS_NAME_MAX + 2];
+	const uint8_t *val;
+	uint32_t vlen, flags;
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc;
+
+	msg_get_str(&r->in, name, sizeof(name));
+	vlen = msg_get_bytes(&r->in, &val);
+	flags = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in))
+		return -ERANGE;
+	rc = xname_ok(name);
+	if (!rc)
+		rc = mds_get(r, ino, &in, &mb);
+	if (rc)
+		return rc;
+	if (vlen > CSVFS_INODE_XATTR_SIZE)
+		return -E2BIG;
+	rc = ino_xattr_set(&in, name, val, vlen, (int)flags);
+	if (rc)
+		return rc;
+	ino_touch(&in, 0);
+	return ino_put(r->op, mb, &in);
+}
+
+int mds_h_listxattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	struct csvfs_inode in;
+	char *buf;
+	int rc, n;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, NULL);
+	if (rc)
+		return rc;
+	buf = malloc(CSVFS_INODE_XATTR_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	n = ino_xattr_list(&in, buf, CSVFS_INODE_XATTR_SIZE);
+	if (n >= 0)
+		msg_put_bytes(&r->out, buf, (size_t)n);
+	free(buf);
+	return n < 0 ? n : 0;
+}
+
+int mds_h_removexattr(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	char name[CSVFS_NAME_MAX + 2];
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc;
+
+	msg_get_str(&r->in, name, sizeof(name));
+	if (msg_rd_end(&r->in))
+		return -ERANGE;
+	rc = xname_ok(name);
+	if (!rc)
+		rc = mds_get(r, ino, &in, &mb);
+	if (!rc)
+		rc = ino_xattr_remove(&in, name);
+	if (rc)
+		return rc;
+	ino_touch(&in, 0);
+	return ino_put(r->op, mb, &in);
+}
