@@ -16,9 +16,9 @@
  *   - a full bucket splits in two by its next hash bit and only that
  *     bucket's entries move; the table doubles (every slot i becomes 2i and
  *     2i+1, buckets untouched) only when the bucket already spans a single
- *     slot. Growth is a handful of blocks per operation, well inside one
- *     journaled operation (JOP_MAX_BLOCKS), except doubling, which rewrites
- *     the index blocks: at most 262 at the largest table;
+ *     slot. Growth is a handful of blocks per operation, except doubling,
+ *     which rewrites the index blocks: at most 262 (the largest table),
+ *     well inside one journaled operation (JOP_MAX_BLOCKS);
  *   - walking the slots in order and each bucket in order visits the names
  *     in increasing hash order, so a readdir cookie is simply "next hash"
  *     (hash + 1): it stays valid across inserts, removals, splits and
@@ -38,9 +38,16 @@
  * encoded back, new blocks come from alloc_mblk + jop_new. Index blocks and
  * buckets are decoded into their structs; the packed entries inside a
  * bucket's entries[] are read and written with od_get / od_put.
+ *
+ * Removal keeps the entry order and folds an emptied bucket into its buddy
+ * when both have the same local depth; the table itself never shrinks.
+ * dir_add refuses "." and ".." and inode 0 (-EINVAL). Functions without a
+ * directory inode number argument take it from dir->hdr.mblk (dir_check).
  * A failed dir_add / dir_remove may leave blocks changed: the caller ends
  * the operation with the error (jop_end undoes them) and resyncs the
- * allocator; dir_add puts the body of *dir back as it found it.
+ * allocator; dir_add puts the body of *dir back as it found it. Errors
+ * found before any change: -EINVAL, -ENAMETOOLONG, -EEXIST, -ENOENT and
+ * dir_add's -ENOSPC for an unsplittable bucket.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -108,6 +115,7 @@ struct loc {
 	struct csvfs_dbucket b;
 	long found;			/* offset of the name, -1 if absent */
 	unsigned ins;			/* offset of the first larger hash */
+	unsigned prefix;		/* hash bits shared by all and name */
 	struct ixc c;
 };
 
@@ -280,12 +288,14 @@ static int table_double(struct jop *op, struct alloc *a, uint64_t dir_ino,
 	uint32_t k;
 	int rc = 0;
 
+	if (c->t.depth >= DIR_MAX_DEPTH)	/* only a corrupt bucket asks */
+		return -CSVFS_ECORRUPT;
 	slots = malloc(2 * old * sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
 	for (i = 0; i < old && !rc; i++)
 		rc = ixc_get(c, i, &slots[i]);
-	for (i = old; i-- > 0;)
+	for (i = old; !rc && i-- > 0;)
 		slots[2 * i] = slots[2 * i + 1] = slots[i];
 	for (k = 0; k < nt.nindex && !rc; k++) {
 		if (k < c->t.nindex) {
@@ -356,12 +366,14 @@ static int bucket_read(struct jop *op, uint64_t m, const struct dtab *t,
 
 /*
  * Reads the bucket name belongs to (inode body, one index block, one
- * bucket) and finds name's place in it.
+ * bucket) and finds name's place in it. L->prefix gets the hash bits name
+ * shares with every entry there: a split can only separate them beyond it.
  */
 static int find(struct jop *op, const struct csvfs_inode *dir, uint64_t seed,
 		const char *name, size_t len, struct loc *L)
 {
 	unsigned off = 0;
+	uint64_t x = 0;
 	struct dent e;
 	int rc;
 
@@ -372,20 +384,25 @@ static int find(struct jop *op, const struct csvfs_inode *dir, uint64_t seed,
 		return rc;
 	L->h = dir_hash(seed, name, len);
 	L->slot = slot_of(L->h, L->t.depth);
+	L->found = -1;
+	L->ins = 0;
 	ixc_init(&L->c, op, dir, &L->t);
 	rc = ixc_get(&L->c, L->slot, &L->bmblk);
 	if (!rc)
 		rc = bucket_read(op, L->bmblk, &L->t, &L->bmb, &L->b);
-	L->found = -1;
 	for (; !rc && off < L->b.used; off += e.rec_len) {
 		rc = ent_at(&L->b, off, &e);
-		if (rc || e.hash > L->h)
+		if (rc)
 			break;
+		if (e.hash <= L->h)
+			L->ins = off + e.rec_len;
 		if (e.hash == L->h && e.name_len == len &&
 		    !memcmp(e.name, name, len))
 			L->found = off;
+		x |= e.hash ^ L->h;
 	}
-	L->ins = off;
+	L->prefix = x ? (unsigned)__builtin_clzll(x) - (64 - HASH_BITS)
+		      : HASH_BITS;
 	return rc;
 }
 
@@ -436,29 +453,6 @@ static int bucket_split(struct jop *op, struct alloc *a, uint64_t dir_ino,
 	rc = ixc_set(&L->c, s0 + span / 2, span / 2, nm);
 	ixc_flush(&L->c);
 	return rc;
-}
-
-/*
- * Hash bits h shares with every entry of b: a split can only separate
- * them at a depth beyond that.
- */
-static int common_prefix(const struct csvfs_dbucket *b, uint64_t h,
-			 unsigned *bits)
-{
-	uint64_t x = 0;
-	unsigned off;
-	struct dent e;
-	int rc;
-
-	for (off = 0; off < b->used; off += e.rec_len) {
-		rc = ent_at(b, off, &e);
-		if (rc)
-			return rc;
-		x |= e.hash ^ h;
-	}
-	*bits = x ? (unsigned)__builtin_clzll(x) - (64 - HASH_BITS)
-		  : HASH_BITS;
-	return 0;
 }
 
 /*
@@ -562,16 +556,18 @@ int dir_add(struct jop *op, struct alloc *a, uint64_t dir_ino,
 	    struct csvfs_inode *dir, uint64_t seed, const char *name,
 	    size_t len, uint64_t ino, uint8_t type)
 {
-	unsigned rl = rec_len_of(len), prefix;
+	unsigned rl = rec_len_of(len);
 	struct dtab t0;
 	struct loc L;
-	uint8_t *p;
+	int rc, grew = 0;
 	uint32_t k;
-	int rc;
+	uint8_t *p;
 
 	if (len <= CSVFS_NAME_MAX && (is_dot(name, len) || ino == 0))
 		return -EINVAL;
 	rc = tab_get(dir, &t0);
+	if (rc)
+		return rc;
 	/* Each round splits a bucket or doubles the table; the prefix check
 	 * bounds the rounds and fails before anything changed. */
 	while (!rc) {
@@ -580,25 +576,27 @@ int dir_add(struct jop *op, struct alloc *a, uint64_t dir_ino,
 			rc = -EEXIST;
 		if (rc || L.b.used + rl <= CSVFS_DBUCKET_SPACE)
 			break;
-		rc = common_prefix(&L.b, L.h, &prefix);
-		if (!rc && prefix >= DIR_MAX_DEPTH)
+		if (L.prefix >= DIR_MAX_DEPTH) {
 			rc = -ENOSPC;
-		else if (!rc && L.b.local_depth == L.t.depth)
-			rc = table_double(op, a, dir_ino, dir, &L.c);
-		else if (!rc)
+			break;
+		}
+		if (L.b.local_depth < L.t.depth) {
 			rc = bucket_split(op, a, dir_ino, &L);
+		} else {
+			grew = 1;
+			rc = table_double(op, a, dir_ino, dir, &L.c);
+		}
 	}
 	if (!rc)
 		rc = jop_write(op, L.bmb);
-	if (rc) {
-		/* Only a doubling changes the body, appending index blocks. */
-		for (k = t0.nindex; k < od_get32(dir->body + BODY_NINDEX) &&
-		     k < CSVFS_DIR_MAX_INDEX; k++)
+	if (rc && grew) {
+		/* Doubling only appends index blocks past t0's. */
+		for (k = t0.nindex; k < nindex_of(DIR_MAX_DEPTH); k++)
 			tab_set_index(dir, k, 0);
-		if (rc != -CSVFS_ECORRUPT || !tab_get(dir, &L.t))
-			tab_set(dir, &t0);
-		return rc;
+		tab_set(dir, &t0);
 	}
+	if (rc)
+		return rc;
 	memmove(L.b.entries + L.ins + rl, L.b.entries + L.ins,
 		L.b.used - L.ins);
 	p = L.b.entries + L.ins;
@@ -670,7 +668,7 @@ int dir_replace(struct jop *op, const struct csvfs_inode *dir, uint64_t seed,
 /* ---- walking ------------------------------------------------------------- */
 
 /* Called once per distinct bucket, in slot order; non-zero stops. */
-typedef int (*bucket_fn)(void *ctx, uint64_t mblk,
+typedef int (*bucket_fn)(void *ctx, struct jop *op, uint64_t mblk,
 			 const struct csvfs_dbucket *b);
 
 /*
@@ -682,29 +680,23 @@ static int walk_buckets(struct jop *op, const struct csvfs_inode *dir,
 			uint64_t first, bucket_fn fn, void *ctx)
 {
 	struct csvfs_dbucket b;
-	struct ixc *c;
-	struct dtab t;
 	struct mbuf *mb;
+	struct dtab t;
+	struct ixc c;
 	uint64_t s, m;
 	int rc;
 
 	rc = tab_get(dir, &t);
-	if (rc)
-		return rc;
-	c = malloc(sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	ixc_init(c, op, dir, &t);
-	for (s = first; s < nslots_of(t.depth) && !rc;) {
-		rc = ixc_get(c, s, &m);
+	ixc_init(&c, op, dir, &t);
+	for (s = first; !rc && s < nslots_of(t.depth);) {
+		rc = ixc_get(&c, s, &m);
 		if (!rc)
 			rc = bucket_read(op, m, &t, &mb, &b);
 		if (rc)
 			break;
 		s = (s | (nslots_of(t.depth - b.local_depth) - 1)) + 1;
-		rc = fn(ctx, m, &b);
+		rc = fn(ctx, op, m, &b);
 	}
-	free(c);
 	return rc;
 }
 
@@ -714,7 +706,8 @@ struct iter_ctx {
 	void *ctx;
 };
 
-static int iter_bucket(void *ctx, uint64_t mblk, const struct csvfs_dbucket *b)
+static int iter_bucket(void *ctx, struct jop *op, uint64_t mblk,
+		       const struct csvfs_dbucket *b)
 {
 	struct iter_ctx *ic = ctx;
 	char name[CSVFS_NAME_MAX + 1];
@@ -722,6 +715,7 @@ static int iter_bucket(void *ctx, uint64_t mblk, const struct csvfs_dbucket *b)
 	struct dent e;
 	int rc = 0;
 
+	(void)op;
 	(void)mblk;
 	for (off = 0; off < b->used && !rc; off += e.rec_len) {
 		rc = ent_at(b, off, &e);
@@ -753,10 +747,11 @@ int dir_iterate(struct jop *op, const struct csvfs_inode *dir,
 			    iter_bucket, &ic);
 }
 
-static int nonempty_bucket(void *ctx, uint64_t mblk,
+static int nonempty_bucket(void *ctx, struct jop *op, uint64_t mblk,
 			   const struct csvfs_dbucket *b)
 {
 	(void)ctx;
+	(void)op;
 	(void)mblk;
 	return b->nentries ? 1 : 0;
 }
@@ -771,23 +766,15 @@ int dir_is_empty(struct jop *op, const struct csvfs_inode *dir, int *empty)
 	return 0;
 }
 
-struct free_ctx {
-	struct jop *op;
-	struct alloc *a;
-};
-
-static int free_bucket(void *ctx, uint64_t mblk,
+static int free_bucket(void *ctx, struct jop *op, uint64_t mblk,
 		       const struct csvfs_dbucket *b)
 {
-	struct free_ctx *fc = ctx;
-
 	(void)b;
-	return alloc_free_mblk(fc->a, fc->op, mblk);
+	return alloc_free_mblk(ctx, op, mblk);
 }
 
 int dir_destroy(struct jop *op, struct alloc *a, struct csvfs_inode *dir)
 {
-	struct free_ctx fc = { op, a };
 	struct dtab t;
 	uint32_t k;
 	int empty, rc;
@@ -798,7 +785,7 @@ int dir_destroy(struct jop *op, struct alloc *a, struct csvfs_inode *dir)
 	if (!rc && !empty)
 		rc = -ENOTEMPTY;
 	if (!rc)
-		rc = walk_buckets(op, dir, 0, free_bucket, &fc);
+		rc = walk_buckets(op, dir, 0, free_bucket, a);
 	for (k = 0; !rc && k < t.nindex; k++)
 		rc = alloc_free_mblk(a, op, tab_index(dir, k));
 	if (!rc)

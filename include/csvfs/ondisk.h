@@ -332,7 +332,7 @@ struct csvfs_extblk {
 _Static_assert(sizeof(struct csvfs_extblk) == CSVFS_MBLK_SIZE, "extblk size");
 
 /*
- * Directories are extendible hash tables. The 64-bit name hash's top
+ * Directories are extendible hash tables. The 62-bit name hash's top
  * "depth" bits index the table; the table is the concatenation of the
  * directory's index blocks; each slot holds a bucket mblk. A bucket with
  * local depth d covers 2^(depth-d) consecutive slots.

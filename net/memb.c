@@ -1,0 +1,283 @@
+/*
+ * memb: Corosync CPG + quorum, driven by one poll loop in a thread.
+ *
+ * Membership is the CPG group's member list (nodes that have the volume
+ * mounted), deduplicated by node id (one daemon per node). Quorum is the
+ * cluster's votequorum state. Both arrive as callbacks from the poll loop;
+ * each change calls cb->changed with the full current picture.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+
+#include "net/memb.h"
+
+#define MAX_MEMBERS	CPG_MEMBERS_MAX
+#define TRY_AGAIN_MS	10
+#define TRY_AGAIN_MAX	500	/* 5 s */
+
+struct memb {
+	cpg_handle_t cpg;
+	quorum_handle_t q;
+	struct cpg_name name;
+	struct memb_cb cb;
+	void *ctx;
+	uint32_t local;
+	uint32_t nodes[MAX_MEMBERS];
+	size_t nnodes;
+	int quorate;
+	int have_quorum;
+	int stop_pipe[2];
+	pthread_t thread;
+	int running;
+};
+
+static int cs_errno(cs_error_t e)
+{
+	switch (e) {
+	case CS_OK: return 0;
+	case CS_ERR_TRY_AGAIN: return -EAGAIN;
+	case CS_ERR_LIBRARY: return -ENOTCONN;
+	case CS_ERR_NO_MEMORY: return -ENOMEM;
+	case CS_ERR_ACCESS: return -EACCES;
+	case CS_ERR_EXIST: return -EEXIST;
+	case CS_ERR_NOT_EXIST: return -ENOENT;
+	case CS_ERR_TIMEOUT: return -ETIMEDOUT;
+	default: return -EIO;
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void notify(struct memb *m)
+{
+	if (m->cb.changed)
+		m->cb.changed(m->ctx, m->nodes, m->nnodes,
+			      m->have_quorum ? m->quorate : 0);
+}
+
+static void on_deliver(cpg_handle_t h, const struct cpg_name *group,
+		       uint32_t nodeid, uint32_t pid, void *msg, size_t len)
+{
+	struct memb *m = NULL;
+
+	(void)group;
+	(void)pid;
+	if (cpg_context_get(h, (void **)&m) != CS_OK || !m)
+		return;
+	if (m->cb.message)
+		m->cb.message(m->ctx, nodeid, msg, len);
+}
+
+static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
+		       const struct cpg_address *members, size_t nmembers,
+		       const struct cpg_address *left, size_t nleft,
+		       const struct cpg_address *joined, size_t njoined)
+{
+	struct memb *m = NULL;
+	size_t i, n = 0;
+
+	(void)group;
+	(void)left;
+	(void)nleft;
+	(void)joined;
+	(void)njoined;
+	if (cpg_context_get(h, (void **)&m) != CS_OK || !m)
+		return;
+	for (i = 0; i < nmembers && n < MAX_MEMBERS; i++)
+		m->nodes[n++] = members[i].nodeid;
+	qsort(m->nodes, n, sizeof(m->nodes[0]), cmp_u32);
+	m->nnodes = 0;
+	for (i = 0; i < n; i++)
+		if (m->nnodes == 0 || m->nodes[m->nnodes - 1] != m->nodes[i])
+			m->nodes[m->nnodes++] = m->nodes[i];
+	notify(m);
+}
+
+static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t seq,
+		      uint32_t n, uint32_t *view)
+{
+	struct memb *m = NULL;
+
+	(void)seq;
+	(void)n;
+	(void)view;
+	if (quorum_context_get(h, (const void **)&m) != CS_OK || !m)
+		return;
+	m->quorate = !!quorate;
+	m->have_quorum = 1;
+	notify(m);
+}
+
+static void *loop(void *arg)
+{
+	struct memb *m = arg;
+	struct pollfd p[3];
+	int cfd = -1, qfd = -1;
+
+	cpg_fd_get(m->cpg, &cfd);
+	quorum_fd_get(m->q, &qfd);
+	for (;;) {
+		p[0].fd = cfd;
+		p[1].fd = qfd;
+		p[2].fd = m->stop_pipe[0];
+		p[0].events = p[1].events = p[2].events = POLLIN;
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[2].revents)
+			break;
+		if (p[0].revents & (POLLHUP | POLLERR) ||
+		    p[1].revents & (POLLHUP | POLLERR)) {
+			syslog(LOG_ERR, "lost the connection to corosync");
+			m->have_quorum = 1;
+			m->quorate = 0;
+			m->nnodes = 0;
+			notify(m);
+			break;
+		}
+		if (p[0].revents & POLLIN)
+			cpg_dispatch(m->cpg, CS_DISPATCH_ALL);
+		if (p[1].revents & POLLIN)
+			quorum_dispatch(m->q, CS_DISPATCH_ALL);
+	}
+	return NULL;
+}
+
+int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
+	       struct memb **out)
+{
+	cpg_model_v1_data_t model;
+	quorum_callbacks_t qcb;
+	uint32_t qtype = 0;
+	struct memb *m;
+	unsigned tries = 0;
+	cs_error_t e;
+	int rc;
+
+	if (strlen(group) >= sizeof(m->name.value))
+		return -ENAMETOOLONG;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->cb = *cb;
+	m->ctx = ctx;
+	m->stop_pipe[0] = m->stop_pipe[1] = -1;
+	strcpy(m->name.value, group);
+	m->name.length = (uint32_t)strlen(group);
+	memset(&model, 0, sizeof(model));
+	model.model = CPG_MODEL_V1;
+	model.cpg_deliver_fn = on_deliver;
+	model.cpg_confchg_fn = on_confchg;
+	e = cpg_model_initialize(&m->cpg, CPG_MODEL_V1,
+				 (cpg_model_data_t *)&model, m);
+	if (e != CS_OK) {
+		free(m);
+		return cs_errno(e) == -EIO ? -ENOTCONN : cs_errno(e);
+	}
+	memset(&qcb, 0, sizeof(qcb));
+	qcb.quorum_notify_fn = on_quorum;
+	e = quorum_initialize(&m->q, &qcb, &qtype);
+	if (e != CS_OK) {
+		rc = cs_errno(e);
+		goto fail_cpg;
+	}
+	quorum_context_set(m->q, m);
+	e = quorum_trackstart(m->q, CS_TRACK_CHANGES | CS_TRACK_CURRENT);
+	if (e != CS_OK) {
+		rc = cs_errno(e);
+		goto fail_q;
+	}
+	cpg_local_get(m->cpg, &m->local);
+	do {
+		e = cpg_join(m->cpg, &m->name);
+		if (e == CS_ERR_TRY_AGAIN) {
+			if (tries % 100 == 0)
+				syslog(LOG_INFO, "cpg_join: corosync busy, "
+				       "retrying");
+			usleep(TRY_AGAIN_MS * 1000);
+		}
+	} while (e == CS_ERR_TRY_AGAIN && ++tries < TRY_AGAIN_MAX);
+	if (e != CS_OK) {
+		rc = cs_errno(e);
+		goto fail_q;
+	}
+	if (pipe2(m->stop_pipe, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail_leave;
+	}
+	rc = -pthread_create(&m->thread, NULL, loop, m);
+	if (rc)
+		goto fail_leave;
+	m->running = 1;
+	*out = m;
+	return 0;
+fail_leave:
+	cpg_leave(m->cpg, &m->name);
+fail_q:
+	quorum_finalize(m->q);
+fail_cpg:
+	cpg_finalize(m->cpg);
+	if (m->stop_pipe[0] >= 0) {
+		close(m->stop_pipe[0]);
+		close(m->stop_pipe[1]);
+	}
+	free(m);
+	return rc;
+}
+
+void memb_stop(struct memb *m)
+{
+	if (!m)
+		return;
+	if (m->running) {
+		ssize_t n = write(m->stop_pipe[1], "x", 1);
+
+		(void)n;
+		pthread_join(m->thread, NULL);
+	}
+	cpg_leave(m->cpg, &m->name);
+	quorum_trackstop(m->q);
+	quorum_finalize(m->q);
+	cpg_finalize(m->cpg);
+	close(m->stop_pipe[0]);
+	close(m->stop_pipe[1]);
+	free(m);
+}
+
+uint32_t memb_local_node(const struct memb *m)
+{
+	return m->local;
+}
+
+int memb_send(struct memb *m, const void *msg, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
+	unsigned tries = 0;
+	cs_error_t e;
+
+	do {
+		e = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
+		if (e == CS_ERR_TRY_AGAIN) {
+			if (tries % 100 == 0)
+				syslog(LOG_INFO, "cpg_mcast_joined: corosync "
+				       "busy, retrying");
+			usleep(TRY_AGAIN_MS * 1000);
+		}
+	} while (e == CS_ERR_TRY_AGAIN && ++tries < TRY_AGAIN_MAX);
+	return cs_errno(e);
+}
