@@ -62,7 +62,8 @@ $(B)/%.o: %.c $(B)/FLAGS
 	@$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libcsvfs.a: $(LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR $@"
+	@rm -f $@ && ar rcs $@ $^
 
 $(B)/mkfs.csvfs: $(B)/meta/mkfs_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -479,6 +479,14 @@ static void set_error(struct jrnl *j, int rc)
 	pthread_mutex_unlock(&j->state_lock);
 }
 
+static int cmp_mblk(const void *a, const void *b)
+{
+	uint64_t x = (*(struct cbuf *const *)a)->mb.mblk;
+	uint64_t y = (*(struct cbuf *const *)b)->mb.mblk;
+
+	return x < y ? -1 : x > y;
+}
+
 /* One group commit. Caller holds commit_lock. */
 static int commit_locked(struct jrnl *j)
 {
@@ -503,14 +511,18 @@ static int commit_locked(struct jrnl *j)
 		goto out;
 	}
 	tid = j->tid_running++;
-	for (i = 0, c = j->dirty; c; c = c->dnext, i++) {
+	for (i = 0, c = j->dirty; c; c = c->dnext, i++)
+		list[i] = c;
+	/* In block order, so the in-place writes coalesce into runs. */
+	qsort(list, n, sizeof(*list), cmp_mblk);
+	for (i = 0; i < n; i++) {
 		uint8_t *img = images + (size_t)i * CSVFS_MBLK_SIZE;
 
+		c = list[i];
 		od_put64(c->mb.data + 0x20, tid);
 		od_seal(c->mb.data);
 		memcpy(img, c->mb.data, CSVFS_MBLK_SIZE);
 		targets[i] = c->mb.mblk;
-		list[i] = c;
 		c->dirty = 0;
 		c->wb_tid = tid;
 	}
@@ -521,9 +533,16 @@ static int commit_locked(struct jrnl *j)
 	pthread_mutex_unlock(&j->lock);
 
 	rc = journal_write(j, tid, images, targets, n);
-	for (i = 0; !rc && i < n; i++)
+	for (i = 0; !rc && i < n;) {
+		unsigned k = i + 1;
+
+		while (k < n && targets[k] == targets[k - 1] + 1)
+			k++;
 		rc = dev_pwrite(j->dev, images + (size_t)i * CSVFS_MBLK_SIZE,
-				CSVFS_MBLK_SIZE, targets[i] * CSVFS_MBLK_SIZE);
+				(size_t)(k - i) * CSVFS_MBLK_SIZE,
+				targets[i] * CSVFS_MBLK_SIZE);
+		i = k;
+	}
 	pthread_mutex_lock(&j->lock);
 	for (i = 0; i < n; i++)
 		if (list[i]->wb_tid == tid)
