@@ -86,9 +86,33 @@ $(B)/tests/%: $(B)/tests/tools/%.o $(B)/libcsvfs.a
 deps:
 	scripts/install-deps.sh
 
+# ---- fuzzing (clang + libclang-rt-14-dev, installed by deps) -------------
+FUZZ_CC       ?= clang
+FUZZ_TIME     ?= 600
+FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
+                 -fsanitize=fuzzer,address,undefined \
+                 -fno-sanitize-recover=undefined $(WARN) \
+                 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -I.
+MSG_FUZZ_SRCS := tests/fuzz/msg_fuzz.c net/msg.c net/mdc.c meta/ondisk.c \
+                 meta/errors.c
+FUZZ_RUN       = build-fuzz/msg_fuzz -max_len=4096 \
+                 -artifact_prefix=tests/fuzz/corpus/msg/ \
+                 build-fuzz/corpus-msg tests/fuzz/corpus/msg
+
+build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/*.h)
+	@mkdir -p build-fuzz/corpus-msg
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(MSG_FUZZ_SRCS) -o $@ -lz -lpthread
+
+fuzz: build-fuzz/msg_fuzz
+	$(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
+
+fuzz-smoke: build-fuzz/msg_fuzz
+	$(FUZZ_RUN) -max_total_time=20
+
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
+	$(MAKE) fuzz-smoke
 	tests/run-integration.sh $(B)
 
 check-unit: $(UNIT_BINS)
@@ -119,6 +143,7 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 FORCE:
-.PHONY: all deps check check-unit check-asan bench demo install clean FORCE
+.PHONY: all deps check check-unit check-asan bench demo install clean fuzz \
+	fuzz-smoke FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

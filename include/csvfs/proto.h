@@ -135,7 +135,8 @@ enum csvfs_msg_type {
 	CSVFS_MSG_MKNOD		= 5,	/* → le64 parent, STR name, le32 mode,
 					 *   le64 rdev, le32 uid, le32 gid
 					 * ← ATTR (regular files too) */
-	CSVFS_MSG_MKDIR		= 6,	/* → as MKNOD  ← ATTR */
+	CSVFS_MSG_MKDIR		= 6,	/* → le64 parent, STR name, le32 mode,
+					 *   le32 uid, le32 gid  ← ATTR */
 	CSVFS_MSG_SYMLINK	= 7,	/* → le64 parent, STR name, STR target,
 					 *   le32 uid, le32 gid  ← ATTR */
 	CSVFS_MSG_UNLINK	= 8,	/* → le64 parent, STR name  ← (none) */
