@@ -622,8 +622,7 @@ static int hb_check_others(struct mds *m)
 	for (s = 0; s < m->sb.max_nodes; s++) {
 		struct csvfs_hb a, b;
 
-		if (s == m->o.node_id - 1)
-			continue;
+		/* Our own slot too: another standalone mount of ours. */
 		rc = hb_read(m, s, &a);
 		if (rc)
 			return rc;

@@ -38,14 +38,14 @@ static uint64_t blocks_for(const struct mds *m, uint64_t bytes)
 }
 
 static void put_extents(struct mds_req *r, const struct extmap *em,
-			uint64_t lblk, uint64_t count)
+			uint64_t lblk, uint64_t count, uint32_t max)
 {
 	size_t pos, i, n = 0, at;
 
 	at = r->out.len;
 	msg_put_u32(&r->out, 0);
 	ext_find(em, lblk, &pos);
-	for (i = pos; i < em->n && n < GET_EXT_MAX; i++) {
+	for (i = pos; i < em->n && n < max && n < GET_EXT_MAX; i++) {
 		struct csvfs_wext w;
 
 		if (count && em->e[i].lblk >= lblk + count)
@@ -77,6 +77,7 @@ int mds_h_get_extents(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
 	uint64_t count = msg_get_u64(&r->in);
+	uint32_t max = msg_get_u32(&r->in);
 	struct csvfs_inode in;
 	struct extmap em;
 	int rc;
@@ -88,7 +89,7 @@ int mds_h_get_extents(struct mds_req *r)
 		rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
-	put_extents(r, &em, lblk, count);
+	put_extents(r, &em, lblk, count, max);
 	ext_free(&em);
 	return 0;
 }
@@ -189,7 +190,7 @@ int mds_h_alloc(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
 	uint64_t count = msg_get_u64(&r->in), ahead = 0, maxb;
-	uint32_t flags = msg_get_u32(&r->in);
+	uint32_t flags = msg_get_u32(&r->in), max = msg_get_u32(&r->in);
 	struct mds *m = r->m;
 	struct csvfs_inode in;
 	struct extmap em;
@@ -236,7 +237,7 @@ int mds_h_alloc(struct mds_req *r)
 	}
 	if (!rc) {
 		mds_put_attr(r, ino, &in);
-		put_extents(r, &em, lblk, count + ahead);
+		put_extents(r, &em, lblk, count + ahead, max);
 	}
 	ext_free(&em);
 	return rc;

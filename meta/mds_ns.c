@@ -684,7 +684,7 @@ int mds_h_readlink(struct mds_req *r)
 
 struct rd_ctx {
 	struct mds_req *r;
-	uint32_t max, count, plus;
+	uint32_t max, count, plus, max_entries;
 	size_t count_off;
 	int full;
 };
@@ -698,7 +698,8 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 	struct csvfs_inode in;
 	int rc;
 
-	if (c->count && r->out.len + need > c->max) {
+	if (c->count && (r->out.len + need > c->max ||
+			 c->count >= c->max_entries)) {
 		c->full = 1;
 		return 1;
 	}
@@ -731,7 +732,8 @@ int mds_h_readdir(struct mds_req *r)
 
 	c.max = msg_get_u32(&r->in);
 	c.plus = msg_get_u32(&r->in);
-	if (msg_rd_end(&r->in))
+	c.max_entries = msg_get_u32(&r->in);
+	if (msg_rd_end(&r->in) || c.max_entries == 0)
 		return -EPROTO;
 	if (c.max < 512)
 		c.max = 512;

@@ -305,9 +305,10 @@ int mdc_readdir(struct mdc *c, uint64_t ino, uint64_t cookie, int plus,
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
 	msg_put_u64(&w, cookie);
-	/* Leave room: every entry needs at most 19 + 255 (+ attr) bytes. */
+	/* Every entry needs at most 19 + 255 (+ attr) bytes. */
 	msg_put_u32(&w, max * (plus ? 420 : 280));
 	msg_put_u32(&w, plus ? 1 : 0);
+	msg_put_u32(&w, max);
 	rc = call(c, CSVFS_MSG_READDIR, &w, &rd, &buf);
 	if (rc)
 		return done(&rd, buf, rc);
@@ -399,6 +400,7 @@ int mdc_get_extents(struct mdc *c, uint64_t ino, uint64_t lblk,
 	msg_put_u64(&w, ino);
 	msg_put_u64(&w, lblk);
 	msg_put_u64(&w, count);
+	msg_put_u32(&w, max);
 	rc = call(c, CSVFS_MSG_GET_EXTENTS, &w, &rd, &buf);
 	if (!rc)
 		get_exts(&rd, ext, max, n);
@@ -419,6 +421,7 @@ int mdc_alloc(struct mdc *c, uint64_t ino, uint64_t lblk, uint64_t count,
 	msg_put_u64(&w, lblk);
 	msg_put_u64(&w, count);
 	msg_put_u32(&w, flags);
+	msg_put_u32(&w, max);
 	rc = call(c, CSVFS_MSG_ALLOC, &w, &rd, &buf);
 	if (!rc) {
 		msg_get_attr(&rd, a);

@@ -146,8 +146,8 @@ enum csvfs_msg_type {
 	CSVFS_MSG_LINK		= 11,	/* → le64 ino, le64 newparent,
 					 *   STR newname  ← ATTR */
 	CSVFS_MSG_READLINK	= 12,	/* → le64 ino  ← STR target */
-	CSVFS_MSG_READDIR	= 13,	/* → le64 ino, le64 cookie, le32 max,
-					 *   le32 plus
+	CSVFS_MSG_READDIR	= 13,	/* → le64 ino, le64 cookie, le32 max
+					 *   bytes, le32 plus, le32 max entries
 					 * ← le32 count, le32 eof, count x
 					 *   {le64 ino, le64 next_cookie, u8 type,
 					 *    STR name, [ATTR if plus]} */
@@ -157,11 +157,12 @@ enum csvfs_msg_type {
 					 *   le64 reserved, le64 provisioned */
 	CSVFS_MSG_OPEN		= 15,	/* → le64 ino, le32 flags  ← ATTR */
 	CSVFS_MSG_RELEASE	= 16,	/* → le64 ino, le32 flags  ← (none) */
-	CSVFS_MSG_GET_EXTENTS	= 17,	/* → le64 ino, le64 lblk, le64 count
+	CSVFS_MSG_GET_EXTENTS	= 17,	/* → le64 ino, le64 lblk, le64 count,
+					 *   le32 max extents
 					 * ← le32 n, n x EXT (sorted; may stop
 					 *   early: ask again from the end) */
 	CSVFS_MSG_ALLOC		= 18,	/* → le64 ino, le64 lblk, le64 count,
-					 *   le32 flags
+					 *   le32 flags, le32 max extents
 					 * ← ATTR, le32 n, n x EXT covering at
 					 *   least [lblk, lblk+count) */
 	CSVFS_MSG_WRITE_DONE	= 19,	/* → le64 ino, le64 size (new size if

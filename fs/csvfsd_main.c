@@ -1,0 +1,556 @@
+/*
+ * csvfsd: the csvfs FUSE daemon. One process per mount:
+ *
+ *   csvfsd [-f] [-d] [-o OPTS] DEVICE MOUNTPOINT
+ *
+ * Standalone mode (the default) runs the coordinator in this process
+ * (meta/mds.h) and reaches it through the local transport; cluster mode is
+ * not implemented yet.
+ *
+ * Daemonizing. The parent must exit only when the mount is up (its exit
+ * status is what mount(8) and scripts see), yet the coordinator starts
+ * threads, and fork() keeps only the calling thread: fuse_daemonize()
+ * after mds_start() would lose the commit thread. So the daemon forks
+ * first, before any thread exists, and the parent waits on a pipe for the
+ * child's verdict (one byte: its exit status) while the child's messages
+ * still go to the parent's stderr.
+ */
+#define FUSE_USE_VERSION 312
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csvfs/errors.h"
+#include "fs/fsops.h"
+#include "fs/log.h"
+#include "meta/dev.h"
+#include "meta/mds.h"
+#include "net/mdc.h"
+
+#define CSVFSD_DEF_THREADS	32
+#define CSVFSD_IDLE_THREADS	16
+#define CSVFSD_TIMEOUT		1.0	/* standalone cache lifetimes, s */
+
+struct csvfsd_opts {
+	int foreground;
+	int debug;
+	int cluster;
+	int ro;
+	int allow_other;
+	unsigned max_threads;
+	uint32_t node_id;
+	char *pidfile;
+	char *fsname;		/* NULL: the device path */
+	char *kflags;		/* mount flags handed to FUSE, comma list */
+	const char *device;
+	const char *mountpoint;
+};
+
+/* Mount flags libfuse 3.14 passes to mount(2). */
+static const char *const kern_flags[] = {
+	"rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "async",
+	"sync", "dirsync", "atime", "noatime", NULL
+};
+
+static int daemon_fd = -1;	/* write end of the verdict pipe */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: csvfsd [options] DEVICE MOUNTPOINT\n"
+"\n"
+"Mounts the csvfs volume on DEVICE (a block device or an image file).\n"
+"\n"
+"  -f, --foreground   stay in the foreground, log to stderr\n"
+"  -d, --debug        log debug messages and FUSE requests (implies -f)\n"
+"  -o OPT[,OPT...]    mount options:\n"
+"      standalone       run the coordinator in this daemon (default)\n"
+"      cluster          join the cluster (not implemented yet)\n"
+"      ro               mount read-only\n"
+"      allow_other      let every user access the mount (default)\n"
+"      noallow_other    only the mounting user\n"
+"      default_permissions  the kernel checks permissions (always on)\n"
+"      fsname=NAME      source shown in /proc/mounts (default DEVICE)\n"
+"      subtype=csvfs    accepted, always csvfs\n"
+"      max_threads=N    FUSE worker threads (default %d)\n"
+"      node_id=N        this node's id (default 1)\n"
+"      pidfile=PATH     write the daemon's pid there\n"
+"      nosuid,nodev,noexec,noatime,sync,dirsync...  passed to mount(2)\n"
+"  -h, --help         show this help\n",
+		CSVFSD_DEF_THREADS);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *out > max || *s == '-')
+		return -EINVAL;
+	return 0;
+}
+
+static int add_kflag(struct csvfsd_opts *o, const char *flag)
+{
+	return fuse_opt_add_opt(&o->kflags, flag) ? -ENOMEM : 0;
+}
+
+/* Parses one -o list. Returns 0, or -EINVAL after a message. */
+static int parse_o(struct csvfsd_opts *o, const char *list)
+{
+	char *copy, *opt, *save = NULL;
+	unsigned long v;
+	int rc = 0, i;
+
+	copy = strdup(list);
+	if (!copy)
+		return -ENOMEM;
+	for (opt = strtok_r(copy, ",", &save); opt && !rc;
+	     opt = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(opt, "standalone")) {
+			o->cluster = 0;
+		} else if (!strcmp(opt, "cluster")) {
+			o->cluster = 1;
+		} else if (!strcmp(opt, "ro")) {
+			o->ro = 1;
+		} else if (!strcmp(opt, "allow_other")) {
+			o->allow_other = 1;
+		} else if (!strcmp(opt, "noallow_other")) {
+			o->allow_other = 0;
+		} else if (!strcmp(opt, "default_permissions")) {
+			/* always on */
+		} else if (!strncmp(opt, "fsname=", 7)) {
+			free(o->fsname);
+			o->fsname = strdup(opt + 7);
+			if (!o->fsname)
+				rc = -ENOMEM;
+		} else if (!strncmp(opt, "subtype=", 8)) {
+			if (strcmp(opt + 8, "csvfs")) {
+				log_err("option \"%s\": the subtype is always "
+					"csvfs", opt);
+				rc = -EINVAL;
+			}
+		} else if (!strncmp(opt, "max_threads=", 12)) {
+			if (parse_uint(opt + 12, 1024, &v) || !v) {
+				log_err("option \"%s\": expected 1..1024",
+					opt);
+				rc = -EINVAL;
+			}
+			o->max_threads = (unsigned)v;
+		} else if (!strncmp(opt, "node_id=", 8)) {
+			if (parse_uint(opt + 8, UINT32_MAX, &v) || !v) {
+				log_err("option \"%s\": expected a node id "
+					"above 0", opt);
+				rc = -EINVAL;
+			}
+			o->node_id = (uint32_t)v;
+		} else if (!strncmp(opt, "pidfile=", 8) && opt[8]) {
+			free(o->pidfile);
+			o->pidfile = strdup(opt + 8);
+			if (!o->pidfile)
+				rc = -ENOMEM;
+		} else {
+			for (i = 0; kern_flags[i]; i++)
+				if (!strcmp(opt, kern_flags[i]))
+					break;
+			if (kern_flags[i]) {
+				rc = add_kflag(o, opt);
+			} else {
+				log_err("unknown option \"%s\"", opt);
+				rc = -EINVAL;
+			}
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct csvfsd_opts *o)
+{
+	static const struct option lopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	o->allow_other = 1;
+	o->node_id = 1;
+	o->max_threads = CSVFSD_DEF_THREADS;
+	while ((c = getopt_long(argc, argv, "fdho:", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = 1;
+			o->foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'o':
+			if (parse_o(o, optarg))
+				return -EINVAL;
+			break;
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (argc - optind != 2) {
+		log_err("expected DEVICE and MOUNTPOINT (see --help)");
+		return -EINVAL;
+	}
+	o->device = argv[optind];
+	o->mountpoint = argv[optind + 1];
+	return 0;
+}
+
+/* ---- daemon -------------------------------------------------------------- */
+
+/*
+ * Forks. The parent waits for the child's verdict and exits with it; the
+ * child returns 0 and becomes a session leader.
+ */
+static int daemon_start(void)
+{
+	unsigned char verdict;
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		do
+			n = read(p[0], &verdict, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1)
+			_exit(verdict);
+		/* The child died before it could tell. */
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		    WEXITSTATUS(status))
+			_exit(WEXITSTATUS(status));
+		_exit(1);
+	}
+	close(p[0]);
+	daemon_fd = p[1];
+	if (setsid() < 0)
+		return -errno;
+	return 0;
+}
+
+/* Tells the waiting parent; on success detaches from the terminal. */
+static void daemon_ready(int status, int debug)
+{
+	unsigned char verdict = (unsigned char)status;
+	int fd;
+
+	if (daemon_fd < 0)
+		return;
+	if (!status) {
+		log_open(NULL, LOG_TO_SYSLOG, debug);
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			if (fd > STDERR_FILENO)
+				close(fd);
+		}
+		if (chdir("/")) {
+			/* cannot fail for "/"; the mount is up anyway */
+		}
+	}
+	if (write(daemon_fd, &verdict, 1) != 1)
+		log_warn("telling the parent process the mount result failed");
+	close(daemon_fd);
+	daemon_fd = -1;
+}
+
+static int pidfile_write(const char *path)
+{
+	char buf[32];
+	int fd, len, rc = 0;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)len) != len)
+		rc = -EIO;
+	if (close(fd) && !rc)
+		rc = -errno;
+	return rc;
+}
+
+/* libfuse's own messages go to our log. */
+static void fuse_log_cb(enum fuse_log_level level, const char *fmt,
+			va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (level <= FUSE_LOG_ERR)
+		log_err("fuse: %s", line);
+	else if (level <= FUSE_LOG_NOTICE)
+		log_warn("fuse: %s", line);
+	else if (level <= FUSE_LOG_INFO)
+		log_info("fuse: %s", line);
+	else
+		log_debug("fuse: %s", line);
+}
+
+static uint64_t new_incarnation(void)
+{
+	struct timespec ts;
+	uint64_t v = 0;
+
+	if (getrandom(&v, sizeof(v), 0) == (ssize_t)sizeof(v) && v)
+		return v;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)ts.tv_nsec ^
+	       (uint64_t)getpid();
+}
+
+/* Builds the FUSE arguments: mount options and debug. */
+static int fuse_args_build(const struct csvfsd_opts *o, const char *device,
+			   struct fuse_args *args)
+{
+	char *opts = NULL, *fsname = NULL;
+	int rc = -ENOMEM;
+
+	if (asprintf(&fsname, "fsname=%s", o->fsname ? o->fsname : device) < 0) {
+		fsname = NULL;
+		goto out;
+	}
+	if (fuse_opt_add_opt_escaped(&opts, fsname) ||
+	    fuse_opt_add_opt(&opts, "subtype=csvfs") ||
+	    fuse_opt_add_opt(&opts, "default_permissions") ||
+	    (o->allow_other && fuse_opt_add_opt(&opts, "allow_other")) ||
+	    (o->ro && fuse_opt_add_opt(&opts, "ro")) ||
+	    (o->kflags && fuse_opt_add_opt(&opts, o->kflags)))
+		goto out;
+	if (fuse_opt_add_arg(args, "csvfsd") ||
+	    (o->debug && fuse_opt_add_arg(args, "-d")) ||
+	    fuse_opt_add_arg(args, "-o") || fuse_opt_add_arg(args, opts))
+		goto out;
+	rc = 0;
+out:
+	free(fsname);
+	free(opts);
+	return rc;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct csvfsd_opts o = { 0 };
+	struct fuse_loop_config *cfg = NULL;
+	struct fuse_session *se = NULL;
+	struct fsops_ctx *fs = NULL;
+	struct mdc_transport t;
+	struct mds_opts mo = { 0 };
+	struct fsops_opts fo = { 0 };
+	struct mdc_volinfo vi;
+	struct mds *mds = NULL;
+	struct mdc *mdc = NULL;
+	struct dev *dev = NULL;
+	char device[PATH_MAX], mnt[PATH_MAX], host[256];
+	int rc, status = 1, mounted = 0, handlers = 0, pid_written = 0;
+
+	log_open("csvfsd", LOG_TO_STDERR, 0);
+	if (parse_args(argc, argv, &o))
+		return 1;
+	log_open(NULL, LOG_TO_STDERR, o.debug);
+	if (o.cluster) {
+		log_err("cluster mode needs the corosync membership and the "
+			"coordinator network service, which are not "
+			"implemented yet; mount with -o standalone");
+		return 1;
+	}
+	if (!realpath(o.device, device)) {
+		log_err("%s: %s", o.device, csvfs_strerror(-errno));
+		return 1;
+	}
+	if (!realpath(o.mountpoint, mnt)) {
+		log_err("%s: %s", o.mountpoint, csvfs_strerror(-errno));
+		return 1;
+	}
+	if (!o.foreground) {
+		rc = daemon_start();
+		if (rc) {
+			log_err("cannot start the daemon: %s",
+				csvfs_strerror(rc));
+			return 1;
+		}
+		log_open(NULL, LOG_TO_STDERR | LOG_TO_SYSLOG, o.debug);
+	}
+	fuse_set_log_func(fuse_log_cb);
+
+	rc = dev_open(device, 0, &dev);
+	if (rc) {
+		log_err("%s: %s", device, csvfs_strerror(rc));
+		goto out;
+	}
+	/*
+	 * A standalone mount owns the volume. The coordinator refuses other
+	 * nodes' live heartbeats but not its own slot, so a second
+	 * standalone csvfsd on this host would run a second coordinator.
+	 */
+	if (flock(dev->fd, LOCK_EX | LOCK_NB)) {
+		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		log_err("%s: %s", device, rc == -EBUSY ?
+			"in use by another standalone mount on this host" :
+			csvfs_strerror(rc));
+		goto out;
+	}
+	mo.node_id = o.node_id;
+	mo.standalone = 1;
+	rc = mds_start(dev, &mo, &mds);
+	if (rc) {
+		log_err("%s: %s", device, csvfs_strerror(rc));
+		goto out;
+	}
+	mds_local_transport(mds, &t);
+	rc = mdc_new(&t, o.node_id, new_incarnation(), &mdc);
+	if (rc) {
+		log_err("metadata client: %s", csvfs_strerror(rc));
+		goto out;
+	}
+	if (gethostname(host, sizeof(host)))
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	rc = mdc_hello(mdc, host, &vi);
+	if (rc) {
+		log_err("%s: greeting the coordinator failed: %s", device,
+			csvfs_strerror(rc));
+		goto out;
+	}
+
+	fo.mdc = mdc;
+	fo.dev = dev;
+	fo.root_ino = vi.root_ino;
+	fo.block_shift = vi.block_shift;
+	fo.entry_timeout = CSVFSD_TIMEOUT;
+	fo.attr_timeout = CSVFSD_TIMEOUT;
+	fo.negative_timeout = CSVFSD_TIMEOUT;
+	rc = fsops_init(&fo, &fs);
+	if (rc) {
+		log_err("%s: %s", device, csvfs_strerror(rc));
+		goto out;
+	}
+	rc = fuse_args_build(&o, device, &args);
+	if (rc) {
+		log_err("%s", csvfs_strerror(rc));
+		goto out;
+	}
+	se = fuse_session_new(&args, fsops_lowlevel_ops(),
+			      sizeof(struct fuse_lowlevel_ops), fs);
+	if (!se) {
+		log_err("%s: cannot create the FUSE session", mnt);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se)) {
+		log_err("cannot install signal handlers");
+		goto out;
+	}
+	handlers = 1;
+	if (fuse_session_mount(se, mnt)) {
+		log_err("%s: mount failed", mnt);
+		goto out;
+	}
+	mounted = 1;
+	if (o.pidfile) {
+		rc = pidfile_write(o.pidfile);
+		if (rc) {
+			log_err("%s: %s", o.pidfile, csvfs_strerror(rc));
+			goto out;
+		}
+		pid_written = 1;
+	}
+	daemon_ready(0, o.debug);
+	log_info("mounted %s on %s (standalone, node %u, %u KiB blocks)",
+		 device, mnt, o.node_id, (1u << vi.block_shift) >> 10);
+
+	cfg = fuse_loop_cfg_create();
+	if (!cfg) {
+		log_err("out of memory");
+		goto out;
+	}
+	fuse_loop_cfg_set_clone_fd(cfg, 1);
+	fuse_loop_cfg_set_max_threads(cfg, o.max_threads);
+	fuse_loop_cfg_set_idle_threads(cfg, o.max_threads < CSVFSD_IDLE_THREADS
+					    ? o.max_threads
+					    : CSVFSD_IDLE_THREADS);
+	rc = fuse_session_loop_mt(se, cfg);
+	status = rc ? 1 : 0;
+	if (rc)
+		log_err("%s: session ended with an error (%d)", mnt, rc);
+out:
+	daemon_ready(1, o.debug);	/* no-op once the mount was reported */
+	if (mounted)
+		fuse_session_unmount(se);
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (se)
+		fuse_session_destroy(se);
+	if (fs) {
+		rc = fsops_release(fs);
+		if (rc) {
+			log_err("%s: unreported writes at unmount: %s", mnt,
+				csvfs_strerror(rc));
+			status = 1;
+		}
+		fsops_free(fs);
+	}
+	if (mdc)
+		mdc_free(mdc);
+	if (mds) {
+		rc = mds_stop(mds);
+		if (rc) {
+			log_err("%s: stopping the coordinator failed: %s",
+				device, csvfs_strerror(rc));
+			status = 1;
+		}
+	}
+	dev_close(dev);
+	if (pid_written)
+		unlink(o.pidfile);
+	if (cfg)
+		fuse_loop_cfg_destroy(cfg);
+	fuse_opt_free_args(&args);
+	if (mounted && !status)
+		log_info("unmounted %s", mnt);
+	free(o.fsname);
+	free(o.kflags);
+	free(o.pidfile);
+	log_close();
+	return status;
+}

@@ -1,0 +1,844 @@
+/*
+ * data: the direct I/O data path.
+ *
+ * Alignment. The device is open with O_DIRECT: offsets, lengths and buffer
+ * addresses must be DEV_ALIGN multiples. FUSE (libfuse 3.14) hands write
+ * payloads right after an 80-byte header, so every write is copied into a
+ * per-thread aligned bounce buffer (sized for the largest request, grown on
+ * demand, freed when the worker thread exits). Reads go into the same
+ * buffer, covering the request rounded out to DEV_ALIGN, and the reply
+ * points into it: no second copy, aligned or not.
+ *
+ * Read-modify-write. A write whose ends are not DEV_ALIGN-aligned must
+ * first read the 4 KiB edge blocks. Two such writes into the same 4 KiB
+ * would each read the old block and the later write would undo the
+ * earlier; so edge reads, the write and the size update run under the
+ * inode's rmw_lock. Aligned writes take no such lock and run in parallel
+ * (the guests we serve write aligned and never overlap in-flight writes).
+ * An edge block wholly at or past EOF is not read: past EOF the device
+ * holds zeroes (ondisk.h: free blocks are zero; the coordinator zeroes the
+ * tail of a block on truncate).
+ *
+ * Reporting. Allocation is synchronous (mdc_alloc, one call per unmapped
+ * run, ahead of sequential writers) but the rest is batched: a new size,
+ * a dirty mtime and the ranges of UNWRITTEN blocks we wrote wait in the
+ * file state and go out in one mdc_write_done on flush, fsync, release,
+ * before getattr/setattr/lseek of the inode, or when more than
+ * pending_max ranges piled up. Until then data_fix_attr makes every reply
+ * show the local size. Reads never look at UNWRITTEN: the device returns
+ * zeroes for blocks nobody wrote.
+ *
+ * Locks, in order: flush_lock or rmw_lock, then f->lock; d->lock (the
+ * table) is never held while waiting for another lock. f->lock is held
+ * across coordinator calls that change the map (alloc, inline writes) but
+ * never across device I/O.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "csvfs/errors.h"
+#include "csvfs/ondisk.h"
+#include "fs/data.h"
+#include "fs/fmap.h"
+#include "fs/itab.h"
+#include "fs/log.h"
+#include "meta/dev.h"
+#include "net/mdc.h"
+
+#define DATA_PENDING_MAX	64
+/* Room for the extents of one GET_EXTENTS or ALLOC reply (its max). */
+#define DATA_EXT_MAX		8192
+#define DATA_MAX_FILE		((uint64_t)INT64_MAX)
+
+struct data {
+	struct mdc *mdc;
+	struct dev *dev;
+	uint32_t shift;
+	uint64_t bsize;
+	size_t max_io;
+	unsigned pending_max;
+	pthread_key_t buf_key;		/* struct data_buf of each thread */
+	pthread_mutex_t lock;		/* files, data_file.refs */
+	struct itab files;
+};
+
+struct data_buf {
+	void *p;
+	size_t cap;
+};
+
+struct data_file {
+	struct itab_node node;		/* key: csvfs ino */
+	unsigned refs;			/* d->lock */
+	pthread_mutex_t lock;		/* every field below */
+	pthread_mutex_t rmw_lock;	/* unaligned writes */
+	pthread_mutex_t flush_lock;	/* one write_done at a time */
+	int is_inline;
+	int map_valid;
+	struct fmap map;
+	uint64_t size;			/* local view */
+	int size_dirty;			/* size not reported yet */
+	int mtime_dirty;
+	struct timespec mtime;
+	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
+};
+
+static uint64_t file_ino(const struct data_file *f)
+{
+	return f->node.ino;
+}
+
+/* ---- per-thread bounce buffers ---------------------------------------- */
+
+static void buf_destroy(void *p)
+{
+	struct data_buf *b = p;
+
+	if (b) {
+		free(b->p);
+		free(b);
+	}
+}
+
+/* This thread's aligned buffer of at least len bytes, or NULL. */
+static char *tbuf(struct data *d, size_t len)
+{
+	struct data_buf *b = pthread_getspecific(d->buf_key);
+	size_t cap;
+	void *p;
+
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return NULL;
+		if (pthread_setspecific(d->buf_key, b)) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->cap < len) {
+		cap = d->max_io + 2 * DEV_ALIGN;
+		if (cap < len)
+			cap = len;
+		cap = (cap + DEV_ALIGN - 1) & ~(size_t)(DEV_ALIGN - 1);
+		p = dev_alloc_buf(cap);
+		if (!p)
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->cap = cap;
+	}
+	return b->p;
+}
+
+/* ---- extent map (f->lock held) ---------------------------------------- */
+
+static void map_drop(struct data_file *f)
+{
+	fmap_release(&f->map);
+	f->map_valid = 0;
+}
+
+/*
+ * Fetches the whole map from the coordinator. GET_EXTENTS may stop early,
+ * so ask again from the end of the last extent until it returns none.
+ */
+static int map_load(struct data *d, struct data_file *f)
+{
+	struct csvfs_wext *batch;
+	struct fmap m;
+	uint64_t lblk = 0;
+	uint32_t n, i;
+	int rc;
+
+	fmap_init(&m);
+	batch = malloc(DATA_EXT_MAX * sizeof(*batch));
+	if (!batch)
+		return -ENOMEM;
+	for (;;) {
+		rc = mdc_get_extents(d->mdc, file_ino(f), lblk,
+				     UINT64_MAX - lblk, batch, DATA_EXT_MAX,
+				     &n);
+		if (rc) {
+			log_ino(file_ino(f), "fetching the extent map from "
+				"block %llu failed: %s",
+				(unsigned long long)lblk, csvfs_strerror(rc));
+			goto out;
+		}
+		if (!n)
+			break;
+		for (i = 0; i < n && i < DATA_EXT_MAX; i++) {
+			if (!batch[i].len || batch[i].lblk < lblk) {
+				log_ino(file_ino(f), "coordinator returned an "
+					"unsorted or empty extent at block "
+					"%llu",
+					(unsigned long long)batch[i].lblk);
+				rc = -EIO;
+				goto out;
+			}
+			rc = fmap_push(&m, &batch[i]);
+			if (rc)
+				goto out;
+			lblk = batch[i].lblk + batch[i].len;
+		}
+	}
+	fmap_release(&f->map);
+	f->map = m;
+	f->map_valid = 1;
+	fmap_init(&m);
+out:
+	fmap_release(&m);
+	free(batch);
+	return rc;
+}
+
+/* ---- file state table ---------------------------------------------------- */
+
+static struct data_file *file_get(struct data *d, uint64_t ino)
+{
+	struct itab_node *n;
+	struct data_file *f = NULL;
+
+	pthread_mutex_lock(&d->lock);
+	n = itab_get(&d->files, ino);
+	if (n) {
+		f = (struct data_file *)n;
+		f->refs++;
+	}
+	pthread_mutex_unlock(&d->lock);
+	return f;
+}
+
+static void file_destroy(struct data_file *f)
+{
+	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->rmw_lock);
+	pthread_mutex_destroy(&f->flush_lock);
+	fmap_release(&f->map);
+	fmap_ranges_release(&f->pend);
+	free(f);
+}
+
+static void file_put(struct data *d, struct data_file *f)
+{
+	int last;
+
+	pthread_mutex_lock(&d->lock);
+	last = --f->refs == 0;
+	if (last)
+		itab_del(&d->files, &f->node);
+	pthread_mutex_unlock(&d->lock);
+	if (!last)
+		return;
+	if (f->pend.n || f->size_dirty)
+		log_ino(file_ino(f), "closed with unreported writes: size "
+			"%llu and %u written ranges lost from the metadata",
+			(unsigned long long)f->size, f->pend.n);
+	file_destroy(f);
+}
+
+int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
+	      struct data_file **out)
+{
+	struct data_file *f, *nf;
+	struct itab_node *n;
+	int rc;
+
+	nf = calloc(1, sizeof(*nf));
+	if (!nf)
+		return -ENOMEM;
+	nf->node.ino = ino;
+	nf->refs = 1;
+	nf->size = a->size;
+	nf->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	pthread_mutex_init(&nf->lock, NULL);
+	pthread_mutex_init(&nf->rmw_lock, NULL);
+	pthread_mutex_init(&nf->flush_lock, NULL);
+
+	pthread_mutex_lock(&d->lock);
+	n = itab_get(&d->files, ino);
+	if (n) {
+		f = (struct data_file *)n;
+		f->refs++;
+	} else {
+		rc = itab_put(&d->files, &nf->node);
+		if (rc) {
+			pthread_mutex_unlock(&d->lock);
+			file_destroy(nf);
+			return rc;
+		}
+		f = nf;
+		nf = NULL;
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (nf) {
+		/* Existing state: only a larger size can be news. */
+		pthread_mutex_lock(&f->lock);
+		if (a->size > f->size)
+			f->size = a->size;
+		pthread_mutex_unlock(&f->lock);
+		file_destroy(nf);
+	}
+	*out = f;
+	return 0;
+}
+
+int data_close(struct data *d, struct data_file *f)
+{
+	int rc = data_flush(d, f);
+
+	file_put(d, f);
+	return rc;
+}
+
+/* ---- device I/O ---------------------------------------------------------- */
+
+/*
+ * Reads or writes len bytes of the file at pos (both DEV_ALIGN multiples)
+ * from/to buf, one device call per extent piece. Holes read as zeroes;
+ * a write into a hole is a bug of the caller (it allocates first).
+ */
+static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
+		    uint64_t pos, size_t len)
+{
+	int rc = 0;
+
+	while (len) {
+		uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1);
+		uint64_t phys = 0, seg = len, nblk;
+		int mapped;
+		uint32_t i;
+
+		pthread_mutex_lock(&f->lock);
+		if (!f->map_valid) {
+			rc = map_load(d, f);
+			if (rc) {
+				pthread_mutex_unlock(&f->lock);
+				return rc;
+			}
+		}
+		mapped = fmap_find(&f->map, lblk, &i);
+		if (mapped) {
+			const struct csvfs_wext *e = &f->map.ext[i];
+
+			nblk = e->lblk + e->len - lblk;
+			phys = ((e->pblk + (lblk - e->lblk)) << d->shift) + inb;
+		} else {
+			nblk = i < f->map.n ? f->map.ext[i].lblk - lblk :
+			       UINT64_MAX;
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (nblk <= (len >> d->shift) + 1 &&
+		    (nblk << d->shift) - inb < seg)
+			seg = (nblk << d->shift) - inb;
+
+		if (!mapped && wr) {
+			log_ino(file_ino(f), "write at offset %llu found no "
+				"allocated block", (unsigned long long)pos);
+			return -EIO;
+		}
+		if (!mapped)
+			memset(buf, 0, seg);
+		else if (wr)
+			rc = dev_pwrite(d->dev, buf, seg, phys);
+		else
+			rc = dev_pread(d->dev, buf, seg, phys);
+		if (rc) {
+			log_ino(file_ino(f), "device %s of %llu bytes at file "
+				"offset %llu (device offset %llu) failed: %s",
+				wr ? "write" : "read", (unsigned long long)seg,
+				(unsigned long long)pos,
+				(unsigned long long)phys, csvfs_strerror(rc));
+			return -EIO;
+		}
+		buf += seg;
+		pos += seg;
+		len -= seg;
+	}
+	return 0;
+}
+
+int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
+	      const void **buf, size_t *n)
+{
+	uint64_t a0, a1, size;
+	char *b;
+	int rc;
+
+	*n = 0;
+	*buf = NULL;
+	pthread_mutex_lock(&f->lock);
+	size = f->size;
+	if (off >= size || !len) {
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
+	if (len > size - off)
+		len = (size_t)(size - off);
+	if (f->is_inline) {
+		b = tbuf(d, len);
+		rc = b ? mdc_inline_read(d->mdc, file_ino(f), off, b,
+					 (uint32_t)len) : -ENOMEM;
+		if (rc == -EAGAIN) {
+			/* Converted behind our back: read the blocks. */
+			f->is_inline = 0;
+			map_drop(f);
+		} else {
+			pthread_mutex_unlock(&f->lock);
+			if (rc < 0)
+				return rc;
+			*buf = b;
+			*n = (size_t)rc;
+			return 0;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+
+	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);
+	a1 = (off + len + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+	b = tbuf(d, (size_t)(a1 - a0));
+	if (!b)
+		return -ENOMEM;
+	rc = io_range(d, f, 0, b, a0, (size_t)(a1 - a0));
+	if (rc)
+		return rc;
+	*buf = b + (off - a0);
+	*n = len;
+	return 0;
+}
+
+/* ---- writes -------------------------------------------------------------- */
+
+/*
+ * Inline file (f->lock held): small writes go to the inode. Sets *done
+ * when the write was handled; otherwise the file has been converted to
+ * extents (mdc_alloc does the conversion) and the caller continues on the
+ * extent path.
+ */
+static int write_inline(struct data *d, struct data_file *f, uint64_t off,
+			const void *buf, size_t len, int *done)
+{
+	uint64_t end = off + len, lb, le;
+	struct csvfs_wext *ext;
+	struct csvfs_attr a;
+	uint32_t n;
+	int rc;
+
+	*done = 0;
+	if (end <= CSVFS_INLINE_MAX) {
+		rc = mdc_inline_write(d->mdc, file_ino(f), off, buf,
+				      (uint32_t)len, &a);
+		if (rc)
+			return rc;
+		if (a.flags & CSVFS_IFL_INLINE) {
+			if (a.size > f->size)
+				f->size = a.size;
+			*done = 1;
+			return 0;
+		}
+		/* Did not fit (nothing written): convert and go on. */
+	}
+	lb = off >> d->shift;
+	le = ((end - 1) >> d->shift) + 1;
+	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb, CSVFS_ALLOC_AHEAD, &a,
+		       ext, DATA_EXT_MAX, &n);
+	free(ext);
+	if (rc)
+		return rc;
+	if (a.flags & CSVFS_IFL_INLINE) {
+		log_ino(file_ino(f), "coordinator kept the file inline after "
+			"an allocation at block %llu",
+			(unsigned long long)lb);
+		return -EIO;
+	}
+	f->is_inline = 0;
+	if (a.size > f->size)
+		f->size = a.size;
+	/* The conversion may have mapped more than asked: fetch it all. */
+	map_drop(f);
+	return 0;
+}
+
+/*
+ * Allocates every unmapped large block of [off, end) (f->lock held): one
+ * mdc_alloc per contiguous unmapped run, flagged AHEAD when the run starts
+ * at or past the end of the map (a sequential writer).
+ */
+static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
+		       uint64_t end)
+{
+	uint64_t l = off >> d->shift, le = ((end - 1) >> d->shift) + 1;
+	struct csvfs_wext *ext = NULL;
+	struct csvfs_attr a;
+	uint32_t i, j, n, flags;
+	uint64_t run_end;
+	int rc = 0;
+
+	if (!f->map_valid) {
+		rc = map_load(d, f);
+		if (rc)
+			return rc;
+	}
+	while (l < le) {
+		if (fmap_find(&f->map, l, &i)) {
+			l = f->map.ext[i].lblk + f->map.ext[i].len;
+			continue;
+		}
+		run_end = le;
+		if (i < f->map.n && f->map.ext[i].lblk < run_end)
+			run_end = f->map.ext[i].lblk;
+		flags = l >= fmap_end(&f->map) ? CSVFS_ALLOC_AHEAD : 0;
+		if (!ext) {
+			ext = malloc(DATA_EXT_MAX * sizeof(*ext));
+			if (!ext) {
+				rc = -ENOMEM;
+				goto out;
+			}
+		}
+		rc = mdc_alloc(d->mdc, file_ino(f), l, run_end - l, flags, &a,
+			       ext, DATA_EXT_MAX, &n);
+		if (rc) {
+			if (rc != -ENOSPC && rc != -EDQUOT)
+				log_ino(file_ino(f), "allocating %llu blocks at "
+					"block %llu failed: %s",
+					(unsigned long long)(run_end - l),
+					(unsigned long long)l,
+					csvfs_strerror(rc));
+			goto out;
+		}
+		for (j = 0; j < n && j < DATA_EXT_MAX; j++) {
+			rc = fmap_insert(&f->map, &ext[j]);
+			if (rc)
+				goto out;
+		}
+		if (a.size > f->size)
+			f->size = a.size;
+		if (!fmap_find(&f->map, l, &i)) {
+			log_ino(file_ino(f), "allocation at block %llu returned "
+				"no extent covering it",
+				(unsigned long long)l);
+			rc = -EIO;
+			goto out;
+		}
+	}
+out:
+	free(ext);
+	return rc;
+}
+
+/*
+ * Fills one DEV_ALIGN edge block of the bounce buffer with the file's
+ * current bytes (rmw_lock held). Past EOF the device holds zeroes, so a
+ * block wholly there is not read.
+ */
+static int edge_read(struct data *d, struct data_file *f, char *p,
+		     uint64_t pos)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&f->lock);
+	size = f->size;
+	pthread_mutex_unlock(&f->lock);
+	if (pos >= size) {
+		memset(p, 0, DEV_ALIGN);
+		return 0;
+	}
+	return io_range(d, f, 0, p, pos, DEV_ALIGN);
+}
+
+/* Records a completed write (f->lock taken). Returns 1 if a report is due. */
+static int write_account(struct data *d, struct data_file *f, uint64_t off,
+			 uint64_t end)
+{
+	int rc, due;
+
+	pthread_mutex_lock(&f->lock);
+	if (end > f->size) {
+		f->size = end;
+		f->size_dirty = 1;
+	}
+	f->mtime_dirty = 1;
+	clock_gettime(CLOCK_REALTIME, &f->mtime);
+	rc = fmap_mark_written(&f->map, off >> d->shift,
+				 ((end - 1) >> d->shift) + 1, &f->pend);
+	due = f->pend.n > d->pending_max;
+	pthread_mutex_unlock(&f->lock);
+	return rc ? rc : due;
+}
+
+int data_write(struct data *d, struct data_file *f, uint64_t off,
+	       const void *buf, size_t len)
+{
+	uint64_t end = off + len, a0, a1;
+	int head, tail, done, rc;
+	size_t alen;
+	char *b;
+
+	if (!len)
+		return 0;
+	if (end < off || end > DATA_MAX_FILE)
+		return -EFBIG;
+
+	pthread_mutex_lock(&f->lock);
+	rc = 0;
+	if (f->is_inline) {
+		rc = write_inline(d, f, off, buf, len, &done);
+		if (!rc && done) {
+			pthread_mutex_unlock(&f->lock);
+			return 0;
+		}
+	}
+	if (!rc)
+		rc = write_alloc(d, f, off, end);
+	pthread_mutex_unlock(&f->lock);
+	if (rc)
+		return rc;
+
+	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);
+	a1 = (end + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+	alen = (size_t)(a1 - a0);
+	b = tbuf(d, alen);
+	if (!b)
+		return -ENOMEM;
+	head = off != a0;
+	tail = end != a1;
+	if (head || tail)
+		pthread_mutex_lock(&f->rmw_lock);
+	if (head)
+		rc = edge_read(d, f, b, a0);
+	if (!rc && tail && !(head && alen == DEV_ALIGN))
+		rc = edge_read(d, f, b + alen - DEV_ALIGN, a1 - DEV_ALIGN);
+	if (!rc) {
+		memcpy(b + (off - a0), buf, len);
+		rc = io_range(d, f, 1, b, a0, alen);
+	}
+	/* Account before another RMW may read the edge and judge EOF. */
+	if (!rc)
+		rc = write_account(d, f, off, end);
+	if (head || tail)
+		pthread_mutex_unlock(&f->rmw_lock);
+	if (rc == 1) {
+		/* A failed report stays pending; the write itself is done. */
+		data_flush(d, f);
+		rc = 0;
+	}
+	return rc;
+}
+
+/* ---- reporting ----------------------------------------------------------- */
+
+int data_flush(struct data *d, struct data_file *f)
+{
+	struct mdc_range *r;
+	struct csvfs_attr a;
+	struct timespec mt;
+	uint64_t size;
+	uint32_t nr, i;
+	int mtv, rc;
+
+	pthread_mutex_lock(&f->flush_lock);
+	pthread_mutex_lock(&f->lock);
+	if (!f->size_dirty && !f->mtime_dirty && !f->pend.n) {
+		pthread_mutex_unlock(&f->lock);
+		pthread_mutex_unlock(&f->flush_lock);
+		return 0;
+	}
+	size = f->size_dirty ? f->size : 0;
+	mtv = f->mtime_dirty;
+	mt = f->mtime;
+	r = f->pend.r;
+	nr = f->pend.n;
+	fmap_ranges_init(&f->pend);
+	f->size_dirty = f->mtime_dirty = 0;
+	pthread_mutex_unlock(&f->lock);
+
+	rc = mdc_write_done(d->mdc, file_ino(f), size, mtv, (int64_t)mt.tv_sec,
+			    (uint32_t)mt.tv_nsec, r, nr, &a);
+	if (rc) {
+		log_ino(file_ino(f), "reporting written data (size %llu, %u "
+			"ranges) failed: %s", (unsigned long long)size, nr,
+			csvfs_strerror(rc));
+		/* Keep it for the next report. */
+		pthread_mutex_lock(&f->lock);
+		if (size)
+			f->size_dirty = 1;
+		if (mtv && !f->mtime_dirty) {
+			f->mtime_dirty = 1;
+			f->mtime = mt;
+		}
+		for (i = 0; i < nr; i++)
+			if (fmap_ranges_add(&f->pend, r[i].lblk,
+					      r[i].count))
+				break;
+		pthread_mutex_unlock(&f->lock);
+	}
+	free(r);
+	pthread_mutex_unlock(&f->flush_lock);
+	return rc;
+}
+
+int data_fsync(struct data *d, struct data_file *f)
+{
+	int rc;
+
+	/*
+	 * Data first: the O_DIRECT writes are complete but may sit in a
+	 * device cache; only then may the metadata that makes them part of
+	 * the file (size, written ranges) be committed.
+	 */
+	rc = dev_flush(d->dev);
+	if (rc) {
+		log_ino(file_ino(f), "device flush failed: %s",
+			csvfs_strerror(rc));
+		return -EIO;
+	}
+	rc = data_flush(d, f);
+	if (rc)
+		return rc;
+	return mdc_fsync(d->mdc, file_ino(f));
+}
+
+int data_flush_ino(struct data *d, uint64_t ino)
+{
+	struct data_file *f = file_get(d, ino);
+	int rc;
+
+	if (!f)
+		return 0;
+	rc = data_flush(d, f);
+	file_put(d, f);
+	return rc;
+}
+
+struct collect {
+	struct data_file **v;
+	size_t n;
+};
+
+static int collect_one(struct itab_node *n, void *arg)
+{
+	struct collect *c = arg;
+	struct data_file *f = (struct data_file *)n;
+
+	f->refs++;
+	c->v[c->n++] = f;
+	return 0;
+}
+
+int data_flush_all(struct data *d)
+{
+	struct collect c = { NULL, 0 };
+	size_t i;
+	int rc = 0, rc2;
+
+	pthread_mutex_lock(&d->lock);
+	if (d->files.count) {
+		c.v = calloc(d->files.count, sizeof(*c.v));
+		if (!c.v) {
+			pthread_mutex_unlock(&d->lock);
+			return -ENOMEM;
+		}
+		itab_each(&d->files, collect_one, &c);
+	}
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < c.n; i++) {
+		rc2 = data_flush(d, c.v[i]);
+		if (rc2 && !rc)
+			rc = rc2;
+		file_put(d, c.v[i]);
+	}
+	free(c.v);
+	return rc;
+}
+
+void data_fix_attr(struct data *d, struct csvfs_attr *a)
+{
+	struct data_file *f = file_get(d, a->ino);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->size > a->size)
+		a->size = f->size;
+	if (f->mtime_dirty) {
+		a->mtime_sec = f->mtime.tv_sec;
+		a->mtime_nsec = (uint32_t)f->mtime.tv_nsec;
+		a->ctime_sec = f->mtime.tv_sec;
+		a->ctime_nsec = (uint32_t)f->mtime.tv_nsec;
+	}
+	pthread_mutex_unlock(&f->lock);
+	file_put(d, f);
+}
+
+void data_attr_changed(struct data *d, uint64_t ino,
+		       const struct csvfs_attr *a)
+{
+	struct data_file *f = file_get(d, ino);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->size = a->size;
+	f->size_dirty = 0;
+	f->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	map_drop(f);
+	pthread_mutex_unlock(&f->lock);
+	file_put(d, f);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int data_new(const struct data_opts *o, struct data **out)
+{
+	struct data *d;
+	int rc;
+
+	if (o->block_shift < CSVFS_MIN_BLOCK_SHIFT ||
+	    o->block_shift > CSVFS_MAX_BLOCK_SHIFT)
+		return -EINVAL;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->mdc = o->mdc;
+	d->dev = o->dev;
+	d->shift = o->block_shift;
+	d->bsize = (uint64_t)1 << o->block_shift;
+	d->max_io = o->max_io ? o->max_io : (1u << 20);
+	d->pending_max = o->pending_max ? o->pending_max : DATA_PENDING_MAX;
+	rc = -pthread_key_create(&d->buf_key, buf_destroy);
+	if (rc) {
+		free(d);
+		return rc;
+	}
+	pthread_mutex_init(&d->lock, NULL);
+	itab_init(&d->files);
+	*out = d;
+	return 0;
+}
+
+static int free_one(struct itab_node *n, void *arg)
+{
+	(void)arg;
+	file_destroy((struct data_file *)n);
+	return 0;
+}
+
+void data_free(struct data *d)
+{
+	if (!d)
+		return;
+	itab_each(&d->files, free_one, NULL);
+	itab_release(&d->files);
+	/* Worker threads freed theirs on exit; this is the caller's. */
+	buf_destroy(pthread_getspecific(d->buf_key));
+	pthread_setspecific(d->buf_key, NULL);
+	pthread_key_delete(d->buf_key);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}

@@ -1,0 +1,52 @@
+/*
+ * fsops: the low-level FUSE operations of csvfsd. Each operation turns a
+ * FUSE request into calls of the metadata client (net/mdc.h) and of the
+ * data path (fs/data.h) and replies.
+ *
+ * Usage: fsops_init, then fuse_session_new(args, fsops_lowlevel_ops(),
+ * sizeof(struct fuse_lowlevel_ops), ctx); after the session loop ended,
+ * fsops_release (reports pending write state) and fsops_free.
+ */
+#ifndef CSVFS_FS_FSOPS_H
+#define CSVFS_FS_FSOPS_H
+
+#include <stdint.h>
+
+struct mdc;
+struct dev;
+struct fuse_lowlevel_ops;
+struct fsops_ctx;
+
+struct fsops_opts {
+	struct mdc *mdc;	/* metadata client, connected (mdc_hello done) */
+	struct dev *dev;	/* the shared device, for file data */
+	uint64_t root_ino;	/* the volume's root, shown as FUSE_ROOT_ID */
+	uint32_t block_shift;	/* log2 of the large block size */
+	/*
+	 * Kernel cache lifetimes in seconds. Standalone: every change goes
+	 * through this daemon, 1.0 is safe. Cluster mode needs invalidations
+	 * before these may be non-zero.
+	 */
+	double entry_timeout;
+	double attr_timeout;
+	double negative_timeout;
+	uint32_t max_write;	/* largest write request; 0 = 1 MiB */
+};
+
+/*
+ * Creates the operations' context (lookup-count table, data path).
+ * Main thread, before fuse_session_new. Returns 0 or -errno.
+ */
+int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out);
+/* The operations table; pass the fsops_ctx as the session's userdata. */
+const struct fuse_lowlevel_ops *fsops_lowlevel_ops(void);
+/*
+ * Reports the pending write state of every file still open (a session
+ * ended by a signal or a lazy unmount). Main thread, after the session
+ * loop returned. Returns the first error.
+ */
+int fsops_release(struct fsops_ctx *c);
+/* Frees c. Main thread, after fsops_release and fuse_session_destroy. */
+void fsops_free(struct fsops_ctx *c);
+
+#endif /* CSVFS_FS_FSOPS_H */

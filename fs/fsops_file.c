@@ -1,0 +1,451 @@
+/*
+ * fsops_file: the FUSE operations on open files and directories (see the
+ * top of fsops.c for inode numbers, lookup counts and attributes).
+ *
+ * Files are served by the data path (fs/data.h); fi->fh holds the
+ * struct data_file of the inode, shared by all its handles. A file opened
+ * with O_DIRECT gets FOPEN_DIRECT_IO; other opens use the page cache
+ * (write-through: no writeback cache), invalidated at every open.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "csvfs/errors.h"
+#include "csvfs/proto.h"
+#include "fs/data.h"
+#include "fs/fsops_i.h"
+#include "fs/log.h"
+#include "net/mdc.h"
+
+/* Smallest readdirplus record (header + entry_out + attr), for sizing. */
+#define FSOPS_DIRENTPLUS_MIN	152
+
+static struct data_file *fh_file(const struct fuse_file_info *fi)
+{
+	return (struct data_file *)(uintptr_t)fi->fh;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static uint32_t open_flags(int flags)
+{
+	uint32_t f = 0;
+
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		f |= CSVFS_OPEN_WRITE;
+	if (flags & O_TRUNC)
+		f |= CSVFS_OPEN_TRUNC;
+	return f;
+}
+
+/*
+ * Opens ino for fi on the coordinator and in the data path. Page cache
+ * unless the application asked for O_DIRECT: then FOPEN_DIRECT_IO, which
+ * also lets the kernel split large async direct I/O into parallel requests.
+ */
+static int file_open(struct fsops_ctx *c, uint64_t ino,
+		     struct fuse_file_info *fi)
+{
+	uint32_t f = open_flags(fi->flags);
+	struct data_file *df;
+	struct mdc_setattr sa;
+	struct csvfs_attr a;
+	int rc;
+
+	/* O_TRUNC arrives only with atomic_o_trunc (an O_CREAT race). */
+	if (f & CSVFS_OPEN_TRUNC) {
+		rc = data_flush_ino(c->data, ino);
+		if (rc)
+			return rc;
+	}
+	rc = mdc_open(c->mdc, ino, f, &a);
+	if (rc)
+		return rc;
+	/* The coordinator may ignore CSVFS_OPEN_TRUNC: truncate here. */
+	if ((f & CSVFS_OPEN_TRUNC) && a.size) {
+		memset(&sa, 0, sizeof(sa));
+		sa.valid = CSVFS_SA_SIZE | CSVFS_SA_MTIME_NOW;
+		rc = mdc_setattr(c->mdc, ino, &sa, &a);
+		if (rc) {
+			mdc_release(c->mdc, ino, f);
+			return rc;
+		}
+	}
+	rc = data_open(c->data, ino, &a, &df);
+	if (rc) {
+		mdc_release(c->mdc, ino, f);
+		return rc;
+	}
+	if (f & CSVFS_OPEN_TRUNC)
+		data_attr_changed(c->data, ino, &a);
+	fi->fh = (uintptr_t)df;
+	fi->direct_io = !!(fi->flags & O_DIRECT);
+	fi->keep_cache = 0;
+	return 0;
+}
+
+/* Undoes file_open (release, or a reply the kernel did not take). */
+static int file_close(struct fsops_ctx *c, uint64_t ino,
+		      struct fuse_file_info *fi)
+{
+	int rc, rc2;
+
+	rc = data_close(c->data, fh_file(fi));
+	rc2 = mdc_release(c->mdc, ino, open_flags(fi->flags));
+	if (rc2)
+		log_ino(ino, "release on the coordinator failed: %s",
+			csvfs_strerror(rc2));
+	return rc ? rc : rc2;
+}
+
+void fsops_open(fuse_req_t req, fuse_ino_t ino,
+		struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	int rc;
+
+	rc = file_open(c, fsops_to_ino(c, ino), fi);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
+	if (fuse_reply_open(req, fi))
+		file_close(c, fsops_to_ino(c, ino), fi);
+}
+
+void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct csvfs_attr a;
+	int rc;
+
+	rc = fsops_name_check(name);
+	if (rc)
+		goto out;
+	rc = mdc_mknod(c->mdc, fsops_to_ino(c, parent), name,
+		       S_IFREG | (mode & 07777), 0, who->uid, who->gid, &a);
+	/* Created by someone else since the kernel's lookup: open it. */
+	if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
+		rc = mdc_lookup(c->mdc, fsops_to_ino(c, parent), name, &a);
+		if (!rc && !S_ISREG(a.mode))
+			rc = S_ISDIR(a.mode) ? -EISDIR : -EEXIST;
+	}
+	if (rc)
+		goto out;
+	rc = fsops_fill_entry(c, &a, &e);
+	if (rc)
+		goto out;
+	rc = file_open(c, a.ino, fi);
+	if (rc)
+		goto out;
+	rc = fsops_lookup_inc(c, a.ino);
+	if (rc) {
+		file_close(c, a.ino, fi);
+		goto out;
+	}
+	if (fuse_reply_create(req, &e, fi)) {
+		file_close(c, a.ino, fi);
+		fsops_lookup_dec(c, a.ino, 1);
+	}
+out:
+	if (rc)
+		fsops_reply_err(req, rc);
+}
+
+void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	const void *buf;
+	size_t n;
+	int rc;
+
+	(void)ino;
+	if (off < 0) {
+		fsops_reply_err(req, -EINVAL);
+		return;
+	}
+	rc = data_read(c->data, fh_file(fi), (uint64_t)off, size, &buf, &n);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
+	/* buf is this thread's bounce buffer: reply before any other I/O. */
+	fuse_reply_buf(req, buf, n);
+}
+
+void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		 size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	int rc;
+
+	(void)ino;
+	if (off < 0) {
+		fsops_reply_err(req, -EINVAL);
+		return;
+	}
+	rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf, size);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
+	fuse_reply_write(req, size);
+}
+
+void fsops_flush(fuse_req_t req, fuse_ino_t ino,
+		 struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+
+	(void)ino;
+	fsops_reply_err(req, data_flush(c->data, fh_file(fi)));
+}
+
+void fsops_release_file(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+
+	/* The kernel ignores release errors; file_close logged them. */
+	file_close(c, fsops_to_ino(c, ino), fi);
+	fuse_reply_err(req, 0);
+}
+
+void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+
+	(void)ino;
+	(void)datasync;
+	fsops_reply_err(req, data_fsync(c->data, fh_file(fi)));
+}
+
+void fsops_fallocate(fuse_req_t req, fuse_ino_t fino, int mode,
+		     off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	uint64_t ino = fsops_to_ino(c, fino);
+	struct csvfs_attr a;
+	uint32_t m = 0;
+	int rc;
+
+	(void)fi;
+	switch (mode) {
+	case 0:
+		break;
+	case FALLOC_FL_KEEP_SIZE:
+		m = CSVFS_FA_KEEP_SIZE;
+		break;
+	case FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE:
+		m = CSVFS_FA_PUNCH_HOLE | CSVFS_FA_KEEP_SIZE;
+		break;
+	case FALLOC_FL_ZERO_RANGE:
+		m = CSVFS_FA_ZERO_RANGE;
+		break;
+	case FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE:
+		m = CSVFS_FA_ZERO_RANGE | CSVFS_FA_KEEP_SIZE;
+		break;
+	default:
+		fsops_reply_err(req, -EOPNOTSUPP);
+		return;
+	}
+	if (off < 0 || len <= 0) {
+		fsops_reply_err(req, -EINVAL);
+		return;
+	}
+	rc = data_flush_ino(c->data, ino);
+	if (!rc)
+		rc = mdc_fallocate(c->mdc, ino, m, (uint64_t)off,
+				   (uint64_t)len, &a);
+	if (!rc)
+		data_attr_changed(c->data, ino, &a);
+	fsops_reply_err(req, rc);
+}
+
+void fsops_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		 struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	uint64_t res;
+	int rc;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE) {
+		fsops_reply_err(req, -EINVAL);
+		return;
+	}
+	if (off < 0) {
+		fsops_reply_err(req, -ENXIO);
+		return;
+	}
+	/* Written ranges must be known, or written data looks like a hole. */
+	rc = data_flush(c->data, fh_file(fi));
+	if (!rc)
+		rc = mdc_lseek(c->mdc, fsops_to_ino(c, ino), (uint64_t)off, whence,
+			       &res);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
+	fuse_reply_lseek(req, (off_t)res);
+}
+
+/* ---- directories --------------------------------------------------------------- */
+
+void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
+		   struct fuse_file_info *fi)
+{
+	(void)ino;
+	fi->fh = 0;
+	fi->cache_readdir = 0;
+	fi->keep_cache = 0;
+	fuse_reply_open(req, fi);
+}
+
+void fsops_releasedir(fuse_req_t req, fuse_ino_t ino,
+		      struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+void fsops_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+
+	(void)datasync;
+	(void)fi;
+	fsops_reply_err(req, mdc_fsync(c->mdc, fsops_to_ino(c, ino)));
+}
+
+static int is_dot(const char *name)
+{
+	return !strcmp(name, ".") || !strcmp(name, "..");
+}
+
+/*
+ * The coordinator's cookies are the FUSE offsets: 0 starts, "." and ".."
+ * come first (cookies 0 and 1), every entry carries the cookie that
+ * continues after it. For readdirplus every entry but "." and ".." (which
+ * the kernel does not link) is a lookup reference, counted once it fits
+ * and given back if the reply does not reach the kernel.
+ */
+static void do_readdir(fuse_req_t req, fuse_ino_t dino, size_t size,
+		       off_t off, int plus)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	uint64_t ino = fsops_to_ino(c, dino), cookie, *counted = NULL;
+	struct mdc_dirent *ents = NULL;
+	size_t pos = 0, ent, ncounted = 0, i;
+	uint32_t batch, n, j;
+	char *buf = NULL;
+	int eof = 0, rc = 0;
+
+	if (off < 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	batch = (uint32_t)(size / (plus ? FSOPS_DIRENTPLUS_MIN : 32) + 1);
+	if (batch < 4)
+		batch = 4;
+	if (batch > 128)
+		batch = 128;
+	buf = malloc(size ? size : 1);
+	ents = calloc(batch, sizeof(*ents));
+	counted = calloc(size / FSOPS_DIRENTPLUS_MIN + 1, sizeof(*counted));
+	if (!buf || !ents || !counted) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	cookie = (uint64_t)off;
+	while (!eof) {
+		rc = mdc_readdir(c->mdc, ino, cookie, plus, ents, batch, &n,
+				 &eof);
+		if (rc || !n)
+			break;
+		for (j = 0; j < n && j < batch; j++) {
+			struct mdc_dirent *de = &ents[j];
+			struct fuse_entry_param e;
+			int counts = 0;
+
+			de->name[sizeof(de->name) - 1] = '\0';
+			if (de->next_cookie > (uint64_t)INT64_MAX ||
+			    de->next_cookie <= cookie) {
+				log_ino(ino, "directory cookie %llu after %llu "
+					"out of order",
+					(unsigned long long)de->next_cookie,
+					(unsigned long long)cookie);
+				rc = -EIO;
+				goto reply;
+			}
+			memset(&e, 0, sizeof(e));
+			if (plus && !is_dot(de->name) && de->ino &&
+			    de->attr.ino == de->ino) {
+				rc = fsops_fill_entry(c, &de->attr, &e);
+				if (rc)
+					goto reply;
+				counts = 1;
+			} else {
+				e.attr.st_ino = fsops_to_fuse(c, de->ino);
+				e.attr.st_mode = (mode_t)de->type << 12;
+			}
+			if (plus)
+				ent = fuse_add_direntry_plus(req, buf + pos,
+					size - pos, de->name, &e,
+					(off_t)de->next_cookie);
+			else
+				ent = fuse_add_direntry(req, buf + pos,
+					size - pos, de->name, &e.attr,
+					(off_t)de->next_cookie);
+			if (ent > size - pos)
+				goto reply;
+			/* An entry not counted is not sent. */
+			if (counts && fsops_lookup_inc(c, de->ino))
+				goto reply;
+			if (counts)
+				counted[ncounted++] = de->ino;
+			pos += ent;
+			cookie = de->next_cookie;
+		}
+	}
+reply:
+	/* Entries already gathered beat a later error (asked again). */
+	if (pos || !rc) {
+		rc = 0;
+		if (fuse_reply_buf(req, buf, pos))
+			for (i = 0; i < ncounted; i++)
+				fsops_lookup_dec(c, counted[i], 1);
+	}
+out:
+	if (rc)
+		fsops_reply_err(req, rc);
+	free(counted);
+	free(ents);
+	free(buf);
+}
+
+void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, 0);
+}
+
+void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, 1);
+}
+
