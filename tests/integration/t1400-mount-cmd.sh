@@ -1,0 +1,69 @@
+#!/bin/bash
+# t1400 — the mount command: `mount -t csvfs` through /sbin/mount.csvfs, an
+# fstab line through `mount -T FSTAB DIR`, unmount with umount and with
+# fusermount3 -u; after each unmount the daemon exits and fsck is clean.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+tmp_setup
+need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/mount.csvfs" mount umount fusermount3 findmnt
+
+img=$T/vol.img
+M=$T/mnt
+helper=/sbin/mount.csvfs
+mkimg "$img" 256M
+mkfs_vol "$img"
+mkdir -p "$M"
+track_dir "$M"
+last_hello=""
+
+step "install $helper -> $B/mount.csvfs"
+if [[ -e "$helper" || -L "$helper" ]]; then
+	[[ "$(realpath "$helper")" == "$(realpath "$B/mount.csvfs")" ]] ||
+		fail "$helper already exists and is not this build's (-> $(realpath "$helper")); not touching it"
+	info "$helper already points at this build"
+else
+	ln -s "$B/mount.csvfs" "$helper"
+	# remove it at exit, but only if it is still the link we made
+	on_exit "[[ \"\$(readlink '$helper')\" == '$B/mount.csvfs' ]] && rm -f '$helper'"
+fi
+
+# Checks that DIR is a csvfs mount of $img that works and still holds what
+# the previous mount wrote, then unmounts it with the given command, waits
+# for the daemon (pid in PIDFILE) to exit and checks fsck is clean.
+check_and_unmount() {
+	local dir=$1 pidfile=$2
+	shift 2
+	track_mount "$dir" "$pidfile"
+	assert_match 'csvfs' "$(findmnt -n -o FSTYPE "$dir")" "fstype of the mount"
+	assert_eq "$img" "$(findmnt -n -o SOURCE "$dir")" "source of the mount (fsname)"
+	if [[ -n "$last_hello" ]]; then
+		assert_file_content "$dir/hello" "$last_hello"
+	fi
+	echo "via $*" >"$dir/hello"
+	last_hello="via $*"$'\n'
+	assert_file_content "$dir/hello" "$last_hello"
+	local pid=${_MOUNT_PID[$dir]}
+	assert_ok "$@" "$dir"
+	mountpoint -q "$dir" && fail "$dir still mounted after $*"
+	wait_for 300 eval '! _pid_alive '"$pid" || fail "daemon $pid still running after $*"
+	fsck_clean "$img"
+}
+
+step "mount -t csvfs IMG DIR; umount DIR"
+assert_ok mount -t csvfs -o "pidfile=$T/pid1" "$img" "$M"
+check_and_unmount "$M" "$T/pid1" umount
+
+step "mount -t csvfs; fusermount3 -u"
+assert_ok mount -t csvfs -o "pidfile=$T/pid2" "$img" "$M"
+check_and_unmount "$M" "$T/pid2" fusermount3 -u
+
+step "fstab line: mount -T FSTAB DIR"
+printf '# test fstab\n%s %s csvfs defaults,_netdev,pidfile=%s 0 0\n' "$img" "$M" "$T/pid4" >"$T/fstab"
+assert_ok mount -T "$T/fstab" "$M"
+check_and_unmount "$M" "$T/pid4" umount
+
+step "fstab line by source: mount -T FSTAB IMG"
+printf '%s %s csvfs rw,noauto,pidfile=%s 0 0\n' "$img" "$M" "$T/pid5" >"$T/fstab"
+assert_ok mount -T "$T/fstab" "$img"
+check_and_unmount "$M" "$T/pid5" umount
+step "done"
