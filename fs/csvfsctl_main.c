@@ -3,10 +3,14 @@
  * machines.
  *
  *   csvfsctl [--json] status [MOUNTPOINT]
+ *   csvfsctl keygen [--force] [FILE]
+ *   csvfsctl coordinator move NODE [MOUNTPOINT]
  *
- * status: size and use of one csvfs mount, or of every csvfs mount in
- * /proc/self/mounts. Later commands (nodes, locks, handoff, coordinator
- * move, keygen, df, stats) add entries to the command table.
+ * status: size and use of one csvfs mount (or of every csvfs mount in
+ * /proc/self/mounts), with the volume, the coordinator and the members as
+ * the mounting daemon sees them. The daemon answers through a virtual
+ * xattr of the mount's root, "trusted.csvfs.status" (a JSON object);
+ * "coordinator move" writes "trusted.csvfs.move".
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,11 +20,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include "net/keyfile.h"
 
 #define CSVFS_FSTYPE	"fuse.csvfs"
 
 struct ctl {
 	int json;
+	int single;	/* one mount asked for: print its object alone */
 };
 
 struct ctl_cmd {
@@ -91,11 +99,74 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+/* The daemon's status object of the mount on dir (malloc'd), or NULL. */
+static char *daemon_status(const char *dir)
+{
+	ssize_t n = getxattr(dir, "trusted.csvfs.status", NULL, 0);
+	char *buf;
+
+	if (n <= 0)
+		return NULL;
+	buf = malloc((size_t)n + 1);
+	if (!buf)
+		return NULL;
+	n = getxattr(dir, "trusted.csvfs.status", buf, (size_t)n);
+	if (n <= 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Crude JSON field readers for the daemon's own, flat-enough output. */
+static const char *json_find(const char *js, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(js, pat);
+	return p ? p + strlen(pat) : NULL;
+}
+
+static void print_cluster(const char *js)
+{
+	const char *co = json_find(js, "coordinator"), *m, *p;
+	unsigned long node = 0;
+
+	if ((p = json_find(js, "mode")))
+		printf("  mode         %.*s\n", (int)strcspn(p + 1, "\""),
+		       p + 1);
+	if ((p = json_find(js, "uuid")))
+		printf("  volume       %.*s\n", (int)strcspn(p + 1, "\""),
+		       p + 1);
+	if ((p = json_find(js, "node")))
+		printf("  this node    %lu\n", strtoul(p, NULL, 10));
+	if ((p = json_find(js, "quorate")))
+		printf("  quorate      %s\n", !strncmp(p, "true", 4) ? "yes" :
+		       "no");
+	if (co && (p = json_find(co, "node")))
+		node = strtoul(p, NULL, 10);
+	printf("  coordinator  %s%lu\n", node ? "node " : "none ", node);
+	m = json_find(js, "members");
+	printf("  members     ");
+	while (m && (p = json_find(m, "node"))) {
+		const char *st = json_find(p, "state");
+
+		printf(" %lu(%.*s)", strtoul(p, NULL, 10),
+		       st ? (int)strcspn(st + 1, "\"") : 0, st ? st + 1 : "");
+		m = st ? st : p;
+	}
+	printf("\n");
+}
+
 static int status_one(struct ctl *c, const struct mount_info *mi, int first)
 {
 	char size[32], used[32], avail[32];
 	uint64_t total, free_b, avail_b;
 	struct statvfs st;
+	char *js = daemon_status(mi->dir);
 
 	if (statvfs(mi->dir, &st)) {
 		fprintf(stderr, "csvfsctl: %s: %s\n", mi->dir,
@@ -106,17 +177,25 @@ static int status_one(struct ctl *c, const struct mount_info *mi, int first)
 	free_b = (uint64_t)st.f_bfree * st.f_frsize;
 	avail_b = (uint64_t)st.f_bavail * st.f_frsize;
 	if (c->json) {
-		printf("%s\n    {\"mountpoint\": ", first ? "" : ",");
+		if (!c->single)
+			printf("%s\n    ", first ? "" : ",");
+		printf("{\"mountpoint\": ");
 		json_str(mi->dir);
 		printf(", \"device\": ");
 		json_str(mi->source);
 		printf(", \"block_size\": %lu, \"size_bytes\": %llu, "
 		       "\"used_bytes\": %llu, \"available_bytes\": %llu, "
-		       "\"inodes_free\": %llu}",
+		       "\"inodes_free\": %llu",
 		       (unsigned long)st.f_frsize, (unsigned long long)total,
 		       (unsigned long long)(total - free_b),
 		       (unsigned long long)avail_b,
 		       (unsigned long long)st.f_ffree);
+		/* The daemon's fields (volume, coordinator, members...). */
+		if (js && js[0] == '{' && js[1] != '}')
+			printf(", %s", js + 1);
+		else
+			printf("}");
+		free(js);
 		return 0;
 	}
 	human(total, size, sizeof(size));
@@ -128,6 +207,9 @@ static int status_one(struct ctl *c, const struct mount_info *mi, int first)
 	printf("%-24s %-24s %10s %10s %10s %4.0f%%\n", mi->dir, mi->source,
 	       size, used, avail,
 	       total ? 100.0 * (double)(total - free_b) / (double)total : 0.0);
+	if (js)
+		print_cluster(js);
+	free(js);
 	return 0;
 }
 
@@ -160,6 +242,7 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 			return 1;
 		}
 		dir = real;
+		c->single = 1;
 	}
 	mf = setmntent("/proc/self/mounts", "r");
 	if (!mf) {
@@ -167,7 +250,7 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 			strerror(errno));
 		return 1;
 	}
-	if (c->json)
+	if (c->json && !dir)
 		printf("{\"mounts\": [");
 	while ((r = mount_find(dir, mf, &mi)) > 0) {
 		if (status_one(c, &mi, !found))
@@ -184,8 +267,10 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "csvfsctl: out of memory\n");
 		rc = 1;
 	}
-	if (c->json)
+	if (c->json && !dir)
 		printf("%s]}\n", found ? "\n" : "");
+	else if (c->json)
+		printf("\n");
 	if (!found && dir) {
 		fprintf(stderr, "csvfsctl: %s: not a csvfs mount\n", dir);
 		rc = 1;
@@ -197,10 +282,111 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- keygen ---------------------------------------------------------------- */
+
+static int cmd_keygen(struct ctl *c, int argc, char **argv)
+{
+	const char *path = KEYFILE_DEFAULT_PATH;
+	char err[512];
+	int i, force = 0, rc;
+
+	(void)c;
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force") || !strcmp(argv[i], "-f"))
+			force = 1;
+		else if (argv[i][0] != '-')
+			path = argv[i];
+		else {
+			fprintf(stderr, "csvfsctl: keygen: unknown option "
+				"\"%s\"\n", argv[i]);
+			return 1;
+		}
+	}
+	rc = keyfile_generate(path, force, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "csvfsctl: keygen: %s\n", err);
+		return 1;
+	}
+	printf("cluster key written to %s (mode 0600); copy it to every "
+	       "node\n", path);
+	return 0;
+}
+
+/* ---- coordinator move ---------------------------------------------------- */
+
+/* The mount point to act on: the argument, or the only csvfs mount. */
+static int pick_mount(const char *arg, char *out, size_t len)
+{
+	struct mount_info mi = { NULL, NULL };
+	FILE *mf;
+	int n = 0, r;
+
+	if (arg) {
+		if (!realpath(arg, out)) {
+			fprintf(stderr, "csvfsctl: %s: %s\n", arg,
+				strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	mf = setmntent("/proc/self/mounts", "r");
+	if (!mf)
+		return -1;
+	while ((r = mount_find(NULL, mf, &mi)) > 0) {
+		if (!n++)
+			snprintf(out, len, "%s", mi.dir);
+		free(mi.source);
+		free(mi.dir);
+	}
+	endmntent(mf);
+	if (n != 1) {
+		fprintf(stderr, "csvfsctl: %s; name the mount point\n",
+			n ? "several csvfs mounts" : "no csvfs mount");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmd_coordinator(struct ctl *c, int argc, char **argv)
+{
+	char dir[4096], *end;
+	unsigned long node;
+
+	(void)c;
+	if (argc < 3 || argc > 4 || strcmp(argv[1], "move")) {
+		fprintf(stderr, "usage: csvfsctl coordinator move NODE "
+			"[MOUNTPOINT]\n");
+		return 1;
+	}
+	node = strtoul(argv[2], &end, 10);
+	if (*end || !node) {
+		fprintf(stderr, "csvfsctl: coordinator move: \"%s\" is not a "
+			"node id\n", argv[2]);
+		return 1;
+	}
+	if (pick_mount(argc == 4 ? argv[3] : NULL, dir, sizeof(dir)))
+		return 1;
+	if (setxattr(dir, "trusted.csvfs.move", argv[2], strlen(argv[2]),
+		     0)) {
+		fprintf(stderr, "csvfsctl: coordinator move to node %lu: %s\n",
+			node, errno == EHOSTUNREACH ? "not a member of the "
+			"cluster" : errno == EOPNOTSUPP ? "not a cluster "
+			"mount" : strerror(errno));
+		return 1;
+	}
+	printf("coordinator role moving to node %lu\n", node);
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static const struct ctl_cmd cmds[] = {
-	{ "status", cmd_status, "status [MOUNTPOINT]  size and use of mounts" },
+	{ "status", cmd_status,
+	  "status [MOUNTPOINT]            volume, coordinator, members, use" },
+	{ "keygen", cmd_keygen,
+	  "keygen [--force] [FILE]        write a new cluster key (0600)" },
+	{ "coordinator", cmd_coordinator,
+	  "coordinator move NODE [MOUNT]  move the coordinator role" },
 	{ NULL, NULL, NULL }
 };
 

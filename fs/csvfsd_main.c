@@ -37,7 +37,10 @@
 #include "fs/fsops.h"
 #include "fs/log.h"
 #include "meta/dev.h"
+#include "fs/cluster.h"
+#include "meta/format.h"
 #include "meta/mds.h"
+#include "net/keyfile.h"
 #include "net/mdc.h"
 
 #define CSVFSD_DEF_THREADS	32
@@ -53,6 +56,8 @@ struct csvfsd_opts {
 	unsigned max_threads;
 	uint32_t node_id;
 	char *pidfile;
+	char *keyfile;		/* cluster key, KEYFILE_DEFAULT_PATH */
+	unsigned port;		/* coordinator port, 0 = default */
 	char *fsname;		/* NULL: the device path */
 	char *kflags;		/* mount flags handed to FUSE, comma list */
 	const char *device;
@@ -78,7 +83,9 @@ static void usage(FILE *f)
 "  -d, --debug        log debug messages and FUSE requests (implies -f)\n"
 "  -o OPT[,OPT...]    mount options:\n"
 "      standalone       run the coordinator in this daemon (default)\n"
-"      cluster          join the cluster (not implemented yet)\n"
+"      cluster          join the cluster through the local corosync\n"
+"      keyfile=PATH     cluster key (default " KEYFILE_DEFAULT_PATH ")\n"
+"      port=N           coordinator TLS port (default 7420)\n"
 "      ro               mount read-only\n"
 "      allow_other      let every user access the mount (default)\n"
 "      noallow_other    only the mounting user\n"
@@ -158,6 +165,18 @@ static int parse_o(struct csvfsd_opts *o, const char *list)
 				rc = -EINVAL;
 			}
 			o->node_id = (uint32_t)v;
+		} else if (!strncmp(opt, "keyfile=", 8) && opt[8]) {
+			free(o->keyfile);
+			o->keyfile = strdup(opt + 8);
+			if (!o->keyfile)
+				rc = -ENOMEM;
+		} else if (!strncmp(opt, "port=", 5)) {
+			if (parse_uint(opt + 5, 65535, &v) || !v) {
+				log_err("option \"%s\": expected 1..65535",
+					opt);
+				rc = -EINVAL;
+			}
+			o->port = (unsigned)v;
 		} else if (!strncmp(opt, "pidfile=", 8) && opt[8]) {
 			free(o->pidfile);
 			o->pidfile = strdup(opt + 8);
@@ -368,6 +387,71 @@ out:
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* Standalone answer to "trusted.csvfs.status" (see fsops.h). */
+static struct mdc_volinfo standalone_vi;
+static uint32_t standalone_node;
+
+static int standalone_ctl_get(void *ctx, const char *name, char *buf,
+			      size_t size)
+{
+	const uint8_t *u = standalone_vi.uuid;
+	char tmp[512];
+	int n;
+
+	(void)ctx;
+	if (strcmp(name, "trusted.csvfs.status"))
+		return -ENODATA;
+	n = snprintf(tmp, sizeof(tmp), "{\"mode\":\"standalone\",\"volume\":"
+		     "{\"uuid\":\"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		     "%02x%02x%02x%02x%02x%02x\",\"block_size\":%llu},"
+		     "\"node\":%u,\"quorate\":true,\"coordinator\":{\"node\":%u,"
+		     "\"self\":true},\"members\":[{\"node\":%u,\"state\":"
+		     "\"coordinator\"}]}", u[0], u[1], u[2], u[3], u[4], u[5],
+		     u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		     u[15], 1ull << standalone_vi.block_shift, standalone_node,
+		     standalone_node, standalone_node);
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ERANGE;
+	if (size == 0)
+		return n;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, tmp, (size_t)n);
+	return n;
+}
+
+/* Joins the cluster of the volume on dev (cluster mode). */
+static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
+			struct clu **out)
+{
+	struct clu_opts co = { 0 };
+	struct csvfs_super sb;
+	const char *kf = o->keyfile ? o->keyfile : KEYFILE_DEFAULT_PATH;
+	uint8_t key[KEYFILE_KEY_LEN];
+	char why[256];
+	int rc;
+
+	rc = fmt_read_super(dev, &sb);
+	if (rc) {
+		log_err("%s: %s", o->device, csvfs_strerror(rc));
+		return rc;
+	}
+	rc = keyfile_load(kf, key, why, sizeof(why));
+	if (rc) {
+		log_err("cluster key: %s", why);
+		return rc;
+	}
+	co.dev = dev;
+	co.sb = &sb;
+	co.key = key;
+	co.port = (uint16_t)o->port;
+	co.wait_ms = 60000;
+	rc = clu_start(&co, out, why, sizeof(why));
+	if (rc)
+		log_err("%s: %s", o->device, why);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -380,6 +464,7 @@ int main(int argc, char **argv)
 	struct fsops_opts fo = { 0 };
 	struct mdc_volinfo vi;
 	struct mds *mds = NULL;
+	struct clu *clu = NULL;
 	struct mdc *mdc = NULL;
 	struct dev *dev = NULL;
 	char device[PATH_MAX], mnt[PATH_MAX], host[256];
@@ -389,12 +474,6 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o))
 		return 1;
 	log_open(NULL, LOG_TO_STDERR, o.debug);
-	if (o.cluster) {
-		log_err("cluster mode needs the corosync membership and the "
-			"coordinator network service, which are not "
-			"implemented yet; mount with -o standalone");
-		return 1;
-	}
 	if (!realpath(o.device, device)) {
 		log_err("%s: %s", o.device, csvfs_strerror(-errno));
 		return 1;
@@ -419,10 +498,17 @@ int main(int argc, char **argv)
 		log_err("%s: %s", device, csvfs_strerror(rc));
 		goto out;
 	}
+	if (o.cluster) {
+		rc = cluster_join(&o, dev, &clu);
+		if (rc)
+			goto out;
+		clu_transport(clu, &t);
+		o.node_id = clu_node(clu);
+		goto client;
+	}
 	/*
-	 * A standalone mount owns the volume. The coordinator refuses other
-	 * nodes' live heartbeats but not its own slot, so a second
-	 * standalone csvfsd on this host would run a second coordinator.
+	 * A standalone mount owns the volume: no second standalone csvfsd
+	 * on this host (the coordinator also refuses live heartbeats).
 	 */
 	if (flock(dev->fd, LOCK_EX | LOCK_NB)) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
@@ -439,6 +525,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mds_local_transport(mds, &t);
+client:
 	rc = mdc_new(&t, o.node_id, new_incarnation(), &mdc);
 	if (rc) {
 		log_err("metadata client: %s", csvfs_strerror(rc));
@@ -458,9 +545,20 @@ int main(int argc, char **argv)
 	fo.dev = dev;
 	fo.root_ino = vi.root_ino;
 	fo.block_shift = vi.block_shift;
-	fo.entry_timeout = CSVFSD_TIMEOUT;
-	fo.attr_timeout = CSVFSD_TIMEOUT;
-	fo.negative_timeout = CSVFSD_TIMEOUT;
+	if (clu) {
+		/* Other nodes change the volume: no kernel caching. */
+		fo.shared = 1;
+		fo.ctl_get = clu_ctl_get;
+		fo.ctl_set = clu_ctl_set;
+		fo.ctl_ctx = clu;
+	} else {
+		standalone_vi = vi;
+		standalone_node = o.node_id;
+		fo.ctl_get = standalone_ctl_get;
+		fo.entry_timeout = CSVFSD_TIMEOUT;
+		fo.attr_timeout = CSVFSD_TIMEOUT;
+		fo.negative_timeout = CSVFSD_TIMEOUT;
+	}
 	rc = fsops_init(&fo, &fs);
 	if (rc) {
 		log_err("%s: %s", device, csvfs_strerror(rc));
@@ -496,8 +594,9 @@ int main(int argc, char **argv)
 		pid_written = 1;
 	}
 	daemon_ready(0, o.debug);
-	log_info("mounted %s on %s (standalone, node %u, %u KiB blocks)",
-		 device, mnt, o.node_id, (1u << vi.block_shift) >> 10);
+	log_info("mounted %s on %s (%s, node %u, %u KiB blocks)",
+		 device, mnt, clu ? "cluster" : "standalone", o.node_id,
+		 (1u << vi.block_shift) >> 10);
 
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
@@ -532,6 +631,7 @@ out:
 	}
 	if (mdc)
 		mdc_free(mdc);
+	clu_stop(clu);
 	if (mds) {
 		rc = mds_stop(mds);
 		if (rc) {
@@ -551,6 +651,7 @@ out:
 	free(o.fsname);
 	free(o.kflags);
 	free(o.pidfile);
+	free(o.keyfile);
 	log_close();
 	return status;
 }

@@ -60,6 +60,7 @@ struct data {
 	uint64_t bsize;
 	size_t max_io;
 	unsigned pending_max;
+	int shared;
 	pthread_key_t buf_key;		/* struct data_buf of each thread */
 	pthread_mutex_t lock;		/* files, data_file.refs */
 	struct itab files;
@@ -304,7 +305,7 @@ int data_close(struct data *d, struct data_file *f)
 static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		    uint64_t pos, size_t len)
 {
-	int rc = 0;
+	int rc = 0, refreshed = 0;
 
 	while (len) {
 		uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1);
@@ -321,6 +322,17 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 			}
 		}
 		mapped = fmap_find(&f->map, lblk, &i);
+		if (!mapped && !wr && d->shared && !refreshed) {
+			/* Another node may have allocated it since. */
+			refreshed = 1;
+			map_drop(f);
+			rc = map_load(d, f);
+			if (rc) {
+				pthread_mutex_unlock(&f->lock);
+				return rc;
+			}
+			mapped = fmap_find(&f->map, lblk, &i);
+		}
 		if (mapped) {
 			const struct csvfs_wext *e = &f->map.ext[i];
 
@@ -372,6 +384,21 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 	*buf = NULL;
 	pthread_mutex_lock(&f->lock);
 	size = f->size;
+	if (d->shared && off + len > size && !f->size_dirty) {
+		struct csvfs_attr a;
+
+		/* The file may have grown on another node. */
+		rc = mdc_getattr(d->mdc, file_ino(f), &a);
+		if (rc) {
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		if (a.size != f->size) {
+			f->size = size = a.size;
+			f->is_inline = !!(a.flags & CSVFS_IFL_INLINE);
+			map_drop(f);
+		}
+	}
 	if (off >= size || !len) {
 		pthread_mutex_unlock(&f->lock);
 		return 0;
@@ -811,6 +838,7 @@ int data_new(const struct data_opts *o, struct data **out)
 	d->bsize = (uint64_t)1 << o->block_shift;
 	d->max_io = o->max_io ? o->max_io : (1u << 20);
 	d->pending_max = o->pending_max ? o->pending_max : DATA_PENDING_MAX;
+	d->shared = o->shared;
 	rc = -pthread_key_create(&d->buf_key, buf_destroy);
 	if (rc) {
 		free(d);

@@ -31,6 +31,9 @@ struct data_opts {
 	size_t max_io;		/* largest read/write request expected */
 	unsigned pending_max;	/* report written ranges beyond this many;
 				 * 0 = 64 */
+	int shared;		/* other nodes may change files (cluster):
+				 * a read that meets a hole or EOF asks the
+				 * coordinator again before answering */
 };
 
 /* Creates the data path of one mount. Main thread, before the session. */

@@ -564,6 +564,13 @@ static int xattr_name_check(const char *name)
 	return 0;
 }
 
+/* Whether name on ino is a control xattr of this daemon. */
+static int is_ctl(const struct fsops_ctx *c, fuse_ino_t ino, const char *name)
+{
+	return ino == FUSE_ROOT_ID && c->ctl_get &&
+	       !strncmp(name, FSOPS_CTL_PREFIX, strlen(FSOPS_CTL_PREFIX));
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -571,6 +578,12 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	uint32_t f = 0;
 	int rc;
 
+	if (is_ctl(c, ino, name)) {
+		rc = c->ctl_set ? c->ctl_set(c->ctl_ctx, name, value, size) :
+				  -EOPNOTSUPP;
+		fsops_reply_err(req, rc);
+		return;
+	}
 	rc = xattr_name_check(name);
 	if (!rc && (flags & ~(XATTR_CREATE | XATTR_REPLACE)))
 		rc = -EINVAL;
@@ -600,7 +613,11 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			goto out;
 		}
 	}
-	rc = mdc_getxattr(c->mdc, fsops_to_ino(c, ino), name, buf, size);
+	if (is_ctl(c, ino, name))
+		rc = c->ctl_get(c->ctl_ctx, name, buf, size);
+	else
+		rc = mdc_getxattr(c->mdc, fsops_to_ino(c, ino), name, buf,
+				  size);
 	if (rc < 0)
 		goto out;
 	if (size)
@@ -712,7 +729,12 @@ int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out)
 	c->attr_timeout = o->attr_timeout;
 	c->negative_timeout = o->negative_timeout;
 	c->max_write = o->max_write ? o->max_write : FSOPS_MAX_WRITE;
+	c->shared = o->shared;
+	c->ctl_get = o->ctl_get;
+	c->ctl_set = o->ctl_set;
+	c->ctl_ctx = o->ctl_ctx;
 	memset(&dopts, 0, sizeof(dopts));
+	dopts.shared = o->shared;
 	dopts.mdc = o->mdc;
 	dopts.dev = o->dev;
 	dopts.block_shift = o->block_shift;

@@ -31,7 +31,26 @@ struct fsops_opts {
 	double attr_timeout;
 	double negative_timeout;
 	uint32_t max_write;	/* largest write request; 0 = 1 MiB */
+	/*
+	 * Cluster mode: other nodes change files, so every open uses direct
+	 * I/O (no page cache) and reads revalidate holes and EOF.
+	 */
+	int shared;
+	/*
+	 * Control channel: on the root directory, xattrs named
+	 * FSOPS_CTL_PREFIX* are answered by these hooks instead of the
+	 * coordinator (csvfsctl reads "trusted.csvfs.status" and writes
+	 * "trusted.csvfs.move"). get returns the length or -errno, like
+	 * getxattr (size 0 asks for the length); may be NULL.
+	 */
+	int (*ctl_get)(void *ctx, const char *name, char *buf, size_t size);
+	int (*ctl_set)(void *ctx, const char *name, const char *val,
+		       size_t len);
+	void *ctl_ctx;
 };
+
+#define FSOPS_CTL_PREFIX "trusted.csvfs."
+
 
 /*
  * Creates the operations' context (lookup-count table, data path).

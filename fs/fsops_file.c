@@ -84,7 +84,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
 	fi->fh = (uintptr_t)df;
-	fi->direct_io = !!(fi->flags & O_DIRECT);
+	fi->direct_io = c->shared || (fi->flags & O_DIRECT);
 	fi->keep_cache = 0;
 	return 0;
 }

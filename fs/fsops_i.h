@@ -23,6 +23,11 @@ struct fsops_ctx {
 	uint32_t block_shift;
 	double entry_timeout, attr_timeout, negative_timeout;
 	uint32_t max_write;
+	int shared;
+	int (*ctl_get)(void *ctx, const char *name, char *buf, size_t size);
+	int (*ctl_set)(void *ctx, const char *name, const char *val,
+		       size_t len);
+	void *ctl_ctx;
 	pthread_mutex_t lookup_lock;
 	struct itab lookups;		/* struct lookup_ent by csvfs ino */
 };

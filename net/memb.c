@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
 
@@ -280,4 +282,36 @@ int memb_send(struct memb *m, const void *msg, size_t len)
 		}
 	} while (e == CS_ERR_TRY_AGAIN && ++tries < TRY_AGAIN_MAX);
 	return cs_errno(e);
+}
+
+int memb_node_addr(uint32_t node, char *addr, size_t len)
+{
+	cmap_handle_t h;
+	char key[128], *str = NULL;
+	uint32_t id;
+	unsigned i;
+	int rc = -ENOENT;
+
+	if (cmap_initialize(&h) != CS_OK)
+		return -ENOTCONN;
+	for (i = 0; i < 1024; i++) {
+		snprintf(key, sizeof(key), "nodelist.node.%u.nodeid", i);
+		if (cmap_get_uint32(h, key, &id) != CS_OK)
+			break;
+		if (id != node)
+			continue;
+		snprintf(key, sizeof(key), "nodelist.node.%u.ring0_addr", i);
+		if (cmap_get_string(h, key, &str) != CS_OK)
+			break;
+		if (strlen(str) >= len) {
+			rc = -ENAMETOOLONG;
+		} else {
+			strcpy(addr, str);
+			rc = 0;
+		}
+		free(str);
+		break;
+	}
+	cmap_finalize(h);
+	return rc;
 }

@@ -31,6 +31,11 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 /* Leaves the group and stops the dispatch thread. */
 void memb_stop(struct memb *m);
 uint32_t memb_local_node(const struct memb *m);
+/*
+ * The ring0 address of node (from corosync's nodelist) into addr.
+ * Returns 0, -ENOENT if the node is not in the nodelist, or -errno.
+ */
+int memb_node_addr(uint32_t node, char *addr, size_t len);
 /* Multicasts msg to the group in total order (retries CS_ERR_TRY_AGAIN). */
 int memb_send(struct memb *m, const void *msg, size_t len);
 

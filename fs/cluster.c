@@ -1,0 +1,585 @@
+/*
+ * cluster: coordinator election and the follow-the-coordinator transport.
+ *
+ * Election. Every member sees the same sequence of membership changes and
+ * CPG messages (Corosync's total order), and computes the same target: the
+ * node an admin moved the role to, if it is a member, else the lowest node
+ * id. After each change every member first gives up the role if it holds it
+ * and is not the target (commit, checkpoint, stop serving), then multicasts
+ * a STATUS {its view of the members and target, whether it still serves}.
+ * The target starts the role only once it has a matching STATUS from every
+ * member and none of them serves: two coordinators never write the volume
+ * at once. If the old coordinator left without resigning (killed, cut
+ * off), the target waits GRACE_MS first: a node cut off loses quorum and
+ * stops its coordinator well within that time. Without quorum nobody
+ * serves.
+ *
+ * Caches. Cluster mounts use no kernel entry/attribute caching and direct
+ * I/O, and the data path revalidates holes and EOF with the coordinator,
+ * so a change made on one node is seen by the next stat/ls/cat elsewhere.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs/cluster.h"
+#include "fs/log.h"
+#include "meta/mds.h"
+#include "meta/ondisk.h"
+#include "net/mdc.h"
+#include "net/memb.h"
+#include "net/rpc.h"
+#include "net/tls.h"
+
+#define MAX_NODES	CSVFS_MAX_NODES_LIMIT
+#define GRACE_MS	3000
+#define MSG_STATUS	1
+#define MSG_ANNOUNCE	2
+#define MSG_MOVE	3
+#define MSG_RESIGN	4	/* the coordinator stopped cleanly */
+#define MSG_HDR		28
+
+struct clu {
+	struct clu_opts o;
+	struct csvfs_super sb;		/* o.sb points here */
+	struct memb *memb;
+	char identity[TLS_IDENTITY_SIZE];
+	uint8_t key[32];
+	uint32_t self;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t members[MAX_NODES];
+	size_t nmembers;
+	int quorate;
+	uint32_t preferred;		/* csvfsctl coordinator move */
+	uint32_t target;		/* who should serve */
+	uint32_t coord;			/* who announced and serves, 0 = none */
+	uint64_t coord_epoch;
+	int coord_lost;			/* the last coordinator did not resign */
+	uint8_t status_seen[MAX_NODES + 1];
+	int status_busy;		/* some member still serves */
+
+	/* The role. */
+	pthread_rwlock_t role_lock;	/* read: local calls; write: stop */
+	struct mds *mds;
+	struct rpc_server *server;
+
+	/* The client side. */
+	struct rpc_client *client;
+	struct mdc_transport client_t;
+	char coord_addr[64];
+	uint16_t coord_port;
+	int stopping;
+};
+
+/* ---- messages ----------------------------------------------------------- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/*
+ * {le32 type, le32 node, le32 arg (serving / port / move target),
+ *  le32 target, le64 epoch, le32 n, n x le32 members}
+ */
+static int send_msg(struct clu *c, uint32_t type, uint32_t arg,
+		    uint64_t epoch, int with_members)
+{
+	uint8_t buf[MSG_HDR + 4 * MAX_NODES];
+	size_t n = with_members ? c->nmembers : 0, i;
+
+	put32(buf, type);
+	put32(buf + 4, c->self);
+	put32(buf + 8, arg);
+	put32(buf + 12, c->target);
+	put32(buf + 16, (uint32_t)epoch);
+	put32(buf + 20, (uint32_t)(epoch >> 32));
+	put32(buf + 24, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		put32(buf + MSG_HDR + 4 * i, c->members[i]);
+	return memb_send(c->memb, buf, MSG_HDR + 4 * n);
+}
+
+static int is_member(const struct clu *c, uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmembers; i++)
+		if (c->members[i] == node)
+			return 1;
+	return 0;
+}
+
+/* ---- the role ------------------------------------------------------------ */
+
+static int serve(void *ctx, const struct csvfs_msg_hdr *h,
+		 const uint8_t *payload, uint8_t **reply, size_t *reply_len)
+{
+	struct clu *c = ctx;
+	int rc;
+
+	pthread_rwlock_rdlock(&c->role_lock);
+	if (c->mds)
+		rc = mds_dispatch(c->mds, h, payload, reply, reply_len);
+	else
+		rc = -ESTALE;	/* not the coordinator (any more) */
+	pthread_rwlock_unlock(&c->role_lock);
+	return rc;
+}
+
+/* Caller holds c->lock. */
+static void role_stop(struct clu *c, const char *why)
+{
+	struct rpc_server *srv;
+	struct mds *m;
+	int rc;
+
+	if (!c->mds)
+		return;
+	srv = c->server;
+	c->server = NULL;
+	if (srv)
+		rpc_server_stop(srv);
+	pthread_rwlock_wrlock(&c->role_lock);
+	m = c->mds;
+	c->mds = NULL;
+	pthread_rwlock_unlock(&c->role_lock);
+	rc = mds_stop(m);
+	syslog(rc ? LOG_ERR : LOG_NOTICE, "node %u: coordinator stopped (%s)%s",
+	       c->self, why, rc ? ": final commit failed" : "");
+	if (c->coord == c->self)
+		c->coord = 0;
+}
+
+/* Caller holds c->lock. */
+static void role_start(struct clu *c)
+{
+	struct mds_opts mo = { 0 };
+	struct rpc_server_opts so = { 0 };
+	struct mds *m = NULL;
+	int rc;
+
+	if (c->coord_lost) {
+		syslog(LOG_NOTICE, "node %u: waiting %d ms before taking "
+		       "over from a coordinator that did not resign", c->self,
+		       GRACE_MS);
+		pthread_mutex_unlock(&c->lock);
+		usleep(GRACE_MS * 1000);
+		pthread_mutex_lock(&c->lock);
+		if (c->target != c->self || !c->quorate || c->mds)
+			return;
+	}
+	mo.node_id = c->self;
+	mo.standalone = 0;
+	rc = mds_start(c->o.dev, &mo, &m);
+	if (rc) {
+		syslog(LOG_ERR, "node %u: cannot start the coordinator: %d",
+		       c->self, rc);
+		return;
+	}
+	pthread_rwlock_wrlock(&c->role_lock);
+	c->mds = m;
+	pthread_rwlock_unlock(&c->role_lock);
+	so.port = c->o.port;
+	so.key = c->key;
+	so.identity = c->identity;
+	so.handle = serve;
+	so.ctx = c;
+	rc = rpc_server_start(&so, &c->server);
+	if (rc) {
+		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
+		       c->self, c->o.port, strerror(-rc));
+		role_stop(c, "no listener");
+		return;
+	}
+	c->coord_lost = 0;
+	syslog(LOG_NOTICE, "node %u: coordinator started, port %u", c->self,
+	       c->o.port);
+	/* The epoch mds_start wrote is what we announce. */
+	send_msg(c, MSG_ANNOUNCE, c->o.port, 0, 0);
+}
+
+/* ---- election ------------------------------------------------------------ */
+
+/* After a membership change or a move. Caller holds c->lock. */
+static void elect(struct clu *c)
+{
+	uint32_t target = 0;
+
+	memset(c->status_seen, 0, sizeof(c->status_seen));
+	c->status_busy = 0;
+	if (c->quorate && c->nmembers) {
+		target = c->members[0];
+		if (c->preferred && is_member(c, c->preferred))
+			target = c->preferred;
+	}
+	c->target = target;
+	if (c->mds && (!c->quorate || target != c->self))
+		role_stop(c, c->quorate ? "the role moves" : "quorum lost");
+	if (c->coord && !is_member(c, c->coord)) {
+		syslog(LOG_WARNING, "node %u: coordinator node %u left the "
+		       "cluster", c->self, c->coord);
+		c->coord = 0;
+		c->coord_lost = 1;
+	}
+	if (!c->quorate)
+		c->coord = 0;
+	if (c->quorate)
+		send_msg(c, MSG_STATUS, c->mds ? 1 : 0, 0, 1);
+	pthread_cond_broadcast(&c->cond);
+}
+
+static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
+		       int quorate)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	if (n > MAX_NODES)
+		n = MAX_NODES;
+	memcpy(c->members, nodes, n * sizeof(*nodes));
+	c->nmembers = n;
+	c->quorate = quorate;
+	elect(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Points the client at node's address (caller holds c->lock). */
+static void follow(struct clu *c, uint32_t node, uint16_t port)
+{
+	char addr[64];
+	int rc;
+
+	rc = memb_node_addr(node, addr, sizeof(addr));
+	if (rc) {
+		syslog(LOG_ERR, "node %u: no address for coordinator node %u "
+		       "in the corosync nodelist", c->self, node);
+		return;
+	}
+	if (c->client && !strcmp(addr, c->coord_addr) &&
+	    port == c->coord_port)
+		return;
+	snprintf(c->coord_addr, sizeof(c->coord_addr), "%s", addr);
+	c->coord_port = port;
+	if (c->client) {
+		rpc_client_retarget(c->client, addr, port);
+		return;
+	}
+	rc = rpc_client_new(addr, port, c->key, c->identity, c->self,
+			    &c->client);
+	if (rc) {
+		syslog(LOG_ERR, "node %u: rpc client: %s", c->self,
+		       strerror(-rc));
+		c->client = NULL;
+		return;
+	}
+	rpc_client_set_timeout(c->client, 120000);
+	rpc_client_transport(c->client, &c->client_t);
+}
+
+static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
+{
+	const uint8_t *p = msg;
+	struct clu *c = ctx;
+	uint32_t type, node, arg, target, n, i;
+
+	if (len < MSG_HDR)
+		return;
+	type = get32(p);
+	node = get32(p + 4);
+	arg = get32(p + 8);
+	target = get32(p + 12);
+	n = get32(p + 24);
+	if (node != from || node == 0 || node > MAX_NODES ||
+	    len != MSG_HDR + 4ull * n)
+		return;
+	pthread_mutex_lock(&c->lock);
+	switch (type) {
+	case MSG_STATUS:
+		/* Only a STATUS about the same view counts. */
+		if (target != c->target || n != c->nmembers)
+			break;
+		for (i = 0; i < n; i++)
+			if (get32(p + MSG_HDR + 4 * i) != c->members[i])
+				break;
+		if (i != n)
+			break;
+		c->status_seen[node] = 1;
+		if (arg && node != c->self)
+			c->status_busy = 1;
+		if (c->target != c->self || c->mds || c->status_busy)
+			break;
+		for (i = 0; i < c->nmembers; i++)
+			if (!c->status_seen[c->members[i]])
+				break;
+		if (i == c->nmembers)
+			role_start(c);
+		break;
+	case MSG_ANNOUNCE:
+		c->coord = node;
+		c->coord_lost = 0;
+		if (node != c->self)
+			follow(c, node, (uint16_t)arg);
+		syslog(LOG_INFO, "node %u: coordinator is node %u", c->self,
+		       node);
+		pthread_cond_broadcast(&c->cond);
+		break;
+	case MSG_MOVE:
+		c->preferred = arg;
+		elect(c);
+		break;
+	case MSG_RESIGN:
+		if (c->coord == node)
+			c->coord = 0;
+		c->coord_lost = 0;
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- transport ----------------------------------------------------------- */
+
+static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
+		uint8_t **reply, size_t *reply_len)
+{
+	struct clu *c = ctx;
+	struct timespec ts;
+	int rc, tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		pthread_mutex_lock(&c->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 120;
+		while (!c->coord && !c->stopping)
+			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
+				break;
+		if (!c->coord || c->stopping) {
+			pthread_mutex_unlock(&c->lock);
+			return -EIO;
+		}
+		if (c->coord == c->self) {
+			pthread_mutex_unlock(&c->lock);
+			rc = serve(c, hdr, payload, reply, reply_len);
+		} else {
+			struct mdc_transport t = c->client_t;
+
+			pthread_mutex_unlock(&c->lock);
+			if (!t.call)
+				return -EIO;
+			rc = t.call(t.ctx, hdr, payload, reply, reply_len);
+		}
+		/* The role moved under the request: ask the new one. */
+		if (rc != -ESTALE)
+			return rc;
+		usleep(20000);
+	}
+	return -EIO;
+}
+
+void clu_transport(struct clu *c, struct mdc_transport *t)
+{
+	t->call = call;
+	t->ctx = c;
+}
+
+uint32_t clu_node(const struct clu *c)
+{
+	return c->self;
+}
+
+/* ---- control -------------------------------------------------------------- */
+
+static int status_json(struct clu *c, char *out, size_t size)
+{
+	char uuid[40];
+	const uint8_t *u = c->o.sb->hdr.uuid;
+	size_t i, len;
+	int n;
+
+	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+	pthread_mutex_lock(&c->lock);
+	n = snprintf(out, size, "{\"mode\":\"cluster\",\"volume\":{\"uuid\":"
+		     "\"%s\",\"label\":\"%.63s\",\"block_size\":%llu},"
+		     "\"node\":%u,\"quorate\":%s,\"coordinator\":{\"node\":%u,"
+		     "\"target\":%u,\"preferred\":%u,\"self\":%s},"
+		     "\"members\":[", uuid, c->o.sb->label,
+		     1ull << c->o.sb->block_shift, c->self,
+		     c->quorate ? "true" : "false", c->coord, c->target,
+		     c->preferred, c->mds ? "true" : "false");
+	for (i = 0; i < c->nmembers && n > 0 && (size_t)n < size; i++)
+		n += snprintf(out + n, size - (size_t)n, "%s{\"node\":%u,"
+			      "\"state\":\"%s\"}", i ? "," : "", c->members[i],
+			      c->members[i] == c->coord ? "coordinator" :
+			      "member");
+	if (n > 0 && (size_t)n < size)
+		n += snprintf(out + n, size - (size_t)n, "]}");
+	pthread_mutex_unlock(&c->lock);
+	if (n < 0 || (size_t)n >= size)
+		return -ERANGE;
+	len = (size_t)n;
+	return (int)len;
+}
+
+int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size)
+{
+	char tmp[8192];
+	int n;
+
+	if (strcmp(name, "trusted.csvfs.status"))
+		return -ENODATA;
+	n = status_json(ctx, tmp, sizeof(tmp));
+	if (n < 0)
+		return n;
+	if (size == 0)
+		return n;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, tmp, (size_t)n);
+	return n;
+}
+
+int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
+{
+	struct clu *c = ctx;
+	char tmp[16];
+	unsigned long node;
+	char *end;
+
+	if (strcmp(name, "trusted.csvfs.move"))
+		return -EOPNOTSUPP;
+	if (len == 0 || len >= sizeof(tmp))
+		return -EINVAL;
+	memcpy(tmp, val, len);
+	tmp[len] = '\0';
+	node = strtoul(tmp, &end, 10);
+	if (*end || node == 0 || node > MAX_NODES)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (!is_member(c, (uint32_t)node)) {
+		pthread_mutex_unlock(&c->lock);
+		return -EHOSTUNREACH;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return send_msg(c, MSG_MOVE, (uint32_t)node, 0, 0);
+}
+
+/* ---- lifecycle ------------------------------------------------------------- */
+
+int clu_start(const struct clu_opts *o, struct clu **out, char *why,
+	      size_t whylen)
+{
+	static const struct memb_cb cb = { on_changed, on_message };
+	char group[64];
+	struct timespec ts;
+	struct clu *c;
+	const uint8_t *u = o->sb->hdr.uuid;
+	int rc, i, n;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->o = *o;
+	c->sb = *o->sb;
+	c->o.sb = &c->sb;
+	if (!c->o.port)
+		c->o.port = CLU_DEFAULT_PORT;
+	memcpy(c->key, o->key, sizeof(c->key));
+	tls_identity(u, c->identity);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	pthread_rwlock_init(&c->role_lock, NULL);
+	n = snprintf(group, sizeof(group), "csvfs-");
+	for (i = 0; i < CSVFS_UUID_SIZE; i++)
+		n += snprintf(group + n, sizeof(group) - (size_t)n, "%02x",
+			      u[i]);
+	rc = memb_start(group, &cb, c, &c->memb);
+	if (rc) {
+		snprintf(why, whylen, "cannot join the cluster: %s",
+			 rc == -ENOTCONN ? "corosync is not running on this "
+			 "node" : strerror(-rc));
+		goto fail;
+	}
+	c->self = memb_local_node(c->memb);
+	/* Wait for a coordinator that answers us. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += o->wait_ms / 1000;
+	pthread_mutex_lock(&c->lock);
+	while (!c->coord)
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
+			break;
+	if (!c->coord) {
+		snprintf(why, whylen, "no coordinator after %d s (%s)",
+			 o->wait_ms / 1000, c->quorate ? "quorate" :
+			 "the cluster has no quorum");
+		pthread_mutex_unlock(&c->lock);
+		rc = -ETIMEDOUT;
+		goto fail;
+	}
+	if (c->coord != c->self && c->client) {
+		struct rpc_client *cl = c->client;
+		uint32_t coord = c->coord;
+
+		pthread_mutex_unlock(&c->lock);
+		rc = rpc_client_wait_connected(cl, o->wait_ms);
+		if (rc) {
+			snprintf(why, whylen, "cannot reach the coordinator "
+				 "(node %u): %s", coord, rc == -EACCES ?
+				 "TLS handshake refused: wrong cluster key" :
+				 strerror(-rc));
+			goto fail;
+		}
+	} else {
+		pthread_mutex_unlock(&c->lock);
+	}
+	*out = c;
+	return 0;
+fail:
+	clu_stop(c);
+	return rc;
+}
+
+void clu_stop(struct clu *c)
+{
+	struct rpc_client *cl;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	if (c->mds) {
+		role_stop(c, "unmount");
+		send_msg(c, MSG_RESIGN, 0, 0, 0);
+	}
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	/* Leaving the group tells the others; they elect again. */
+	memb_stop(c->memb);
+	pthread_mutex_lock(&c->lock);
+	cl = c->client;
+	c->client = NULL;
+	pthread_mutex_unlock(&c->lock);
+	rpc_client_free(cl);
+	pthread_rwlock_destroy(&c->role_lock);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
