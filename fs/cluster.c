@@ -242,6 +242,9 @@ static void elect(struct clu *c)
 		c->coord = 0;
 	if (c->quorate)
 		send_msg(c, MSG_STATUS, c->mds ? 1 : 0, 0, 1);
+	/* Still serving: tell the members that just joined. */
+	if (c->mds)
+		send_msg(c, MSG_ANNOUNCE, c->o.port, 0, 0);
 	pthread_cond_broadcast(&c->cond);
 }
 

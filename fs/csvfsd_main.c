@@ -71,6 +71,7 @@ static const char *const kern_flags[] = {
 };
 
 static int daemon_fd = -1;	/* write end of the verdict pipe */
+static const char *log_path;	/* -o logfile=PATH */
 
 static void usage(FILE *f)
 {
@@ -84,6 +85,7 @@ static void usage(FILE *f)
 "  -o OPT[,OPT...]    mount options:\n"
 "      standalone       run the coordinator in this daemon (default)\n"
 "      cluster          join the cluster through the local corosync\n"
+"      logfile=PATH     also write log lines to PATH once detached\n"
 "      keyfile=PATH     cluster key (default " KEYFILE_DEFAULT_PATH ")\n"
 "      port=N           coordinator TLS port (default 7420)\n"
 "      ro               mount read-only\n"
@@ -165,6 +167,10 @@ static int parse_o(struct csvfsd_opts *o, const char *list)
 				rc = -EINVAL;
 			}
 			o->node_id = (uint32_t)v;
+		} else if (!strncmp(opt, "logfile=", 8) && opt[8]) {
+			log_path = strdup(opt + 8);
+			if (!log_path)
+				rc = -ENOMEM;
 		} else if (!strncmp(opt, "keyfile=", 8) && opt[8]) {
 			free(o->keyfile);
 			o->keyfile = strdup(opt + 8);
@@ -288,7 +294,6 @@ static void daemon_ready(int status, int debug)
 	if (daemon_fd < 0)
 		return;
 	if (!status) {
-		log_open(NULL, LOG_TO_SYSLOG, debug);
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, STDIN_FILENO);
@@ -297,6 +302,15 @@ static void daemon_ready(int status, int debug)
 			if (fd > STDERR_FILENO)
 				close(fd);
 		}
+		/* -o logfile: keep a copy of the log lines there. */
+		fd = log_path ? open(log_path, O_WRONLY | O_APPEND | O_CREAT |
+				     O_CLOEXEC, 0640) : -1;
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		log_open(NULL, LOG_TO_SYSLOG | (log_path ? LOG_TO_STDERR : 0),
+			 debug);
 		if (chdir("/")) {
 			/* cannot fail for "/"; the mount is up anyway */
 		}
@@ -652,6 +666,7 @@ out:
 	free(o.kflags);
 	free(o.pidfile);
 	free(o.keyfile);
+	free((char *)log_path);
 	log_close();
 	return status;
 }

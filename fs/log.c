@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "fs/log.h"
 
@@ -14,22 +13,26 @@ static const char *log_ident = "csvfsd";
 static int log_to = LOG_TO_STDERR;
 static int log_dbg;
 
+/*
+ * Everything goes through syslog(3), with LOG_PERROR when stderr is wanted:
+ * the library modules (meta/, net/) log with syslog() directly, and their
+ * lines then reach the same places as ours.
+ */
 void log_open(const char *ident, int to, int debug)
 {
 	if (ident)
 		log_ident = ident;
-	if ((to & LOG_TO_SYSLOG) && !(log_to & LOG_TO_SYSLOG))
-		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
-	else if (!(to & LOG_TO_SYSLOG) && (log_to & LOG_TO_SYSLOG))
-		closelog();
+	closelog();
+	openlog(log_ident, LOG_PID | LOG_NDELAY |
+		((to & LOG_TO_STDERR) ? LOG_PERROR : 0), LOG_DAEMON);
+	setlogmask(debug ? LOG_UPTO(LOG_DEBUG) : LOG_UPTO(LOG_INFO));
 	log_to = to;
 	log_dbg = debug;
 }
 
 void log_close(void)
 {
-	if (log_to & LOG_TO_SYSLOG)
-		closelog();
+	closelog();
 	log_to = LOG_TO_STDERR;
 }
 
@@ -37,23 +40,11 @@ static void log_line(int prio, const char *prefix, const char *fmt,
 		     va_list ap)
 {
 	char line[1024];
-	char out[1100];
-	int n;
 
 	if (prio == LOG_DEBUG && !log_dbg)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (log_to & LOG_TO_SYSLOG)
-		syslog(prio, "%s%s", prefix, line);
-	if (log_to & LOG_TO_STDERR) {
-		n = snprintf(out, sizeof(out), "%s: %s%s\n", log_ident,
-			     prefix, line);
-		if (n > (int)sizeof(out) - 1)
-			n = (int)sizeof(out) - 1;
-		if (n > 0 && write(STDERR_FILENO, out, (size_t)n) < 0) {
-			/* nowhere left to report it */
-		}
-	}
+	syslog(prio, "%s%s", prefix, line);
 }
 
 #define LOG_FN(name, prio)					\

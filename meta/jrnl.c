@@ -713,11 +713,15 @@ static int tx_load(struct dev *d, const struct csvfs_super *sb, uint64_t pos,
 		cnt = desc.nblocks;
 		if (n + cnt + 1 > cap) {
 			cap = (n + cnt + 1) * 2;
-			nb = realloc(buf, (size_t)cap * CSVFS_MBLK_SIZE);
+			/* Aligned: the images are written with O_DIRECT. */
+			nb = dev_alloc_buf((size_t)cap * CSVFS_MBLK_SIZE);
 			if (!nb) {
 				rc = -ENOMEM;
 				goto out;
 			}
+			if (buf)
+				memcpy(nb, buf, (size_t)n * CSVFS_MBLK_SIZE);
+			free(buf);
 			buf = nb;
 			targets = realloc(targets, (size_t)cap * 8);
 			if (!targets) {

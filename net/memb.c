@@ -222,11 +222,14 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 		rc = -errno;
 		goto fail_leave;
 	}
-	rc = -pthread_create(&m->thread, NULL, loop, m);
-	if (rc)
-		goto fail_leave;
-	m->running = 1;
+	/* Callbacks may run before we return: publish m first. */
 	*out = m;
+	rc = -pthread_create(&m->thread, NULL, loop, m);
+	if (rc) {
+		*out = NULL;
+		goto fail_leave;
+	}
+	m->running = 1;
 	return 0;
 fail_leave:
 	cpg_leave(m->cpg, &m->name);

@@ -24,7 +24,8 @@ struct memb_cb {
 
 /*
  * Connects to the local corosync, joins group and starts tracking quorum.
- * Returns 0 or -errno (-ENOTCONN when corosync is not running).
+ * *out is set before the first callback can run. Returns 0 or -errno
+ * (-ENOTCONN when corosync is not running).
  */
 int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 	       struct memb **out);
