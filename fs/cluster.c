@@ -96,10 +96,11 @@ static uint32_t get32(const uint8_t *p)
 
 /*
  * {le32 type, le32 node, le32 arg (serving / port / move target),
- *  le32 target, le64 epoch, le32 n, n x le32 members}
+ *  le32 target, le64 extra (ANNOUNCE: the preferred node), le32 n,
+ *  n x le32 members}
  */
 static int send_msg(struct clu *c, uint32_t type, uint32_t arg,
-		    uint64_t epoch, int with_members)
+		    uint64_t extra, int with_members)
 {
 	uint8_t buf[MSG_HDR + 4 * MAX_NODES];
 	size_t n = with_members ? c->nmembers : 0, i;
@@ -108,8 +109,8 @@ static int send_msg(struct clu *c, uint32_t type, uint32_t arg,
 	put32(buf + 4, c->self);
 	put32(buf + 8, arg);
 	put32(buf + 12, c->target);
-	put32(buf + 16, (uint32_t)epoch);
-	put32(buf + 20, (uint32_t)(epoch >> 32));
+	put32(buf + 16, (uint32_t)extra);
+	put32(buf + 20, (uint32_t)(extra >> 32));
 	put32(buf + 24, (uint32_t)n);
 	for (i = 0; i < n; i++)
 		put32(buf + MSG_HDR + 4 * i, c->members[i]);
@@ -211,8 +212,7 @@ static void role_start(struct clu *c)
 	c->coord_lost = 0;
 	syslog(LOG_NOTICE, "node %u: coordinator started, port %u", c->self,
 	       c->o.port);
-	/* The epoch mds_start wrote is what we announce. */
-	send_msg(c, MSG_ANNOUNCE, c->o.port, 0, 0);
+	send_msg(c, MSG_ANNOUNCE, c->o.port, c->preferred, 0);
 }
 
 /* ---- election ------------------------------------------------------------ */
@@ -224,6 +224,9 @@ static void elect(struct clu *c)
 
 	memset(c->status_seen, 0, sizeof(c->status_seen));
 	c->status_busy = 0;
+	/* A moved role falls back to the lowest id when its node leaves. */
+	if (c->preferred && !is_member(c, c->preferred))
+		c->preferred = 0;
 	if (c->quorate && c->nmembers) {
 		target = c->members[0];
 		if (c->preferred && is_member(c, c->preferred))
@@ -244,7 +247,7 @@ static void elect(struct clu *c)
 		send_msg(c, MSG_STATUS, c->mds ? 1 : 0, 0, 1);
 	/* Still serving: tell the members that just joined. */
 	if (c->mds)
-		send_msg(c, MSG_ANNOUNCE, c->o.port, 0, 0);
+		send_msg(c, MSG_ANNOUNCE, c->o.port, c->preferred, 0);
 	pthread_cond_broadcast(&c->cond);
 }
 
@@ -337,6 +340,8 @@ static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
 	case MSG_ANNOUNCE:
 		c->coord = node;
 		c->coord_lost = 0;
+		/* A node that joined late learns an admin's move here. */
+		c->preferred = get32(p + 16);
 		if (node != c->self)
 			follow(c, node, (uint16_t)arg);
 		syslog(LOG_INFO, "node %u: coordinator is node %u", c->self,

@@ -1089,7 +1089,8 @@ int rpc_client_wait_connected(struct rpc_client *c, int timeout_ms)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	while (!c->conn && !c->closing) {
+	/* A refused key will not get better: say so at once. */
+	while (!c->conn && !c->closing && c->last_err != -EACCES) {
 		if (cond_wait_until(&c->cond, &c->lock, deadline) ==
 		    ETIMEDOUT) {
 			rc = c->conn ? 0 : c->last_err ? c->last_err :
@@ -1097,6 +1098,8 @@ int rpc_client_wait_connected(struct rpc_client *c, int timeout_ms)
 			break;
 		}
 	}
+	if (!c->conn && c->last_err == -EACCES)
+		rc = -EACCES;
 	if (c->closing)
 		rc = -ESHUTDOWN;
 	pthread_mutex_unlock(&c->lock);

@@ -110,8 +110,9 @@ void rpc_client_transport(struct rpc_client *c, struct mdc_transport *t);
 /* The call timeout in ms (default 30000). */
 void rpc_client_set_timeout(struct rpc_client *c, int timeout_ms);
 /*
- * Waits until the client is connected: 0, or after timeout_ms the last
- * connect error (-EACCES wrong key, -ECONNREFUSED...) or -ETIMEDOUT.
+ * Waits until the client is connected: 0; -EACCES at once when the
+ * coordinator refused our key; after timeout_ms the last connect error
+ * (-ECONNREFUSED...) or -ETIMEDOUT.
  */
 int rpc_client_wait_connected(struct rpc_client *c, int timeout_ms);
 /*
