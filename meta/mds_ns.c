@@ -337,6 +337,13 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 	ino_touch(&in, 0);
 	if (in.nlink == 0) {
 		o = mds_open_find(r->m, ino, 0);
+		if ((!o || o->nopen == 0) && in.nblocks == 0 &&
+		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
+			/* No blocks to zero: the inode goes in this op. */
+			r->alloc_touched = 1;
+			rc = ino_put(r->op, mb, &in);
+			return rc ? rc : ino_free(r->op, r->m->a, ino);
+		}
 		/* On the orphan list until its blocks are gone (crash-safe). */
 		rc = mds_orphan_add(r, ino, &in);
 		if (rc)
