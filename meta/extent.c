@@ -348,6 +348,10 @@ int ext_store(struct jop *op, struct alloc *a, uint64_t ino,
 	int was_leaves = !!(in->flags & CSVFS_IFL_EXTBLOCKS);
 	int rc = 0;
 
+	/* An inline file's body is its data, not a map. */
+	if (in->flags & CSVFS_IFL_INLINE)
+		return m->n ? -EINVAL : 0;
+
 	if (m->n <= (was_leaves ? CSVFS_INLINE_EXTENTS / 2 :
 				  CSVFS_INLINE_EXTENTS)) {
 		rc = ext_drop_leaves(op, a, m);

@@ -324,7 +324,7 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	struct csvfs_super sb;
 	struct layout l;
 	uint8_t *raw = NULL, uuid[CSVFS_UUID_SIZE];
-	unsigned shift, nodes;
+	unsigned shift, nodes, s;
 	uint64_t total;
 	int rc;
 
@@ -377,11 +377,19 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
 	if (!raw)
 		return -ENOMEM;
-	/* Kill the old superblock and its backup first. */
+	/*
+	 * Kill the old superblock and every place a backup of any block
+	 * size lives, so no older volume can be "recovered" later.
+	 */
 	rc = dev_pwrite(d, raw, CSVFS_MBLK_SIZE, 0);
-	if (!rc)
-		rc = dev_pwrite(d, raw, CSVFS_MBLK_SIZE,
-				sb.backup_mblk * CSVFS_MBLK_SIZE);
+	for (s = CSVFS_MIN_BLOCK_SHIFT; !rc && s <= CSVFS_MAX_BLOCK_SHIFT;
+	     s++) {
+		uint64_t m = (1ull << (s - CSVFS_MBLK_SHIFT)) - 1;
+
+		if ((m + 1) * CSVFS_MBLK_SIZE <= d->size)
+			rc = dev_pwrite(d, raw, CSVFS_MBLK_SIZE,
+					m * CSVFS_MBLK_SIZE);
+	}
 	if (!rc)
 		rc = dev_flush(d);
 	progress(o, 0, 4);

@@ -642,28 +642,56 @@ static void count(struct fsck *f)
 	f->r->blocks_total = f->sb.total_blocks - f->sb.data_start;
 }
 
-/* Passes 1 to 6 on an open journal. */
+/* Forgets what a round of passes 1 to 5 found (before a restart). */
+static void reset(struct fsck *f)
+{
+	fk_release(f);
+	f->ino = NULL;
+	f->run = NULL;
+	f->ref = NULL;
+	f->chunk = f->csort = f->rel = NULL;
+	f->bk = NULL;
+	f->nino = f->capino = f->nrun = f->caprun = f->nref = f->capref = 0;
+	f->nchunk = f->capchunk = f->capcsort = f->nbk = f->capbk = 0;
+	f->nrel = f->caprel = 0;
+	f->csorted = f->relsorted = f->changed = f->restart = 0;
+	f->lost_found = f->max_gen = 0;
+	f->r->orphans = 0;
+	alloc_release(f->a);
+	f->a = NULL;
+}
+
+/* Passes 1 to 5, again after chunks were relinked; then pass 6. */
 static void passes(struct fsck *f)
 {
 	struct jop op;
-	int rc;
+	int rc, round;
 
-	if (fk_pass1(f) || f->opfail)
-		return;
-	if (f->rw) {
-		jop_begin(f->j, &op);
-		rc = alloc_load(&op, &f->sb, &f->a);
-		jop_end(&op, 0);
-		if (rc) {
-			f->a = NULL;
-			fk_info(f, "allocation maps unusable (%s): repairs "
-				"that allocate or free are skipped",
-				csvfs_strerror(rc));
+	for (round = 0; round < 3; round++) {
+		if (round) {
+			fk_info(f, "checking again with the relinked meta "
+				"chunks");
+			reset(f);
 		}
+		if (fk_pass1(f) || f->opfail)
+			return;
+		if (f->rw) {
+			jop_begin(f->j, &op);
+			rc = alloc_load(&op, &f->sb, &f->a);
+			jop_end(&op, 0);
+			if (rc) {
+				f->a = NULL;
+				fk_info(f, "allocation maps unusable (%s): "
+					"repairs that allocate or free are "
+					"skipped", csvfs_strerror(rc));
+			}
+		}
+		if (fk_pass2(f) || f->opfail || fk_pass3(f) || f->opfail ||
+		    fk_pass4(f) || f->opfail || fk_pass5(f) || f->opfail)
+			return;
+		if (!f->restart)
+			break;
 	}
-	if (fk_pass2(f) || f->opfail || fk_pass3(f) || f->opfail ||
-	    fk_pass4(f) || f->opfail || fk_pass5(f) || f->opfail)
-		return;
 	pass6_slots(f);
 }
 

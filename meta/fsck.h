@@ -3,38 +3,47 @@
  * fsck.csvfs).
  *
  * The check runs in passes over an unmounted volume:
- *   0  superblock (primary, else the backup) against its backup; journal
- *      superblock; the journal itself (replayed with -y, counted with -n)
- *   1  the meta chunk list and the allocation bitmap blocks; every metadata
- *      block in use is read and classified (inode, extent block, directory
- *      index, directory bucket); checksum failures
- *   2  each inode: file type, flags, extent map (sorted, inside the data
- *      area), block count, directory structure (dir_check), symlink and
- *      inline sizes, xattr area; then blocks owned twice (two files, a file
- *      and a chunk, or a metadata block shared by two inodes)
- *   3  the directory tree from the root: entries point at live inodes of the
- *      right type, one entry per directory, ".." right; the orphan list;
- *      inodes in no directory are reconnected under /lost+found
- *   4  link counts; orphans (freed with -y); the state block
+ *   0  superblock (primary, else the backup that fits the device) against
+ *      its backup; journal superblock; the journal itself (replayed with
+ *      -y/-p, counted with -n: then the checks see the volume without it)
+ *   1  the meta chunk list (loops, headers, lost chunks) and the bitmap
+ *      blocks; every metadata block in use is read and classified (inode,
+ *      extent block, directory index, directory bucket); checksum failures
+ *   2  each inode: file type, flags, xattr area, extent map (sorted,
+ *      inside the data area), block count, directory structure
+ *      (dir_check), symlink and inline sizes; then blocks owned twice (two
+ *      files, a file and a chunk, or a metadata block of two inodes)
+ *   3  the orphan list; the tree from the root: entries point at live
+ *      inodes of the right type, one name per directory, ".." right;
+ *      inodes in no directory
+ *   4  link counts (files: names; directories: 2 + subdirectories);
+ *      orphans; the state block's generation counter
  *   5  the allocation bitmap and the chunk maps against what is owned
  *   6  heartbeat and client slots
  *
  * Repairs (-y, and the safe subset with -p) run as journaled operations
- * (JRNL_NO_THREAD, committed after each pass); blocks leave the volume only
- * after they have been zeroed on the device and the zeroes flushed, as the
- * coordinator does. What the fixes choose:
+ * (JRNL_NO_THREAD, committed as each pass ends); the superblock and
+ * heartbeat slots, which are never journaled, are written in place. What
+ * the fixes choose:
  *   - a block owned twice stays with the first owner (system area, then a
  *     meta chunk, then the lower inode number); the other file gets a hole
  *     there and loses those bytes;
  *   - a damaged directory is rebuilt from the entries that can still be
  *     read and whose name hash is right; a damaged extent map keeps the
- *     extents that can still be read;
+ *     extents that can still be read; a missing root is recreated with the
+ *     entries its buckets still hold; a damaged chunk header is rebuilt
+ *     from the chunk's blocks, and chunks lost from the list are found by
+ *     their headers and linked again (the check then starts over);
  *   - an inode in no directory is reconnected as /lost+found/#INO (never
- *     freed: no data is thrown away); a file with no link that is on the
- *     orphan list is legal and is freed, as the next mount would;
- *   - a block with a bad checksum whose contents pass every structural
- *     check is resealed; one that does not is cleared (an inode) or
- *     rebuilt with its owner (directory and extent blocks).
+ *     freed: no data is thrown away); a file with no link on the orphan
+ *     list is legal and is freed, as the next mount would;
+ *   - a block whose only fault is its checksum is resealed when its
+ *     contents pass every structural check; an inode that does not is
+ *     cleared, other blocks are rebuilt with their owner;
+ *   - blocks marked in use that nothing owns are freed last, zeroed and
+ *     the zeroes flushed first (the volume's stale-data rule), and only
+ *     when nothing else is left broken: they may be what a later repair
+ *     needs, or belong to a lost chunk's files.
  * Journal replay and orphan reclaim are recovery, not errors: with nothing
  * else to fix the result is 0.
  */

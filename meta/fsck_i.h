@@ -2,7 +2,8 @@
  * fsck_i.h: what the files of fsck share. Not for use elsewhere.
  *   fsck.c        driver, reporting, tables, heartbeats, pass 6, summary
  *   fsck_super.c  pass 0 (superblock, journal) and the dump
- *   fsck_pass.c   block helpers, pass 1, ownership and maps, pass 5
+ *   fsck_pass.c   block helpers, pass 1, collecting ownership
+ *   fsck_maps.c   ownership against the bitmaps, pass 5
  *   fsck_inode.c  pass 2 (inodes, rebuilds, blocks owned twice)
  *   fsck_tree.c   passes 3 and 4 (tree, lost+found, links, orphans)
  */
@@ -40,6 +41,7 @@ struct fino {
 #define FI_BADCRC	0x8	/* bad checksum, sane contents (-n) */
 #define FI_DIRBAD	0x10	/* directory structure failed dir_check */
 #define FI_OFLAG	0x20	/* CSVFS_IFL_ORPHAN is set in the inode */
+#define FI_NEW		0x40	/* fsck made it: links set quietly */
 
 /* A run of large blocks and who owns it. */
 struct frun {
@@ -55,7 +57,10 @@ struct fref {
 	uint64_t mblk, owner;
 };
 
-/* A directory bucket in use seen in pass 1 (source for a rebuild). */
+/*
+ * A directory block (bucket or index) in use seen in pass 1, with the
+ * directory it names: what a rebuild salvages from and replaces.
+ */
 struct fbucket {
 	uint64_t mblk, dir;
 };
@@ -74,6 +79,8 @@ struct fsck {
 	int changed;		/* ownership changed: recollect in pass 5 */
 	int opfail;		/* an operational error stopped the check */
 	int checked;		/* the passes ran (counts are meaningful) */
+	int restart;		/* chunks were relinked: check again */
+	int free_leaks;		/* pass 5 may free what nothing owns */
 	int quiet;		/* print no problem lines (dump) */
 	unsigned since_commit;	/* operations since the last commit */
 
@@ -229,8 +236,33 @@ struct rent {
 	const char *name;
 };
 
+static inline int fk_bit(const uint8_t *map, uint64_t i)
+{
+	return (map[i / 8] >> (i % 8)) & 1;
+}
+
+static inline void fk_bit_put(uint8_t *map, uint64_t i, int v)
+{
+	if (v)
+		map[i / 8] |= (uint8_t)(1u << (i % 8));
+	else
+		map[i / 8] &= (uint8_t)~(1u << (i % 8));
+}
+
+static inline uint32_t fk_popcount(const uint8_t *map, uint64_t nbits)
+{
+	uint64_t i;
+	uint32_t n = 0;
+
+	for (i = 0; i < nbits; i++)
+		n += (uint32_t)fk_bit(map, i);
+	return n;
+}
+
 /* fsck.c */
 void fk_release(struct fsck *f);		/* frees the tables */
+/* Rebuilds a directory from the entries its buckets still hold. */
+int fk_dir_rebuild(struct fsck *f, uint64_t dir, size_t *added);
 
 /* fsck_super.c: pass 0; both return 0 or an FSCK_EXIT_* code */
 int fk_pass0_super(struct fsck *f);
@@ -264,9 +296,15 @@ int fk_dir_refs_broken(struct fsck *f, uint64_t ino,
 		       const struct csvfs_inode *in);
 int fk_add_fixed_runs(struct fsck *f);	/* system area and chunks */
 int fk_recollect(struct fsck *f);	/* all ownership again */
+/* Whether large block b starts with a valid chunk header of ours. */
+int fk_holds_chunk(struct fsck *f, uint64_t b);
+/* Points chunk blk's header at next. */
+int fk_chunk_link(struct fsck *f, uint64_t blk, uint64_t next);
+
+/* fsck_maps.c: maps against ownership, owned-but-free always, leaks if
+ * leaks (pass 5) */
 int fk_cmp_run(const void *x, const void *y);
 int fk_cmp_ref(const void *x, const void *y);
-/* Maps against ownership: owned-but-free always, leaks if leaks. */
 int fk_compare_blocks(struct fsck *f, int leaks);
 int fk_compare_chunks(struct fsck *f, int leaks);
 

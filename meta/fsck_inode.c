@@ -394,7 +394,7 @@ int fk_dir_salvage(struct fsck *f, uint64_t dir, struct ent **out,
 }
 
 /* Rebuilds a directory from scratch with the entries that can be read. */
-static int dir_rebuild(struct fsck *f, uint64_t dir, size_t *added)
+int fk_dir_rebuild(struct fsck *f, uint64_t dir, size_t *added)
 {
 	struct csvfs_inode in;
 	struct ent *v = NULL;
@@ -454,7 +454,7 @@ void fk_do_todo(struct fsck *f, const struct todo *t)
 		return;
 	switch (t->kind) {
 	case T_DIR:
-		rc = dir_rebuild(f, t->ino, &n);
+		rc = fk_dir_rebuild(f, t->ino, &n);
 		if (!rc && fi)
 			fi->fl &= ~(uint32_t)FI_DIRBAD;
 		fk_result(f, rc, rc ? NULL : "rebuilt from the %zu entries "
@@ -504,7 +504,7 @@ static int dup_refs(struct fsck *f)
 			continue;
 		any = 1;
 		if (S_ISDIR(lf->mode))
-			rc = dir_rebuild(f, b.owner, &n);
+			rc = fk_dir_rebuild(f, b.owner, &n);
 		else if (S_ISREG(lf->mode))
 			rc = ext_salvage(f, b.owner, &n);
 		else

@@ -139,35 +139,48 @@ static void now_ts(struct csvfs_inode *in)
 		(uint32_t)ts.tv_nsec;
 }
 
-static int recreate_root(struct fsck *f)
+/*
+ * Writes a new root directory inode, then rebuilds its directory from the
+ * buckets that still name it (fk_dir_rebuild makes the structure).
+ */
+static int recreate_root(struct fsck *f, size_t *added)
 {
+	struct csvfs_vstate vs;
 	struct csvfs_inode in;
 	struct fino *fi;
 	struct mbuf *mb;
 	struct jop op;
 	int rc, used = 0;
 
+	*added = 0;
 	if (!f->a)
 		return FK_ENOALLOC;
 	jop_begin(f->j, &op);
-	rc = jop_new(&op, f->root, &mb);
+	rc = vstate_op(f, &op, &vs, 0);
+	if (!rc)
+		rc = jop_new(&op, f->root, &mb);
 	memset(&in, 0, sizeof(in));
 	od_hdr_init(&in.hdr, CSVFS_MAGIC_INODE, f->root, f->sb.hdr.uuid);
 	in.mode = S_IFDIR | 0755;
 	in.nlink = 2;
 	in.parent = f->root;
-	in.generation = ++f->max_gen;
+	in.generation = vs.next_generation > f->max_gen ? vs.next_generation :
+			f->max_gen + 1;
+	f->max_gen = in.generation;
+	vs.next_generation = in.generation + 1;
 	now_ts(&in);
-	if (!rc)
-		rc = dir_create(&op, f->a, f->root, &in);
-	if (!rc)
+	if (!rc) {
 		od_inode_encode(&in, mb->data);
+		rc = vstate_op(f, &op, &vs, 1);
+	}
 	if (!rc)
 		rc = alloc_mblk_test(f->a, &op, f->root, &used);
 	if (!rc && !used)
 		rc = fk_chunk_bits(f, &op, f->root, 1, 1);
 	jop_end(&op, rc);
 	fk_resync(f);
+	if (!rc)
+		rc = fk_dir_rebuild(f, f->root, added);
 	if (rc)
 		return rc;
 	fi = fk_ino_add(f, f->root);
@@ -178,6 +191,7 @@ static int recreate_root(struct fsck *f)
 	fi->mode = in.mode;
 	fi->nlink = 2;
 	fi->parent = f->root;
+	fi->fl = FI_NEW;	/* its link count is ours to set */
 	f->changed = 1;
 	return fk_commit(f);
 }
@@ -603,6 +617,7 @@ static void check_dotdot(struct fsck *f)
 int fk_pass3(struct fsck *f)
 {
 	struct fino *root;
+	size_t n = 0;
 	int rc;
 
 	fk_pass(f, "Pass 3: checking the directory tree and the orphan list");
@@ -618,9 +633,10 @@ int fk_pass3(struct fsck *f)
 			fk_info(f, "directory tree not checked");
 			return 0;
 		}
-		rc = recreate_root(f);
-		fk_result(f, rc, rc ? NULL : "recreated empty; the files below "
-			  "it go to /lost+found");
+		rc = recreate_root(f, &n);
+		fk_result(f, rc, rc ? NULL : "recreated with the %zu entries "
+			  "that could be read; what else was below it goes "
+			  "to /lost+found", n);
 		if (rc)
 			return 0;
 	}
@@ -788,16 +804,17 @@ int fk_pass4(struct fsck *f)
 		if (!(fi->fl & FI_REACHED) ||
 		    (S_ISDIR(fi->mode) && fi->found_parent == UINT64_MAX))
 			continue;
-		if (fi->nlink != want &&
+		if (fi->nlink != want && ((fi->fl & FI_NEW) ||
 		    fk_problem(f, 1, "inode %llu: link count %u, should be %u",
-			       (unsigned long long)fi->ino, fi->nlink, want)) {
+			       (unsigned long long)fi->ino, fi->nlink, want))) {
 			jop_begin(f->j, &op);
 			rc = fk_read_inode(f, &op, fi->ino, &in);
 			in.nlink = want;
 			if (!rc)
 				rc = fk_write_inode(f, &op, &in);
 			jop_end(&op, rc);
-			fk_result(f, rc, NULL);
+			if (!(fi->fl & FI_NEW))
+				fk_result(f, rc, NULL);
 			if (!rc)
 				fi->nlink = want;
 			fk_maybe_commit(f);

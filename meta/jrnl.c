@@ -693,6 +693,7 @@ static int tx_load(struct dev *d, const struct csvfs_super *sb, uint64_t pos,
 		struct csvfs_jdesc desc;
 		uint64_t m = sb->journal_mblk + p;
 		unsigned i, cnt;
+		uint64_t *nt;
 		uint8_t *nb;
 
 		if (p >= len)
@@ -723,11 +724,12 @@ static int tx_load(struct dev *d, const struct csvfs_super *sb, uint64_t pos,
 				memcpy(nb, buf, (size_t)n * CSVFS_MBLK_SIZE);
 			free(buf);
 			buf = nb;
-			targets = realloc(targets, (size_t)cap * 8);
-			if (!targets) {
+			nt = realloc(targets, (size_t)cap * 8);
+			if (!nt) {
 				rc = -ENOMEM;
 				goto out;
 			}
+			targets = nt;
 		}
 		memcpy(buf + (size_t)n * CSVFS_MBLK_SIZE, blk, CSVFS_MBLK_SIZE);
 		n++;

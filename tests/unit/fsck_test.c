@@ -34,7 +34,6 @@ static uint64_t root, d1, d2, sub, f1, f2, big, small, sl;
 static uint64_t f1_pblk, f2_pblk;
 static char out[1 << 16];		/* last fsck output */
 static int force = 1;			/* -f with -p */
-static int buffered;			/* open without O_DIRECT */
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -64,9 +63,8 @@ static int fsck(enum fsck_mode mode, struct fsck_report *r)
 	o.out = open_memstream(&buf, &len);
 	if (!o.out)
 		return -1;
-	rc = dev_open(img, (mode == FSCK_MODE_YES || mode == FSCK_MODE_PREEN ?
-			    0 : DEV_RDONLY) | (buffered ? DEV_BUFFERED : 0),
-		      &d);
+	rc = dev_open(img, mode == FSCK_MODE_YES || mode == FSCK_MODE_PREEN ?
+		      0 : DEV_RDONLY, &d);
 	if (rc) {
 		fclose(o.out);
 		free(buf);
@@ -563,18 +561,7 @@ static void test_unapplied_journal(void)
 	CU_ASSERT(fsck(FSCK_MODE_NO, &r) == FSCK_EXIT_UNFIXED);
 	CU_ASSERT(r.journal_pending == 1 && r.errors == 0);
 	CU_ASSERT(has("journal holds 1 transaction not yet applied"));
-	rc = fsck(FSCK_MODE_YES, &r);
-	if (rc == FSCK_EXIT_OPERROR && has("journal replay failed: Invalid")) {
-		/* meta/jrnl.c tx_load reads the journal into realloc'd,
-		 * unaligned memory: every O_DIRECT replay fails with EINVAL.
-		 * Until it is fixed, replay through a buffered handle. */
-		printf("KNOWN BUG: jrnl_replay fails on O_DIRECT (unaligned "
-		       "buffer in tx_load); retrying buffered\n");
-		buffered = 1;
-		rc = fsck(FSCK_MODE_YES, &r);
-		buffered = 0;
-	}
-	CU_ASSERT(rc == FSCK_EXIT_CLEAN);
+	CU_ASSERT(fsck(FSCK_MODE_YES, &r) == FSCK_EXIT_CLEAN);
 	CU_ASSERT(r.journal_replayed == 1 && r.errors == 0);
 	CU_ASSERT(lookup(root, "crashfile", &x) == 0);
 	CU_ASSERT(fsck(FSCK_MODE_NO, &r) == FSCK_EXIT_CLEAN);
