@@ -31,7 +31,12 @@ mode=${2:-all}
 shift $(($# >= 2 ? 2 : 1))
 here=$(dirname "$(realpath "$0")")
 timeout_s=${TEST_TIMEOUT:-600}
-tmpbase=${TMPDIR:-/tmp}
+# Every run gets its own temp base, so the leftovers it reaps after a test
+# can only be that test's (not those of another run going on at the time).
+tmpbase=$(mktemp -d "${TMPDIR:-/tmp}/csvfs-run.XXXXXX")
+chmod 0755 "$tmpbase"
+export TMPDIR=$tmpbase
+trap 'rmdir "$tmpbase" 2>/dev/null || true' EXIT
 
 case $mode in
 single) glob='t1[0-9][0-9][0-9]-*.sh' ;;

@@ -17,9 +17,17 @@ track_dir "$M"
 last_hello=""
 
 step "install $helper -> $B/mount.csvfs"
-if [[ -e "$helper" || -L "$helper" ]]; then
+if [[ -L "$helper" && "$(readlink "$helper")" != "$B/mount.csvfs" &&
+      "$(basename "$(readlink "$helper")")" == mount.csvfs ]]; then
+	# another csvfs build's link (a checkout elsewhere): swap it for the
+	# test and put it back afterwards
+	old=$(readlink "$helper")
+	info "$helper points at another build ($old); borrowing it"
+	ln -sfn "$B/mount.csvfs" "$helper"
+	on_exit "ln -sfn '$old' '$helper'"
+elif [[ -e "$helper" || -L "$helper" ]]; then
 	[[ "$(realpath "$helper")" == "$(realpath "$B/mount.csvfs")" ]] ||
-		fail "$helper already exists and is not this build's (-> $(realpath "$helper")); not touching it"
+		fail "$helper already exists and is not a csvfs build's link (-> $(realpath "$helper")); not touching it"
 	info "$helper already points at this build"
 else
 	ln -s "$B/mount.csvfs" "$helper"
