@@ -231,6 +231,7 @@ static int undo_save(struct jop *op, struct cbuf *c, int fresh)
 	u = &op->undo[op->nundo];
 	u->b = &c->mb;
 	u->was_dirty = c->dirty;
+	u->fresh = fresh;
 	u->saved = malloc(CSVFS_MBLK_SIZE);
 	if (!u->saved)
 		return -ENOMEM;
@@ -276,6 +277,9 @@ int jop_new(struct jop *op, uint64_t mblk, struct mbuf **b)
 			return -ENOMEM;
 		c->op_serial = j->op_serial;
 		rc = undo_save(op, c, 1);
+		/* Never leave an unread block in the cache. */
+		if (rc && c->saved_serial != j->op_serial)
+			cache_remove(j, c);
 	}
 	if (rc) {
 		op->failed = rc;
@@ -315,9 +319,15 @@ uint64_t jop_end(struct jop *op, int err)
 		if (err) {
 			struct cbuf *c = (struct cbuf *)u->b;
 
-			memcpy(c->mb.data, u->saved, CSVFS_MBLK_SIZE);
-			if (!u->was_dirty)
+			if (u->fresh) {
+				/* Its disk contents were never read: forget it. */
 				dirty_remove(j, c);
+				cache_remove(j, c);
+			} else {
+				memcpy(c->mb.data, u->saved, CSVFS_MBLK_SIZE);
+				if (!u->was_dirty)
+					dirty_remove(j, c);
+			}
 		}
 		free(u->saved);
 	}

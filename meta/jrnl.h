@@ -41,6 +41,7 @@ struct jop_undo {
 	struct mbuf *b;
 	uint8_t *saved;		/* image before the operation */
 	int was_dirty;
+	int fresh;		/* not cached before (jop_new): drop on undo */
 };
 
 /* One metadata operation; lives on the caller's stack. */
