@@ -132,6 +132,7 @@ check-asan: deps
 bench: deps all
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
+	tests/bench/handoff.sh $(B)
 
 demo: deps all
 	scripts/demo.sh $(B)

@@ -76,6 +76,12 @@ struct clu {
 	char coord_addr[64];
 	uint16_t coord_port;
 	int stopping;
+
+	/* File ownership. Read by request threads without c->lock (a
+	 * handler taking c->lock could deadlock with role_stop). */
+	_Atomic unsigned char is_memb[MAX_NODES + 1];
+	void (*recall)(void *ctx, uint64_t ino);
+	void *recall_ctx;
 };
 
 /* ---- messages ----------------------------------------------------------- */
@@ -144,6 +150,108 @@ static int serve(void *ctx, const struct csvfs_msg_hdr *h,
 	return rc;
 }
 
+/* ---- file ownership: recalls ------------------------------------------- */
+
+struct recall_job {
+	struct clu *c;
+	uint64_t ino;
+};
+
+static void *recall_main(void *arg)
+{
+	struct recall_job *j = arg;
+
+	j->c->recall(j->c->recall_ctx, j->ino);
+	free(j);
+	return NULL;
+}
+
+/*
+ * Runs the daemon's recall of ino on a thread of its own: the recall
+ * reports through RPCs, which the push reader thread must not wait for.
+ */
+static int recall_spawn(struct clu *c, uint64_t ino)
+{
+	struct recall_job *j;
+	pthread_attr_t at;
+	pthread_t t;
+	int rc;
+
+	if (!c->recall)
+		return -ENOSYS;
+	j = malloc(sizeof(*j));
+	if (!j)
+		return -ENOMEM;
+	j->c = c;
+	j->ino = ino;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &at, recall_main, j);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		free(j);
+		return -rc;
+	}
+	return 0;
+}
+
+/* Coordinator side (mds_opts.is_member). */
+static int own_is_member(void *ctx, uint32_t node)
+{
+	struct clu *c = ctx;
+
+	return node <= MAX_NODES && c->is_memb[node];
+}
+
+/* Coordinator side (mds_opts.recall): push RECALL, or recall here. */
+static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
+{
+	struct clu *c = ctx;
+	struct csvfs_msg_hdr h;
+	struct rpc_server *srv;
+	uint8_t p[12];
+
+	if (node == c->self)
+		return recall_spawn(c, ino);
+	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
+	if (!srv)
+		return -ENOTCONN;
+	memset(&h, 0, sizeof(h));
+	h.type = CSVFS_MSG_RECALL;
+	h.length = sizeof(p);
+	h.node_id = c->self;
+	put32(p, (uint32_t)ino);
+	put32(p + 4, (uint32_t)(ino >> 32));
+	put32(p + 8, to);
+	return rpc_server_push(srv, node, &h, p);
+}
+
+/* Node side: the coordinator's pushes (client reader thread). */
+static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
+		    const uint8_t *payload)
+{
+	struct clu *c = ctx;
+	uint64_t ino;
+	int rc;
+
+	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
+		return;
+	ino = (uint64_t)get32(payload) | (uint64_t)get32(payload + 4) << 32;
+	rc = recall_spawn(c, ino);
+	if (rc)
+		syslog(LOG_ERR, "ino %llu: cannot start the recall: %s",
+		       (unsigned long long)ino, strerror(-rc));
+}
+
+void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
+		    void *ctx)
+{
+	pthread_mutex_lock(&c->lock);
+	c->recall_ctx = ctx;
+	c->recall = fn;
+	pthread_mutex_unlock(&c->lock);
+}
+
 /* Caller holds c->lock. */
 static void role_stop(struct clu *c, const char *why)
 {
@@ -154,7 +262,7 @@ static void role_stop(struct clu *c, const char *why)
 	if (!c->mds)
 		return;
 	srv = c->server;
-	c->server = NULL;
+	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
 	if (srv)
 		rpc_server_stop(srv);
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -176,6 +284,10 @@ static void role_start(struct clu *c)
 	struct mds *m = NULL;
 	int rc;
 
+	/* An unmounting node must not take the role: nothing would stop
+	 * it again, and the volume would be left dirty. */
+	if (c->stopping)
+		return;
 	if (c->coord_lost) {
 		syslog(LOG_NOTICE, "node %u: waiting %d ms before taking "
 		       "over from a coordinator that did not resign", c->self,
@@ -183,11 +295,15 @@ static void role_start(struct clu *c)
 		pthread_mutex_unlock(&c->lock);
 		usleep(GRACE_MS * 1000);
 		pthread_mutex_lock(&c->lock);
-		if (c->target != c->self || !c->quorate || c->mds)
+		if (c->target != c->self || !c->quorate || c->mds ||
+		    c->stopping)
 			return;
 	}
 	mo.node_id = c->self;
 	mo.standalone = 0;
+	mo.is_member = own_is_member;
+	mo.recall = own_recall;
+	mo.own_ctx = c;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot start the coordinator: %d",
@@ -202,6 +318,10 @@ static void role_start(struct clu *c)
 	so.identity = c->identity;
 	so.handle = serve;
 	so.ctx = c;
+	/* A handoff waits in its handler for the owner's RECALL_DONE,
+	 * which may come over the same connection: a pool, not one thread
+	 * per connection. */
+	so.workers = 8;
 	rc = rpc_server_start(&so, &c->server);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
@@ -261,6 +381,15 @@ static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
 		n = MAX_NODES;
 	memcpy(c->members, nodes, n * sizeof(*nodes));
 	c->nmembers = n;
+	{
+		size_t i;
+
+		for (i = 0; i <= MAX_NODES; i++)
+			c->is_memb[i] = 0;
+		for (i = 0; i < n; i++)
+			if (nodes[i] <= MAX_NODES)
+				c->is_memb[nodes[i]] = 1;
+	}
 	c->quorate = quorate;
 	elect(c);
 	pthread_mutex_unlock(&c->lock);
@@ -296,6 +425,7 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 		return;
 	}
 	rpc_client_set_timeout(c->client, 120000);
+	rpc_client_set_push_handler(c->client, on_push, c);
 	rpc_client_transport(c->client, &c->client_t);
 }
 
@@ -582,6 +712,8 @@ void clu_stop(struct clu *c)
 	/* Leaving the group tells the others; they elect again. */
 	memb_stop(c->memb);
 	pthread_mutex_lock(&c->lock);
+	if (c->mds)	/* belt and braces: role_start checks stopping */
+		role_stop(c, "unmount");
 	cl = c->client;
 	c->client = NULL;
 	pthread_mutex_unlock(&c->lock);

@@ -38,6 +38,13 @@ void clu_stop(struct clu *c);
 uint32_t clu_node(const struct clu *c);
 /* The transport that follows the coordinator. */
 void clu_transport(struct clu *c, struct mdc_transport *t);
+/*
+ * The daemon's recall of a file (fsops_recall, then mdc_recall_done): run
+ * on a thread of its own when the coordinator asks this node to give a
+ * file up. Set once after clu_start, before the mount serves requests.
+ */
+void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
+		    void *ctx);
 /* Control hooks for fsops (trusted.csvfs.status / trusted.csvfs.move). */
 int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size);
 int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len);

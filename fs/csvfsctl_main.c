@@ -5,14 +5,19 @@
  *   csvfsctl [--json] status [MOUNTPOINT]
  *   csvfsctl keygen [--force] [FILE]
  *   csvfsctl coordinator move NODE [MOUNTPOINT]
+ *   csvfsctl handoff FILE NODE [--from NODE]
+ *   csvfsctl [--json] locks [PATH]
+ *   csvfsctl multiwriter on|off FILE
  *
  * status: size and use of one csvfs mount (or of every csvfs mount in
  * /proc/self/mounts), with the volume, the coordinator and the members as
  * the mounting daemon sees them. The daemon answers through a virtual
  * xattr of the mount's root, "trusted.csvfs.status" (a JSON object);
- * "coordinator move" writes "trusted.csvfs.move".
+ * "coordinator move" writes "trusted.csvfs.move". The file ownership
+ * commands go through fs/client_api.h (xattrs of the file itself).
  */
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <mntent.h>
 #include <stdint.h>
@@ -20,8 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 
+#include "fs/client_api.h"
 #include "net/keyfile.h"
 
 #define CSVFS_FSTYPE	"fuse.csvfs"
@@ -378,6 +386,172 @@ static int cmd_coordinator(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* ---- file ownership ---------------------------------------------------- */
+
+static int parse_node_arg(const char *what, const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || !v || v > UINT32_MAX) {
+		fprintf(stderr, "csvfsctl: %s: \"%s\" is not a node id\n",
+			what, s);
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static const char *own_strerror(int rc)
+{
+	switch (rc) {
+	case -ENOLCK:
+		return "the file is not owned exclusively by the source node";
+	case -EHOSTUNREACH:
+		return "the target node is not a member of the cluster";
+	case -EBUSY:
+		return "the file is shared or another handoff is running";
+	case -ETIMEDOUT:
+		return "the owner did not finish flushing in time (nothing "
+		       "changed)";
+	case -EOPNOTSUPP:
+		return "not a csvfs cluster mount";
+	default:
+		return strerror(-rc);
+	}
+}
+
+static int cmd_handoff(struct ctl *c, int argc, char **argv)
+{
+	uint32_t from = 0, to;
+	struct timespec t0, t1;
+	int rc;
+
+	(void)c;
+	if (argc != 3 && !(argc == 5 && !strcmp(argv[3], "--from"))) {
+		fprintf(stderr, "usage: csvfsctl handoff FILE NODE "
+			"[--from NODE]\n");
+		return 1;
+	}
+	if (parse_node_arg("handoff", argv[2], &to) ||
+	    (argc == 5 && parse_node_arg("handoff --from", argv[4], &from)))
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = csvfs_handoff(argv[1], from, to);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: handoff of \"%s\" to node %u: %s\n",
+			argv[1], to, own_strerror(rc));
+		return 1;
+	}
+	printf("\"%s\" handed off to node %u in %.1f ms\n", argv[1], to,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+static int cmd_multiwriter(struct ctl *c, int argc, char **argv)
+{
+	int on, rc;
+
+	(void)c;
+	if (argc != 3 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
+		fprintf(stderr, "usage: csvfsctl multiwriter on|off FILE\n");
+		return 1;
+	}
+	on = !strcmp(argv[1], "on");
+	rc = csvfs_set_multiwriter(argv[2], on);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: multiwriter %s \"%s\": %s\n",
+			argv[1], argv[2], rc == -EINVAL ? "not a regular file" :
+			own_strerror(rc));
+		return 1;
+	}
+	printf("\"%s\": multi-writer %s\n", argv[2], on ? "on" : "off");
+	return 0;
+}
+
+static struct ctl *locks_ctl;
+static int locks_n, locks_err;
+
+static int locks_one(const char *path, const struct stat *st, int type,
+		     struct FTW *ftw)
+{
+	struct csvfs_owner o;
+	char when[64];
+	struct tm tm;
+	time_t t;
+	int rc;
+
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	rc = csvfs_get_owner(path, &o);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: locks: %s: %s\n", path,
+			own_strerror(rc));
+		locks_err = 1;
+		return 0;
+	}
+	if (!strcmp(o.mode, "none"))
+		return 0;
+	t = (time_t)(o.since_ns / 1000000000ull);
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (locks_ctl->json) {
+		printf("%s{\"path\":", locks_n ? "," : "");
+		json_str(path);
+		printf(",\"node\":%u,\"mode\":\"%s\",\"since_ns\":%llu,"
+		       "\"epoch\":%llu}", o.node, o.mode,
+		       (unsigned long long)o.since_ns,
+		       (unsigned long long)o.epoch);
+	} else {
+		if (!locks_n)
+			printf("%-40s %5s %-13s %s\n", "FILE", "NODE", "MODE",
+			       "SINCE");
+		printf("%-40s %5u %-13s %s\n", path, o.node, o.mode, when);
+	}
+	locks_n++;
+	return 0;
+}
+
+static int cmd_locks(struct ctl *c, int argc, char **argv)
+{
+	char dir[4096];
+	int i, rc;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json")) {
+			c->json = 1;
+			memmove(&argv[i], &argv[i + 1],
+				(size_t)(argc - i - 1) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	if (argc > 2) {
+		fprintf(stderr, "usage: csvfsctl locks [PATH]\n");
+		return 1;
+	}
+	if (pick_mount(argc == 2 ? argv[1] : NULL, dir, sizeof(dir)))
+		return 1;
+	locks_ctl = c;
+	if (c->json)
+		printf("[");
+	rc = nftw(dir, locks_one, 32, FTW_PHYS | FTW_MOUNT);
+	if (c->json)
+		printf("]\n");
+	else if (!locks_n && !rc)
+		printf("no file of %s is owned\n", dir);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: locks: %s: %s\n", dir,
+			strerror(errno));
+		return 1;
+	}
+	return locks_err;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static const struct ctl_cmd cmds[] = {
@@ -387,6 +561,12 @@ static const struct ctl_cmd cmds[] = {
 	  "keygen [--force] [FILE]        write a new cluster key (0600)" },
 	{ "coordinator", cmd_coordinator,
 	  "coordinator move NODE [MOUNT]  move the coordinator role" },
+	{ "handoff", cmd_handoff,
+	  "handoff FILE NODE [--from N]   move a file's ownership to NODE" },
+	{ "locks", cmd_locks,
+	  "locks [PATH]                   owned files: node, mode, since" },
+	{ "multiwriter", cmd_multiwriter,
+	  "multiwriter on|off FILE        allow writers on every node" },
 	{ NULL, NULL, NULL }
 };
 

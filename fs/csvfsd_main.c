@@ -435,6 +435,28 @@ static int standalone_ctl_get(void *ctx, const char *name, char *buf,
 }
 
 /* Joins the cluster of the volume on dev (cluster mode). */
+/* The recall of a file before a handoff (cluster mode, own thread). */
+struct recall_ctx {
+	struct fsops_ctx *fs;
+	struct mdc *mdc;
+};
+
+static struct recall_ctx recall_ctx;
+
+static void recall_file(void *ctx, uint64_t ino)
+{
+	struct recall_ctx *r = ctx;
+	int rc = fsops_recall(r->fs, ino), rc2;
+
+	if (rc)
+		log_ino(ino, "recall: flushing the file failed: %s",
+			csvfs_strerror(rc));
+	rc2 = mdc_recall_done(r->mdc, ino, rc ? csvfs_errno(rc) : 0);
+	if (rc2)
+		log_ino(ino, "recall: telling the coordinator failed: %s",
+			csvfs_strerror(rc2));
+}
+
 static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
 			struct clu **out)
 {
@@ -562,6 +584,7 @@ client:
 	if (clu) {
 		/* Other nodes change the volume: no kernel caching. */
 		fo.shared = 1;
+		fo.node_id = o.node_id;
 		fo.ctl_get = clu_ctl_get;
 		fo.ctl_set = clu_ctl_set;
 		fo.ctl_ctx = clu;
@@ -588,6 +611,12 @@ client:
 	if (!se) {
 		log_err("%s: cannot create the FUSE session", mnt);
 		goto out;
+	}
+	fsops_set_session(fs, se);
+	if (clu) {
+		recall_ctx.fs = fs;
+		recall_ctx.mdc = mdc;
+		clu_set_recall(clu, recall_file, &recall_ctx);
 	}
 	if (fuse_set_signal_handlers(se)) {
 		log_err("cannot install signal handlers");
@@ -632,6 +661,8 @@ out:
 		fuse_session_unmount(se);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
+	if (clu)
+		clu_set_recall(clu, NULL, NULL);
 	if (se)
 		fuse_session_destroy(se);
 	if (fs) {

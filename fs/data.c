@@ -61,6 +61,7 @@ struct data {
 	size_t max_io;
 	unsigned pending_max;
 	int shared;
+	uint32_t node_id;
 	pthread_key_t buf_key;		/* struct data_buf of each thread */
 	pthread_mutex_t lock;		/* files, data_file.refs */
 	struct itab files;
@@ -85,6 +86,12 @@ struct data_file {
 	int mtime_dirty;
 	struct timespec mtime;
 	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
+	/*
+	 * Ownership recall: writes hold gate for reading while they reach
+	 * the device; data_recall takes it for writing to set revoked.
+	 */
+	pthread_rwlock_t gate;
+	int revoked;			/* gate; handed off: writes get EIO */
 };
 
 static uint64_t file_ino(const struct data_file *f)
@@ -215,6 +222,7 @@ static struct data_file *file_get(struct data *d, uint64_t ino)
 
 static void file_destroy(struct data_file *f)
 {
+	pthread_rwlock_destroy(&f->gate);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->rmw_lock);
 	pthread_mutex_destroy(&f->flush_lock);
@@ -258,6 +266,16 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
+	{
+		pthread_rwlockattr_t ra;
+
+		/* A recall must not starve behind a stream of writes. */
+		pthread_rwlockattr_init(&ra);
+		pthread_rwlockattr_setkind_np(&ra,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&nf->gate, &ra);
+		pthread_rwlockattr_destroy(&ra);
+	}
 
 	pthread_mutex_lock(&d->lock);
 	n = itab_get(&d->files, ino);
@@ -599,8 +617,63 @@ static int write_account(struct data *d, struct data_file *f, uint64_t off,
 	return rc ? rc : due;
 }
 
+/*
+ * Lets a write through the recall gate (read lock held on success). A
+ * revoked file is writable again only once this node owns it again (a
+ * handoff back, as when a migration is cancelled).
+ */
+static int gate_enter(struct data *d, struct data_file *f)
+{
+	struct csvfs_attr a;
+	int rc;
+
+	pthread_rwlock_rdlock(&f->gate);
+	if (!f->revoked)
+		return 0;
+	pthread_rwlock_unlock(&f->gate);
+	rc = mdc_getattr(d->mdc, file_ino(f), &a);
+	if (rc)
+		return -EIO;
+	if (!(a.flags & CSVFS_IFL_MULTIWRITER) &&
+	    !(a.own_mode == CSVFS_OWN_EXCLUSIVE && a.own_node == d->node_id)) {
+		log_ino(file_ino(f), "write refused: the file was handed off "
+			"to node %u", a.own_node);
+		return -EIO;
+	}
+	pthread_rwlock_wrlock(&f->gate);
+	if (f->revoked) {
+		f->revoked = 0;
+		pthread_mutex_lock(&f->lock);
+		f->size = a.size;
+		map_drop(f);
+		pthread_mutex_unlock(&f->lock);
+		log_ino(file_ino(f), "write access restored (owned again)");
+	}
+	pthread_rwlock_unlock(&f->gate);
+	pthread_rwlock_rdlock(&f->gate);
+	return 0;
+}
+
+static int write_gated(struct data *d, struct data_file *f, uint64_t off,
+		       const void *buf, size_t len);
+
 int data_write(struct data *d, struct data_file *f, uint64_t off,
 	       const void *buf, size_t len)
+{
+	int rc;
+
+	if (!len)
+		return 0;
+	rc = gate_enter(d, f);
+	if (rc)
+		return rc;
+	rc = write_gated(d, f, off, buf, len);
+	pthread_rwlock_unlock(&f->gate);
+	return rc;
+}
+
+static int write_gated(struct data *d, struct data_file *f, uint64_t off,
+		       const void *buf, size_t len)
 {
 	uint64_t end = off + len, a0, a1;
 	int head, tail, done, rc;
@@ -731,6 +804,30 @@ int data_fsync(struct data *d, struct data_file *f)
 	return mdc_fsync(d->mdc, file_ino(f));
 }
 
+int data_recall(struct data *d, uint64_t ino)
+{
+	struct data_file *f = file_get(d, ino);
+	int rc, rc2;
+
+	/* Closed handles reported their writes; the device may still hold
+	 * them in its volatile cache. */
+	if (!f)
+		return dev_flush(d->dev);
+	pthread_rwlock_wrlock(&f->gate);
+	f->revoked = 1;
+	pthread_rwlock_unlock(&f->gate);
+	/* Data on the device first, then the report that makes it readable. */
+	rc = dev_flush(d->dev);
+	rc2 = data_flush(d, f);
+	if (!rc)
+		rc = rc2;
+	pthread_mutex_lock(&f->lock);
+	map_drop(f);
+	pthread_mutex_unlock(&f->lock);
+	file_put(d, f);
+	return rc;
+}
+
 int data_flush_ino(struct data *d, uint64_t ino)
 {
 	struct data_file *f = file_get(d, ino);
@@ -839,6 +936,7 @@ int data_new(const struct data_opts *o, struct data **out)
 	d->max_io = o->max_io ? o->max_io : (1u << 20);
 	d->pending_max = o->pending_max ? o->pending_max : DATA_PENDING_MAX;
 	d->shared = o->shared;
+	d->node_id = o->node_id;
 	rc = -pthread_key_create(&d->buf_key, buf_destroy);
 	if (rc) {
 		free(d);

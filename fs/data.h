@@ -34,6 +34,7 @@ struct data_opts {
 	int shared;		/* other nodes may change files (cluster):
 				 * a read that meets a hole or EOF asks the
 				 * coordinator again before answering */
+	uint32_t node_id;	/* this node (cluster: ownership checks) */
 };
 
 /* Creates the data path of one mount. Main thread, before the session. */
@@ -80,6 +81,14 @@ int data_flush(struct data *d, struct data_file *f);
 int data_fsync(struct data *d, struct data_file *f);
 /* data_flush for ino if it has state; 0 if it has none. */
 int data_flush_ino(struct data *d, uint64_t ino);
+/*
+ * Recall of ino (its ownership moves to another node): waits for writes
+ * in flight, revokes every handle of ino (later writes fail with -EIO and
+ * reach nothing, until this node owns the file again), flushes the device
+ * and reports pending write state, and drops the cached extent map.
+ * Returns 0 or the first error. Any thread but a FUSE request's own.
+ */
+int data_recall(struct data *d, uint64_t ino);
 /* data_flush of every open file; returns the first error. */
 int data_flush_all(struct data *d);
 

@@ -45,6 +45,7 @@
 #include "fs/fsops_i.h"
 #include "fs/itab.h"
 #include "fs/log.h"
+#include "lockd/lockd.h"
 #include "net/mdc.h"
 
 #define FSOPS_MAX_WRITE		(1u << 20)
@@ -571,6 +572,127 @@ static int is_ctl(const struct fsops_ctx *c, fuse_ino_t ino, const char *name)
 	       !strncmp(name, FSOPS_CTL_PREFIX, strlen(FSOPS_CTL_PREFIX));
 }
 
+/* Whether name is a file ownership xattr handled here (cluster mode). */
+static int is_own_xa(const struct fsops_ctx *c, const char *name)
+{
+	return c->shared && (!strcmp(name, FSOPS_XA_OWNER) ||
+			     !strcmp(name, FSOPS_XA_HANDOFF) ||
+			     !strcmp(name, FSOPS_XA_MULTIWRITER) ||
+			     !strcmp(name, FSOPS_XA_PINNED));
+}
+
+/* Parses a decimal node id 1..UINT32_MAX from [p, p+len). */
+static int parse_node(const char *p, size_t len, uint32_t *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (len == 0 || len > 10)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(p[i] - '0');
+	}
+	if (v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
+		      const char *value, size_t size)
+{
+	struct csvfs_attr a;
+	uint32_t from = 0, to = 0, flag;
+	const char *colon;
+	int rc;
+
+	if (!strcmp(name, FSOPS_XA_OWNER))
+		return -EPERM;
+	if (!strcmp(name, FSOPS_XA_HANDOFF)) {
+		colon = memchr(value, ':', size);
+		if (colon) {
+			rc = parse_node(value, (size_t)(colon - value), &from);
+			if (!rc)
+				rc = parse_node(colon + 1, size - (size_t)
+						(colon - value) - 1, &to);
+		} else {
+			rc = parse_node(value, size, &to);
+			if (!rc)
+				rc = mdc_getattr(c->mdc, ino, &a);
+			if (!rc)
+				from = a.own_mode == CSVFS_OWN_EXCLUSIVE ?
+				       a.own_node : 0;
+		}
+		if (rc)
+			return rc;
+		/* Our own dirty data of the file first: cheap, and the
+		 * recall then finds nothing left to report. */
+		if (from == c->node_id)
+			data_flush_ino(c->data, ino);
+		rc = mdc_handoff(c->mdc, ino, from, to, &a);
+		if (rc)
+			log_ino(ino, "handoff from node %u to node %u failed: %s",
+				from, to, csvfs_strerror(rc));
+		return rc;
+	}
+	flag = !strcmp(name, FSOPS_XA_MULTIWRITER) ? CSVFS_IFL_MULTIWRITER :
+						     CSVFS_IFL_PINNED;
+	if (size != 1 || (value[0] != '0' && value[0] != '1'))
+		return -EINVAL;
+	return mdc_set_iflags(c->mdc, ino, value[0] == '1' ? flag : 0,
+			      value[0] == '1' ? 0 : flag, &a);
+}
+
+static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
+		      char *buf, size_t size)
+{
+	struct csvfs_attr a;
+	char tmp[160];
+	int n, rc;
+
+	rc = mdc_getattr(c->mdc, ino, &a);
+	if (rc)
+		return rc;
+	if (!strcmp(name, FSOPS_XA_OWNER))
+		n = snprintf(tmp, sizeof(tmp), "node=%u mode=%s since_ns=%llu "
+			     "epoch=%llu", a.own_node, lockd_mode_name(a.own_mode),
+			     (unsigned long long)a.own_since_ns,
+			     (unsigned long long)a.own_epoch);
+	else if (!strcmp(name, FSOPS_XA_MULTIWRITER))
+		n = snprintf(tmp, sizeof(tmp), "%d",
+			     !!(a.flags & CSVFS_IFL_MULTIWRITER));
+	else if (!strcmp(name, FSOPS_XA_PINNED))
+		n = snprintf(tmp, sizeof(tmp), "%d",
+			     !!(a.flags & CSVFS_IFL_PINNED));
+	else
+		return -ENODATA;
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ERANGE;
+	if (size == 0)
+		return n;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, tmp, (size_t)n);
+	return n;
+}
+
+void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se)
+{
+	c->se = se;
+}
+
+int fsops_recall(struct fsops_ctx *c, uint64_t ino)
+{
+	int rc = data_recall(c->data, ino);
+
+	if (c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, fsops_to_fuse(c, ino),
+						 0, 0);
+	return rc;
+}
+
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			const char *value, size_t size, int flags)
 {
@@ -578,6 +700,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	uint32_t f = 0;
 	int rc;
 
+	if (is_own_xa(c, name)) {
+		fsops_reply_err(req, own_xa_set(c, fsops_to_ino(c, ino), name,
+						value, size));
+		return;
+	}
 	if (is_ctl(c, ino, name)) {
 		rc = c->ctl_set ? c->ctl_set(c->ctl_ctx, name, value, size) :
 				  -EOPNOTSUPP;
@@ -613,7 +740,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			goto out;
 		}
 	}
-	if (is_ctl(c, ino, name))
+	if (is_own_xa(c, name))
+		rc = own_xa_get(c, fsops_to_ino(c, ino), name, buf, size);
+	else if (is_ctl(c, ino, name))
 		rc = c->ctl_get(c->ctl_ctx, name, buf, size);
 	else
 		rc = mdc_getxattr(c->mdc, fsops_to_ino(c, ino), name, buf,
@@ -730,11 +859,13 @@ int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out)
 	c->negative_timeout = o->negative_timeout;
 	c->max_write = o->max_write ? o->max_write : FSOPS_MAX_WRITE;
 	c->shared = o->shared;
+	c->node_id = o->node_id;
 	c->ctl_get = o->ctl_get;
 	c->ctl_set = o->ctl_set;
 	c->ctl_ctx = o->ctl_ctx;
 	memset(&dopts, 0, sizeof(dopts));
 	dopts.shared = o->shared;
+	dopts.node_id = o->node_id;
 	dopts.mdc = o->mdc;
 	dopts.dev = o->dev;
 	dopts.block_shift = o->block_shift;
@@ -745,7 +876,9 @@ int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out)
 		return rc;
 	}
 	pthread_mutex_init(&c->lookup_lock, NULL);
+	pthread_mutex_init(&c->open_lock, NULL);
 	itab_init(&c->lookups);
+	itab_init(&c->opens);
 	*out = c;
 	return 0;
 }
@@ -769,6 +902,9 @@ void fsops_free(struct fsops_ctx *c)
 	data_free(c->data);
 	itab_each(&c->lookups, free_lookup, NULL);
 	itab_release(&c->lookups);
+	itab_each(&c->opens, free_lookup, NULL);
+	itab_release(&c->opens);
 	pthread_mutex_destroy(&c->lookup_lock);
+	pthread_mutex_destroy(&c->open_lock);
 	free(c);
 }

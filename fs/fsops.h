@@ -15,6 +15,7 @@
 struct mdc;
 struct dev;
 struct fuse_lowlevel_ops;
+struct fuse_session;
 struct fsops_ctx;
 
 struct fsops_opts {
@@ -36,6 +37,7 @@ struct fsops_opts {
 	 * I/O (no page cache) and reads revalidate holes and EOF.
 	 */
 	int shared;
+	uint32_t node_id;	/* this node (cluster: ownership) */
 	/*
 	 * Control channel: on the root directory, xattrs named
 	 * FSOPS_CTL_PREFIX* are answered by these hooks instead of the
@@ -51,6 +53,22 @@ struct fsops_opts {
 
 #define FSOPS_CTL_PREFIX "trusted.csvfs."
 
+/*
+ * File ownership xattrs, on any regular file of a cluster mount, answered
+ * by fsops through the coordinator (see fs/client_api.h):
+ *   trusted.csvfs.owner       get: "node=N mode=M since_ns=T epoch=E"
+ *   trusted.csvfs.handoff     set "TO" or "FROM:TO": HANDOFF to node TO
+ *                             (FROM: the owner in the caller's view;
+ *                             without it the owner the coordinator
+ *                             reports now)
+ *   trusted.csvfs.multiwriter set "1" / "0"; get "0" / "1"
+ *   trusted.csvfs.pinned      set "1" / "0"; get "0" / "1"
+ */
+#define FSOPS_XA_OWNER		"trusted.csvfs.owner"
+#define FSOPS_XA_HANDOFF	"trusted.csvfs.handoff"
+#define FSOPS_XA_MULTIWRITER	"trusted.csvfs.multiwriter"
+#define FSOPS_XA_PINNED		"trusted.csvfs.pinned"
+
 
 /*
  * Creates the operations' context (lookup-count table, data path).
@@ -65,6 +83,15 @@ const struct fuse_lowlevel_ops *fsops_lowlevel_ops(void);
  * loop returned. Returns the first error.
  */
 int fsops_release(struct fsops_ctx *c);
+/* The session, for cache invalidations (main thread, after creating it). */
+void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se);
+/*
+ * Recall of ino for a handoff (cluster mode): flushes every dirty byte
+ * (data_recall), revokes the node's handles and drops the kernel's cached
+ * pages of the file. Returns 0 or -errno. Not from a FUSE request thread
+ * of the same file; typically from the recall thread of fs/cluster.c.
+ */
+int fsops_recall(struct fsops_ctx *c, uint64_t ino);
 /* Frees c. Main thread, after fsops_release and fuse_session_destroy. */
 void fsops_free(struct fsops_ctx *c);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
 #include "fs/fsops_i.h"
@@ -43,6 +44,96 @@ static uint32_t open_flags(int flags)
 	return f;
 }
 
+/* Open handles of one ino on this node (cluster mode, under open_lock). */
+struct open_ent {
+	struct itab_node node;
+	uint32_t n;
+};
+
+/* Adds delta to ino's handle count; returns the new count or -ENOMEM. */
+static long opens_add(struct fsops_ctx *c, uint64_t ino, int delta)
+{
+	struct open_ent *e = (struct open_ent *)itab_get(&c->opens, ino);
+	long n;
+
+	if (!e) {
+		if (delta < 0)
+			return 0;
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->node.ino = ino;
+		if (itab_put(&c->opens, &e->node)) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	n = (long)e->n + delta;
+	if (n <= 0) {
+		itab_del(&c->opens, &e->node);
+		free(e);
+		return 0;
+	}
+	e->n = (uint32_t)n;
+	return n;
+}
+
+/* Names the owner of a file another node holds (after -EBUSY). */
+static void log_busy(struct fsops_ctx *c, uint64_t ino, uint32_t f)
+{
+	struct csvfs_attr a;
+
+	if (mdc_getattr(c->mdc, ino, &a) == 0)
+		log_ino(ino, "open for %s refused: %s by node %u",
+			f & CSVFS_OPEN_WRITE ? "write" : "read",
+			a.own_mode == CSVFS_OWN_EXCLUSIVE ?
+			"owned exclusively" : "held shared-read", a.own_node);
+	else
+		log_ino(ino, "open for %s refused: owned by another node",
+			f & CSVFS_OPEN_WRITE ? "write" : "read");
+}
+
+/* mdc_open, counting the handle (cluster mode). */
+static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
+		    struct csvfs_attr *a)
+{
+	long n;
+	int rc;
+
+	if (!c->shared)
+		return mdc_open(c->mdc, ino, f, a);
+	pthread_mutex_lock(&c->open_lock);
+	rc = mdc_open(c->mdc, ino, f, a);
+	if (!rc) {
+		n = opens_add(c, ino, 1);
+		if (n < 0) {
+			rc = (int)n;
+			mdc_release(c->mdc, ino, f |
+				    (itab_get(&c->opens, ino) ? 0 :
+				     CSVFS_OPEN_LAST));
+		}
+	}
+	pthread_mutex_unlock(&c->open_lock);
+	if (rc == -EBUSY)
+		log_busy(c, ino, f);
+	return rc;
+}
+
+/* mdc_release; the node's last handle gives up its ownership. */
+static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f)
+{
+	int rc;
+
+	if (!c->shared)
+		return mdc_release(c->mdc, ino, f);
+	pthread_mutex_lock(&c->open_lock);
+	if (opens_add(c, ino, -1) == 0)
+		f |= CSVFS_OPEN_LAST;
+	rc = mdc_release(c->mdc, ino, f);
+	pthread_mutex_unlock(&c->open_lock);
+	return rc;
+}
+
 /*
  * Opens ino for fi on the coordinator and in the data path. Page cache
  * unless the application asked for O_DIRECT: then FOPEN_DIRECT_IO, which
@@ -63,7 +154,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		if (rc)
 			return rc;
 	}
-	rc = mdc_open(c->mdc, ino, f, &a);
+	rc = own_open(c, ino, f, &a);
 	if (rc)
 		return rc;
 	/* The coordinator may ignore CSVFS_OPEN_TRUNC: truncate here. */
@@ -72,13 +163,13 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		sa.valid = CSVFS_SA_SIZE | CSVFS_SA_MTIME_NOW;
 		rc = mdc_setattr(c->mdc, ino, &sa, &a);
 		if (rc) {
-			mdc_release(c->mdc, ino, f);
+			own_release(c, ino, f);
 			return rc;
 		}
 	}
 	rc = data_open(c->data, ino, &a, &df);
 	if (rc) {
-		mdc_release(c->mdc, ino, f);
+		own_release(c, ino, f);
 		return rc;
 	}
 	if (f & CSVFS_OPEN_TRUNC)
@@ -96,7 +187,7 @@ static int file_close(struct fsops_ctx *c, uint64_t ino,
 	int rc, rc2;
 
 	rc = data_close(c->data, fh_file(fi));
-	rc2 = mdc_release(c->mdc, ino, open_flags(fi->flags));
+	rc2 = own_release(c, ino, open_flags(fi->flags));
 	if (rc2)
 		log_ino(ino, "release on the coordinator failed: %s",
 			csvfs_strerror(rc2));

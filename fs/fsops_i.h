@@ -24,12 +24,22 @@ struct fsops_ctx {
 	double entry_timeout, attr_timeout, negative_timeout;
 	uint32_t max_write;
 	int shared;
+	uint32_t node_id;
+	struct fuse_session *se;	/* for cache invalidations */
 	int (*ctl_get)(void *ctx, const char *name, char *buf, size_t size);
 	int (*ctl_set)(void *ctx, const char *name, const char *val,
 		       size_t len);
 	void *ctl_ctx;
 	pthread_mutex_t lookup_lock;
 	struct itab lookups;		/* struct lookup_ent by csvfs ino */
+	/*
+	 * Cluster mode: open handles per ino (struct open_ent), so that a
+	 * release can tell the coordinator it was this node's last
+	 * (CSVFS_OPEN_LAST). Held across the open/release call, so an open
+	 * racing the last close cannot lose its ownership.
+	 */
+	pthread_mutex_t open_lock;
+	struct itab opens;
 };
 
 static inline struct fsops_ctx *fsops_ctx_of(fuse_req_t req)

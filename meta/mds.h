@@ -30,6 +30,18 @@ struct mds_opts {
 	void (*push)(void *ctx, uint32_t node_id, const void *msg,
 		     size_t len);
 	void *push_ctx;
+	/*
+	 * Cluster mode, file handoff (NULL: HANDOFF is refused). is_member:
+	 * whether node is in the membership now. recall: asks node to
+	 * recall ino (flush, drop caches, revoke handles) before it moves to
+	 * node "to"; the node answers with a RECALL_DONE request. Returns 0
+	 * once asked, or -errno (-ENOTCONN: the node is not connected).
+	 * Called from a request thread without any mds lock held.
+	 */
+	int (*is_member)(void *ctx, uint32_t node);
+	int (*recall)(void *ctx, uint32_t node, uint64_t ino, uint32_t to);
+	void *own_ctx;
+	unsigned recall_ms;	/* how long a handoff waits; 0 = 5000 */
 };
 
 /*

@@ -22,15 +22,38 @@ struct alloc;
 struct jop;
 struct mbuf;
 
-/* Open state of one inode (in memory, under the metadata lock). */
+/* Opens of one inode by one node. */
+struct mds_open_node {
+	uint32_t node;
+	uint32_t nopen;
+};
+
+/*
+ * Open state of one inode (in memory, under the metadata lock). After a
+ * coordinator change it starts empty: ownership itself lives in the inode,
+ * and a node tells with CSVFS_OPEN_LAST when its last handle closes.
+ */
 struct mds_open {
 	uint64_t ino;
 	uint32_t nopen;		/* opens on all nodes */
 	uint32_t nwrite;	/* of which with write access */
+	uint32_t nnodes;	/* entries used in per[] */
+	uint32_t cap;		/* entries allocated in per[] */
+	struct mds_open_node *per;	/* opens counted per node */
+	uint32_t handoff_to;	/* a handoff to this node is waiting */
 	struct mds_open *next;
 };
 
 #define MDS_OPEN_HASH 4096
+
+/* A handoff waiting for the owner's RECALL_DONE (under recall_lock). */
+struct mds_recall {
+	uint64_t ino;
+	uint32_t node;		/* the owner being recalled */
+	int done;
+	int status;
+	struct mds_recall *next;
+};
 
 struct mds {
 	struct dev *dev;
@@ -42,6 +65,9 @@ struct mds {
 	uint64_t epoch;
 	struct mds_open *open[MDS_OPEN_HASH];
 	uint64_t provisioned;	/* sum of regular file sizes, approximate */
+	pthread_mutex_t recall_lock;
+	pthread_cond_t recall_cond;
+	struct mds_recall *recalls;
 };
 
 /* One request being handled. */
@@ -60,6 +86,11 @@ struct mds_req {
 typedef int (*mds_handler)(struct mds_req *r);
 
 /* mds.c */
+struct lockd_state;
+/* Ownership fields of an inode <-> the lockd state. */
+void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s);
+void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
+uint64_t mds_now_ns(void);
 int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	    struct mbuf **mb);
 void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,

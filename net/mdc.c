@@ -373,6 +373,40 @@ int mdc_release(struct mdc *c, uint64_t ino, uint32_t flags)
 	return call_none(c, CSVFS_MSG_RELEASE, &w);
 }
 
+int mdc_handoff(struct mdc *c, uint64_t ino, uint32_t from, uint32_t to,
+		struct csvfs_attr *a)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u32(&w, from);
+	msg_put_u32(&w, to);
+	return call_attr(c, CSVFS_MSG_HANDOFF, &w, a);
+}
+
+int mdc_recall_done(struct mdc *c, uint64_t ino, int status)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u32(&w, (uint32_t)status);
+	return call_none(c, CSVFS_MSG_RECALL_DONE, &w);
+}
+
+int mdc_set_iflags(struct mdc *c, uint64_t ino, uint32_t set, uint32_t clear,
+		   struct csvfs_attr *a)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u32(&w, set);
+	msg_put_u32(&w, clear);
+	return call_attr(c, CSVFS_MSG_SET_IFLAGS, &w, a);
+}
+
 static void get_exts(struct msg_rd *rd, struct csvfs_wext *ext, uint32_t max,
 		     uint32_t *n)
 {

@@ -102,6 +102,20 @@ int mdc_statfs(struct mdc *c, struct mdc_statfs *st);
 int mdc_open(struct mdc *c, uint64_t ino, uint32_t flags,
 	     struct csvfs_attr *a);
 int mdc_release(struct mdc *c, uint64_t ino, uint32_t flags);
+/*
+ * Moves exclusive ownership of ino from node "from" (the caller's view of
+ * the owner, 0 = none) to node "to"; *a gets the attributes after the
+ * committed move. -ENOLCK: from is not the owner; -EHOSTUNREACH: to is not
+ * a member; -EBUSY: shared mode or another handoff running; -ETIMEDOUT:
+ * the owner did not finish its recall (nothing changed).
+ */
+int mdc_handoff(struct mdc *c, uint64_t ino, uint32_t from, uint32_t to,
+		struct csvfs_attr *a);
+/* Tells the coordinator this node finished the recall of ino. */
+int mdc_recall_done(struct mdc *c, uint64_t ino, int status);
+/* Sets and clears CSVFS_IFL_MULTIWRITER / CSVFS_IFL_PINNED of ino. */
+int mdc_set_iflags(struct mdc *c, uint64_t ino, uint32_t set, uint32_t clear,
+		   struct csvfs_attr *a);
 /* ext: caller's array of max entries; *n gets how many were filled. */
 int mdc_get_extents(struct mdc *c, uint64_t ino, uint64_t lblk,
 		    uint64_t count, struct csvfs_wext *ext, uint32_t max,

@@ -334,6 +334,10 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_FSYNC] = "fsync",
 	[CSVFS_MSG_LSEEK] = "lseek",
 	[CSVFS_MSG_FORGET] = "forget",
+	[CSVFS_MSG_HANDOFF] = "handoff",
+	[CSVFS_MSG_RECALL] = "recall",
+	[CSVFS_MSG_RECALL_DONE] = "recall_done",
+	[CSVFS_MSG_SET_IFLAGS] = "set_iflags",
 };
 
 const char *msg_type_name(unsigned type)

@@ -2,9 +2,12 @@
 # The main job (make demo): a local 3-node cluster — real corosync in
 # network namespaces — sharing one csvfs volume in an image file. A VM
 # disk (qcow2) is created on node 1, written by qemu-io with O_DIRECT, and
-# read back and checked on node 2 and node 3; the coordinator role moves
-# and fails over while the volume stays in use. Everything it starts is
-# torn down at the end, also on failure.
+# read back and checked on node 2 and node 3; the coordinator role moves;
+# a running "VM" (tests/tools/vmwriter: numbered, checksummed 4 KiB
+# O_DIRECT records) has its disk handed back and forth between node 1 and
+# node 2 as in a live migration, while a conflicting open from another node
+# is refused; the role fails over while the volume stays in use.
+# Everything it starts is torn down at the end, also on failure.
 #
 #   scripts/demo.sh [BUILD_DIR]
 set -euo pipefail
@@ -16,7 +19,10 @@ WORK=$(mktemp -d /var/tmp/csvfs-demo.XXXXXX)
 export CSVFS_BIN=$B CSVFS_CLUSTER_STATE=$WORK/cluster
 IMG=$WORK/volume.img
 
+VM_PIDS=()
 cleanup() {
+	local p
+	for p in "${VM_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	"$CL" down >/dev/null 2>&1 || true
 	rm -rf --one-file-system "$WORK"
 }
@@ -64,6 +70,48 @@ echo "coordinator is node $(coord 1) after $(( $(ms) - t0 )) ms"
 run 2 -- qemu-io -f qcow2 -t none -c 'write -P 0x77 64M 8M' "$(mnt 2)/vm1.qcow2" >/dev/null
 run 1 -- qemu-io -f qcow2 -t none -r -c 'read -P 0x77 64M 8M' "$(mnt 1)/vm1.qcow2" | grep -q 'read 8388608' &&
 	echo "node 2 wrote, node 1 verified, through the new coordinator"
+
+say "a running VM's disk handed between node 1 and node 2 (live-migration switch-over)"
+VMW=$B/tests/vmwriter
+HANDOFFS=10
+# vm_start NODE I: starts the VM writer on NODE; its pid in $WORK/vm.I.pid
+vm_start() {
+	run "$1" -- sh -c "echo \$\$ > $WORK/vm.$2.pid; exec $VMW write $(mnt "$1")/vm2.img --usleep 200" \
+		</dev/null >"$WORK/vm.$2.out" 2>&1 &
+	until [ -s "$WORK/vm.$2.pid" ] && grep -q resumed "$WORK/vm.$2.out"; do sleep 0.05; done
+	VM_PIDS+=("$(cat "$WORK/vm.$2.pid")")
+}
+vm_wait() { until grep -q "$2" "$WORK/vm.$1.out"; do sleep 0.05; done; }
+src=1
+vm_start 1 0
+sleep 0.5
+echo "node 3 tries to open the running VM's disk for writing:"
+run 3 -- sh -c "exec 3>>$(mnt 3)/vm2.img" 2>&1 | sed 's/^/    /' || true
+echo "csvfsctl locks on node 3:"
+run 3 -- "$B/csvfsctl" locks "$(mnt 3)" | sed 's/^/    /'; echo
+: >"$WORK/handoff-ms"
+for i in $(seq 1 "$HANDOFFS"); do
+	dst=$((3 - src))
+	pid=$(cat "$WORK/vm.$((i - 1)).pid")
+	kill -USR1 "$pid"			# the VM pauses (migration switch-over)
+	vm_wait $((i - 1)) paused
+	out=$(run "$src" -- "$B/csvfsctl" handoff "$(mnt $src)/vm2.img" "$dst")
+	echo "  $out (node $src -> node $dst, after $(sed -n 's/^paused //p' "$WORK/vm.$((i - 1)).out") records)"
+	sed -n 's/.* in \([0-9.]*\) ms$/\1/p' <<<"$out" >>"$WORK/handoff-ms"
+	vm_start "$dst" "$i"			# the VM resumes on the target
+	kill -TERM "$pid"			# the source's process goes away
+	vm_wait $((i - 1)) stopped
+	sleep 0.3
+	src=$dst
+done
+kill -TERM "$(cat "$WORK/vm.$HANDOFFS.pid")"
+vm_wait "$HANDOFFS" stopped
+VM_PIDS=()
+records=$(sed -n 's/^stopped //p' "$WORK/vm.$HANDOFFS.out")
+sort -n "$WORK/handoff-ms" | awk '{ v[NR] = $1 } END {
+	printf "%d handoffs: min %.1f ms, median %.1f ms, max %.1f ms\n", NR, v[1], v[int((NR + 1) / 2)], v[NR] }'
+echo "the VM wrote $records records; node 3 checks every one:"
+run 3 -- "$VMW" verify "$(mnt 3)/vm2.img" --count "$records" | sed 's/^/    /'
 
 say "killing node 3 (the coordinator): the role fails over"
 t0=$(ms)

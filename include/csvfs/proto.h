@@ -15,6 +15,8 @@
  *
  * Protocol changelog:
  *   1  first version.
+ *      + HANDOFF, RECALL, RECALL_DONE, SET_IFLAGS (file ownership; new
+ *        types only, numbers 30..33) and the RELEASE flag CSVFS_OPEN_LAST.
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -112,6 +114,8 @@ struct csvfs_wext {
 /* OPEN flags. */
 #define CSVFS_OPEN_WRITE	0x1	/* the open has write access */
 #define CSVFS_OPEN_TRUNC	0x2	/* O_TRUNC */
+#define CSVFS_OPEN_LAST		0x4	/* RELEASE: the node's last open handle
+					 * of the file: drop its ownership */
 
 /* XATTR set flags (as XATTR_*). */
 #define CSVFS_XATTR_CREATE	0x1
@@ -190,6 +194,18 @@ enum csvfs_msg_type {
 					 * ← le64 off */
 	CSVFS_MSG_FORGET	= 29,	/* → le64 ino: the node dropped its last
 					 *   reference  ← (none) */
+	CSVFS_MSG_HANDOFF	= 30,	/* → le64 ino, le32 from (the exclusive
+					 *   owner in the caller's view, 0 =
+					 *   none), le32 to  ← ATTR after the
+					 *   move is committed */
+	CSVFS_MSG_RECALL	= 31,	/* push → le64 ino, le32 to: flush the
+					 *   file, drop its caches, revoke its
+					 *   handles, then send RECALL_DONE */
+	CSVFS_MSG_RECALL_DONE	= 32,	/* → le64 ino, le32 status (0 or a
+					 *   negative errno)  ← (none) */
+	CSVFS_MSG_SET_IFLAGS	= 33,	/* → le64 ino, le32 set, le32 clear
+					 *   (CSVFS_IFL_MULTIWRITER / PINNED
+					 *   only)  ← ATTR */
 	CSVFS_MSG_TYPE_MAX
 };
 

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvfs/ondisk.h"
 #include "net/mdc.h"
 #include "net/msg.h"
 
@@ -76,6 +77,10 @@ static const char *const req_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_FSYNC] = "q",
 	[CSVFS_MSG_LSEEK] = "qql",
 	[CSVFS_MSG_FORGET] = "q",
+	[CSVFS_MSG_HANDOFF] = "qll",
+	[CSVFS_MSG_RECALL] = "ql",
+	[CSVFS_MSG_RECALL_DONE] = "ql",
+	[CSVFS_MSG_SET_IFLAGS] = "qll",
 };
 
 #ifndef MSG_FUZZ_WRITE_SEEDS
@@ -328,6 +333,15 @@ static void run_reply(uint16_t type)
 	case CSVFS_MSG_FSYNC:
 		mdc_fsync(mdc, 0);
 		break;
+	case CSVFS_MSG_HANDOFF:
+		mdc_handoff(mdc, 2, 1, 2, a);
+		break;
+	case CSVFS_MSG_RECALL_DONE:
+		mdc_recall_done(mdc, 2, 0);
+		break;
+	case CSVFS_MSG_SET_IFLAGS:
+		mdc_set_iflags(mdc, 2, CSVFS_IFL_MULTIWRITER, 0, a);
+		break;
 	case CSVFS_MSG_LSEEK:
 		mdc_lseek(mdc, 2, 0, 3 /* SEEK_DATA */, &off);
 		break;
@@ -462,6 +476,8 @@ static const char *const reply_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_LISTXATTR] = "b", [CSVFS_MSG_REMOVEXATTR] = "",
 	[CSVFS_MSG_FSYNC] = "", [CSVFS_MSG_LSEEK] = "q",
 	[CSVFS_MSG_FORGET] = "",
+	[CSVFS_MSG_HANDOFF] = "A", [CSVFS_MSG_RECALL_DONE] = "",
+	[CSVFS_MSG_SET_IFLAGS] = "A",
 };
 
 static void put_ext(struct msg_wr *w, uint64_t lblk, uint32_t len)

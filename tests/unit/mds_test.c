@@ -1,10 +1,13 @@
 /*
  * mds_test: the coordinator through the metadata client, standalone: the
  * same encoded requests the FUSE daemon sends, over the in-process
- * transport, on a freshly formatted image file.
+ * transport, on a freshly formatted image file. The ownership tests run
+ * it in cluster mode with three clients (nodes 1..3) and stubbed
+ * membership and recall callbacks.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/mds.h"
@@ -236,6 +240,222 @@ static void test_enospc(void)
 	stop();
 }
 
+/* ---- file ownership (cluster mode) ----------------------------------- */
+
+#define NNODES 3
+static struct mdc *nm[NNODES + 1];	/* client of node n */
+static int recalls_seen, recall_answers = 1;
+
+static int stub_is_member(void *ctx, uint32_t node)
+{
+	(void)ctx;
+	return node >= 1 && node <= NNODES;
+}
+
+struct recall_arg {
+	uint32_t node;
+	uint64_t ino;
+};
+
+static void *recall_main(void *p)
+{
+	struct recall_arg *a = p;
+
+	mdc_recall_done(nm[a->node], a->ino, 0);
+	free(a);
+	return NULL;
+}
+
+/* As the cluster layer: the owner answers from another thread. */
+static int stub_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
+{
+	struct recall_arg *a;
+	pthread_t t;
+
+	(void)ctx;
+	(void)to;
+	recalls_seen++;
+	if (!recall_answers)
+		return 0;
+	if (node < 1 || node > NNODES)
+		return -ENOTCONN;
+	a = malloc(sizeof(*a));
+	a->node = node;
+	a->ino = ino;
+	if (pthread_create(&t, NULL, recall_main, a))
+		return -EAGAIN;
+	pthread_detach(t);
+	return 0;
+}
+
+static void start_cluster(void)
+{
+	struct mds_opts o = { .node_id = 1, .standalone = 0,
+			      .is_member = stub_is_member,
+			      .recall = stub_recall, .recall_ms = 300 };
+	struct mdc_transport t;
+	uint32_t n;
+
+	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
+	mds_local_transport(mds, &t);
+	for (n = 1; n <= NNODES; n++) {
+		CU_ASSERT_FATAL(mdc_new(&t, n, 100 + n, &nm[n]) == 0);
+		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
+	}
+}
+
+static void stop_cluster(void)
+{
+	uint32_t n;
+
+	for (n = 1; n <= NNODES; n++)
+		mdc_free(nm[n]);
+	CU_ASSERT(mds_stop(mds) == 0);
+	dev_close(dev);
+}
+
+static void test_ownership_open_rules(void)
+{
+	struct csvfs_attr a, b;
+	uint64_t ino;
+
+	start_cluster();
+	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "own", S_IFREG | 0644,
+				  0, 0, 0, &a) == 0);
+	ino = a.ino;
+	/* exclusive on node 1: two handles there, others refused */
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
+	CU_ASSERT(a.own_node == 1 && a.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(mdc_open(nm[1], ino, 0, &a) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	/* not the last handle: still owned */
+	CU_ASSERT(mdc_release(nm[1], ino, 0) == 0);
+	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 1 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 0 && b.own_mode == CSVFS_OWN_NONE);
+	/* shared-read on 2 and 3, writer refused */
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	/* multi-writer */
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_MULTIWRITER, 0,
+				 &b) == 0);
+	CU_ASSERT(b.flags & CSVFS_IFL_MULTIWRITER);
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_INLINE, 0, &b) ==
+		  -EINVAL);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_MULTI);
+	stop_cluster();
+
+	/* a new coordinator reads the grants from the inode */
+	start_cluster();
+	CU_ASSERT(mdc_getattr(nm[1], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_MULTI);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[1], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE);
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, 0, CSVFS_IFL_MULTIWRITER,
+				 &b) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	stop_cluster();
+
+	start_cluster();
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_unlink(nm[1], vi.root_ino, "own") == 0);
+	stop_cluster();
+}
+
+static void test_ownership_handoff(void)
+{
+	struct csvfs_attr a, b;
+	uint64_t ino;
+
+	start_cluster();
+	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "ho", S_IFREG | 0644,
+				  0, 0, 0, &a) == 0);
+	ino = a.ino;
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
+	/* refusals change nothing */
+	CU_ASSERT(mdc_handoff(nm[3], ino, 1, 9, &b) == -EHOSTUNREACH);
+	CU_ASSERT(mdc_handoff(nm[3], ino, 3, 2, &b) == -ENOLCK);
+	CU_ASSERT(mdc_handoff(nm[3], ino, 0, 2, &b) == -ENOLCK);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 1 && b.own_epoch == a.own_epoch);
+	/* the owner does not answer: timeout, nothing changed */
+	recall_answers = 0;
+	recalls_seen = 0;
+	CU_ASSERT(mdc_handoff(nm[3], ino, 1, 2, &b) == -ETIMEDOUT);
+	CU_ASSERT(recalls_seen == 1);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 1);
+	CU_ASSERT(mdc_open(nm[1], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[1], ino, 0) == 0);
+	/* a real handoff: the old owner was recalled */
+	recall_answers = 1;
+	recalls_seen = 0;
+	CU_ASSERT(mdc_handoff(nm[3], ino, 1, 2, &b) == 0);
+	CU_ASSERT(recalls_seen == 1);
+	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(b.own_epoch > a.own_epoch);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	/* the old owner's late close keeps node 2 */
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_node == 2);
+	/* and back (a cancelled migration) */
+	CU_ASSERT(mdc_handoff(nm[2], ino, 2, 1, &b) == 0);
+	CU_ASSERT(b.own_node == 1);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 1);
+	/* shared files are not handed off */
+	CU_ASSERT(mdc_open(nm[1], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
+	CU_ASSERT(mdc_handoff(nm[3], ino, 3, 2, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	stop_cluster();
+}
+
+static void test_ownership_standalone_keeps_none(void)
+{
+	struct csvfs_attr a, b;
+
+	start();
+	CU_ASSERT_FATAL(mdc_mknod(mdc, vi.root_ino, "sa", S_IFREG | 0644, 0,
+				  0, 0, &a) == 0);
+	CU_ASSERT(mdc_open(mdc, a.ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE && b.own_node == 0);
+	CU_ASSERT(mdc_handoff(mdc, a.ino, 0, 1, &b) == -EOPNOTSUPP);
+	CU_ASSERT(mdc_release(mdc, a.ino, CSVFS_OPEN_WRITE) == 0);
+	CU_ASSERT(mdc_unlink(mdc, vi.root_ino, "sa") == 0);
+	stop();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -252,6 +472,12 @@ int main(void)
 		    test_inline_and_alloc);
 	CU_add_test(s, "xattrs", test_xattr);
 	CU_add_test(s, "full volume", test_enospc);
+	CU_add_test(s, "ownership: exclusive, shared-read, multi-writer, "
+		    "last close, new coordinator", test_ownership_open_rules);
+	CU_add_test(s, "ownership: handoff, refusals, recall timeout",
+		    test_ownership_handoff);
+	CU_add_test(s, "ownership: standalone keeps none",
+		    test_ownership_standalone_keeps_none);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
