@@ -66,6 +66,24 @@ static int busy(uint32_t who, uint32_t *owner)
 	return -EBUSY;
 }
 
+int lockd_may_modify(const struct lockd_state *s, uint32_t node,
+		     uint32_t *owner)
+{
+	uint32_t n;
+
+	if (s->mode == CSVFS_OWN_NONE ||
+	    (s->mode == CSVFS_OWN_EXCLUSIVE && s->node == node) ||
+	    (s->mode == CSVFS_OWN_MULTI && lockd_holds(s, node)))
+		return 0;
+	if (owner) {
+		*owner = s->node;
+		for (n = 1; !*owner && n <= LOCKD_MAX_NODE; n++)
+			if (s->holders & bit_of(n))
+				*owner = n;
+	}
+	return -EBUSY;
+}
+
 int lockd_holds(const struct lockd_state *s, uint32_t node)
 {
 	if (node == 0)

@@ -369,6 +369,24 @@ void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s)
 	s->iflags = in->flags;
 }
 
+int mds_may_modify(struct mds_req *r, uint64_t ino,
+		   const struct csvfs_inode *in)
+{
+	struct lockd_state s;
+	uint32_t owner = 0;
+	int rc;
+
+	if (r->m->o.standalone)
+		return 0;
+	mds_own_decode(in, &s);
+	rc = lockd_may_modify(&s, r->hdr->node_id, &owner);
+	if (rc)
+		syslog(LOG_NOTICE, "ino %llu: size change by node %u refused: "
+		       "held %s by node %u", (unsigned long long)ino,
+		       r->hdr->node_id, lockd_mode_name(s.mode), owner);
+	return rc;
+}
+
 void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in)
 {
 	in->own_node = s->node;

@@ -89,6 +89,12 @@ typedef int (*mds_handler)(struct mds_req *r);
 struct lockd_state;
 /* Ownership fields of an inode <-> the lockd state. */
 void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s);
+/*
+ * Cluster mode: -EBUSY (logged) when the requesting node may not change
+ * ino's size or blocks without an open because other nodes hold it.
+ */
+int mds_may_modify(struct mds_req *r, uint64_t ino,
+		   const struct csvfs_inode *in);
 void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
 uint64_t mds_now_ns(void);
 int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,

@@ -127,6 +127,9 @@ int mds_h_setattr(struct mds_req *r)
 			return -EISDIR;
 		if (!S_ISREG(in.mode))
 			return -EINVAL;
+		rc = mds_may_modify(r, ino, &in);
+		if (rc)
+			return rc;
 		rc = mds_set_size(r, ino, &in, mb, size);
 		if (rc)
 			return rc;

@@ -75,6 +75,12 @@ assert_match 'Device or resource busy' "$(opens 2 '>>' ex)" "write open on node 
 assert_match 'Device or resource busy' "$(opens 3 '<' ex)" "read open on node 3"
 assert_eq ok "$(opens 1 '<' ex)" "read open on the owning node"
 assert_eq ok "$(opens 1 '>>' ex)" "second writer on the owning node"
+run_capture run 2 -- truncate -s 0 "$(mnt 2)/ex"
+((RC != 0)) || fail "node 2 truncated a file node 1 owns"
+assert_match 'Device or resource busy' "$OUT" "truncate on node 2"
+run_capture run 3 -- fallocate -p -o 0 -l 4096 "$(mnt 3)/ex"
+((RC != 0)) || fail "node 3 punched a hole in a file node 1 owns"
+assert_eq data "$(run 1 -- cat "$(mnt 1)/ex")" "content after the refused truncate and punch"
 ino=$(run 1 -- stat -c %i "$(mnt 1)/ex")
 wait_for 50 grep -q "ino $ino: open for write refused: owned exclusively by node 1" "$(nlog 2)" ||
 	fail "node 2's log does not name ino $ino and its owner: $(tail -5 "$(nlog 2)")"

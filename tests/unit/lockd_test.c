@@ -21,6 +21,31 @@ static struct lockd_state fresh(uint32_t iflags)
 	return s;
 }
 
+static void test_may_modify(void)
+{
+	struct lockd_state s = fresh(0);
+	uint32_t owner = 0;
+
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), 0);
+	lockd_acquire(&s, 1, LOCKD_WRITE, T0, NULL);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), 0);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(owner, 1);
+	lockd_release(&s, 1);
+	lockd_acquire(&s, 2, LOCKD_READ, T1, NULL);
+	lockd_acquire(&s, 3, LOCKD_READ, T1, NULL);
+	owner = 0;
+	/* a reader may not truncate under the other reader */
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(owner, 2);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), -EBUSY);
+	s = fresh(CSVFS_IFL_MULTIWRITER);
+	lockd_acquire(&s, 2, LOCKD_WRITE, T0, NULL);
+	lockd_acquire(&s, 3, LOCKD_WRITE, T0, NULL);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 3, &owner), 0);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), -EBUSY);
+}
+
 static void test_write_open_takes_exclusive(void)
 {
 	struct lockd_state s = fresh(0);
@@ -293,7 +318,9 @@ int main(void)
 			 test_handoff_refuses_wrong_owner) ||
 	    !CU_add_test(s, "handoff of unowned and shared files",
 			 test_handoff_of_unowned_and_shared) ||
-	    !CU_add_test(s, "holds and mode names", test_holds_and_names)) {
+	    !CU_add_test(s, "holds and mode names", test_holds_and_names) ||
+	    !CU_add_test(s, "truncate without an open only by the owner",
+			 test_may_modify)) {
 		CU_cleanup_registry();
 		return 1;
 	}
