@@ -94,16 +94,21 @@ static void log_busy(struct fsops_ctx *c, uint64_t ino, uint32_t f)
 }
 
 /* mdc_open, counting the handle (cluster mode). */
+/*
+ * Opens ino on the coordinator, or, when opened is set, records an open
+ * the coordinator already made (CREATE) whose attributes are in *a.
+ */
 static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
-		    struct csvfs_attr *a)
+		    struct csvfs_attr *a, int opened)
 {
 	long n;
-	int rc;
+	int rc = 0;
 
 	if (!c->shared)
-		return mdc_open(c->mdc, ino, f, a);
+		return opened ? 0 : mdc_open(c->mdc, ino, f, a);
 	pthread_mutex_lock(&c->open_lock);
-	rc = mdc_open(c->mdc, ino, f, a);
+	if (!opened)
+		rc = mdc_open(c->mdc, ino, f, a);
 	if (!rc) {
 		n = opens_add(c, ino, 1);
 		if (n < 0) {
@@ -140,7 +145,7 @@ static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f)
  * also lets the kernel split large async direct I/O into parallel requests.
  */
 static int file_open(struct fsops_ctx *c, uint64_t ino,
-		     struct fuse_file_info *fi)
+		     struct fuse_file_info *fi, const struct csvfs_attr *created)
 {
 	uint32_t f = open_flags(fi->flags);
 	struct data_file *df;
@@ -148,13 +153,15 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 	struct csvfs_attr a;
 	int rc;
 
+	if (created)
+		a = *created;
 	/* O_TRUNC arrives only with atomic_o_trunc (an O_CREAT race). */
 	if (f & CSVFS_OPEN_TRUNC) {
 		rc = data_flush_ino(c->data, ino);
 		if (rc)
 			return rc;
 	}
-	rc = own_open(c, ino, f, &a);
+	rc = own_open(c, ino, f, &a, created != NULL);
 	if (rc)
 		return rc;
 	/* The coordinator may ignore CSVFS_OPEN_TRUNC: truncate here. */
@@ -200,7 +207,7 @@ void fsops_open(fuse_req_t req, fuse_ino_t ino,
 	struct fsops_ctx *c = fsops_ctx_of(req);
 	int rc;
 
-	rc = file_open(c, fsops_to_ino(c, ino), fi);
+	rc = file_open(c, fsops_to_ino(c, ino), fi, NULL);
 	if (rc) {
 		fsops_reply_err(req, rc);
 		return;
@@ -216,13 +223,16 @@ void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	const struct fuse_ctx *who = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	struct csvfs_attr a;
-	int rc;
+	int rc, created;
 
 	rc = fsops_name_check(name);
 	if (rc)
 		goto out;
-	rc = mdc_mknod(c->mdc, fsops_to_ino(c, parent), name,
-		       S_IFREG | (mode & 07777), 0, who->uid, who->gid, &a);
+	/* Create and open in one round trip (the common case). */
+	rc = mdc_create(c->mdc, fsops_to_ino(c, parent), name,
+			S_IFREG | (mode & 07777), who->uid, who->gid,
+			open_flags(fi->flags & ~O_TRUNC), &a);
+	created = !rc;
 	/* Created by someone else since the kernel's lookup: open it. */
 	if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
 		rc = mdc_lookup(c->mdc, fsops_to_ino(c, parent), name, &a);
@@ -232,9 +242,16 @@ void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (rc)
 		goto out;
 	rc = fsops_fill_entry(c, &a, &e);
-	if (rc)
+	if (rc) {
+		/* The coordinator holds an open for us: give it back. */
+		if (created)
+			mdc_release(c->mdc, a.ino,
+				    open_flags(fi->flags & ~O_TRUNC) |
+				    CSVFS_OPEN_LAST);
 		goto out;
-	rc = file_open(c, a.ino, fi);
+	}
+	/* On failure file_open has given the open back itself. */
+	rc = file_open(c, a.ino, fi, created ? &a : NULL);
 	if (rc)
 		goto out;
 	rc = fsops_lookup_inc(c, a.ino);

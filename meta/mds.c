@@ -479,23 +479,15 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	return ino_put(r->op, mb, in);
 }
 
-static int h_open(struct mds_req *r)
+int mds_open_ino(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		 struct mbuf *mb, uint32_t flags)
 {
-	uint64_t ino = msg_get_u64(&r->in);
-	uint32_t flags = msg_get_u32(&r->in);
-	struct csvfs_inode in;
 	struct mds_open *o;
-	struct mbuf *mb;
 	long n;
 	int rc;
 
-	if (msg_rd_end(&r->in))
-		return -EPROTO;
-	rc = mds_get(r, ino, &in, &mb);
-	if (rc)
-		return rc;
-	if (!r->m->o.standalone && S_ISREG(in.mode)) {
-		rc = own_acquire(r, ino, &in, mb, flags);
+	if (!r->m->o.standalone && S_ISREG(in->mode)) {
+		rc = own_acquire(r, ino, in, mb, flags);
 		if (rc)
 			return rc;
 	}
@@ -508,6 +500,24 @@ static int h_open(struct mds_req *r)
 	o->nopen++;
 	if (flags & CSVFS_OPEN_WRITE)
 		o->nwrite++;
+	return 0;
+}
+
+static int h_open(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in);
+	uint32_t flags = msg_get_u32(&r->in);
+	struct csvfs_inode in;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = mds_get(r, ino, &in, &mb);
+	if (!rc)
+		rc = mds_open_ino(r, ino, &in, mb, flags);
+	if (rc)
+		return rc;
 	mds_put_attr(r, ino, &in);
 	return 0;
 }
@@ -878,6 +888,7 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	/* HANDOFF: handoff(), outside the table (it waits between steps) */
 	[CSVFS_MSG_RECALL_DONE] = { h_recall_done, 0 },
 	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, MUT | SYNC },
+	[CSVFS_MSG_CREATE] = { mds_h_create, MUT },
 };
 
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,

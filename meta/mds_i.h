@@ -90,6 +90,12 @@ struct lockd_state;
 /* Ownership fields of an inode <-> the lockd state. */
 void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s);
 /*
+ * Opens ino (decoded in *in, block mb) for the requesting node with
+ * CSVFS_OPEN_* flags: ownership (cluster mode) and the open table.
+ */
+int mds_open_ino(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		 struct mbuf *mb, uint32_t flags);
+/*
  * Cluster mode: -EBUSY (logged) when the requesting node may not change
  * ino's size or blocks without an open because other nodes hold it.
  */
@@ -146,6 +152,7 @@ int mds_h_lookup(struct mds_req *r);
 int mds_h_getattr(struct mds_req *r);
 int mds_h_setattr(struct mds_req *r);
 int mds_h_mknod(struct mds_req *r);
+int mds_h_create(struct mds_req *r);
 int mds_h_mkdir(struct mds_req *r);
 int mds_h_symlink(struct mds_req *r);
 int mds_h_unlink(struct mds_req *r);

@@ -189,7 +189,8 @@ static int next_generation(struct mds_req *r, uint64_t *gen)
  */
 static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 		     size_t len, uint32_t mode, uint64_t rdev, uint32_t uid,
-		     uint32_t gid, const char *target, size_t tlen)
+		     uint32_t gid, const char *target, size_t tlen,
+		     int open, uint32_t open_flags)
 {
 	struct csvfs_inode dir, in;
 	struct mbuf *dmb, *mb;
@@ -250,17 +251,19 @@ static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 	rc = ino_put(r->op, dmb, &dir);
 	if (!rc)
 		rc = ino_put(r->op, mb, &in);
+	if (!rc && open)
+		rc = mds_open_ino(r, ino, &in, mb, open_flags);
 	if (rc)
 		return rc;
 	mds_put_attr(r, ino, &in);
 	return 0;
 }
 
-static int h_create(struct mds_req *r, int dir)
+static int h_create(struct mds_req *r, int dir, int open)
 {
 	uint64_t parent = msg_get_u64(&r->in), rdev = 0;
 	char name[CSVFS_NAME_MAX + 2];
-	uint32_t mode, uid, gid;
+	uint32_t mode, uid, gid, open_flags = 0;
 	size_t len;
 	int rc;
 
@@ -270,26 +273,36 @@ static int h_create(struct mds_req *r, int dir)
 		rdev = msg_get_u64(&r->in);
 	uid = msg_get_u32(&r->in);
 	gid = msg_get_u32(&r->in);
+	if (open)
+		open_flags = msg_get_u32(&r->in);
 	if (msg_rd_end(&r->in))
 		return len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
 	if (rc)
 		return rc;
+	if (open && !S_ISREG(mode))
+		return -EINVAL;
 	if (dir)
 		mode = S_IFDIR | (mode & 07777);
 	else if (!S_ISREG(mode) && !S_ISCHR(mode) && !S_ISBLK(mode) &&
 		 !S_ISFIFO(mode) && !S_ISSOCK(mode))
 		return -EINVAL;
-	return make_node(r, parent, name, len, mode, rdev, uid, gid, NULL, 0);
+	return make_node(r, parent, name, len, mode, rdev, uid, gid, NULL, 0,
+			 open, open_flags);
 }
 
 int mds_h_mknod(struct mds_req *r)
 {
-	return h_create(r, 0);
+	return h_create(r, 0, 0);
+}
+
+int mds_h_create(struct mds_req *r)
+{
+	return h_create(r, 0, 1);
 }
 
 int mds_h_mkdir(struct mds_req *r)
 {
-	return h_create(r, 1);
+	return h_create(r, 1, 0);
 }
 
 int mds_h_symlink(struct mds_req *r)
@@ -316,7 +329,7 @@ int mds_h_symlink(struct mds_req *r)
 		rc = -ENOENT;
 	if (!rc)
 		rc = make_node(r, parent, name, len, S_IFLNK | 0777, 0, uid,
-			       gid, target, tlen);
+			       gid, target, tlen, 0, 0);
 	free(target);
 	return rc;
 }

@@ -79,6 +79,10 @@ int mdc_setattr(struct mdc *c, uint64_t ino, const struct mdc_setattr *sa,
 		struct csvfs_attr *a);
 int mdc_mknod(struct mdc *c, uint64_t parent, const char *name, uint32_t mode,
 	      uint64_t rdev, uint32_t uid, uint32_t gid, struct csvfs_attr *a);
+/* MKNOD of a regular file and OPEN (flags CSVFS_OPEN_*) in one call. */
+int mdc_create(struct mdc *c, uint64_t parent, const char *name,
+	       uint32_t mode, uint32_t uid, uint32_t gid, uint32_t open_flags,
+	       struct csvfs_attr *a);
 int mdc_mkdir(struct mdc *c, uint64_t parent, const char *name, uint32_t mode,
 	      uint32_t uid, uint32_t gid, struct csvfs_attr *a);
 int mdc_symlink(struct mdc *c, uint64_t parent, const char *name,

@@ -338,6 +338,7 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL] = "recall",
 	[CSVFS_MSG_RECALL_DONE] = "recall_done",
 	[CSVFS_MSG_SET_IFLAGS] = "set_iflags",
+	[CSVFS_MSG_CREATE] = "create",
 };
 
 const char *msg_type_name(unsigned type)

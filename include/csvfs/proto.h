@@ -14,7 +14,8 @@
  * status EOPNOTSUPP; a malformed payload with EPROTO.
  *
  * Protocol changelog:
- *   1  first version.
+ *   1  first version (HANDOFF..CREATE, types 30-34, and RELEASE's
+ *      CSVFS_OPEN_LAST were added before any release, so still 1).
  *      + HANDOFF, RECALL, RECALL_DONE, SET_IFLAGS (file ownership; new
  *        types only, numbers 30..33) and the RELEASE flag CSVFS_OPEN_LAST.
  */
@@ -206,6 +207,9 @@ enum csvfs_msg_type {
 	CSVFS_MSG_SET_IFLAGS	= 33,	/* → le64 ino, le32 set, le32 clear
 					 *   (CSVFS_IFL_MULTIWRITER / PINNED
 					 *   only)  ← ATTR */
+	CSVFS_MSG_CREATE	= 34,	/* → as MKNOD (regular files only),
+					 *   le32 open flags  ← ATTR: created
+					 *   and opened in one round trip */
 	CSVFS_MSG_TYPE_MAX
 };
 

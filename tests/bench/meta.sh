@@ -32,6 +32,6 @@ done
 rate() { awk -v k="$1" '$1 == k && $3 == "ops/s" { print $2 }' "$2"; }
 c2=$(rate create "$WORK/node2.txt")
 echo
-printf 'non-coordinator creates: %s/s (target >= 1000): %s; ratio to tmpfs %.2f\n' \
+printf 'non-coordinator creates: %s/s (target >= 1000): %s; ratio to tmpfs %.4f\n' \
 	"$c2" "$( (( c2 >= 1000 )) && echo PASS || echo MISS)" \
 	"$(awk -v a="$c2" -v b="$(rate create "$WORK/ref.txt")" 'BEGIN { print a / b }')"

@@ -53,6 +53,7 @@ static const char *const req_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_GETATTR] = "q",
 	[CSVFS_MSG_SETATTR] = "qllllqqlql",
 	[CSVFS_MSG_MKNOD] = "qslqll",
+	[CSVFS_MSG_CREATE] = "qslqlll",
 	[CSVFS_MSG_MKDIR] = "qslll",	/* no rdev (mdc_mkdir, h_create) */
 	[CSVFS_MSG_SYMLINK] = "qssll",
 	[CSVFS_MSG_UNLINK] = "qs",
@@ -227,6 +228,9 @@ static void run_reply(uint16_t type)
 		break;
 	case CSVFS_MSG_MKNOD:
 		mdc_mknod(mdc, 1, "f", 0100644, 0, 0, 0, a);
+		break;
+	case CSVFS_MSG_CREATE:
+		mdc_create(mdc, 1, "f", 0100644, 0, 0, CSVFS_OPEN_WRITE, a);
 		break;
 	case CSVFS_MSG_MKDIR:
 		mdc_mkdir(mdc, 1, "d", 040755, 0, 0, a);
@@ -477,7 +481,7 @@ static const char *const reply_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_FSYNC] = "", [CSVFS_MSG_LSEEK] = "q",
 	[CSVFS_MSG_FORGET] = "",
 	[CSVFS_MSG_HANDOFF] = "A", [CSVFS_MSG_RECALL_DONE] = "",
-	[CSVFS_MSG_SET_IFLAGS] = "A",
+	[CSVFS_MSG_SET_IFLAGS] = "A", [CSVFS_MSG_CREATE] = "A",
 };
 
 static void put_ext(struct msg_wr *w, uint64_t lblk, uint32_t len)
