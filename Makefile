@@ -7,6 +7,7 @@
 #   make bench        benchmarks (figures as ratios against raw device)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
+#   make torture      thousands of crash cut points, hours of fuzzing
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
@@ -103,11 +104,37 @@ build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/
 	@mkdir -p build-fuzz/corpus-msg
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(MSG_FUZZ_SRCS) -o $@ -lz -lpthread
 
-fuzz: build-fuzz/msg_fuzz
-	$(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
+ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c meta/errors.c
+FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
+                  $(filter-out $(PROG_SRCS),$(wildcard meta/*.c)) \
+                  net/msg.c net/mdc.c lockd/lockd.c
+fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
+           -artifact_prefix=tests/fuzz/corpus/$(1)/ \
+           build-fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
 
-fuzz-smoke: build-fuzz/msg_fuzz
+build-fuzz/ondisk_fuzz: $(ONDISK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h)
+	@mkdir -p build-fuzz/corpus-ondisk
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ONDISK_FUZZ_SRCS) -o $@ -lz -lpthread
+build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h net/*.h lockd/*.h)
+	@mkdir -p build-fuzz/corpus-fsck
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FSCK_FUZZ_SRCS) -o $@ -lz -lcrypto -lpthread
+
+fuzz: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
+	$(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
+	$(call fuzz_run,ondisk) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
+	$(call fuzz_run,fsck) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
+
+fuzz-smoke: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
 	$(FUZZ_RUN) -max_total_time=20
+	$(call fuzz_run,ondisk) -max_total_time=20
+	$(call fuzz_run,fsck) -max_total_time=20
+
+# Thousands of crash cut points and an hour per fuzz target.
+torture: all
+	CSVFS_BIN=$(abspath $(B)) CRASH_CUTS=2000 CRASH_SEEDS="1 2 3 4 5" \
+	CRASH_TRUNC_MIX=1 CSVFS_STRICT=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
+		tests/integration/t3000-crash.sh
+	$(MAKE) fuzz FUZZ_TIME=3600
 
 check: deps
 	$(MAKE) all
@@ -146,6 +173,6 @@ clean:
 
 FORCE:
 .PHONY: all deps check check-unit check-asan bench demo install clean fuzz \
-	fuzz-smoke FORCE
+	fuzz-smoke torture FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -385,6 +385,9 @@ static int checkpoint(struct jrnl *j, uint64_t next_tid)
 
 	if (rc)
 		return rc;
+	/* A transaction that ended at the journal's last block. */
+	if (j->jhead >= j->sb.journal_len)
+		j->jhead = 1;
 	j->jstart = j->jhead;
 	j->jstart_tid = next_tid;
 	j->jused = 0;

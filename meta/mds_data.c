@@ -122,6 +122,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ? in->size :
 							     CSVFS_INLINE_MAX);
 	rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
+	/* Durable before the transaction that points the file at it. */
+	if (!rc)
+		rc = dev_flush(m->dev);
 	free(buf);
 	if (rc)
 		return rc;
@@ -322,7 +325,6 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 		 struct mbuf *mb, uint64_t size)
 {
 	struct mds *m = r->m;
-	struct extmap em;
 	uint64_t old = in->size;
 	int rc;
 
@@ -345,22 +347,19 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 		in->size = size;
 		return 0;
 	}
+	/*
+	 * Shrinking: the new size goes in first, with the file on the orphan
+	 * list; after that commit, mds_reclaim zeroes the tail of the last
+	 * block and the blocks past EOF and frees them (mds_trim). A crash in
+	 * between leaves the old bytes past the durable EOF, and the startup
+	 * orphan recovery finishes the job: no zeroes before the size is
+	 * durable, no old bytes past EOF afterwards.
+	 */
 	m->provisioned -= old - size;
-	rc = ext_load(r->op, ino, in, &em);
-	if (rc)
-		return rc;
-	/* The bytes past the new EOF in its last block must read zero. */
-	if (size % m->bsize)
-		rc = mds_zero_file_range(m, &em, size,
-					 m->bsize - size % m->bsize);
-	if (!rc)
-		rc = drop_range(r, &em, blocks_for(m, size), UINT64_MAX);
-	if (!rc)
-		rc = ext_store(r->op, m->a, ino, in, &em);
-	if (!rc)
-		in->nblocks = ext_blocks(&em);
 	in->size = size;
-	ext_free(&em);
+	rc = mds_orphan_add(r, ino, in);
+	if (!rc)
+		r->reclaim_ino = ino;
 	return rc;
 }
 
@@ -598,7 +597,16 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
 			return rc;
-		rc = drop_range(r, &em, from_lblk, UINT64_MAX);
+		/* A kept file: the bytes past EOF in its last block read 0. */
+		if (!free_inode && in.size % r->m->bsize) {
+			rc = mds_zero_file_range(r->m, &em, in.size,
+						 r->m->bsize -
+						 in.size % r->m->bsize);
+			if (!rc)
+				rc = dev_flush(r->m->dev);
+		}
+		if (!rc)
+			rc = drop_range(r, &em, from_lblk, UINT64_MAX);
 		if (!rc && free_inode)
 			rc = ext_drop_leaves(r->op, r->m->a, &em);
 		else if (!rc)

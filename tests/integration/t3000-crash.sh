@@ -1,0 +1,139 @@
+#!/bin/bash
+# t3000 — crash consistency (tests/tools/crashsim.c): every device write,
+# zero and flush of a workload is recorded; at random cut points the image
+# is rebuilt from a prefix of them (and a random subset, in random order, of
+# the writes after the last flush), then fsck -y must find nothing to
+# repair, the coordinator must start on it, every change fsynced before the
+# cut must be there, no block may show a deleted file's bytes, and fsck -n
+# after an unmount must be clean.
+#
+# Workloads "meta" (namespace and attribute mixes with fsyncs) and "vm" (a
+# VM-disk record writer with guest flushes and discards), fixed seeds,
+# CRASH_CUTS cut points each per seed (default 200: 400 per run).
+# CRASH_SEEDS (default "1") runs more workloads; `make torture` sets both
+# (run directly: CSVFS_BIN=build CRASH_CUTS=2000 CRASH_SEEDS="1 2 3" \
+# tests/integration/t3000-crash.sh).
+# First the harness proves it can fail: a device that loses its last flush
+# interval (-L) and one that never zeroes freed blocks (-Z) must be caught.
+#
+# Then a long meta run (1500 operations) that wraps the journal around.
+# Ends with "crash: N cut points, P passed, F failed (K: ...)"; cut points
+# that fail only by the known journal-wrap bug (issue 7 report) are printed
+# as KNOWN BUG and fail the test only with CSVFS_STRICT=1.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+tmp_setup
+need "$TOOLS/crashsim"
+
+cuts=${CRASH_CUTS:-200}
+seeds=${CRASH_SEEDS:-1}
+
+# The images are rebuilt for every cut and flushed often: a tmpfs makes
+# that fast (1 s for 20 cuts, against 15 s on this disk).
+W=$T
+if [[ -d /dev/shm && -w /dev/shm ]]; then
+	W=$(mktemp -d /dev/shm/csvfs-t3000.XXXXXX)
+	on_exit rm -rf "$W"
+fi
+# CRASH_KEEP=DIR keeps the first failing crashed images there (torture).
+keep=${CRASH_KEEP:-$T/keep}
+mkdir -p "$keep"
+
+total=0 passed=0 failed=0
+# run_sim WORKLOAD SEED CUTS [FLAGS...]: sets $RC and $OUT
+run_sim() {
+	local wl=$1 seed=$2 n=$3
+	shift 3
+	run_capture "$TOOLS/crashsim" -s "$seed" -c "$n" -w "$wl" \
+		-k "$keep" "$@" "$W"
+}
+
+step "self-test: a device that loses the last flush interval is caught"
+run_sim meta 3 40 -L
+assert_match 'FAIL: workload meta' "$OUT" "lost flush interval not found"
+info "$(tail -n 1 <<<"$OUT")"
+
+step "self-test: a device that never zeroes shows the deleted file's bytes"
+run_sim vm 3 20 -Z
+assert_match 'STALE DATA of the deleted marker file' "$OUT" "stale data not found (vm)"
+run_sim meta 3 20 -Z
+assert_match 'STALE DATA of the deleted marker file' "$OUT" "stale data not found (meta)"
+rm -f "$keep"/fail-*-3-*.img
+
+for seed in $seeds; do
+	for wl in meta vm; do
+		step "workload $wl, seed $seed, $cuts cut points"
+		run_sim "$wl" "$seed" "$cuts"
+		line=$(grep -E '^crashsim: workload [a-z]+: [0-9]+ cut points' \
+			<<<"$OUT" || true)
+		[[ -n "$line" ]] || {
+			printf 'crashsim did not finish (exit %s):\n' "$RC" >&2
+			_show "$OUT"
+			fail "crashsim -w $wl -s $seed"
+		}
+		info "$line"
+		read -r n p f < <(sed -E 's/.* ([0-9]+) cut points, ([0-9]+) passed, ([0-9]+) failed/\1 \2 \3/' <<<"$line")
+		total=$((total + n)) passed=$((passed + p)) failed=$((failed + f))
+		if ((RC != 0)); then
+			grep -E -A 30 'FAIL|kept' <<<"$OUT" | head -n 80 >&2 || true
+			ls -l "$keep" >&2 || true
+		fi
+	done
+done
+
+# A long run wraps the journal around (4096 blocks on this volume) a few
+# times: a transaction that ends exactly at the journal's end leaves the
+# journal superblock with start == journal_len after the next checkpoint
+# (meta/jrnl.c checkpoint(), reported on issue 7), and a crash before the
+# checkpoint after it leaves a volume whose journal cannot be opened.
+wrap_cuts=${CRASH_WRAP_CUTS:-100}
+known=0
+for seed in 31 $seeds; do
+	step "journal wrap-around: workload meta, seed $seed, 1500 operations, $wrap_cuts cut points"
+	run_sim meta "$seed" "$wrap_cuts" -n 1500
+	line=$(grep -E '^crashsim: workload [a-z]+: [0-9]+ cut points' \
+		<<<"$OUT" || true)
+	[[ -n "$line" ]] || { _show "$OUT"; fail "crashsim -n 1500 -s $seed did not finish (exit $RC)"; }
+	info "$line"
+	read -r n p f < <(sed -E 's/.* ([0-9]+) cut points, ([0-9]+) passed, ([0-9]+) failed/\1 \2 \3/' <<<"$line")
+	# failures whose report says "journal unusable": the known bug
+	k=$(awk '/^crashsim: FAIL/ { if (f) n += j; f = 1; j = 0 }
+		/journal unusable/ { j = 1 }
+		END { if (f) n += j; print n + 0 }' <<<"$OUT")
+	total=$((total + n)) passed=$((passed + p)) failed=$((failed + f))
+	known=$((known + k))
+	if ((k > 0)); then
+		printf '# KNOWN BUG (meta/jrnl.c checkpoint: journal superblock start == journal_len after a transaction that ends at the end of the journal): %s of %s cut points found a volume whose journal cannot be opened after the crash\n' "$k" "$n"
+		grep -m 1 -A 3 'journal unusable' <<<"$OUT" | sed 's/^/#    /'
+	fi
+	if ((f > k)); then
+		grep -E -A 30 'FAIL|kept' <<<"$OUT" | head -n 80 >&2 || true
+	fi
+	[[ "$seed" == 31 && -z "${CRASH_SEEDS:-}" ]] && break
+done
+
+# CRASH_TRUNC_MIX=1 (make torture): inline data, conversions to blocks and
+# truncates only (crashsim -T). Fails today: see the issue 7 report
+# (mds_uninline writes the inline bytes without a flush before the map
+# that points at them commits; a shrinking truncate zeroes the tail of the
+# last block before the new size is durable).
+if [[ "${CRASH_TRUNC_MIX:-0}" == 1 ]]; then
+	for seed in $seeds; do
+		step "truncate mix: workload meta -T, seed $seed, $cuts cut points"
+		run_sim meta "$seed" "$cuts" -T -n 400
+		line=$(grep -E '^crashsim: workload [a-z]+: [0-9]+ cut points' \
+			<<<"$OUT" || true)
+		[[ -n "$line" ]] || { _show "$OUT"; fail "crashsim -T -s $seed did not finish (exit $RC)"; }
+		info "$line"
+		read -r n p f < <(sed -E 's/.* ([0-9]+) cut points, ([0-9]+) passed, ([0-9]+) failed/\1 \2 \3/' <<<"$line")
+		total=$((total + n)) passed=$((passed + p)) failed=$((failed + f))
+		((RC == 0)) || grep -E -A 8 'FAIL' <<<"$OUT" | head -n 40 >&2 || true
+	done
+fi
+
+echo "crash: $total cut points, $passed passed, $failed failed ($known: the known journal-wrap bug)"
+if [[ "${CSVFS_STRICT:-0}" == 1 ]]; then
+	((failed == 0)) || fail "$failed of $total cut points failed (see above)"
+fi
+((failed - known == 0)) || fail "$((failed - known)) of $total cut points failed (see above)"
+((total >= 2 * cuts)) || fail "only $total cut points ran"
