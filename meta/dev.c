@@ -191,3 +191,45 @@ int dev_zero(struct dev *d, uint64_t off, uint64_t len)
 		return 0;
 	return -errno;
 }
+
+int dev_zero_bytes(struct dev *d, uint64_t off, uint64_t len)
+{
+	uint64_t a0, a1, edges[2], k;
+	uint8_t *buf;
+	int rc = 0;
+
+	if (len == 0)
+		return 0;
+	a0 = (off + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+	a1 = (off + len) & ~(uint64_t)(DEV_ALIGN - 1);
+	if (a0 < a1) {
+		rc = dev_zero(d, a0, a1 - a0);
+		if (rc)
+			return rc;
+	}
+	if (a0 < a1 && off == a0 && off + len == a1)
+		return 0;
+	/* Partial 4 KiB edges: read, clear, write back. */
+	buf = dev_alloc_buf(DEV_ALIGN);
+	if (!buf)
+		return -ENOMEM;
+	edges[0] = off & ~(uint64_t)(DEV_ALIGN - 1);
+	edges[1] = (off + len - 1) & ~(uint64_t)(DEV_ALIGN - 1);
+	for (k = 0; k < 2 && !rc; k++) {
+		uint64_t s = edges[k], from, to;
+
+		if (k == 1 && edges[1] == edges[0])
+			break;
+		if (s >= a0 && s + DEV_ALIGN <= a1)
+			continue;
+		from = off > s ? off - s : 0;
+		to = off + len < s + DEV_ALIGN ? off + len - s : DEV_ALIGN;
+		rc = dev_pread(d, buf, DEV_ALIGN, s);
+		if (!rc) {
+			memset(buf + from, 0, to - from);
+			rc = dev_pwrite(d, buf, DEV_ALIGN, s);
+		}
+	}
+	free(buf);
+	return rc;
+}

@@ -51,6 +51,12 @@ int dev_flush(struct dev *d);
  * device. Not durable until dev_flush.
  */
 int dev_zero(struct dev *d, uint64_t off, uint64_t len);
+/*
+ * Zeroes any byte range: dev_zero on the DEV_ALIGN-aligned middle, a
+ * read-modify-write of the partial 4 KiB edges. Not durable until
+ * dev_flush. The caller keeps others from writing the edges meanwhile.
+ */
+int dev_zero_bytes(struct dev *d, uint64_t off, uint64_t len);
 /* DEV_ALIGN-aligned, zero-filled; free with free(). NULL on ENOMEM. */
 void *dev_alloc_buf(size_t len);
 

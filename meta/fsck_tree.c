@@ -717,6 +717,20 @@ static int orphan_reclaim(struct fsck *f, uint64_t ino, uint64_t *blocks)
 	jop_begin(f->j, &op);
 	rc = orphan_runs(f, &op, ino, &in, &m, &runs, &nruns);
 	jop_end(&op, 0);
+	/* A truncation in progress: the tail of the last block reads 0. */
+	if (!rc && in.nlink && in.size % f->bsize && m.n) {
+		uint64_t lblk = in.size / f->bsize;
+		long e = ext_find(&m, lblk, NULL);
+
+		if (e >= 0 && !(m.e[e].flags & CSVFS_EXT_UNWRITTEN)) {
+			rc = dev_zero_bytes(f->d, (m.e[e].pblk + lblk -
+						   m.e[e].lblk) * f->bsize +
+					    in.size % f->bsize,
+					    f->bsize - in.size % f->bsize);
+			if (!rc)
+				rc = dev_flush(f->d);
+		}
+	}
 	ext_free(&m);
 	for (i = 0; !rc && i < nruns; i++)
 		rc = dev_zero(f->d, runs[i].pblk * f->bsize,

@@ -249,51 +249,6 @@ int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
 	return rc;
 }
 
-/* Zeroes [off, off+len) inside one physical block, rounding to 4 KiB. */
-static int zero_in_block(struct mds *m, uint64_t pblk, uint64_t off,
-			 uint64_t len)
-{
-	uint64_t base = pblk * m->bsize, a0, a1;
-	uint8_t *buf = NULL;
-	int rc = 0;
-
-	a0 = (off + DEV_ALIGN - 1) & ~(uint64_t)(DEV_ALIGN - 1);
-	a1 = (off + len) & ~(uint64_t)(DEV_ALIGN - 1);
-	if (a0 < a1) {
-		rc = dev_zero(m->dev, base + a0, a1 - a0);
-		if (rc)
-			return rc;
-	}
-	/* Partial 4 KiB edges: read, clear, write back. */
-	if (off % DEV_ALIGN || (off + len) % DEV_ALIGN || a0 >= a1) {
-		uint64_t edges[2], k;
-
-		buf = dev_alloc_buf(DEV_ALIGN);
-		if (!buf)
-			return -ENOMEM;
-		edges[0] = off & ~(uint64_t)(DEV_ALIGN - 1);
-		edges[1] = (off + len - 1) & ~(uint64_t)(DEV_ALIGN - 1);
-		for (k = 0; k < 2 && !rc; k++) {
-			uint64_t s = edges[k], from, to;
-
-			if (k == 1 && edges[1] == edges[0])
-				break;
-			if (s >= a0 && s + DEV_ALIGN <= a1)
-				continue;
-			from = off > s ? off - s : 0;
-			to = off + len < s + DEV_ALIGN ? off + len - s :
-							  DEV_ALIGN;
-			rc = dev_pread(m->dev, buf, DEV_ALIGN, base + s);
-			if (!rc) {
-				memset(buf + from, 0, to - from);
-				rc = dev_pwrite(m->dev, buf, DEV_ALIGN,
-						base + s);
-			}
-		}
-	}
-	free(buf);
-	return rc;
-}
 
 int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
 			uint64_t len)
@@ -309,8 +264,9 @@ int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
 		if (n > end - off)
 			n = end - off;
 		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
-			rc = zero_in_block(m, em->e[i].pblk +
-					   (lblk - em->e[i].lblk), in_blk, n);
+			rc = dev_zero_bytes(m->dev, (em->e[i].pblk +
+					    (lblk - em->e[i].lblk)) * m->bsize +
+					    in_blk, n);
 		off += n;
 	}
 	return rc;
