@@ -557,7 +557,16 @@ int main(int argc, char **argv)
 	mo.standalone = 1;
 	rc = mds_start(dev, &mo, &mds);
 	if (rc) {
+		struct csvfs_super bsb;
+
 		log_err("%s: %s", device, csvfs_strerror(rc));
+		/* A damaged superblock with a good backup: say how to mend. */
+		if ((rc == -CSVFS_ENOTCSVFS || rc == -CSVFS_EBADCRC ||
+		     rc == -CSVFS_ECORRUPT) && fmt_read_super(dev, &bsb) &&
+		    !fmt_read_backup(dev, &bsb))
+			log_err("%s: the superblock is damaged but its backup "
+				"is intact: run fsck.csvfs -y %s", device,
+				device);
 		goto out;
 	}
 	mds_local_transport(mds, &t);

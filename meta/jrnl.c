@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -689,7 +690,8 @@ static int jsb_read(struct dev *d, const struct csvfs_super *sb,
  * 0 if there is no complete, valid transaction tid at pos, or -errno.
  */
 static int tx_load(struct dev *d, const struct csvfs_super *sb, uint64_t pos,
-		   uint64_t tid, uint8_t **out, uint64_t **tgt, unsigned *nimg)
+		   uint64_t tid, uint8_t **out, uint64_t **tgt, unsigned *nimg,
+		   uint64_t *torn)
 {
 	uint64_t len = sb->journal_len, p = pos;
 	uint8_t *buf = NULL, *blk;
@@ -776,11 +778,35 @@ static int tx_load(struct dev *d, const struct csvfs_super *sb, uint64_t pos,
 	return (int)(p + 1 - pos);
 none:
 	rc = 0;
+	/* Descriptors of tid were there: the transaction spanned this far. */
+	if (torn && ntot > 0)
+		*torn = p + 1 - pos;
 out:
 	free(buf);
 	free(targets);
 	free(blk);
 	return rc;
+}
+
+/*
+ * Whether transaction tid, at pos or wrapped to the journal's start, is
+ * complete: a damaged transaction followed by a committed one is
+ * corruption, not a torn tail.
+ */
+static int tx_committed(struct dev *d, const struct csvfs_super *sb,
+			uint64_t pos, uint64_t tid)
+{
+	uint64_t *targets = NULL;
+	uint8_t *buf = NULL;
+	unsigned nimg;
+	int len;
+
+	len = tx_load(d, sb, pos, tid, &buf, &targets, &nimg, NULL);
+	if (len == 0)
+		len = tx_load(d, sb, 1, tid, &buf, &targets, &nimg, NULL);
+	free(buf);
+	free(targets);
+	return len > 0;
 }
 
 /* Applies a loaded transaction: images are the non-descriptor blocks. */
@@ -823,14 +849,25 @@ int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
 		unsigned nimg = 0;
 		int len;
 
-		len = tx_load(d, sb, pos, tid, &buf, &targets, &nimg);
+		uint64_t torn = 0, torn1 = 0;
+
+		len = tx_load(d, sb, pos, tid, &buf, &targets, &nimg, &torn);
 		if (len == 0 && pos != 1) {
-			len = tx_load(d, sb, 1, tid, &buf, &targets, &nimg);
+			len = tx_load(d, sb, 1, tid, &buf, &targets, &nimg,
+				      &torn1);
 			if (len > 0)
 				pos = 1;
 		}
 		if (len < 0)
 			return len;
+		if (len == 0 && (torn || torn1) &&
+		    tx_committed(d, sb, torn ? pos + torn : 1 + torn1,
+				 tid + 1)) {
+			syslog(LOG_ERR, "journal: transaction %llu is damaged "
+			       "but later ones are committed",
+			       (unsigned long long)tid);
+			return -CSVFS_EJOURNAL;
+		}
 		if (len == 0)
 			break;
 		rc = tx_apply(d, buf, targets, nimg);

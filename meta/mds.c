@@ -899,7 +899,10 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	if (rc) {
 		msg_wr_free(&r.out);
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
-			syslog(LOG_ERR, "%s: %s", msg_type_name(hdr->type),
+			/* Most requests start with the inode they are about. */
+			syslog(LOG_ERR, "%s of inode %llu: %s (run fsck.csvfs)",
+			       msg_type_name(hdr->type), (unsigned long long)
+			       (hdr->length >= 8 ? od_get64(payload) : 0),
 			       csvfs_strerror(rc));
 			rc = csvfs_errno(rc);
 		}
@@ -1079,8 +1082,11 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 			goto fail;
 	}
 	rc = jrnl_replay(dev, &m->sb, &ntx);
-	if (rc)
+	if (rc) {
+		syslog(LOG_ERR, "journal replay failed: %s (run fsck.csvfs -y)",
+		       csvfs_strerror(rc));
 		goto fail;
+	}
 	if (ntx)
 		syslog(LOG_INFO, "journal: replayed %llu transactions",
 		       (unsigned long long)ntx);
