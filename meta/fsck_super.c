@@ -450,6 +450,15 @@ int fk_pass0_journal(struct fsck *f)
 		return rc ? FSCK_EXIT_OPERROR : 0;
 	}
 	rc = jrnl_replay(f->d, &f->sb, &n);
+	if (rc == -CSVFS_EJOURNAL &&
+	    fk_problem(f, 0, "journal: a damaged transaction is followed by "
+		       "committed ones")) {
+		rc = jrnl_reset(f->d, &f->sb);
+		fk_result(f, rc, "journal discarded; the changes of the damaged "
+			  "transaction and those after it are lost, the "
+			  "checks below repair what they left");
+		n = 0;
+	}
 	if (rc) {
 		fprintf(f->out, "%s: %s: journal replay failed: %s\n", FK_PROG,
 			f->name, csvfs_strerror(rc));

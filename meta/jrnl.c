@@ -890,6 +890,23 @@ int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
 	return checkpoint(&tmp, tid);
 }
 
+int jrnl_reset(struct dev *d, const struct csvfs_super *sb)
+{
+	struct csvfs_jsb jsb;
+	struct jrnl tmp;
+	int rc;
+
+	rc = jsb_read(d, sb, &jsb);
+	if (rc && rc != -CSVFS_EJOURNAL)
+		jsb.start_tid = 1;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.dev = d;
+	tmp.sb = *sb;
+	tmp.jhead = 1;
+	/* Every tid in the journal is below start_tid + journal_len. */
+	return checkpoint(&tmp, jsb.start_tid + sb->journal_len + 1);
+}
+
 /* ---- open / close ---------------------------------------------------- */
 
 int jrnl_open(struct dev *d, const struct csvfs_super *sb, int flags,

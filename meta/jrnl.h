@@ -71,6 +71,13 @@ struct jrnl_stats {
 int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx);
 
 /*
+ * Empties the journal without replaying it (fsck -y, after replay found a
+ * damaged transaction followed by committed ones): the next transaction id
+ * is moved past any the journal can hold, so nothing in it replays again.
+ */
+int jrnl_reset(struct dev *d, const struct csvfs_super *sb);
+
+/*
  * Opens the cache and journal of a volume whose journal has been replayed.
  * Starts the commit thread unless JRNL_NO_THREAD or JRNL_RDONLY.
  */
