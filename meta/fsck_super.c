@@ -439,6 +439,10 @@ int fk_pass0_journal(struct fsck *f)
 		return FSCK_EXIT_OPERROR;
 	}
 	if (!f->rw) {
+		if (jrnl_pending(f->d, &f->sb, &n) == -CSVFS_EJOURNAL)
+			fk_problem(f, 0, "journal: a damaged transaction is "
+				   "followed by committed ones (fsck -y "
+				   "discards the journal)");
 		rc = fsck_journal_pending(f->d, &f->sb, &n);
 		if (!rc && n) {
 			f->r->journal_pending = n;

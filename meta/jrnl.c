@@ -831,10 +831,17 @@ static int tx_apply(struct dev *d, uint8_t *buf, const uint64_t *targets,
 	return 0;
 }
 
-int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
+/*
+ * Walks the committed transactions from the journal superblock's start,
+ * applying them in place if apply; *end_pos and *end_tid get where the
+ * walk stopped. Returns 0, -CSVFS_EJOURNAL for a damaged transaction that
+ * committed ones follow, or -errno.
+ */
+static int replay_walk(struct dev *d, const struct csvfs_super *sb,
+		       int apply, uint64_t *ntx, uint64_t *end_pos,
+		       uint64_t *end_tid)
 {
 	struct csvfs_jsb jsb;
-	struct jrnl tmp;
 	uint64_t pos, tid, count = 0;
 	int rc;
 
@@ -870,7 +877,7 @@ int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
 		}
 		if (len == 0)
 			break;
-		rc = tx_apply(d, buf, targets, nimg);
+		rc = apply ? tx_apply(d, buf, targets, nimg) : 0;
 		free(buf);
 		free(targets);
 		if (rc)
@@ -879,6 +886,28 @@ int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
 		tid++;
 		count++;
 	}
+	*ntx = count;
+	*end_pos = pos;
+	*end_tid = tid;
+	return 0;
+}
+
+int jrnl_pending(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
+{
+	uint64_t pos, tid;
+
+	return replay_walk(d, sb, 0, ntx, &pos, &tid);
+}
+
+int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx)
+{
+	struct jrnl tmp;
+	uint64_t pos, tid, count = 0;
+	int rc;
+
+	rc = replay_walk(d, sb, 1, &count, &pos, &tid);
+	if (rc)
+		return rc;
 	if (ntx)
 		*ntx = count;
 	if (count == 0)

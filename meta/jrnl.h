@@ -71,6 +71,13 @@ struct jrnl_stats {
 int jrnl_replay(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx);
 
 /*
+ * Counts the committed transactions replay would apply, writing nothing
+ * (fsck -n). Returns 0, -CSVFS_EJOURNAL when a damaged transaction is
+ * followed by committed ones, or -errno.
+ */
+int jrnl_pending(struct dev *d, const struct csvfs_super *sb, uint64_t *ntx);
+
+/*
  * Empties the journal without replaying it (fsck -y, after replay found a
  * damaged transaction followed by committed ones): the next transaction id
  * is moved past any the journal can hold, so nothing in it replays again.

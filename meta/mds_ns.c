@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
@@ -732,9 +733,24 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 	msg_put_str(&r->out, name, len);
 	if (c->plus) {
 		rc = mds_get(r, ino, &in, NULL);
-		if (rc)
+		if (rc == -ENOMEM)
 			return rc;
-		mds_put_attr(r, ino, &in);
+		if (rc) {
+			struct csvfs_attr none;
+
+			/*
+			 * A damaged inode must not hide its siblings: list the
+			 * name without attributes (ino 0); a lookup of it then
+			 * reports the damage for that file alone.
+			 */
+			syslog(LOG_ERR, "directory entry '%.*s' -> inode %llu: "
+			       "%s (run fsck.csvfs)", (int)len, name,
+			       (unsigned long long)ino, csvfs_strerror(rc));
+			memset(&none, 0, sizeof(none));
+			msg_put_attr(&r->out, &none);
+		} else {
+			mds_put_attr(r, ino, &in);
+		}
 	}
 	c->count++;
 	return 0;
