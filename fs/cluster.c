@@ -545,15 +545,11 @@ uint32_t clu_node(const struct clu *c)
 
 static int status_json(struct clu *c, char *out, size_t size)
 {
-	char uuid[40];
-	const uint8_t *u = c->o.sb->hdr.uuid;
+	char uuid[OD_UUID_STR_LEN];
 	size_t i, len;
 	int n;
 
-	snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
+	od_uuid_str(c->o.sb->hdr.uuid, uuid);
 	pthread_mutex_lock(&c->lock);
 	n = snprintf(out, size, "{\"mode\":\"cluster\",\"volume\":{\"uuid\":"
 		     "\"%s\",\"label\":\"%.63s\",\"block_size\":%llu},"

@@ -40,6 +40,7 @@
 #include "fs/cluster.h"
 #include "meta/format.h"
 #include "meta/mds.h"
+#include "meta/ondisk.h"
 #include "net/keyfile.h"
 #include "net/mdc.h"
 
@@ -408,21 +409,19 @@ static uint32_t standalone_node;
 static int standalone_ctl_get(void *ctx, const char *name, char *buf,
 			      size_t size)
 {
-	const uint8_t *u = standalone_vi.uuid;
-	char tmp[512];
+	char tmp[512], uuid[OD_UUID_STR_LEN];
 	int n;
 
 	(void)ctx;
 	if (strcmp(name, "trusted.csvfs.status"))
 		return -ENODATA;
+	od_uuid_str(standalone_vi.uuid, uuid);
 	n = snprintf(tmp, sizeof(tmp), "{\"mode\":\"standalone\",\"volume\":"
-		     "{\"uuid\":\"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		     "%02x%02x%02x%02x%02x%02x\",\"block_size\":%llu},"
+		     "{\"uuid\":\"%s\",\"block_size\":%llu},"
 		     "\"node\":%u,\"quorate\":true,\"coordinator\":{\"node\":%u,"
 		     "\"self\":true},\"members\":[{\"node\":%u,\"state\":"
-		     "\"coordinator\"}]}", u[0], u[1], u[2], u[3], u[4], u[5],
-		     u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-		     u[15], 1ull << standalone_vi.block_shift, standalone_node,
+		     "\"coordinator\"}]}", uuid,
+		     1ull << standalone_vi.block_shift, standalone_node,
 		     standalone_node, standalone_node);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ERANGE;

@@ -477,14 +477,6 @@ int fk_pass0_journal(struct fsck *f)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-static void uuid_str(const uint8_t *u, char *out)
-{
-	sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-		u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		u[14], u[15]);
-}
-
 static const char *state_name(uint32_t s)
 {
 	return s == CSVFS_STATE_CLEAN ? "clean" :
@@ -494,9 +486,9 @@ static const char *state_name(uint32_t s)
 
 static void dump_super(const struct csvfs_super *sb, FILE *out)
 {
-	char u[40];
+	char u[OD_UUID_STR_LEN];
 
-	uuid_str(sb->hdr.uuid, u);
+	od_uuid_str(sb->hdr.uuid, u);
 	fprintf(out, "superblock\n"
 		"  uuid            %s\n"
 		"  label           %s\n"

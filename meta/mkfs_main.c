@@ -14,6 +14,7 @@
 #include "csvfs/errors.h"
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "meta/ondisk.h"
 
 static const char *prog = "mkfs.csvfs";
 
@@ -66,14 +67,6 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 		fputc('\n', stderr);
 }
 
-static void fmt_uuid(const uint8_t *u, char *out)
-{
-	sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		"%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-		u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		u[14], u[15]);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -92,7 +85,7 @@ int main(int argc, char **argv)
 	int force = 0, quiet = 0, c, rc;
 	const char *path;
 	uint64_t v;
-	char uuid[40], *end;
+	char uuid[OD_UUID_STR_LEN], *end;
 
 	while ((c = getopt_long(argc, argv, "b:n:j:L:fqh", longopts,
 				NULL)) != -1) {
@@ -166,7 +159,7 @@ int main(int argc, char **argv)
 		rc = fmt_read_super(d, &sb);
 		if (rc == 0 || rc == -CSVFS_ETOOSMALL ||
 		    rc == -CSVFS_EVERSION) {
-			fmt_uuid(sb.hdr.uuid, uuid);
+			od_uuid_str(sb.hdr.uuid, uuid);
 			fprintf(stderr, "%s: %s: already holds a csvfs volume "
 				"(uuid %s); use -f to overwrite it\n", prog,
 				path, uuid);
@@ -196,7 +189,7 @@ int main(int argc, char **argv)
 	}
 	dev_close(d);
 	if (!quiet) {
-		fmt_uuid(sb.hdr.uuid, uuid);
+		od_uuid_str(sb.hdr.uuid, uuid);
 		printf("%s: %s: csvfs volume created\n"
 		       "  uuid        %s\n"
 		       "  label       %s\n"

@@ -15,6 +15,7 @@
  */
 #include <endian.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -644,4 +645,12 @@ void od_dbucket_encode(const struct csvfs_dbucket *b, void *raw)
 	OD_ENC(16, p, b, nentries);
 	OD_ENC(16, p, b, used);
 	OD_ENC_BYTES(p, b, entries);
+}
+
+void od_uuid_str(const uint8_t *u, char out[OD_UUID_STR_LEN])
+{
+	snprintf(out, OD_UUID_STR_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+		 u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
 }

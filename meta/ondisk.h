@@ -60,6 +60,10 @@ void od_dindex_encode(const struct csvfs_dindex *d, void *raw);
 void od_dbucket_decode(const void *raw, struct csvfs_dbucket *b);
 void od_dbucket_encode(const struct csvfs_dbucket *b, void *raw);
 
+/* The volume UUID as text (36 characters and a NUL). */
+#define OD_UUID_STR_LEN 37
+void od_uuid_str(const uint8_t *uuid, char out[OD_UUID_STR_LEN]);
+
 /* Little-endian helpers for packed variable records (dir entries, xattrs). */
 uint16_t od_get16(const uint8_t *p);
 uint32_t od_get32(const uint8_t *p);
