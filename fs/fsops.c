@@ -723,6 +723,21 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fsops_reply_err(req, rc);
 }
 
+/*
+ * Replies to getxattr/listxattr: rc is the value length or -errno; with
+ * size 0 the caller only asked for the length. Frees buf.
+ */
+static void reply_xattr(fuse_req_t req, char *buf, size_t size, int rc)
+{
+	if (rc < 0)
+		fsops_reply_err(req, rc);
+	else if (size)
+		fuse_reply_buf(req, buf, (size_t)rc);
+	else
+		fuse_reply_xattr(req, (size_t)rc);
+	free(buf);
+}
+
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
@@ -747,17 +762,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	else
 		rc = mdc_getxattr(c->mdc, fsops_to_ino(c, ino), name, buf,
 				  size);
-	if (rc < 0)
-		goto out;
-	if (size)
-		fuse_reply_buf(req, buf, (size_t)rc);
-	else
-		fuse_reply_xattr(req, (size_t)rc);
-	rc = 0;
 out:
-	if (rc)
-		fsops_reply_err(req, rc);
-	free(buf);
+	reply_xattr(req, buf, size, rc);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -774,17 +780,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		}
 	}
 	rc = mdc_listxattr(c->mdc, fsops_to_ino(c, ino), buf, size);
-	if (rc < 0)
-		goto out;
-	if (size)
-		fuse_reply_buf(req, buf, (size_t)rc);
-	else
-		fuse_reply_xattr(req, (size_t)rc);
-	rc = 0;
 out:
-	if (rc)
-		fsops_reply_err(req, rc);
-	free(buf);
+	reply_xattr(req, buf, size, rc);
 }
 
 static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
