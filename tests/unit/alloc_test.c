@@ -29,41 +29,9 @@
 #define IMG_SIZE	(64ull << 20)
 #define BIG		(1ull << 40)
 
-static char img[64];
-static struct dev *dev;
-static struct csvfs_super sb;
-static struct jrnl *jr;
-static struct alloc *al;
+#include "tests/unit/testvol.h"
 
 /* ---- fixture ------------------------------------------------------------ */
-
-static int open_volume(void)
-{
-	struct jop op;
-	uint64_t ntx;
-	int rc;
-
-	rc = jrnl_replay(dev, &sb, &ntx);
-	if (!rc)
-		rc = jrnl_open(dev, &sb, JRNL_NO_THREAD, &jr);
-	if (rc)
-		return rc;
-	jop_begin(jr, &op);
-	rc = alloc_load(&op, &sb, &al);
-	jop_end(&op, rc);
-	return rc;
-}
-
-static int close_volume(void)
-{
-	int rc;
-
-	alloc_release(al);
-	al = NULL;
-	rc = jrnl_close(jr);
-	jr = NULL;
-	return rc;
-}
 
 static int vol_open(void)
 {
