@@ -14,9 +14,13 @@
  * stops its coordinator well within that time. Without quorum nobody
  * serves.
  *
- * Caches. Cluster mounts use no kernel entry/attribute caching and direct
- * I/O, and the data path revalidates holes and EOF with the coordinator,
- * so a change made on one node is seen by the next stat/ls/cat elsewhere.
+ * Caches. The daemon answers LOOKUP and GETATTR from its cache
+ * (net/mcache.h), which the coordinator keeps coherent with INVAL pushes
+ * (meta/mds_inval.c); the kernel caches no entries or attributes (its
+ * dentry invalidation takes the directory's lock, which a request of this
+ * node may hold while it waits for the coordinator), and file I/O is direct.
+ * INVALs are acknowledged by the acker thread over a second connection,
+ * so an acknowledgement never waits behind this node's own requests.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,7 +35,9 @@
 #include "fs/log.h"
 #include "meta/mds.h"
 #include "meta/ondisk.h"
+#include "net/mcache.h"
 #include "net/mdc.h"
+#include "net/msg.h"
 #include "net/memb.h"
 #include "net/rpc.h"
 #include "net/tls.h"
@@ -82,6 +88,17 @@ struct clu {
 	_Atomic unsigned char is_memb[MAX_NODES + 1];
 	void (*recall)(void *ctx, uint64_t ino);
 	void *recall_ctx;
+
+	/* Caches: INVAL acknowledgements (acker thread, ack_lock). */
+	struct rpc_client *ack_client;	/* second connection, acks only */
+	struct mdc *ack_mdc;
+	pthread_t acker;
+	int acker_running;
+	pthread_mutex_t ack_lock;
+	pthread_cond_t ack_cond;
+	uint64_t *ack_q;
+	size_t ack_n, ack_cap;
+	int ack_stop;
 };
 
 /* ---- messages ----------------------------------------------------------- */
@@ -226,6 +243,149 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	return rpc_server_push(srv, node, &h, p);
 }
 
+/* ---- caches: invalidations ------------------------------------------------ */
+
+static void apply_inval(struct clu *c, const uint64_t *inos, uint32_t n)
+{
+	uint32_t i;
+
+	if (!c->o.cache)
+		return;
+	if (!n)
+		mcache_clear(c->o.cache);
+	for (i = 0; i < n; i++)
+		mcache_inval(c->o.cache, inos[i]);
+}
+
+/* Coordinator side (mds_opts.inval): push INVAL, or drop here. */
+static int own_inval(void *ctx, uint32_t node, uint64_t id,
+		     const uint64_t *inos, uint32_t n)
+{
+	struct clu *c = ctx;
+	struct csvfs_msg_hdr h;
+	struct rpc_server *srv;
+	struct msg_wr w;
+	uint32_t i;
+	int rc;
+
+	if (node == c->self) {
+		apply_inval(c, inos, n);
+		return 1;
+	}
+	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
+	if (!srv)
+		return -ENOTCONN;
+	msg_wr_init(&w);
+	msg_put_u64(&w, id);
+	msg_put_u32(&w, n);
+	for (i = 0; i < n; i++)
+		msg_put_u64(&w, inos[i]);
+	if (w.err) {
+		msg_wr_free(&w);
+		return w.err;
+	}
+	memset(&h, 0, sizeof(h));
+	h.type = CSVFS_MSG_INVAL;
+	h.length = (uint32_t)w.len;
+	h.node_id = c->self;
+	rc = rpc_server_push(srv, node, &h, w.p);
+	msg_wr_free(&w);
+	return rc;
+}
+
+static void ack_enqueue(struct clu *c, uint64_t id)
+{
+	pthread_mutex_lock(&c->ack_lock);
+	if (c->ack_n == c->ack_cap) {
+		size_t cap = c->ack_cap ? 2 * c->ack_cap : 64;
+		uint64_t *q = realloc(c->ack_q, cap * sizeof(*q));
+
+		if (!q) {
+			/* The coordinator waits out our lease instead. */
+			pthread_mutex_unlock(&c->ack_lock);
+			return;
+		}
+		c->ack_q = q;
+		c->ack_cap = cap;
+	}
+	c->ack_q[c->ack_n++] = id;
+	pthread_cond_signal(&c->ack_cond);
+	pthread_mutex_unlock(&c->ack_lock);
+}
+
+static void *acker_main(void *arg)
+{
+	struct clu *c = arg;
+	uint64_t *q = NULL;
+	size_t n, i;
+	struct mdc *mdc;
+
+	pthread_mutex_lock(&c->ack_lock);
+	for (;;) {
+		while (!c->ack_n && !c->ack_stop)
+			pthread_cond_wait(&c->ack_cond, &c->ack_lock);
+		if (c->ack_stop)
+			break;
+		q = c->ack_q;
+		n = c->ack_n;
+		c->ack_q = NULL;
+		c->ack_n = c->ack_cap = 0;
+		pthread_mutex_unlock(&c->ack_lock);
+		pthread_mutex_lock(&c->lock);
+		mdc = c->ack_mdc;
+		pthread_mutex_unlock(&c->lock);
+		for (i = 0; i < n && mdc; i++)
+			if (mdc_inval_ack(mdc, q[i]))
+				log_debug("cache invalidation %llu: the "
+					  "acknowledgement failed",
+					  (unsigned long long)q[i]);
+		free(q);
+		pthread_mutex_lock(&c->ack_lock);
+	}
+	pthread_mutex_unlock(&c->ack_lock);
+	return NULL;
+}
+
+static void on_inval(struct clu *c, const struct csvfs_msg_hdr *h,
+		     const uint8_t *payload)
+{
+	uint64_t inos[64], id;
+	struct msg_rd in;
+	uint32_t n, i;
+
+	msg_rd_init(&in, payload, h->length);
+	id = msg_get_u64(&in);
+	n = msg_get_u32(&in);
+	if (in.err || (uint64_t)n * 8 != h->length - 12u) {
+		syslog(LOG_WARNING, "malformed cache invalidation from the "
+		       "coordinator: dropping the whole cache");
+		n = 0;
+	}
+	/* In pieces: a long list must not need memory we may not get. */
+	if (!n)
+		apply_inval(c, NULL, 0);
+	while (n) {
+		uint32_t k = n < 64 ? n : 64;
+
+		for (i = 0; i < k; i++)
+			inos[i] = msg_get_u64(&in);
+		apply_inval(c, inos, k);
+		n -= k;
+	}
+	if (id)
+		ack_enqueue(c, id);
+}
+
+/* Node side: pushes sent while we were not connected are lost. */
+static void on_conn(void *ctx, int connected)
+{
+	struct clu *c = ctx;
+
+	(void)connected;
+	if (c->o.cache)
+		mcache_clear(c->o.cache);
+}
+
 /* Node side: the coordinator's pushes (client reader thread). */
 static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 		    const uint8_t *payload)
@@ -234,6 +394,10 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 	uint64_t ino;
 	int rc;
 
+	if (h->type == CSVFS_MSG_INVAL && h->length >= 12) {
+		on_inval(c, h, payload);
+		return;
+	}
 	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
 		return;
 	ino = (uint64_t)get32(payload) | (uint64_t)get32(payload + 4) << 32;
@@ -303,6 +467,7 @@ static void role_start(struct clu *c)
 	mo.standalone = 0;
 	mo.is_member = own_is_member;
 	mo.recall = own_recall;
+	mo.inval = own_inval;
 	mo.own_ctx = c;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
@@ -322,6 +487,9 @@ static void role_start(struct clu *c)
 	 * which may come over the same connection: a pool, not one thread
 	 * per connection. */
 	so.workers = 8;
+	/* What requests in the pool may wait for: never queue behind them. */
+	so.inline_types = 1ull << CSVFS_MSG_INVAL_ACK |
+			  1ull << CSVFS_MSG_RECALL_DONE;
 	rc = rpc_server_start(&so, &c->server);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
@@ -395,6 +563,31 @@ static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The connection for INVAL acknowledgements (caller holds c->lock). */
+static void follow_acks(struct clu *c, const char *addr, uint16_t port)
+{
+	struct mdc_transport t;
+	int rc;
+
+	rc = rpc_client_new(addr, port, c->key, c->identity, c->self,
+			    &c->ack_client);
+	if (rc) {
+		c->ack_client = NULL;
+		goto fail;
+	}
+	rpc_client_set_timeout(c->ack_client, CSVFS_INVAL_WAIT_MS);
+	rpc_client_transport(c->ack_client, &t);
+	rc = mdc_new(&t, c->self, 0, &c->ack_mdc);
+	if (!rc)
+		return;
+	rpc_client_free(c->ack_client);
+	c->ack_client = NULL;
+fail:
+	syslog(LOG_ERR, "node %u: no connection for cache acknowledgements "
+	       "(%s): the coordinator will wait out this node's leases",
+	       c->self, strerror(-rc));
+}
+
 /* Points the client at node's address (caller holds c->lock). */
 static void follow(struct clu *c, uint32_t node, uint16_t port)
 {
@@ -414,6 +607,8 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 	c->coord_port = port;
 	if (c->client) {
 		rpc_client_retarget(c->client, addr, port);
+		if (c->ack_client)
+			rpc_client_retarget(c->ack_client, addr, port);
 		return;
 	}
 	rc = rpc_client_new(addr, port, c->key, c->identity, c->self,
@@ -426,7 +621,9 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 	}
 	rpc_client_set_timeout(c->client, 120000);
 	rpc_client_set_push_handler(c->client, on_push, c);
+	rpc_client_set_conn_handler(c->client, on_conn, c);
 	rpc_client_transport(c->client, &c->client_t);
+	follow_acks(c, addr, port);
 }
 
 static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
@@ -565,8 +762,23 @@ static int status_json(struct clu *c, char *out, size_t size)
 			      c->members[i] == c->coord ? "coordinator" :
 			      "member");
 	if (n > 0 && (size_t)n < size)
-		n += snprintf(out + n, size - (size_t)n, "]}");
+		n += snprintf(out + n, size - (size_t)n, "]");
 	pthread_mutex_unlock(&c->lock);
+	if (c->o.cache && n > 0 && (size_t)n < size) {
+		struct mcache_stats st;
+
+		mcache_get_stats(c->o.cache, &st);
+		n += snprintf(out + n, size - (size_t)n, ",\"cache\":{"
+			      "\"hits\":%llu,\"misses\":%llu,\"fills\":%llu,"
+			      "\"invalidations\":%llu,\"entries\":%llu}",
+			      (unsigned long long)st.hits,
+			      (unsigned long long)st.misses,
+			      (unsigned long long)st.fills,
+			      (unsigned long long)st.invals,
+			      (unsigned long long)st.entries);
+	}
+	if (n > 0 && (size_t)n < size)
+		n += snprintf(out + n, size - (size_t)n, "}");
 	if (n < 0 || (size_t)n >= size)
 		return -ERANGE;
 	len = (size_t)n;
@@ -641,6 +853,15 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->cond, NULL);
 	pthread_rwlock_init(&c->role_lock, NULL);
+	pthread_mutex_init(&c->ack_lock, NULL);
+	pthread_cond_init(&c->ack_cond, NULL);
+	rc = -pthread_create(&c->acker, NULL, acker_main, c);
+	if (rc) {
+		snprintf(why, whylen, "cannot start a thread: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	c->acker_running = 1;
 	n = snprintf(group, sizeof(group), "csvfs-");
 	for (i = 0; i < CSVFS_UUID_SIZE; i++)
 		n += snprintf(group + n, sizeof(group) - (size_t)n, "%02x",
@@ -713,7 +934,19 @@ void clu_stop(struct clu *c)
 	cl = c->client;
 	c->client = NULL;
 	pthread_mutex_unlock(&c->lock);
+	if (c->acker_running) {
+		pthread_mutex_lock(&c->ack_lock);
+		c->ack_stop = 1;
+		pthread_cond_broadcast(&c->ack_cond);
+		pthread_mutex_unlock(&c->ack_lock);
+		pthread_join(c->acker, NULL);
+	}
 	rpc_client_free(cl);
+	rpc_client_free(c->ack_client);
+	mdc_free(c->ack_mdc);
+	free(c->ack_q);
+	pthread_mutex_destroy(&c->ack_lock);
+	pthread_cond_destroy(&c->ack_cond);
 	pthread_rwlock_destroy(&c->role_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

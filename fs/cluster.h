@@ -23,6 +23,12 @@ struct clu_opts {
 	const uint8_t *key;		/* cluster key, 32 bytes */
 	uint16_t port;			/* coordinator TLS port, 0 = default */
 	int wait_ms;			/* how long start waits for service */
+	/*
+	 * The node's attribute and entry cache (net/mcache.h), kept coherent
+	 * by the coordinator's INVAL pushes; NULL: the node caches nothing
+	 * (it still acknowledges INVALs).
+	 */
+	struct mcache *cache;
 };
 
 /*

@@ -42,6 +42,7 @@
 #include "meta/mds.h"
 #include "meta/ondisk.h"
 #include "net/keyfile.h"
+#include "net/mcache.h"
 #include "net/mdc.h"
 
 #define CSVFSD_DEF_THREADS	32
@@ -54,6 +55,7 @@ struct csvfsd_opts {
 	int cluster;
 	int ro;
 	int allow_other;
+	int nocache;		/* cluster: no attribute/entry cache */
 	unsigned max_threads;
 	uint32_t node_id;
 	char *pidfile;
@@ -89,6 +91,8 @@ static void usage(FILE *f)
 "      logfile=PATH     also write log lines to PATH once detached\n"
 "      keyfile=PATH     cluster key (default " KEYFILE_DEFAULT_PATH ")\n"
 "      port=N           coordinator TLS port (default 7420)\n"
+"      nocache          cluster: ask the coordinator for every lookup and\n"
+"                       stat (no coherent attribute/entry cache)\n"
 "      ro               mount read-only\n"
 "      allow_other      let every user access the mount (default)\n"
 "      noallow_other    only the mounting user\n"
@@ -135,6 +139,8 @@ static int parse_o(struct csvfsd_opts *o, const char *list)
 			o->cluster = 0;
 		} else if (!strcmp(opt, "cluster")) {
 			o->cluster = 1;
+		} else if (!strcmp(opt, "nocache")) {
+			o->nocache = 1;
 		} else if (!strcmp(opt, "ro")) {
 			o->ro = 1;
 		} else if (!strcmp(opt, "allow_other")) {
@@ -457,7 +463,7 @@ static void recall_file(void *ctx, uint64_t ino)
 }
 
 static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
-			struct clu **out)
+			struct mcache *cache, struct clu **out)
 {
 	struct clu_opts co = { 0 };
 	struct csvfs_super sb;
@@ -481,6 +487,7 @@ static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
 	co.key = key;
 	co.port = (uint16_t)o->port;
 	co.wait_ms = 60000;
+	co.cache = cache;
 	rc = clu_start(&co, out, why, sizeof(why));
 	if (rc)
 		log_err("%s: %s", o->device, why);
@@ -501,6 +508,7 @@ int main(int argc, char **argv)
 	struct mds *mds = NULL;
 	struct clu *clu = NULL;
 	struct mdc *mdc = NULL;
+	struct mcache *cache = NULL;
 	struct dev *dev = NULL;
 	char device[PATH_MAX], mnt[PATH_MAX], host[256];
 	int rc, status = 1, mounted = 0, handlers = 0, pid_written = 0;
@@ -534,7 +542,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.cluster) {
-		rc = cluster_join(&o, dev, &clu);
+		if (!o.nocache) {
+			rc = mcache_new(0, 0, &cache);
+			if (rc) {
+				log_err("%s", csvfs_strerror(rc));
+				goto out;
+			}
+		}
+		rc = cluster_join(&o, dev, cache, &clu);
 		if (rc)
 			goto out;
 		clu_transport(clu, &t);
@@ -575,6 +590,8 @@ client:
 		log_err("metadata client: %s", csvfs_strerror(rc));
 		goto out;
 	}
+	if (cache)
+		mdc_set_cache(mdc, cache);
 	if (gethostname(host, sizeof(host)))
 		strcpy(host, "localhost");
 	host[sizeof(host) - 1] = '\0';
@@ -685,6 +702,7 @@ out:
 	if (mdc)
 		mdc_free(mdc);
 	clu_stop(clu);
+	mcache_free(cache);
 	if (mds) {
 		rc = mds_stop(mds);
 		if (rc) {

@@ -731,6 +731,8 @@ static int handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	rc = handoff_step(&r, ino, from, to, 1);
 	if (!rc && r.out.err)
 		rc = r.out.err;
+	if (!rc)
+		mds_inval_collect(&r);
 	tid = jop_end(&op, rc);
 	if (rc)
 		handoff_abort(m, ino);
@@ -740,6 +742,7 @@ static int handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		msg_wr_free(&r.out);
 		goto out;
 	}
+	mds_inval_send(&r);
 	syslog(LOG_INFO, "ino %llu: handed off from node %u to node %u",
 	       (unsigned long long)ino, from, to);
 	*reply = r.out.p;
@@ -796,8 +799,12 @@ static int h_fsync(struct mds_req *r)
 
 static int h_forget(struct mds_req *r)
 {
-	msg_get_u64(&r->in);
-	return msg_rd_end(&r->in);
+	uint64_t ino = msg_get_u64(&r->in);
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	mds_interest_forget(r->m, r->hdr->node_id, ino);
+	return 0;
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -858,6 +865,9 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 
 	*reply = NULL;
 	*reply_len = 0;
+	mds_note_request(m, hdr->node_id);
+	if (hdr->type == CSVFS_MSG_INVAL_ACK)
+		return mds_inval_ack(m, hdr, payload);
 	if (hdr->type == CSVFS_MSG_HANDOFF)
 		return handoff(m, hdr, payload, reply, reply_len);
 	if (hdr->type < CSVFS_MSG_TYPE_MAX)
@@ -878,6 +888,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	rc = e->fn(&r);
 	if (!rc && r.out.err)
 		rc = r.out.err;
+	if (!rc)
+		mds_inval_collect(&r);
 	tid = jop_end(&op, rc);
 	if (rc && (e->flags & MUT)) {
 		jop_begin(m->j, &op);
@@ -896,6 +908,10 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       (unsigned long long)r.reclaim_ino,
 			       csvfs_strerror(rc2));
 	}
+	if (!rc && (e->flags & MUT))
+		mds_inval_send(&r);
+	else if (!rc && r.ninv)
+		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
@@ -1063,6 +1079,11 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	pthread_cond_init(&m->recall_cond, NULL);
 	m->dev = dev;
 	m->o = *o;
+	rc = mds_inval_init(m);
+	if (rc) {
+		free(m);
+		return rc;
+	}
 	rc = fmt_read_super(dev, &m->sb);
 	if (rc)
 		goto fail;
@@ -1122,6 +1143,7 @@ fail:
 	if (m->j)
 		jrnl_close(m->j);
 	alloc_release(m->a);
+	mds_inval_free(m);
 	free(m);
 	return rc;
 }
@@ -1161,6 +1183,7 @@ int mds_stop(struct mds *m)
 	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&m->recall_lock);
 	pthread_cond_destroy(&m->recall_cond);
+	mds_inval_free(m);
 	free(m);
 	return rc;
 }

@@ -25,11 +25,6 @@ struct mds_opts {
 	uint32_t node_id;	/* this node (1 in standalone mode) */
 	int standalone;		/* refuse if another node's heartbeat lives */
 	unsigned commit_ms;	/* group-commit interval, 0 = default 5 ms */
-	/* Called with a message to push to node_id (invalidations); may be
-	 * NULL in standalone mode. */
-	void (*push)(void *ctx, uint32_t node_id, const void *msg,
-		     size_t len);
-	void *push_ctx;
 	/*
 	 * Cluster mode, file handoff (NULL: HANDOFF is refused). is_member:
 	 * whether node is in the membership now. recall: asks node to
@@ -42,6 +37,17 @@ struct mds_opts {
 	int (*recall)(void *ctx, uint32_t node, uint64_t ino, uint32_t to);
 	void *own_ctx;
 	unsigned recall_ms;	/* how long a handoff waits; 0 = 5000 */
+	/*
+	 * Cluster mode, client caches (NULL: nodes cache nothing). Sends an
+	 * INVAL of inos[0..n-1] to node (include/csvfs/proto.h); id 0 wants
+	 * no acknowledgement. Returns 0 once sent (node then answers with
+	 * INVAL_ACK id), 1 when done at once (this node's own cache), or
+	 * -errno. Called from a request thread without any mds lock held.
+	 */
+	int (*inval)(void *ctx, uint32_t node, uint64_t id,
+		     const uint64_t *inos, uint32_t n);
+	/* Lease of the nodes' cache entries; 0 = CSVFS_CACHE_LEASE_MS. */
+	unsigned lease_ms;
 };
 
 /*

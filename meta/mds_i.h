@@ -55,6 +55,31 @@ struct mds_recall {
 	struct mds_recall *next;
 };
 
+/* Nodes as a bit mask (node n is bit n - 1). */
+#define MDS_NODE_WORDS	((CSVFS_MAX_NODES_LIMIT + 63) / 64)
+#define MDS_INTR_HASH	16384
+
+/* Nodes that may cache an inode's attributes or a directory's entries. */
+struct mds_intr {
+	uint64_t ino;
+	uint64_t mask[MDS_NODE_WORDS];
+	struct mds_intr *next;
+};
+
+/* An INVAL waiting for acknowledgements (under inval_lock). */
+struct mds_inval_wait {
+	uint64_t id;
+	uint64_t mask[MDS_NODE_WORDS];	/* nodes yet to acknowledge */
+	struct mds_inval_wait *next;
+};
+
+/* An inode a request changed, and the nodes to tell. */
+struct mds_inv {
+	uint64_t ino;
+	uint64_t mask[MDS_NODE_WORDS];
+};
+#define MDS_REQ_INVALS	16
+
 struct mds {
 	struct dev *dev;
 	struct csvfs_super sb;
@@ -68,6 +93,15 @@ struct mds {
 	pthread_mutex_t recall_lock;
 	pthread_cond_t recall_cond;
 	struct mds_recall *recalls;
+	/* Client caches (mds_inval.c). intr: under the metadata lock. */
+	struct mds_intr **intr;
+	size_t nintr;
+	pthread_mutex_t inval_lock;	/* waits, next_inval_id */
+	pthread_cond_t inval_cond;	/* CLOCK_MONOTONIC */
+	struct mds_inval_wait *waits;
+	uint64_t next_inval_id;
+	uint64_t serve_ns;		/* when this coordinator started */
+	uint64_t last_req_ns[CSVFS_MAX_NODES_LIMIT + 1];
 };
 
 /* One request being handled. */
@@ -81,6 +115,10 @@ struct mds_req {
 	int alloc_touched;	/* failed ops must resync the allocator */
 	uint64_t wait_tid;	/* extra transaction to wait for, 0 = none */
 	uint64_t reclaim_ino;	/* unlinked and closed: free after the op */
+	/* Inodes changed, nodes to tell (mds_inval_collect). */
+	struct mds_inv inv[MDS_REQ_INVALS];
+	uint32_t ninv;
+	uint64_t inv_all[MDS_NODE_WORDS];	/* nodes that drop all */
 };
 
 typedef int (*mds_handler)(struct mds_req *r);
@@ -165,5 +203,25 @@ int mds_h_getxattr(struct mds_req *r);
 int mds_h_setxattr(struct mds_req *r);
 int mds_h_listxattr(struct mds_req *r);
 int mds_h_removexattr(struct mds_req *r);
+
+/* mds_inval.c */
+int mds_inval_init(struct mds *m);
+void mds_inval_free(struct mds *m);
+/*
+ * The requesting node may cache ino (its attributes; its entries if a
+ * directory). Under the metadata lock. 0 or -ENOMEM.
+ */
+int mds_interest(struct mds_req *r, uint64_t ino);
+/* FORGET: node dropped ino. Under the metadata lock. */
+void mds_interest_forget(struct mds *m, uint32_t node, uint64_t ino);
+/* Takes the nodes to tell about r's changes. Before jop_end. */
+void mds_inval_collect(struct mds_req *r);
+/* Tells them and waits (see mds_inval.c). After jop_end, before replying. */
+void mds_inval_send(struct mds_req *r);
+/* An INVAL_ACK request (handled outside the metadata lock). */
+int mds_inval_ack(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		  const uint8_t *payload);
+/* Every request: when the node was last heard of. */
+void mds_note_request(struct mds *m, uint32_t node);
 
 #endif /* CSVFS_MDS_I_H */

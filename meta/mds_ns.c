@@ -56,6 +56,8 @@ int mds_h_lookup(struct mds_req *r)
 	if (msg_rd_end(&r->in))
 		return len > CSVFS_NAME_MAX ? -ENAMETOOLONG : -EPROTO;
 	rc = get_dir(r, parent, &dir, NULL);
+	if (!rc)
+		rc = mds_interest(r, parent);
 	if (rc)
 		return rc;
 	if (len == 1 && name[0] == '.')
@@ -73,6 +75,9 @@ int mds_h_lookup(struct mds_req *r)
 	rc = mds_get(r, ino, &in, NULL);
 	if (rc)
 		return rc == -ESTALE ? -CSVFS_ECORRUPT : rc;
+	rc = mds_interest(r, ino);
+	if (rc)
+		return rc;
 	mds_put_attr(r, ino, &in);
 	return 0;
 }
@@ -86,6 +91,8 @@ int mds_h_getattr(struct mds_req *r)
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
 	rc = mds_get(r, ino, &in, NULL);
+	if (!rc)
+		rc = mds_interest(r, ino);
 	if (rc)
 		return rc;
 	mds_put_attr(r, ino, &in);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/mcache.h"
 #include "net/mdc.h"
 #include "net/msg.h"
 
@@ -19,7 +20,13 @@ struct mdc {
 	pthread_mutex_t lock;
 	uint64_t next_id;
 	uint64_t epoch;
+	struct mcache *cache;	/* cluster mode: LOOKUP/GETATTR cache */
 };
+
+void mdc_set_cache(struct mdc *c, struct mcache *mc)
+{
+	c->cache = mc;
+}
 
 int mdc_new(const struct mdc_transport *t, uint32_t node_id,
 	    uint64_t incarnation, struct mdc **out)
@@ -151,21 +158,42 @@ int mdc_hello(struct mdc *c, const char *host, struct mdc_volinfo *vi)
 int mdc_lookup(struct mdc *c, uint64_t parent, const char *name,
 	       struct csvfs_attr *a)
 {
+	struct mcache_tok tok = { 0 };
 	struct msg_wr w;
+	int rc;
 
+	if (c->cache) {
+		rc = mcache_get_entry(c->cache, parent, name, a);
+		if (rc != -EAGAIN)
+			return rc;
+		mcache_begin(c->cache, &tok);
+	}
 	msg_wr_init(&w);
 	msg_put_u64(&w, parent);
 	msg_put_str(&w, name, strlen(name));
-	return call_attr(c, CSVFS_MSG_LOOKUP, &w, a);
+	rc = call_attr(c, CSVFS_MSG_LOOKUP, &w, a);
+	if (c->cache && (!rc || rc == -ENOENT))
+		mcache_put_entry(c->cache, &tok, parent, name, rc ? NULL : a);
+	return rc;
 }
 
 int mdc_getattr(struct mdc *c, uint64_t ino, struct csvfs_attr *a)
 {
+	struct mcache_tok tok = { 0 };
 	struct msg_wr w;
+	int rc;
 
+	if (c->cache) {
+		if (!mcache_get_attr(c->cache, ino, a))
+			return 0;
+		mcache_begin(c->cache, &tok);
+	}
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
-	return call_attr(c, CSVFS_MSG_GETATTR, &w, a);
+	rc = call_attr(c, CSVFS_MSG_GETATTR, &w, a);
+	if (c->cache && !rc)
+		mcache_put_attr(c->cache, &tok, a);
+	return rc;
 }
 
 int mdc_setattr(struct mdc *c, uint64_t ino, const struct mdc_setattr *sa,
@@ -654,4 +682,13 @@ int mdc_forget(struct mdc *c, uint64_t ino)
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
 	return call_none(c, CSVFS_MSG_FORGET, &w);
+}
+
+int mdc_inval_ack(struct mdc *c, uint64_t inval_id)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, inval_id);
+	return call_none(c, CSVFS_MSG_INVAL_ACK, &w);
 }

@@ -36,6 +36,12 @@ struct mdc;
 int mdc_new(const struct mdc_transport *t, uint32_t node_id,
 	    uint64_t incarnation, struct mdc **out);
 void mdc_free(struct mdc *c);
+struct mcache;
+/*
+ * Cluster mode: answer LOOKUP and GETATTR from mc and fill it from the
+ * replies (net/mcache.h). Before the first call; mc outlives c.
+ */
+void mdc_set_cache(struct mdc *c, struct mcache *mc);
 
 struct mdc_volinfo {
 	uint64_t root_ino;
@@ -151,5 +157,7 @@ int mdc_fsync(struct mdc *c, uint64_t ino);
 int mdc_lseek(struct mdc *c, uint64_t ino, uint64_t off, int whence,
 	      uint64_t *result);
 int mdc_forget(struct mdc *c, uint64_t ino);
+/* Acknowledges the INVAL push inval_id (cluster mode). */
+int mdc_inval_ack(struct mdc *c, uint64_t inval_id);
 
 #endif /* CSVFS_MDC_H */

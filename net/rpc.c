@@ -164,6 +164,7 @@ struct rpc_server {
 	rpc_handler_fn handle;
 	void *ctx;
 	unsigned max_conns, nworkers;
+	uint64_t inline_types;
 	struct tls_ctx *tls;
 	int listen_fd;
 	int wake[2];		/* acceptor wake-up pipe */
@@ -361,6 +362,11 @@ static void *srv_conn_main(void *arg)
 			free(payload);
 			break;
 		}
+		if (h.type < 64 && (s->inline_types & (1ull << h.type))) {
+			srv_reply(c, &h, payload);
+			free(payload);
+			continue;
+		}
 		if (h.node_id) {
 			pthread_mutex_lock(&s->lock);
 			c->node_id = h.node_id;
@@ -518,6 +524,7 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **out)
 	if (!s)
 		return -ENOMEM;
 	s->handle = o->handle;
+	s->inline_types = o->inline_types;
 	s->ctx = o->ctx;
 	s->max_conns = o->max_conns ? o->max_conns : SRV_MAX_CONNS;
 	s->listen_fd = -1;

@@ -59,6 +59,13 @@ struct rpc_server_opts {
 	 * handler must then treat seq as a set, not a high-water mark).
 	 */
 	unsigned workers;
+	/*
+	 * Request types (bit 1 << type) handled at once on the connection's
+	 * own thread, never queued behind other requests: short handlers
+	 * that others wait for (acknowledgements). Such requests do not make
+	 * their connection the node's push target.
+	 */
+	uint64_t inline_types;
 };
 
 /*

@@ -18,6 +18,7 @@
  *      CSVFS_OPEN_LAST were added before any release, so still 1).
  *      + HANDOFF, RECALL, RECALL_DONE, SET_IFLAGS (file ownership; new
  *        types only, numbers 30..33) and the RELEASE flag CSVFS_OPEN_LAST.
+ *      + INVAL, INVAL_ACK (client caches; types 35, 36).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -210,7 +211,27 @@ enum csvfs_msg_type {
 	CSVFS_MSG_CREATE	= 34,	/* → as MKNOD (regular files only),
 					 *   le32 open flags  ← ATTR: created
 					 *   and opened in one round trip */
+	CSVFS_MSG_INVAL		= 35,	/* push → le64 inval_id (0: no ack
+					 *   wanted), le32 n, n × le64 ino:
+					 *   drop the cached attributes of
+					 *   each ino and the cached entries
+					 *   of each directory ino, then send
+					 *   INVAL_ACK */
+	CSVFS_MSG_INVAL_ACK	= 36,	/* → le64 inval_id  ← (none) */
 	CSVFS_MSG_TYPE_MAX
 };
+
+/*
+ * Client caches (net/mcache.h). A node may answer LOOKUP and GETATTR from
+ * its cache for at most CSVFS_CACHE_LEASE_MS after it sent the request that
+ * filled the entry. The coordinator records which nodes fetched what; a
+ * change is answered only after every such node acknowledged an INVAL, or,
+ * for a node that does not, CSVFS_CACHE_LEASE_MS after the last request it
+ * received from that node (its entries have expired by then). A new
+ * coordinator answers changes only CSVFS_CACHE_LEASE_MS after it started
+ * (entries filled by its predecessor have expired).
+ */
+#define CSVFS_CACHE_LEASE_MS	1000
+#define CSVFS_INVAL_WAIT_MS	1500	/* wait for acks; > the lease */
 
 #endif /* CSVFS_PROTO_H */

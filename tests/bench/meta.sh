@@ -3,7 +3,8 @@
 # second on a 3-node cluster, from the coordinator node (1) and from a
 # non-coordinator node (2, over TLS), against the same on a local tmpfs
 # directory as the reference measured in the same run; and the stat round
-# trip (FUSE + metadata RPC) p50/p99. Target: a non-coordinator node
+# trip (FUSE + metadata RPC) p50/p99, and a second stat pass answered by
+# the node's coherent cache. Target: a non-coordinator node
 # creates at least 1,000 empty files per second.
 #
 #   tests/bench/meta.sh BUILD_DIR [N]
@@ -35,3 +36,7 @@ echo
 printf 'non-coordinator creates: %s/s (target >= 1000): %s; ratio to tmpfs %.4f\n' \
 	"$c2" "$( (( c2 >= 1000 )) && echo PASS || echo MISS)" \
 	"$(awk -v a="$c2" -v b="$(rate create "$WORK/ref.txt")" 'BEGIN { print a / b }')"
+s2=$(rate stat "$WORK/node2.txt")
+r2=$(rate restat "$WORK/node2.txt")
+printf 'non-coordinator stats: first %s/s (RPC), again %s/s (node cache): %.1fx\n' \
+	"$s2" "$r2" "$(awk -v a="$r2" -v b="$s2" 'BEGIN { print a / b }')"
