@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
@@ -20,6 +21,7 @@
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/mds.h"
+#include "net/mcache.h"
 #include "net/mdc.h"
 
 static char img[64];
@@ -456,6 +458,157 @@ static void test_ownership_standalone_keeps_none(void)
 	stop();
 }
 
+/* ---- client caches (cluster mode) ------------------------------------ */
+
+static struct mcache *nc[NNODES + 1];	/* cache of node n */
+static int inval_calls[NNODES + 1];
+static int inval_mode;		/* 0: apply at once; 1: node 3 acks from a
+				 * thread; 2: node 3 never acks */
+
+struct ack_arg {
+	uint32_t node;
+	uint64_t id;
+};
+
+static void *ack_main(void *p)
+{
+	struct ack_arg *a = p;
+
+	usleep(20000);
+	mdc_inval_ack(nm[a->node], a->id);
+	free(a);
+	return NULL;
+}
+
+/* As the cluster layer: drop from the node's cache, then acknowledge. */
+static int stub_inval(void *ctx, uint32_t node, uint64_t id,
+		      const uint64_t *inos, uint32_t n)
+{
+	struct ack_arg *a;
+	pthread_t t;
+	uint32_t i;
+
+	(void)ctx;
+	if (node < 1 || node > NNODES)
+		return -ENOTCONN;
+	inval_calls[node]++;
+	for (i = 0; i < n; i++)
+		mcache_inval(nc[node], inos[i]);
+	if (!n)
+		mcache_clear(nc[node]);
+	if (node != 3 || inval_mode == 0 || !id)
+		return 1;
+	if (inval_mode == 2)
+		return 0;
+	a = malloc(sizeof(*a));
+	a->node = node;
+	a->id = id;
+	if (pthread_create(&t, NULL, ack_main, a))
+		return -EAGAIN;
+	pthread_detach(t);
+	return 0;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_cache_coherence(void)
+{
+	struct mds_opts o = { .node_id = 1, .standalone = 0,
+			      .is_member = stub_is_member,
+			      .recall = stub_recall, .inval = stub_inval,
+			      .lease_ms = 200 };
+	struct mcache_stats st0, st1;
+	struct mdc_setattr sa = { .valid = CSVFS_SA_MODE, .mode = 0600 };
+	struct mdc_transport t;
+	struct csvfs_attr a, b;
+	double t0;
+	uint32_t n;
+
+	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
+	mds_local_transport(mds, &t);
+	for (n = 1; n <= NNODES; n++) {
+		CU_ASSERT_FATAL(mcache_new(0, 200, &nc[n]) == 0);
+		CU_ASSERT_FATAL(mdc_new(&t, n, 100 + n, &nm[n]) == 0);
+		mdc_set_cache(nm[n], nc[n]);
+		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
+	}
+	inval_mode = 0;
+
+	/* A new coordinator answers changes only after its lease ran out. */
+	t0 = mono_s();
+	CU_ASSERT(mdc_mkdir(nm[1], vi.root_ino, "cdir", 0755, 0, 0, &a) == 0);
+	CU_ASSERT(mono_s() - t0 >= 0.15);
+
+	/* Negative entries on nodes 2 and 3 go away when node 1 creates. */
+	CU_ASSERT(mdc_lookup(nm[2], a.ino, "cf", &b) == -ENOENT);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "cf", &b) == -ENOENT);
+	mcache_get_stats(nc[3], &st0);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "cf", &b) == -ENOENT);
+	mcache_get_stats(nc[3], &st1);
+	CU_ASSERT(st1.hits == st0.hits + 1);
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "cf", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(inval_calls[2] == 1 && inval_calls[3] == 1);
+	CU_ASSERT(inval_calls[1] == 0);	/* node 1 cached nothing */
+	CU_ASSERT(mdc_lookup(nm[2], a.ino, "cf", &b) == 0);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "cf", &b) == 0);
+	CU_ASSERT(b.mode == (S_IFREG | 0644));
+
+	/* Cached attributes on 2 and 3; node 1 changes the mode. */
+	CU_ASSERT(mdc_getattr(nm[2], b.ino, &b) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], b.ino, &b) == 0);
+	CU_ASSERT(mdc_setattr(nm[1], b.ino, &sa, &b) == 0);
+	CU_ASSERT(mdc_getattr(nm[2], b.ino, &b) == 0 && (b.mode & 07777) ==
+		  0600);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "cf", &b) == 0 && (b.mode & 07777)
+		  == 0600);
+
+	/* The origin's own cache is told too (no ack needed). */
+	CU_ASSERT(mdc_unlink(nm[2], a.ino, "cf") == 0);
+	for (n = 1; n <= NNODES; n++)
+		CU_ASSERT(mdc_lookup(nm[n], a.ino, "cf", &b) == -ENOENT);
+
+	/* Acked from another thread: the change waits for it, briefly. */
+	inval_mode = 1;
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "g", &b) == -ENOENT);
+	t0 = mono_s();
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "g", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(mono_s() - t0 >= 0.015 && mono_s() - t0 < 1.0);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "g", &b) == 0);
+
+	/* Never acked: answered only after the ack wait. */
+	inval_mode = 2;
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "h", &b) == -ENOENT);
+	t0 = mono_s();
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "h", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(mono_s() - t0 >= CSVFS_INVAL_WAIT_MS / 1000.0 - 0.05);
+	CU_ASSERT(mdc_lookup(nm[3], a.ino, "h", &b) == 0);
+
+	/* FORGET drops the interest: no more INVALs to that node. */
+	inval_mode = 0;
+	CU_ASSERT(mdc_getattr(nm[2], b.ino, &b) == 0);
+	CU_ASSERT(mdc_forget(nm[2], b.ino) == 0);
+	n = (uint32_t)inval_calls[2];
+	CU_ASSERT(mdc_setattr(nm[1], b.ino, &sa, &b) == 0);
+	CU_ASSERT(inval_calls[2] == (int)n);
+
+	for (n = 1; n <= NNODES; n++) {
+		mdc_free(nm[n]);
+		mcache_free(nc[n]);
+	}
+	CU_ASSERT(mds_stop(mds) == 0);
+	dev_close(dev);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -478,6 +631,8 @@ int main(void)
 		    test_ownership_handoff);
 	CU_add_test(s, "ownership: standalone keeps none",
 		    test_ownership_standalone_keeps_none);
+	CU_add_test(s, "cluster caches: invalidations, acks, lease",
+		    test_cache_coherence);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

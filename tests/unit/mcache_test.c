@@ -1,0 +1,184 @@
+/*
+ * mcache_test: the node's attribute and entry cache alone: hits and
+ * misses, negative entries, invalidation of attributes and of a
+ * directory's entries, replies refused when an invalidation crossed them,
+ * the lease, clearing, and the size bound.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "net/mcache.h"
+
+static struct csvfs_attr attr(uint64_t ino, uint32_t mode)
+{
+	struct csvfs_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.ino = ino;
+	a.mode = mode;
+	return a;
+}
+
+static void test_hits_and_negatives(void)
+{
+	struct mcache *mc;
+	struct mcache_tok t;
+	struct csvfs_attr a = attr(100, 0100644), b;
+	struct mcache_stats st;
+
+	CU_ASSERT_FATAL(mcache_new(0, 0, &mc) == 0);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_entry(mc, 1, "f", &b) == -EAGAIN);
+	mcache_begin(mc, &t);
+	mcache_put_entry(mc, &t, 1, "f", &a);
+	mcache_put_entry(mc, &t, 1, "nope", NULL);
+	CU_ASSERT(mcache_get_entry(mc, 1, "f", &b) == 0 && b.ino == 100);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == 0 && b.mode == 0100644);
+	CU_ASSERT(mcache_get_entry(mc, 1, "nope", &b) == -ENOENT);
+	CU_ASSERT(mcache_get_entry(mc, 2, "f", &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_entry(mc, 1, "F", &b) == -EAGAIN);
+	mcache_get_stats(mc, &st);
+	CU_ASSERT(st.hits == 3 && st.misses == 4);
+	mcache_free(mc);
+}
+
+static void test_invalidation(void)
+{
+	struct mcache *mc;
+	struct mcache_tok t;
+	struct csvfs_attr a = attr(100, 0100644), d = attr(1, 040755), b;
+
+	CU_ASSERT_FATAL(mcache_new(0, 0, &mc) == 0);
+	mcache_begin(mc, &t);
+	mcache_put_attr(mc, &t, &d);
+	mcache_put_entry(mc, &t, 1, "f", &a);
+	mcache_put_entry(mc, &t, 1, "g", NULL);
+	/* The file changed: its attributes go, the name stays (a miss
+	 * until they are back). */
+	mcache_inval(mc, 100);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_entry(mc, 1, "f", &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_entry(mc, 1, "g", &b) == -ENOENT);
+	CU_ASSERT(mcache_get_attr(mc, 1, &b) == 0);
+	/* The directory changed: all its entries go. */
+	mcache_begin(mc, &t);
+	mcache_put_attr(mc, &t, &a);
+	mcache_inval(mc, 1);
+	CU_ASSERT(mcache_get_entry(mc, 1, "g", &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_attr(mc, 1, &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == 0);
+	mcache_free(mc);
+}
+
+static void test_crossed_reply_refused(void)
+{
+	struct mcache *mc;
+	struct mcache_tok t;
+	struct csvfs_attr a = attr(100, 0100644), c = attr(200, 0100600), b;
+	struct mcache_stats st;
+	int i;
+
+	CU_ASSERT_FATAL(mcache_new(0, 0, &mc) == 0);
+	/* Sent, then an INVAL of 100 arrived, then the (old) reply. */
+	mcache_begin(mc, &t);
+	mcache_inval(mc, 100);
+	mcache_put_attr(mc, &t, &a);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	/* An INVAL of another inode does not matter. */
+	mcache_put_attr(mc, &t, &c);
+	CU_ASSERT(mcache_get_attr(mc, 200, &b) == 0);
+	/* The entry's directory invalidated: refused too. */
+	mcache_begin(mc, &t);
+	mcache_inval(mc, 7);
+	mcache_put_entry(mc, &t, 7, "x", &c);
+	CU_ASSERT(mcache_get_entry(mc, 7, "x", &b) == -EAGAIN);
+	/* More invalidations than the cache remembers: refused. */
+	mcache_begin(mc, &t);
+	for (i = 0; i < 1000; i++)
+		mcache_inval(mc, 5000 + (uint64_t)i);
+	mcache_put_attr(mc, &t, &a);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	/* A clear refuses every reply requested before it. */
+	mcache_begin(mc, &t);
+	mcache_clear(mc);
+	mcache_put_attr(mc, &t, &a);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_attr(mc, 200, &b) == -EAGAIN);
+	mcache_get_stats(mc, &st);
+	CU_ASSERT(st.refused == 4);
+	mcache_free(mc);
+}
+
+static void test_lease(void)
+{
+	struct mcache *mc;
+	struct mcache_tok t;
+	struct csvfs_attr a = attr(100, 0100644), b;
+
+	CU_ASSERT_FATAL(mcache_new(0, 50, &mc) == 0);
+	mcache_begin(mc, &t);
+	mcache_put_entry(mc, &t, 1, "f", &a);
+	CU_ASSERT(mcache_get_entry(mc, 1, "f", &b) == 0);
+	usleep(80000);
+	CU_ASSERT(mcache_get_entry(mc, 1, "f", &b) == -EAGAIN);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	/* A reply that comes after its lease is not cached at all. */
+	mcache_begin(mc, &t);
+	usleep(80000);
+	mcache_put_attr(mc, &t, &a);
+	CU_ASSERT(mcache_get_attr(mc, 100, &b) == -EAGAIN);
+	mcache_free(mc);
+}
+
+static void test_bounded(void)
+{
+	struct mcache *mc;
+	struct mcache_tok t;
+	struct mcache_stats st;
+	struct csvfs_attr a;
+	char name[32];
+	uint64_t i;
+
+	CU_ASSERT_FATAL(mcache_new(100, 0, &mc) == 0);
+	mcache_begin(mc, &t);
+	for (i = 0; i < 1000; i++) {
+		a = attr(1000 + i, 0100644);
+		snprintf(name, sizeof(name), "n%llu", (unsigned long long)i);
+		mcache_put_entry(mc, &t, 1 + i % 7, name, &a);
+	}
+	mcache_get_stats(mc, &st);
+	CU_ASSERT(st.entries <= 100);
+	CU_ASSERT(st.clears > 0);
+	/* The newest entry is still there. */
+	CU_ASSERT(mcache_get_entry(mc, 1 + 999 % 7, "n999", &a) == 0);
+	for (i = 1; i <= 7; i++)
+		mcache_inval(mc, i);
+	mcache_get_stats(mc, &st);
+	CU_ASSERT(st.entries <= 100);
+	mcache_free(mc);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("mcache", NULL, NULL);
+	CU_add_test(s, "hits, misses, negative entries",
+		    test_hits_and_negatives);
+	CU_add_test(s, "invalidation of attributes and entries",
+		    test_invalidation);
+	CU_add_test(s, "replies crossed by an invalidation are refused",
+		    test_crossed_reply_refused);
+	CU_add_test(s, "lease", test_lease);
+	CU_add_test(s, "bounded size", test_bounded);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
