@@ -556,9 +556,15 @@ static void pass6_slots(struct fsck *f)
 			rc = od_check(raw, CSVFS_MAGIC_CLIENT, m,
 				      f->sb.hdr.uuid);
 		if (!rc) {
+			unsigned i;
+
 			od_client_decode(raw, &cl);
-			if (cl.reply_len > sizeof(cl.reply))
+			if (cl.next >= CSVFS_CLIENT_RECS)
 				rc = -CSVFS_ECORRUPT;
+			for (i = 0; i < CSVFS_CLIENT_RECS; i++)
+				if (cl.rec[i].reply_len >
+				    CSVFS_CLIENT_REPLY_MAX)
+					rc = -CSVFS_ECORRUPT;
 		}
 		if (rc == -EIO || rc == -ENOMEM) {
 			f->opfail = 1;
@@ -568,7 +574,7 @@ static void pass6_slots(struct fsck *f)
 				     s, (unsigned long long)m,
 				     csvfs_strerror(rc)))
 			fk_result(f, client_reset(f, m), "reset: that node's "
-				  "last reply is forgotten");
+				  "last replies are forgotten");
 	}
 	fk_commit(f);
 }

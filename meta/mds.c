@@ -885,11 +885,18 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	if (rc)
 		return -EIO;
 	jop_begin(m->j, &op);
-	rc = e->fn(&r);
-	if (!rc && r.out.err)
-		rc = r.out.err;
-	if (!rc)
-		mds_inval_collect(&r);
+	rc = mds_retry_find(&r);
+	if (rc > 0) {
+		rc = 0;		/* a retry: the recorded reply, nothing runs */
+	} else if (!rc) {
+		rc = e->fn(&r);
+		if (!rc && r.out.err)
+			rc = r.out.err;
+		if (!rc)
+			rc = mds_retry_record(&r);
+		if (!rc)
+			mds_inval_collect(&r);
+	}
 	tid = jop_end(&op, rc);
 	if (rc && (e->flags & MUT)) {
 		jop_begin(m->j, &op);

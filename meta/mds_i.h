@@ -204,6 +204,15 @@ int mds_h_setxattr(struct mds_req *r);
 int mds_h_listxattr(struct mds_req *r);
 int mds_h_removexattr(struct mds_req *r);
 
+/* mds_retry.c (under the metadata lock) */
+/*
+ * A retry of a recorded request (include/csvfs/proto.h): 1 with the
+ * recorded reply in r->out; 0 when the request must run; or -ENOMEM.
+ */
+int mds_retry_find(struct mds_req *r);
+/* Records r's successful reply in the node's client slot. 0 or -errno. */
+int mds_retry_record(struct mds_req *r);
+
 /* mds_inval.c */
 int mds_inval_init(struct mds *m);
 void mds_inval_free(struct mds *m);

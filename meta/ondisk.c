@@ -327,27 +327,47 @@ void od_hb_encode(const struct csvfs_hb *h, void *raw)
 void od_client_decode(const void *raw, struct csvfs_client *c)
 {
 	const uint8_t *p = raw;
+	unsigned i;
 
 	od_mhdr_decode(p, &c->hdr);
 	OD_DEC(32, p, c, node_id);
-	OD_DEC(32, p, c, reply_len);
+	OD_DEC(32, p, c, next);
 	OD_DEC(64, p, c, incarnation);
-	OD_DEC(64, p, c, seq);
 	OD_DEC_BYTES(p, c, reserved);
-	OD_DEC_BYTES(p, c, reply);
+	for (i = 0; i < CSVFS_CLIENT_RECS; i++) {
+		const uint8_t *q = p + offsetof(struct csvfs_client, rec) +
+				   i * sizeof(c->rec[0]);
+		struct csvfs_client_rec *r = &c->rec[i];
+
+		OD_DEC(64, q, r, seq);
+		OD_DEC(16, q, r, reply_len);
+		OD_DEC(16, q, r, flags);
+		OD_DEC(32, q, r, type);
+		OD_DEC_BYTES(q, r, reply);
+	}
 }
 
 void od_client_encode(const struct csvfs_client *c, void *raw)
 {
 	uint8_t *p = raw;
+	unsigned i;
 
 	od_mhdr_encode(&c->hdr, p);
 	OD_ENC(32, p, c, node_id);
-	OD_ENC(32, p, c, reply_len);
+	OD_ENC(32, p, c, next);
 	OD_ENC(64, p, c, incarnation);
-	OD_ENC(64, p, c, seq);
 	OD_ENC_ZERO(p, c, reserved);
-	OD_ENC_BYTES(p, c, reply);
+	for (i = 0; i < CSVFS_CLIENT_RECS; i++) {
+		uint8_t *q = p + offsetof(struct csvfs_client, rec) +
+			     i * sizeof(c->rec[0]);
+		const struct csvfs_client_rec *r = &c->rec[i];
+
+		OD_ENC(64, q, r, seq);
+		OD_ENC(16, q, r, reply_len);
+		OD_ENC(16, q, r, flags);
+		OD_ENC(32, q, r, type);
+		OD_ENC_BYTES(q, r, reply);
+	}
 }
 
 /* ---- journal ------------------------------------------------------------ */

@@ -11,6 +11,7 @@
 
 #include "net/mcache.h"
 #include "net/mdc.h"
+#include "csvfs/ondisk.h"
 #include "net/msg.h"
 
 struct mdc {
@@ -21,6 +22,9 @@ struct mdc {
 	uint64_t next_id;
 	uint64_t epoch;
 	struct mcache *cache;	/* cluster mode: LOOKUP/GETATTR cache */
+	/* Recorded requests in flight (at most CSVFS_CLIENT_RECS). */
+	pthread_cond_t rec_cond;
+	unsigned rec_inflight;
 };
 
 void mdc_set_cache(struct mdc *c, struct mcache *mc)
@@ -40,6 +44,7 @@ int mdc_new(const struct mdc_transport *t, uint32_t node_id,
 	c->incarnation = incarnation;
 	c->next_id = 1;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->rec_cond, NULL);
 	*out = c;
 	return 0;
 }
@@ -48,6 +53,7 @@ void mdc_free(struct mdc *c)
 {
 	if (!c)
 		return;
+	pthread_cond_destroy(&c->rec_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -78,12 +84,24 @@ static int call(struct mdc *c, uint16_t type, struct msg_wr *w,
 	h.node_id = c->node_id;
 	h.incarnation = c->incarnation;
 	pthread_mutex_lock(&c->lock);
+	/* The coordinator keeps the last CSVFS_CLIENT_RECS for retries. */
+	if (csvfs_msg_recorded(type)) {
+		while (c->rec_inflight >= CSVFS_CLIENT_RECS)
+			pthread_cond_wait(&c->rec_cond, &c->lock);
+		c->rec_inflight++;
+	}
 	h.req_id = c->next_id++;
 	h.seq = h.req_id;
 	h.epoch = c->epoch;
 	pthread_mutex_unlock(&c->lock);
 	rc = c->t.call(c->t.ctx, &h, w->p, buf, &len);
 	msg_wr_free(w);
+	if (csvfs_msg_recorded(type)) {
+		pthread_mutex_lock(&c->lock);
+		c->rec_inflight--;
+		pthread_cond_signal(&c->rec_cond);
+		pthread_mutex_unlock(&c->lock);
+	}
 	if (rc) {
 		free(*buf);
 		*buf = NULL;

@@ -154,15 +154,34 @@ _Static_assert(sizeof(struct csvfs_hb) == CSVFS_MBLK_SIZE, "hb size");
 #define CSVFS_HB_CLUSTER	2	/* a cluster member is live */
 #define CSVFS_HB_LEFT		3	/* unmounted cleanly */
 
-/* Client table slot: the last completed request of one node (journaled). */
+/*
+ * Client table slot: the latest completed requests of one node (journaled
+ * with each request's own changes), so that a request retried after a lost
+ * connection or a coordinator change is answered as the first time instead
+ * of running twice (include/csvfs/proto.h, CSVFS_MSG_RECORDED). A ring:
+ * rec[next] is overwritten next. Records of another incarnation (an
+ * earlier mount of that node) are stale.
+ */
+#define CSVFS_CLIENT_RECS	16
+#define CSVFS_CLIENT_REPLY_MAX	232
+#define CSVFS_CREC_LONG		0x1	/* the reply did not fit: not kept, the
+					 * request (idempotent) runs again */
+struct csvfs_client_rec {
+	uint64_t seq;		/* 0x00 request sequence, 0 = unused */
+	uint16_t reply_len;	/* 0x08 bytes of reply[] in use */
+	uint16_t flags;		/* 0x0a CSVFS_CREC_* */
+	uint32_t type;		/* 0x0c request type */
+	uint8_t  reply[CSVFS_CLIENT_REPLY_MAX];	/* 0x10 encoded reply */
+};				/* 0xf8 */
+_Static_assert(sizeof(struct csvfs_client_rec) == 248, "client rec size");
+
 struct csvfs_client {
 	struct csvfs_mhdr hdr;	/* 0x000 */
-	uint32_t node_id;	/* 0x040 */
-	uint32_t reply_len;	/* 0x044 bytes of reply[] in use */
-	uint64_t incarnation;	/* 0x048 */
-	uint64_t seq;		/* 0x050 last completed request sequence */
-	uint8_t  reserved[40];	/* 0x058 */
-	uint8_t  reply[3968];	/* 0x080 encoded reply of that request */
+	uint32_t node_id;	/* 0x040 0 = never used */
+	uint32_t next;		/* 0x044 ring position written next */
+	uint64_t incarnation;	/* 0x048 the node's mount the records are of */
+	uint8_t  reserved[48];	/* 0x050 */
+	struct csvfs_client_rec rec[CSVFS_CLIENT_RECS];	/* 0x080 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_client) == CSVFS_MBLK_SIZE, "client size");
 

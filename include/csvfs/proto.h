@@ -234,4 +234,33 @@ enum csvfs_msg_type {
 #define CSVFS_CACHE_LEASE_MS	1000
 #define CSVFS_INVAL_WAIT_MS	1500	/* wait for acks; > the lease */
 
+/*
+ * Retries. A node sends a request again, unchanged (same incarnation and
+ * seq), after its connection broke or the coordinator changed. The
+ * coordinator records the requests below, with their replies, in the
+ * node's client slot (include/csvfs/ondisk.h, journaled with the change),
+ * and answers a retry of one of them from there: a retried mkdir does not
+ * fail with EEXIST, a retried unlink not with ENOENT. A node keeps at most
+ * CSVFS_CLIENT_RECS of them in flight, so a retry finds its record.
+ */
+#define CSVFS_MSG_BIT(t)	(1ull << (t))
+#define CSVFS_MSG_RECORDED_MASK						\
+	(CSVFS_MSG_BIT(CSVFS_MSG_SETATTR) | CSVFS_MSG_BIT(CSVFS_MSG_MKNOD) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_MKDIR) | CSVFS_MSG_BIT(CSVFS_MSG_SYMLINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_UNLINK) | CSVFS_MSG_BIT(CSVFS_MSG_RMDIR) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_RENAME) | CSVFS_MSG_BIT(CSVFS_MSG_LINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_OPEN) | CSVFS_MSG_BIT(CSVFS_MSG_RELEASE) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_ALLOC) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_WRITE_DONE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_FALLOCATE) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_INLINE_WRITE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SETXATTR) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE))
+
+static inline int csvfs_msg_recorded(unsigned type)
+{
+	return type < 64 && (CSVFS_MSG_RECORDED_MASK >> type) & 1;
+}
+
 #endif /* CSVFS_PROTO_H */

@@ -114,6 +114,8 @@ struct rec {
 	uint8_t *buf;		/* DEV_REC_WRITE: a copy */
 };
 
+static uint64_t mounts;
+
 static struct {
 	pthread_mutex_t lock;
 	struct rec *r;
@@ -288,7 +290,8 @@ static int vol_start(struct vol *v, const char *path, int record)
 		goto fail;
 	}
 	mds_local_transport(v->mds, &t);
-	rc = mdc_new(&t, 1, 7, &v->mdc);
+	/* Each mount is a new incarnation: its request records are its own. */
+	rc = mdc_new(&t, 1, ((uint64_t)getpid() << 32) + ++mounts, &v->mdc);
 	if (!rc)
 		rc = mdc_hello(v->mdc, "crashsim", &vi);
 	if (rc) {

@@ -27,6 +27,9 @@
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 
+/* Every mount is a new incarnation (request records are per mount). */
+static uint64_t incarnation = 7;
+
 static char golden[64], img[80];
 static struct csvfs_super sb;
 /* What populate() made (the same in every copy of the golden image). */
@@ -242,7 +245,7 @@ static int populate(void)
 		return rc;
 	}
 	mds_local_transport(m, &t);
-	rc = mdc_new(&t, 1, 7, &c);
+	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);
 	root = vi.root_ino;
@@ -728,7 +731,7 @@ static void test_big_structures(void)
 	CU_ASSERT_FATAL(dev_open(img, 0, &d) == 0);
 	CU_ASSERT_FATAL(mds_start(d, &o, &m) == 0);
 	mds_local_transport(m, &t);
-	rc = mdc_new(&t, 1, 8, &c);
+	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);
 	if (!rc)

@@ -30,6 +30,9 @@ static struct mds *mds;
 static struct mdc *mdc;
 static struct mdc_volinfo vi;
 
+/* Every mount of a node is a new incarnation (its request records). */
+static uint64_t incarnation = 42;
+
 static void start(void)
 {
 	struct mds_opts o = { .node_id = 1, .standalone = 1 };
@@ -38,7 +41,7 @@ static void start(void)
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	mds_local_transport(mds, &t);
-	CU_ASSERT_FATAL(mdc_new(&t, 1, 42, &mdc) == 0);
+	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
 }
 
@@ -302,7 +305,7 @@ static void start_cluster(void)
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	mds_local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
-		CU_ASSERT_FATAL(mdc_new(&t, n, 100 + n, &nm[n]) == 0);
+		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
 	}
 }
@@ -458,6 +461,65 @@ static void test_ownership_standalone_keeps_none(void)
 	stop();
 }
 
+/* ---- retries ----------------------------------------------------------- */
+
+static int retry_mode;	/* 0: once; 1: twice; 2: twice, new coordinator */
+
+/* As a lost reply: the request reaches the coordinator twice. */
+static int retry_call(void *ctx, struct csvfs_msg_hdr *hdr,
+		      const void *payload, uint8_t **reply, size_t *reply_len)
+{
+	struct mds_opts o = { .node_id = 1, .standalone = 1 };
+	int rc;
+
+	(void)ctx;
+	rc = mds_dispatch(mds, hdr, payload, reply, reply_len);
+	if (!retry_mode)
+		return rc;
+	free(*reply);
+	if (retry_mode == 2) {
+		CU_ASSERT(mds_stop(mds) == 0);
+		CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
+	}
+	return mds_dispatch(mds, hdr, payload, reply, reply_len);
+}
+
+static void test_retries(void)
+{
+	struct mdc_transport t = { retry_call, NULL };
+	struct csvfs_attr a, b, d;
+	struct mdc *c, *other;
+
+	start();
+	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &c) == 0);
+	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &other) == 0);
+	retry_mode = 1;
+	CU_ASSERT_FATAL(mdc_mkdir(c, vi.root_ino, "rd", 0755, 0, 0, &d) == 0);
+	CU_ASSERT(mdc_lookup(mdc, vi.root_ino, "rd", &b) == 0 &&
+		  b.ino == d.ino);
+	CU_ASSERT(mdc_create(c, d.ino, "rf", S_IFREG | 0644, 0, 0, 0, &a) ==
+		  0);
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "rf", &b) == 0 && b.ino == a.ino);
+	CU_ASSERT(mdc_rename(c, d.ino, "rf", d.ino, "rg", 0) == 0);
+	/* A failure is not recorded: the retry runs, and fails again. */
+	CU_ASSERT(mdc_mkdir(c, vi.root_ino, "rd", 0755, 0, 0, &b) == -EEXIST);
+	/* The record is the node's: another mount's same seq runs. */
+	retry_mode = 0;
+	CU_ASSERT(mdc_mkdir(other, d.ino, "x1", 0755, 0, 0, &b) == 0);
+	CU_ASSERT(b.ino != d.ino);
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "x1", &a) == 0 && a.ino == b.ino);
+	/* Across a coordinator change (journal replay, a new mds). */
+	retry_mode = 2;
+	CU_ASSERT(mdc_unlink(c, d.ino, "rg") == 0);
+	CU_ASSERT(mdc_mkdir(c, d.ino, "after", 0700, 0, 0, &b) == 0);
+	retry_mode = 0;
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "rg", &b) == -ENOENT);
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "after", &b) == 0);
+	mdc_free(c);
+	mdc_free(other);
+	stop();
+}
+
 /* ---- client caches (cluster mode) ------------------------------------ */
 
 static struct mcache *nc[NNODES + 1];	/* cache of node n */
@@ -535,7 +597,7 @@ static void test_cache_coherence(void)
 	mds_local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mcache_new(0, 200, &nc[n]) == 0);
-		CU_ASSERT_FATAL(mdc_new(&t, n, 100 + n, &nm[n]) == 0);
+		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		mdc_set_cache(nm[n], nc[n]);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
 	}
@@ -631,6 +693,8 @@ int main(void)
 		    test_ownership_handoff);
 	CU_add_test(s, "ownership: standalone keeps none",
 		    test_ownership_standalone_keeps_none);
+	CU_add_test(s, "retried requests answered from the record",
+		    test_retries);
 	CU_add_test(s, "cluster caches: invalidations, acks, lease",
 		    test_cache_coherence);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
