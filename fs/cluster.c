@@ -96,6 +96,10 @@ struct clu {
 	int acker_running;
 	pthread_mutex_t ack_lock;
 	pthread_cond_t ack_cond;
+	/* What the data path cached (clu_set_inval), under inval_lock. */
+	pthread_mutex_t inval_lock;
+	void (*inval_data)(void *ctx, uint64_t ino);
+	void *inval_data_ctx;
 	uint64_t *ack_q;
 	size_t ack_n, ack_cap;
 	int ack_stop;
@@ -245,16 +249,40 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 
 /* ---- caches: invalidations ------------------------------------------------ */
 
-static void apply_inval(struct clu *c, const uint64_t *inos, uint32_t n)
+/*
+ * Drops what this node cached of inos (n 0: of everything). others: the
+ * change came from another node, so cached extent maps go too (this
+ * node's own allocations are already in its maps). Never blocks on a
+ * request of this node: it runs on the client's reader thread.
+ */
+static void apply_inval(struct clu *c, const uint64_t *inos, uint32_t n,
+			int others)
 {
+	void (*fn)(void *ctx, uint64_t ino);
+	void *ctx;
 	uint32_t i;
 
-	if (!c->o.cache)
-		return;
-	if (!n)
+	if (c->o.cache && !n)
 		mcache_clear(c->o.cache);
-	for (i = 0; i < n; i++)
+	for (i = 0; c->o.cache && i < n; i++)
 		mcache_inval(c->o.cache, inos[i]);
+	if (!others)
+		return;
+	pthread_mutex_lock(&c->inval_lock);
+	fn = c->inval_data;
+	ctx = c->inval_data_ctx;
+	for (i = 0; fn && i < n; i++)
+		fn(ctx, inos[i]);
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+void clu_set_inval(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
+		   void *ctx)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	c->inval_data = fn;
+	c->inval_data_ctx = ctx;
+	pthread_mutex_unlock(&c->inval_lock);
 }
 
 /* Coordinator side (mds_opts.inval): push INVAL, or drop here. */
@@ -269,7 +297,7 @@ static int own_inval(void *ctx, uint32_t node, uint64_t id,
 	int rc;
 
 	if (node == c->self) {
-		apply_inval(c, inos, n);
+		apply_inval(c, inos, n, id != 0);
 		return 1;
 	}
 	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
@@ -363,13 +391,13 @@ static void on_inval(struct clu *c, const struct csvfs_msg_hdr *h,
 	}
 	/* In pieces: a long list must not need memory we may not get. */
 	if (!n)
-		apply_inval(c, NULL, 0);
+		apply_inval(c, NULL, 0, id != 0);
 	while (n) {
 		uint32_t k = n < 64 ? n : 64;
 
 		for (i = 0; i < k; i++)
 			inos[i] = msg_get_u64(&in);
-		apply_inval(c, inos, k);
+		apply_inval(c, inos, k, id != 0);
 		n -= k;
 	}
 	if (id)
@@ -855,6 +883,7 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	pthread_rwlock_init(&c->role_lock, NULL);
 	pthread_mutex_init(&c->ack_lock, NULL);
 	pthread_cond_init(&c->ack_cond, NULL);
+	pthread_mutex_init(&c->inval_lock, NULL);
 	rc = -pthread_create(&c->acker, NULL, acker_main, c);
 	if (rc) {
 		snprintf(why, whylen, "cannot start a thread: %s",
@@ -947,6 +976,7 @@ void clu_stop(struct clu *c)
 	free(c->ack_q);
 	pthread_mutex_destroy(&c->ack_lock);
 	pthread_cond_destroy(&c->ack_cond);
+	pthread_mutex_destroy(&c->inval_lock);
 	pthread_rwlock_destroy(&c->role_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

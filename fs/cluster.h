@@ -51,6 +51,13 @@ void clu_transport(struct clu *c, struct mdc_transport *t);
  */
 void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
 		    void *ctx);
+/*
+ * Called with each inode another node changed (a coordinator INVAL), to
+ * drop what the data path cached of it; must not block on I/O or RPCs
+ * (fsops_inval). Set after clu_start; NULL to stop before freeing ctx.
+ */
+void clu_set_inval(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
+		   void *ctx);
 /* Control hooks for fsops (trusted.csvfs.status / trusted.csvfs.move). */
 int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size);
 int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len);

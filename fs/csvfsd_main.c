@@ -462,6 +462,12 @@ static void recall_file(void *ctx, uint64_t ino)
 			csvfs_strerror(rc2));
 }
 
+/* Another node changed a file (clu_set_inval). */
+static void inval_file(void *ctx, uint64_t ino)
+{
+	fsops_inval(ctx, ino);
+}
+
 static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
 			struct mcache *cache, struct clu **out)
 {
@@ -642,6 +648,7 @@ client:
 		recall_ctx.fs = fs;
 		recall_ctx.mdc = mdc;
 		clu_set_recall(clu, recall_file, &recall_ctx);
+		clu_set_inval(clu, inval_file, fs);
 	}
 	if (fuse_set_signal_handlers(se)) {
 		log_err("cannot install signal handlers");
@@ -686,8 +693,10 @@ out:
 		fuse_session_unmount(se);
 	if (handlers)
 		fuse_remove_signal_handlers(se);
-	if (clu)
+	if (clu) {
 		clu_set_recall(clu, NULL, NULL);
+		clu_set_inval(clu, NULL, NULL);
+	}
 	if (se)
 		fuse_session_destroy(se);
 	if (fs) {

@@ -80,6 +80,8 @@ struct data_file {
 	pthread_mutex_t flush_lock;	/* one write_done at a time */
 	int is_inline;
 	int map_valid;
+	int map_stale;			/* atomic, no lock: another node
+					 * changed the map (data_map_inval) */
 	struct fmap map;
 	uint64_t size;			/* local view */
 	int size_dirty;			/* size not reported yet */
@@ -204,6 +206,24 @@ out:
 }
 
 /* ---- file state table ---------------------------------------------------- */
+
+/*
+ * A usable map (f->lock held): loaded if there is none, reloaded if another
+ * node changed it. A reload replaces the map only once the new one is
+ * complete, so a write finishing meanwhile still finds its extent there.
+ */
+static int map_fresh(struct data *d, struct data_file *f)
+{
+	int rc;
+
+	if (f->map_valid &&
+	    !__atomic_exchange_n(&f->map_stale, 0, __ATOMIC_ACQ_REL))
+		return 0;
+	rc = map_load(d, f);
+	if (rc && f->map_valid)
+		__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
+	return rc;
+}
 
 static struct data_file *file_get(struct data *d, uint64_t ino)
 {
@@ -332,12 +352,10 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		uint32_t i;
 
 		pthread_mutex_lock(&f->lock);
-		if (!f->map_valid) {
-			rc = map_load(d, f);
-			if (rc) {
-				pthread_mutex_unlock(&f->lock);
-				return rc;
-			}
+		rc = map_fresh(d, f);
+		if (rc) {
+			pthread_mutex_unlock(&f->lock);
+			return rc;
 		}
 		mapped = fmap_find(&f->map, lblk, &i);
 		if (!mapped && !wr && d->shared && !refreshed) {
@@ -525,11 +543,9 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 	uint64_t run_end;
 	int rc = 0;
 
-	if (!f->map_valid) {
-		rc = map_load(d, f);
-		if (rc)
-			return rc;
-	}
+	rc = map_fresh(d, f);
+	if (rc)
+		return rc;
 	while (l < le) {
 		if (fmap_find(&f->map, l, &i)) {
 			l = f->map.ext[i].lblk + f->map.ext[i].len;
@@ -826,6 +842,21 @@ int data_recall(struct data *d, uint64_t ino)
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 	return rc;
+}
+
+/*
+ * Called on the metadata client's reader thread, which must not wait for
+ * f->lock (its holder may wait for an RPC reply that thread delivers): it
+ * only flags the map; map_fresh reloads it.
+ */
+void data_map_inval(struct data *d, uint64_t ino)
+{
+	struct data_file *f = file_get(d, ino);
+
+	if (!f)
+		return;
+	__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
+	file_put(d, f);
 }
 
 int data_flush_ino(struct data *d, uint64_t ino)

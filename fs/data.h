@@ -89,6 +89,11 @@ int data_flush_ino(struct data *d, uint64_t ino);
  * Returns 0 or the first error. Any thread but a FUSE request's own.
  */
 int data_recall(struct data *d, uint64_t ino);
+/*
+ * Another node changed ino's blocks (a coordinator INVAL): drops the cached
+ * extent map, re-fetched at the next I/O. Any thread.
+ */
+void data_map_inval(struct data *d, uint64_t ino);
 /* data_flush of every open file; returns the first error. */
 int data_flush_all(struct data *d);
 

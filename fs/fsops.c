@@ -683,6 +683,11 @@ void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se)
 	c->se = se;
 }
 
+void fsops_inval(struct fsops_ctx *c, uint64_t ino)
+{
+	data_map_inval(c->data, ino);
+}
+
 int fsops_recall(struct fsops_ctx *c, uint64_t ino)
 {
 	int rc = data_recall(c->data, ino);

@@ -92,6 +92,12 @@ void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se);
  * of the same file; typically from the recall thread of fs/cluster.c.
  */
 int fsops_recall(struct fsops_ctx *c, uint64_t ino);
+/*
+ * Another node changed ino (a coordinator INVAL, fs/cluster.c): drops what
+ * the data path cached of it (its extent map). Any thread; does not block
+ * on I/O.
+ */
+void fsops_inval(struct fsops_ctx *c, uint64_t ino);
 /* Frees c. Main thread, after fsops_release and fuse_session_destroy. */
 void fsops_free(struct fsops_ctx *c);
 

@@ -66,19 +66,20 @@ static int busy(uint32_t who, uint32_t *owner)
 	return -EBUSY;
 }
 
-int lockd_may_modify(const struct lockd_state *s, uint32_t node,
+int lockd_may_modify(const struct lockd_state *s, uint32_t node, int frees,
 		     uint32_t *owner)
 {
 	uint32_t n;
 
 	if (s->mode == CSVFS_OWN_NONE ||
 	    (s->mode == CSVFS_OWN_EXCLUSIVE && s->node == node) ||
-	    (s->mode == CSVFS_OWN_MULTI && lockd_holds(s, node)))
+	    (s->mode == CSVFS_OWN_MULTI && lockd_holds(s, node) &&
+	     (!frees || s->holders == bit_of(node))))
 		return 0;
 	if (owner) {
 		*owner = s->node;
 		for (n = 1; !*owner && n <= LOCKD_MAX_NODE; n++)
-			if (s->holders & bit_of(n))
+			if (s->holders & bit_of(n) && n != node)
 				*owner = n;
 	}
 	return -EBUSY;

@@ -76,11 +76,12 @@ int lockd_handoff(struct lockd_state *s, uint32_t from, uint32_t to,
 /*
  * May node change the file's data or size without an open (truncate,
  * fallocate, punch)? Yes when nobody holds it, when node is the exclusive
- * owner, or in multi-writer mode when node is a holder. Otherwise -EBUSY
- * (*owner, if not NULL, names a holder): readers elsewhere hold block
- * maps that a truncate would make point at freed blocks.
+ * owner, or in multi-writer mode when node is a holder -- and the only one
+ * if the change frees blocks (frees != 0: a shrinking truncate, a punch).
+ * Otherwise -EBUSY (*owner, if not NULL, names a holder): other nodes hold
+ * block maps that a truncate would make point at freed blocks.
  */
-int lockd_may_modify(const struct lockd_state *s, uint32_t node,
+int lockd_may_modify(const struct lockd_state *s, uint32_t node, int frees,
 		     uint32_t *owner);
 
 /* Does node hold the file in any mode? */

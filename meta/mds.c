@@ -326,7 +326,7 @@ void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s)
 }
 
 int mds_may_modify(struct mds_req *r, uint64_t ino,
-		   const struct csvfs_inode *in)
+		   const struct csvfs_inode *in, int frees)
 {
 	struct lockd_state s;
 	uint32_t owner = 0;
@@ -335,11 +335,12 @@ int mds_may_modify(struct mds_req *r, uint64_t ino,
 	if (r->m->o.standalone)
 		return 0;
 	mds_own_decode(in, &s);
-	rc = lockd_may_modify(&s, r->hdr->node_id, &owner);
+	rc = lockd_may_modify(&s, r->hdr->node_id, frees, &owner);
 	if (rc)
-		syslog(LOG_NOTICE, "ino %llu: size change by node %u refused: "
-		       "held %s by node %u", (unsigned long long)ino,
-		       r->hdr->node_id, lockd_mode_name(s.mode), owner);
+		syslog(LOG_NOTICE, "ino %llu: %s by node %u refused: held %s "
+		       "by node %u", (unsigned long long)ino, frees ?
+		       "freeing blocks" : "size change", r->hdr->node_id,
+		       lockd_mode_name(s.mode), owner);
 	return rc;
 }
 

@@ -436,7 +436,8 @@ int mds_h_fallocate(struct mds_req *r)
 		return -EOPNOTSUPP;
 	rc = get_reg(r, ino, &in, &mb);
 	if (!rc)
-		rc = mds_may_modify(r, ino, &in);
+		rc = mds_may_modify(r, ino, &in, !!(mode &
+				    (CSVFS_FA_PUNCH_HOLE | CSVFS_FA_ZERO_RANGE)));
 	if (rc)
 		return rc;
 	if (mode & (CSVFS_FA_PUNCH_HOLE | CSVFS_FA_ZERO_RANGE))

@@ -135,10 +135,11 @@ int mds_open_ino(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 		 struct mbuf *mb, uint32_t flags);
 /*
  * Cluster mode: -EBUSY (logged) when the requesting node may not change
- * ino's size or blocks without an open because other nodes hold it.
+ * ino's size or blocks (frees: free some) because other nodes hold it
+ * (lockd_may_modify).
  */
 int mds_may_modify(struct mds_req *r, uint64_t ino,
-		   const struct csvfs_inode *in);
+		   const struct csvfs_inode *in, int frees);
 void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
 uint64_t mds_now_ns(void);
 int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,

@@ -135,7 +135,7 @@ int mds_h_setattr(struct mds_req *r)
 			return -EISDIR;
 		if (!S_ISREG(in.mode))
 			return -EINVAL;
-		rc = mds_may_modify(r, ino, &in);
+		rc = mds_may_modify(r, ino, &in, size < in.size);
 		if (rc)
 			return rc;
 		rc = mds_set_size(r, ino, &in, mb, size);

@@ -7,8 +7,9 @@
 # log names the file and the owner; after the last close anyone may open
 # it; read-only opens on nodes 2 and 3 together work (shared-read) and a
 # writer is then refused; a multi-writer file accepts writers on all three
-# nodes; `csvfsctl locks` and the trusted.csvfs.owner xattr show owner,
-# mode and since; handoff to a non-member, or from a node that is not the
+# nodes, sees at once the blocks another writer allocates, and refuses a
+# punch or shrink while another node writes it; `csvfsctl locks` and the
+# trusted.csvfs.owner xattr show owner, mode and since; handoff to a non-member, or from a node that is not the
 # owner, fails and changes nothing; a "VM" (tests/tools/vmwriter: numbered,
 # checksummed 4 KiB O_DIRECT records) runs on node 1, is paused, its disk
 # handed to node 2 where it continues, 20 times back and forth, then every
@@ -112,6 +113,18 @@ for n in 1 2 3; do
 		conv=notrunc oflag=direct status=none || fail "write on node $n"
 done
 assert_match 'mode=multi-writer' "$(owner_of 3 mw)" "mode"
+# A block node 2 allocates is read at once on node 1, which has the map.
+run 2 -- dd if=/dev/urandom of="$(mnt 2)/mw" bs=1M seek=40 count=1 \
+	conv=notrunc oflag=direct status=none || fail "far write on node 2"
+assert_eq "$(run 2 -- dd if="$(mnt 2)/mw" bs=1M skip=40 count=1 iflag=direct status=none | sha256sum)" \
+	"$(run 1 -- dd if="$(mnt 1)/mw" bs=1M skip=40 count=1 iflag=direct status=none | sha256sum)" \
+	"far block read on node 1"
+# Freeing blocks under another writer's extent map is refused.
+run_capture run 1 -- fallocate -p -o 0 -l 1048576 "$(mnt 1)/mw"
+((RC != 0)) || fail "node 1 punched a hole while node 2 writes the file"
+assert_match 'Device or resource busy' "$OUT" "punch with two writers"
+run_capture run 1 -- truncate -s 1M "$(mnt 1)/mw"
+assert_match 'Device or resource busy' "$OUT" "shrink with two writers"
 kill_holders
 run 1 -- "$B/csvfsctl" multiwriter off "$(mnt 1)/mw" >/dev/null
 

@@ -26,24 +26,29 @@ static void test_may_modify(void)
 	struct lockd_state s = fresh(0);
 	uint32_t owner = 0;
 
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), 0);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, 0, &owner), 0);
 	lockd_acquire(&s, 1, LOCKD_WRITE, T0, NULL);
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), 0);
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, 0, &owner), 0);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, 0, &owner), -EBUSY);
 	CU_ASSERT_EQUAL(owner, 1);
 	lockd_release(&s, 1);
 	lockd_acquire(&s, 2, LOCKD_READ, T1, NULL);
 	lockd_acquire(&s, 3, LOCKD_READ, T1, NULL);
 	owner = 0;
 	/* a reader may not truncate under the other reader */
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 2, 0, &owner), -EBUSY);
 	CU_ASSERT_EQUAL(owner, 2);
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, 0, &owner), -EBUSY);
 	s = fresh(CSVFS_IFL_MULTIWRITER);
 	lockd_acquire(&s, 2, LOCKD_WRITE, T0, NULL);
 	lockd_acquire(&s, 3, LOCKD_WRITE, T0, NULL);
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 3, &owner), 0);
-	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 3, 0, &owner), 0);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 1, 0, &owner), -EBUSY);
+	/* freeing blocks under another writer's map: refused */
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 3, 1, &owner), -EBUSY);
+	CU_ASSERT_EQUAL(owner, 2);
+	lockd_release(&s, 2);
+	CU_ASSERT_EQUAL(lockd_may_modify(&s, 3, 1, &owner), 0);
 }
 
 static void test_write_open_takes_exclusive(void)
