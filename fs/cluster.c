@@ -31,8 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csvfs/errors.h"
 #include "fs/cluster.h"
 #include "fs/log.h"
+#include "lockd/hb.h"
 #include "meta/mds.h"
 #include "meta/ondisk.h"
 #include "net/mcache.h"
@@ -100,6 +102,13 @@ struct clu {
 	pthread_mutex_t inval_lock;
 	void (*inval_data)(void *ctx, uint64_t ino);
 	void *inval_data_ctx;
+	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
+	void (*fence)(void *ctx, int on);
+	void *fence_ctx;
+	struct hb *hb;			/* this node's on-disk heartbeat */
+	int was_quorate, fenced;
+	pthread_t unfence;		/* the last unfencing thread */
+	int unfence_started;
 	uint64_t *ack_q;
 	size_t ack_n, ack_cap;
 	int ack_stop;
@@ -567,6 +576,61 @@ static void elect(struct clu *c)
 	pthread_cond_broadcast(&c->cond);
 }
 
+/* ---- self-fencing ---------------------------------------------------------- */
+
+void clu_set_fence(struct clu *c, void (*fn)(void *ctx, int on), void *ctx)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	c->fence = fn;
+	c->fence_ctx = ctx;
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+static void fence_call(struct clu *c, int on)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	if (c->fence)
+		c->fence(c->fence_ctx, on);
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+static void *unfence_main(void *arg)
+{
+	fence_call(arg, 0);
+	return NULL;
+}
+
+/*
+ * Quorum lost: stop writing to the device at once and stop the heartbeat,
+ * so that the others, after CSVFS_HB_DEAD_MS without it, may break our
+ * locks. Quorum back: stamp again; open files must show they are still
+ * ours before they write (on a thread: that waits for writes in flight).
+ * Caller holds c->lock.
+ */
+static void fence_update(struct clu *c, int quorate)
+{
+	if (quorate)
+		c->was_quorate = 1;
+	if (!quorate && c->was_quorate && !c->fenced) {
+		c->fenced = 1;
+		hb_suspend(c->hb, 1);
+		fence_call(c, 1);
+		syslog(LOG_WARNING, "node %u: quorum lost: fenced (no device "
+		       "writes, heartbeat stopped)", c->self);
+	} else if (quorate && c->fenced) {
+		c->fenced = 0;
+		hb_suspend(c->hb, 0);
+		if (c->unfence_started)
+			pthread_join(c->unfence, NULL);
+		c->unfence_started = !pthread_create(&c->unfence, NULL,
+						     unfence_main, c);
+		if (!c->unfence_started)
+			fence_call(c, 0);
+		syslog(LOG_NOTICE, "node %u: quorum regained: unfenced",
+		       c->self);
+	}
+}
+
 static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
 		       int quorate)
 {
@@ -587,6 +651,7 @@ static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
 				c->is_memb[nodes[i]] = 1;
 	}
 	c->quorate = quorate;
+	fence_update(c, quorate);
 	elect(c);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -903,6 +968,14 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 		goto fail;
 	}
 	c->self = memb_local_node(c->memb);
+	pthread_mutex_lock(&c->lock);
+	rc = hb_start(o->dev, &c->sb, c->self, CSVFS_HB_CLUSTER, &c->hb);
+	pthread_mutex_unlock(&c->lock);
+	if (rc) {
+		snprintf(why, whylen, "cannot write this node's heartbeat "
+			 "(slot %u): %s", c->self, csvfs_strerror(rc));
+		goto fail;
+	}
 	/* Wait for a coordinator that answers us. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += o->wait_ms / 1000;
@@ -970,6 +1043,11 @@ void clu_stop(struct clu *c)
 		pthread_mutex_unlock(&c->ack_lock);
 		pthread_join(c->acker, NULL);
 	}
+	if (c->unfence_started)
+		pthread_join(c->unfence, NULL);
+	if (hb_stop(c->hb))
+		syslog(LOG_WARNING, "node %u: could not mark the heartbeat "
+		       "slot left", c->self);
 	rpc_client_free(cl);
 	rpc_client_free(c->ack_client);
 	mdc_free(c->ack_mdc);

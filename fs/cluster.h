@@ -58,6 +58,12 @@ void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
  */
 void clu_set_inval(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
 		   void *ctx);
+/*
+ * Self-fencing of the data path (fsops_fence): on when the node loses
+ * quorum (before others may break its locks), off when it is back. Set
+ * after clu_start; NULL before freeing ctx.
+ */
+void clu_set_fence(struct clu *c, void (*fn)(void *ctx, int on), void *ctx);
 /* Control hooks for fsops (trusted.csvfs.status / trusted.csvfs.move). */
 int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size);
 int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len);

@@ -462,6 +462,12 @@ static void recall_file(void *ctx, uint64_t ino)
 			csvfs_strerror(rc2));
 }
 
+/* Quorum lost / regained (clu_set_fence). */
+static void fence_data(void *ctx, int on)
+{
+	fsops_fence(ctx, on);
+}
+
 /* Another node changed a file (clu_set_inval). */
 static void inval_file(void *ctx, uint64_t ino)
 {
@@ -649,6 +655,7 @@ client:
 		recall_ctx.mdc = mdc;
 		clu_set_recall(clu, recall_file, &recall_ctx);
 		clu_set_inval(clu, inval_file, fs);
+		clu_set_fence(clu, fence_data, fs);
 	}
 	if (fuse_set_signal_handlers(se)) {
 		log_err("cannot install signal handlers");
@@ -696,6 +703,7 @@ out:
 	if (clu) {
 		clu_set_recall(clu, NULL, NULL);
 		clu_set_inval(clu, NULL, NULL);
+		clu_set_fence(clu, NULL, NULL);
 	}
 	if (se)
 		fuse_session_destroy(se);

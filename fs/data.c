@@ -62,6 +62,7 @@ struct data {
 	unsigned pending_max;
 	int shared;
 	uint32_t node_id;
+	int fenced;			/* atomic: no device writes at all */
 	pthread_key_t buf_key;		/* struct data_buf of each thread */
 	pthread_mutex_t lock;		/* files, data_file.refs */
 	struct itab files;
@@ -390,6 +391,8 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		}
 		if (!mapped)
 			memset(buf, 0, seg);
+		else if (wr && __atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
+			return -EIO;	/* fenced: logged by data_fence */
 		else if (wr)
 			rc = dev_pwrite(d->dev, buf, seg, phys);
 		else
@@ -680,6 +683,9 @@ int data_write(struct data *d, struct data_file *f, uint64_t off,
 
 	if (!len)
 		return 0;
+	/* Fenced: fail at once, before anything waits for the network. */
+	if (__atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
+		return -EIO;
 	rc = gate_enter(d, f);
 	if (rc)
 		return rc;
@@ -849,6 +855,42 @@ int data_recall(struct data *d, uint64_t ino)
  * f->lock (its holder may wait for an RPC reply that thread delivers): it
  * only flags the map; map_fresh reloads it.
  */
+static int revoke_one(struct itab_node *n, void *arg)
+{
+	struct data_file *f = (struct data_file *)n;
+
+	(void)arg;
+	pthread_rwlock_wrlock(&f->gate);
+	f->revoked = 1;
+	pthread_rwlock_unlock(&f->gate);
+	return 0;
+}
+
+void data_fence(struct data *d, int on)
+{
+	int was = __atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE);
+
+	if (on) {
+		__atomic_store_n(&d->fenced, 1, __ATOMIC_RELEASE);
+		if (!was)
+			log_err("fenced: no writes to the device until the "
+				"node is back in a quorate cluster");
+		return;
+	}
+	if (!was)
+		return;
+	/*
+	 * Our holds may have been broken meanwhile: every open file must
+	 * prove it is still ours (gate_enter) before it writes again.
+	 */
+	pthread_mutex_lock(&d->lock);
+	itab_each(&d->files, revoke_one, NULL);
+	__atomic_store_n(&d->fenced, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&d->lock);
+	log_info("unfenced: open files write again once the coordinator "
+		 "confirms this node still owns them");
+}
+
 void data_map_inval(struct data *d, uint64_t ino)
 {
 	struct data_file *f = file_get(d, ino);

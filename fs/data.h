@@ -94,6 +94,13 @@ int data_recall(struct data *d, uint64_t ino);
  * extent map, re-fetched at the next I/O. Any thread.
  */
 void data_map_inval(struct data *d, uint64_t ino);
+/*
+ * Self-fencing (DESIGN.md): on, no byte reaches the device any more (writes
+ * fail with EIO) -- at once, without waiting for anything; off (quorum is
+ * back), every file open now must first prove with the coordinator that
+ * this node still owns it (its hold may have been broken meanwhile).
+ */
+void data_fence(struct data *d, int on);
 /* data_flush of every open file; returns the first error. */
 int data_flush_all(struct data *d);
 

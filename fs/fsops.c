@@ -688,6 +688,11 @@ void fsops_inval(struct fsops_ctx *c, uint64_t ino)
 	data_map_inval(c->data, ino);
 }
 
+void fsops_fence(struct fsops_ctx *c, int on)
+{
+	data_fence(c->data, on);
+}
+
 int fsops_recall(struct fsops_ctx *c, uint64_t ino)
 {
 	int rc = data_recall(c->data, ino);

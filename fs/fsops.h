@@ -98,6 +98,8 @@ int fsops_recall(struct fsops_ctx *c, uint64_t ino);
  * on I/O.
  */
 void fsops_inval(struct fsops_ctx *c, uint64_t ino);
+/* Self-fencing of the data path (data_fence). */
+void fsops_fence(struct fsops_ctx *c, int on);
 /* Frees c. Main thread, after fsops_release and fuse_session_destroy. */
 void fsops_free(struct fsops_ctx *c);
 

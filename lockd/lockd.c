@@ -182,6 +182,28 @@ int lockd_release(struct lockd_state *s, uint32_t node)
 	return 1;
 }
 
+int lockd_break(struct lockd_state *s, uint32_t node)
+{
+	if (node == 0)
+		return -EINVAL;
+	if (!lockd_holds(s, node))
+		return 0;
+	if (s->mode == CSVFS_OWN_EXCLUSIVE) {
+		set_mode(s, CSVFS_OWN_NONE, 0, 0);
+		return 1;
+	}
+	s->holders &= ~bit_of(node);
+	s->count = s->count ? s->count - 1 : 0;
+	if (!s->holders) {
+		set_mode(s, CSVFS_OWN_NONE, 0, 0);
+		return 1;
+	}
+	if (s->node == node)
+		s->node = lowest_other(s->holders, 0);
+	s->epoch++;
+	return 1;
+}
+
 int lockd_handoff(struct lockd_state *s, uint32_t from, uint32_t to,
 		  uint64_t now_ns)
 {

@@ -64,6 +64,13 @@ int lockd_acquire(struct lockd_state *s, uint32_t node, int access,
 int lockd_release(struct lockd_state *s, uint32_t node);
 
 /*
+ * Takes a dead node's hold away (DESIGN.md "Owner death": it left the
+ * membership and its heartbeat stopped): as lockd_release, pinned or not.
+ * Returns 1 if *s changed, 0 if node held nothing, -EINVAL for node 0.
+ */
+int lockd_break(struct lockd_state *s, uint32_t node);
+
+/*
  * Moves exclusive ownership from node "from" to node "to" (membership of
  * "to" is the caller's to check). A file owned by nobody may be handed
  * with from == 0. Returns 1 (moved), 0 (from == to, nothing to do),

@@ -28,9 +28,9 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/rand.h>
 
 #include "csvfs/errors.h"
+#include "lockd/hb.h"
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
@@ -42,18 +42,7 @@
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 
-#define HB_INTERVAL_MS	1000
-#define HB_STALE_S	10
 
-struct mds_hb {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int stop, running;
-	uint64_t counter, incarnation;
-};
-
-static struct mds_hb *hb_of(struct mds *m);
 
 /* ---- helpers shared by the handlers --------------------------------- */
 
@@ -394,6 +383,68 @@ static long open_node_add(struct mds_open *o, uint32_t node, int delta)
 }
 
 /*
+ * Cluster mode: is node dead -- out of the membership, and its on-disk
+ * heartbeat stopped for the timeout (it stopped writing: crashed, or
+ * fenced itself when it lost quorum)?
+ */
+static int node_dead(struct mds *m, uint32_t node)
+{
+	return m->watch && node && m->o.is_member &&
+	       !m->o.is_member(m->o.own_ctx, node) &&
+	       hb_watch_dead(m->watch, node, m->o.dead_ms);
+}
+
+/* Forgets the opens of a dead node in the open table. */
+static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
+{
+	struct mds_open *o = mds_open_find(m, ino, 0);
+	uint32_t i;
+
+	if (!o)
+		return;
+	for (i = 0; i < o->nnodes; i++) {
+		if (o->per[i].node != node)
+			continue;
+		o->nopen -= o->per[i].nopen < o->nopen ? o->per[i].nopen :
+							  o->nopen;
+		if (o->nwrite > o->nopen)
+			o->nwrite = o->nopen;
+		o->per[i] = o->per[--o->nnodes];
+		return;
+	}
+}
+
+/*
+ * Breaks every hold of a dead node on *s (DESIGN.md "Owner death"); the
+ * caller journals *s. Returns the number of holds broken.
+ */
+static int break_dead(struct mds_req *r, uint64_t ino, struct lockd_state *s)
+{
+	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
+	int broke = 0;
+
+	if (s->mode == CSVFS_OWN_EXCLUSIVE)
+		cand[ncand++] = s->node;
+	else
+		for (n = 1; n <= LOCKD_MAX_NODE; n++)
+			if (s->holders & (1ull << (n - 1)))
+				cand[ncand++] = n;
+	for (i = 0; i < ncand; i++) {
+		n = cand[i];
+		if (n == r->hdr->node_id || !node_dead(r->m, n))
+			continue;
+		if (lockd_break(s, n) <= 0)
+			continue;
+		open_drop_node(r->m, ino, n);
+		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
+		       "heartbeat stopped: its ownership is broken",
+		       (unsigned long long)ino, n);
+		broke++;
+	}
+	return broke;
+}
+
+/*
  * Grants node the access it opens ino with (cluster mode; standalone has
  * one node and keeps no ownership). Conflicts are -EBUSY with a log line
  * naming the owner. Changes are written into *in and its block.
@@ -415,6 +466,13 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	} else {
 		rc = lockd_acquire(&s, node, wr ? LOCKD_WRITE : LOCKD_READ,
 				   mds_now_ns(), &owner);
+		/* A dead owner's hold goes; the state changed either way. */
+		if (rc == -EBUSY && break_dead(r, ino, &s)) {
+			rc = lockd_acquire(&s, node, wr ? LOCKD_WRITE :
+					   LOCKD_READ, mds_now_ns(), &owner);
+			if (rc == 0)
+				rc = 1;
+		}
 	}
 	if (rc == -EBUSY) {
 		syslog(LOG_WARNING, "ino %llu: open for %s by node %u refused: "
@@ -720,7 +778,15 @@ static int handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	jop_end(&op, rc);
 	if (rc)
 		goto out;
-	if (from && from != to) {
+	if (from && from != to && node_dead(m, from)) {
+		/* Nothing to flush: a dead node writes no more. */
+		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
+		       "heartbeat stopped: handing off without a recall",
+		       (unsigned long long)ino, from);
+		jop_begin(m->j, &op);
+		open_drop_node(m, ino, from);
+		jop_end(&op, 0);
+	} else if (from && from != to) {
 		rc = recall_wait(m, from, ino, to);
 		if (rc) {
 			handoff_abort(m, ino);
@@ -949,140 +1015,20 @@ void mds_local_transport(struct mds *m, struct mdc_transport *t)
 	t->ctx = m;
 }
 
-/* ---- heartbeat ----------------------------------------------------------- */
-
-static struct mds_hb *hb_of(struct mds *m)
-{
-	return (struct mds_hb *)(m + 1);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int hb_read(struct mds *m, uint32_t slot, struct csvfs_hb *hb)
-{
-	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
-	uint64_t mblk = m->sb.hb_mblk + slot;
-	int rc;
-
-	if (!raw)
-		return -ENOMEM;
-	rc = dev_pread(m->dev, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
-	if (!rc)
-		rc = od_check(raw, CSVFS_MAGIC_HB, mblk, m->sb.hdr.uuid);
-	if (!rc)
-		od_hb_decode(raw, hb);
-	free(raw);
-	return rc;
-}
-
-static int hb_write(struct mds *m, uint32_t state)
-{
-	struct mds_hb *h = hb_of(m);
-	uint32_t slot = m->o.node_id - 1;
-	uint64_t mblk = m->sb.hb_mblk + slot;
-	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
-	struct csvfs_hb hb;
-	int rc;
-
-	if (!raw)
-		return -ENOMEM;
-	memset(&hb, 0, sizeof(hb));
-	od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, mblk, m->sb.hdr.uuid);
-	hb.node_id = m->o.node_id;
-	hb.state = state;
-	hb.incarnation = h->incarnation;
-	hb.counter = ++h->counter;
-	hb.timestamp_ns = now_ns();
-	gethostname(hb.hostname, sizeof(hb.hostname) - 1);
-	od_hb_encode(&hb, raw);
-	od_seal(raw);
-	rc = dev_pwrite(m->dev, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
-	free(raw);
-	return rc;
-}
-
-static void *hb_thread(void *arg)
-{
-	struct mds *m = arg;
-	struct mds_hb *h = hb_of(m);
-
-	pthread_mutex_lock(&h->lock);
-	while (!h->stop) {
-		struct timespec ts;
-
-		pthread_mutex_unlock(&h->lock);
-		if (hb_write(m, m->o.standalone ? CSVFS_HB_STANDALONE :
-						  CSVFS_HB_CLUSTER))
-			syslog(LOG_WARNING, "heartbeat write failed");
-		pthread_mutex_lock(&h->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += HB_INTERVAL_MS / 1000;
-		if (!h->stop)
-			pthread_cond_timedwait(&h->cond, &h->lock, &ts);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;
-}
-
-/*
- * Refuses a standalone start while another node's slot is live: recently
- * stamped and still advancing.
- */
-static int hb_check_others(struct mds *m)
-{
-	uint64_t now = now_ns();
-	uint32_t s;
-	int rc;
-
-	for (s = 0; s < m->sb.max_nodes; s++) {
-		struct csvfs_hb a, b;
-
-		/* Our own slot too: another standalone mount of ours. */
-		rc = hb_read(m, s, &a);
-		if (rc)
-			return rc;
-		if (a.state != CSVFS_HB_STANDALONE &&
-		    a.state != CSVFS_HB_CLUSTER)
-			continue;
-		if (a.timestamp_ns + HB_STALE_S * 1000000000ull < now)
-			continue;
-		usleep(2500 * 1000);
-		rc = hb_read(m, s, &b);
-		if (rc)
-			return rc;
-		if (b.counter != a.counter) {
-			syslog(LOG_ERR, "node %u (%s) is using the volume",
-			       a.node_id, a.hostname);
-			return -CSVFS_ELIVE;
-		}
-	}
-	return 0;
-}
-
 /* ---- lifecycle ------------------------------------------------------------- */
 
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 {
 	struct mds *m;
-	struct mds_hb *h;
 	struct jop op;
 	uint64_t ntx = 0;
 	int rc;
 
 	if (o->node_id == 0 || o->node_id > CSVFS_MAX_NODES_LIMIT)
 		return -EINVAL;
-	m = calloc(1, sizeof(*m) + sizeof(struct mds_hb));
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	h = hb_of(m);
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->cond, NULL);
 	pthread_mutex_init(&m->recall_lock, NULL);
 	pthread_cond_init(&m->recall_cond, NULL);
 	m->dev = dev;
@@ -1100,13 +1046,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 		goto fail;
 	}
 	m->bsize = 1ull << m->sb.block_shift;
-	if (RAND_bytes((unsigned char *)&h->incarnation,
-		       sizeof(h->incarnation)) != 1) {
-		rc = -EIO;
-		goto fail;
-	}
 	if (o->standalone) {
-		rc = hb_check_others(m);
+		rc = hb_check_others(dev, &m->sb);
 		if (rc)
 			goto fail;
 	}
@@ -1138,13 +1079,15 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	rc = mds_orphans_recover(m);
 	if (rc)
 		goto fail;
-	rc = hb_write(m, o->standalone ? CSVFS_HB_STANDALONE :
-					 CSVFS_HB_CLUSTER);
-	if (!rc)
-		rc = -pthread_create(&h->thread, NULL, hb_thread, m);
+	/* A cluster node's own heartbeat is its daemon's (fs/cluster.c);
+	 * the coordinator watches everyone's, to tell who died. */
+	if (o->standalone)
+		rc = hb_start(dev, &m->sb, o->node_id, CSVFS_HB_STANDALONE,
+			      &m->hb);
+	else
+		rc = hb_watch_start(dev, &m->sb, &m->watch);
 	if (rc)
 		goto fail;
-	h->running = 1;
 	*out = m;
 	return 0;
 fail:
@@ -1158,26 +1101,23 @@ fail:
 
 int mds_stop(struct mds *m)
 {
-	struct mds_hb *h = hb_of(m);
 	unsigned i;
 	int rc;
 
-	if (h->running) {
-		pthread_mutex_lock(&h->lock);
-		h->stop = 1;
-		pthread_cond_broadcast(&h->cond);
-		pthread_mutex_unlock(&h->lock);
-		pthread_join(h->thread, NULL);
-	}
+	hb_watch_stop(m->watch);
 	rc = jrnl_close(m->j);
 	if (!rc) {
 		m->sb.state = CSVFS_STATE_CLEAN;
 		rc = fmt_write_super(m->dev, &m->sb, 0);
 	}
 	if (!rc)
-		rc = hb_write(m, CSVFS_HB_LEFT);
-	if (!rc)
 		rc = dev_flush(m->dev);
+	if (m->hb) {
+		int rc2 = hb_stop(m->hb);
+
+		if (!rc)
+			rc = rc2;
+	}
 	alloc_release(m->a);
 	for (i = 0; i < MDS_OPEN_HASH; i++)
 		while (m->open[i]) {
@@ -1187,8 +1127,6 @@ int mds_stop(struct mds *m)
 			free(o->per);
 			free(o);
 		}
-	pthread_mutex_destroy(&h->lock);
-	pthread_cond_destroy(&h->cond);
 	pthread_mutex_destroy(&m->recall_lock);
 	pthread_cond_destroy(&m->recall_cond);
 	mds_inval_free(m);

@@ -37,6 +37,10 @@ struct mds_opts {
 	int (*recall)(void *ctx, uint32_t node, uint64_t ino, uint32_t to);
 	void *own_ctx;
 	unsigned recall_ms;	/* how long a handoff waits; 0 = 5000 */
+	/* A node out of the membership whose heartbeat has not advanced
+	 * this long is dead: its file ownership is broken; 0 =
+	 * CSVFS_HB_DEAD_MS. */
+	unsigned dead_ms;
 	/*
 	 * Cluster mode, client caches (NULL: nodes cache nothing). Sends an
 	 * INVAL of inos[0..n-1] to node (include/csvfs/proto.h); id 0 wants

@@ -21,6 +21,8 @@ struct jrnl;
 struct alloc;
 struct jop;
 struct mbuf;
+struct hb;
+struct hb_watch;
 
 /* Opens of one inode by one node. */
 struct mds_open_node {
@@ -102,6 +104,8 @@ struct mds {
 	uint64_t next_inval_id;
 	uint64_t serve_ns;		/* when this coordinator started */
 	uint64_t last_req_ns[CSVFS_MAX_NODES_LIMIT + 1];
+	struct hb *hb;			/* standalone: our heartbeat */
+	struct hb_watch *watch;		/* cluster: everyone's */
 };
 
 /* One request being handled. */

@@ -153,6 +153,8 @@ _Static_assert(sizeof(struct csvfs_hb) == CSVFS_MBLK_SIZE, "hb size");
 #define CSVFS_HB_STANDALONE	1	/* a standalone mount is live */
 #define CSVFS_HB_CLUSTER	2	/* a cluster member is live */
 #define CSVFS_HB_LEFT		3	/* unmounted cleanly */
+#define CSVFS_HB_INTERVAL_MS	1000	/* a live node stamps this often */
+#define CSVFS_HB_DEAD_MS	5000	/* not advanced this long: dead */
 
 /*
  * Client table slot: the latest completed requests of one node (journaled

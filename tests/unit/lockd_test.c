@@ -219,6 +219,32 @@ static void test_pinned_survives_last_release(void)
 	CU_ASSERT_EQUAL(r.holders, 0x4);
 }
 
+static void test_break_dead_node(void)
+{
+	struct lockd_state s = fresh(CSVFS_IFL_PINNED);
+	struct lockd_state r = fresh(0);
+	uint64_t e;
+
+	/* A dead exclusive owner loses even a pinned file. */
+	lockd_acquire(&s, 1, LOCKD_WRITE, T0, NULL);
+	e = s.epoch;
+	CU_ASSERT_EQUAL(lockd_break(&s, 2), 0);
+	CU_ASSERT_EQUAL(lockd_break(&s, 1), 1);
+	CU_ASSERT_EQUAL(s.mode, CSVFS_OWN_NONE);
+	CU_ASSERT(s.epoch > e);
+	CU_ASSERT_EQUAL(lockd_acquire(&s, 2, LOCKD_WRITE, T1, NULL), 1);
+	/* A dead reader leaves the other readers their hold. */
+	lockd_acquire(&r, 2, LOCKD_READ, T0, NULL);
+	lockd_acquire(&r, 3, LOCKD_READ, T0, NULL);
+	CU_ASSERT_EQUAL(lockd_break(&r, 2), 1);
+	CU_ASSERT_EQUAL(r.mode, CSVFS_OWN_SHARED_READ);
+	CU_ASSERT_EQUAL(r.holders, 0x4);
+	CU_ASSERT_EQUAL(r.count, 1);
+	CU_ASSERT_EQUAL(lockd_break(&r, 3), 1);
+	CU_ASSERT_EQUAL(r.mode, CSVFS_OWN_NONE);
+	CU_ASSERT_EQUAL(lockd_break(&r, 0), -EINVAL);
+}
+
 static void test_handoff_moves_exclusive(void)
 {
 	struct lockd_state s = fresh(0);
@@ -317,6 +343,8 @@ int main(void)
 			 test_release_by_non_holder_changes_nothing) ||
 	    !CU_add_test(s, "pinned survives the last release",
 			 test_pinned_survives_last_release) ||
+	    !CU_add_test(s, "a dead node's holds are broken",
+			 test_break_dead_node) ||
 	    !CU_add_test(s, "handoff moves exclusive ownership",
 			 test_handoff_moves_exclusive) ||
 	    !CU_add_test(s, "handoff refuses a wrong owner (ENOLCK)",

@@ -1,0 +1,103 @@
+/*
+ * hb_test: on-disk heartbeats on a formatted image file: a stamping node
+ * is alive to the watch, a suspended (fenced) one is dead after the
+ * timeout, a node that left is dead at once, and a standalone start is
+ * refused while another node stamps.
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "csvfs/errors.h"
+#include "lockd/hb.h"
+#include "meta/dev.h"
+#include "meta/format.h"
+
+static char img[64];
+static struct dev *dev;
+static struct csvfs_super sb;
+
+static int suite_init(void)
+{
+	struct fmt_opts fo = { 0 };
+	int fd;
+
+	snprintf(img, sizeof(img), "/tmp/hb_test.XXXXXX");
+	fd = mkstemp(img);
+	if (fd < 0 || ftruncate(fd, 1ull << 30))
+		return -1;
+	close(fd);
+	if (dev_open(img, 0, &dev) || fmt_volume(dev, &fo, NULL) ||
+	    fmt_read_super(dev, &sb))
+		return -1;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	dev_close(dev);
+	unlink(img);
+	return 0;
+}
+
+static void test_alive_suspended_left(void)
+{
+	struct hb *a, *b;
+	struct hb_watch *w;
+	struct csvfs_hb hb;
+	int i, dead;
+
+	CU_ASSERT_FATAL(hb_start(dev, &sb, 2, CSVFS_HB_CLUSTER, &a) == 0);
+	CU_ASSERT_FATAL(hb_start(dev, &sb, 3, CSVFS_HB_CLUSTER, &b) == 0);
+	CU_ASSERT(hb_read(dev, &sb, 1, &hb) == 0);
+	CU_ASSERT(hb.node_id == 2 && hb.state == CSVFS_HB_CLUSTER);
+	CU_ASSERT_FATAL(hb_watch_start(dev, &sb, &w) == 0);
+	/* Nobody is dead before being watched for the timeout. */
+	CU_ASSERT(hb_watch_dead(w, 2, 2500) == 0);
+	sleep(3);
+	CU_ASSERT(hb_watch_dead(w, 2, 2500) == 0);
+	CU_ASSERT(hb_watch_dead(w, 3, 2500) == 0);
+	/* Fenced: the stamps stop, dead after the timeout. */
+	hb_suspend(b, 1);
+	CU_ASSERT(hb_watch_dead(w, 3, 2500) == 0);
+	for (i = 0, dead = 0; i < 50 && !dead; i++) {
+		usleep(100000);
+		dead = hb_watch_dead(w, 3, 2500);
+	}
+	CU_ASSERT(dead && i >= 10);	/* not before ~timeout - interval */
+	CU_ASSERT(hb_watch_dead(w, 2, 2500) == 0);
+	/* Back: alive at the next stamp. */
+	hb_suspend(b, 0);
+	sleep(2);
+	CU_ASSERT(hb_watch_dead(w, 3, 2500) == 0);
+	/* Left cleanly: dead as soon as the watch reads it. */
+	CU_ASSERT(hb_stop(a) == 0);
+	sleep(1);
+	CU_ASSERT(hb_watch_dead(w, 2, 2500) == 1);
+	/* A standalone start sees node 3 stamping. */
+	CU_ASSERT(hb_check_others(dev, &sb) == -CSVFS_ELIVE);
+	CU_ASSERT(hb_stop(b) == 0);
+	CU_ASSERT(hb_check_others(dev, &sb) == 0);
+	CU_ASSERT(hb_watch_dead(w, 0, 0) == 0);
+	CU_ASSERT(hb_watch_dead(w, 9999, 0) == 0);
+	hb_watch_stop(w);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("hb", suite_init, suite_clean);
+	CU_add_test(s, "alive, fenced, left", test_alive_suspended_left);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
