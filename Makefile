@@ -107,7 +107,7 @@ build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/
 ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c meta/errors.c
 FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
                   $(filter-out $(PROG_SRCS),$(wildcard meta/*.c)) \
-                  net/msg.c net/mdc.c net/mcache.c lockd/lockd.c
+                  net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c)
 fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
            -artifact_prefix=tests/fuzz/corpus/$(1)/ \
            build-fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
