@@ -339,6 +339,9 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL_DONE] = "recall_done",
 	[CSVFS_MSG_SET_IFLAGS] = "set_iflags",
 	[CSVFS_MSG_CREATE] = "create",
+	[CSVFS_MSG_SET_RESERVE] = "set_reserve",
+	[CSVFS_MSG_PREALLOC] = "prealloc",
+	[CSVFS_MSG_GROW] = "grow",
 };
 
 const char *msg_type_name(unsigned type)
