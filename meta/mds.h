@@ -42,6 +42,12 @@ struct mds_opts {
 	int (*recall)(void *ctx, uint32_t node, uint64_t ino, uint32_t to);
 	void *own_ctx;
 	unsigned recall_ms;	/* how long a handoff waits; 0 = 5000 */
+	/*
+	 * Low-space warning: logged once when the space free for general
+	 * allocation falls below this percentage of the volume, and again
+	 * when it recovers. 0 = 10 %, negative = never.
+	 */
+	int lowspace_pct;
 };
 
 /*
