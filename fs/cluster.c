@@ -304,6 +304,7 @@ static void role_start(struct clu *c)
 	mo.is_member = own_is_member;
 	mo.recall = own_recall;
 	mo.own_ctx = c;
+	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot start the coordinator: %d",

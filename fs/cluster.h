@@ -23,6 +23,7 @@ struct clu_opts {
 	const uint8_t *key;		/* cluster key, 32 bytes */
 	uint16_t port;			/* coordinator TLS port, 0 = default */
 	int wait_ms;			/* how long start waits for service */
+	int lowspace_pct;		/* mds_opts.lowspace_pct */
 };
 
 /*
