@@ -165,6 +165,20 @@ static const char *sb_differs(const struct csvfs_super *a,
 	return NULL;
 }
 
+/*
+ * Whether the backup b is the primary a before an online grow that
+ * stopped between the two superblock writes (mds_space.c).
+ */
+static int sb_grow_only(const struct csvfs_super *a,
+			const struct csvfs_super *b)
+{
+	struct csvfs_super t = *b;
+
+	t.total_blocks = a->total_blocks;
+	t.bitmap_len = a->bitmap_len;
+	return a->total_blocks > b->total_blocks && !sb_differs(a, &t);
+}
+
 int fk_pass0_super(struct fsck *f)
 {
 	struct csvfs_super bk;
@@ -214,6 +228,16 @@ int fk_pass0_super(struct fsck *f)
 	} else {
 		rcb = sb_read_at(f, f->sb.backup_mblk, &bk, &bwhy);
 		diff = rcb ? NULL : sb_differs(&f->sb, &bk);
+		if (!rcb && diff && sb_grow_only(&f->sb, &bk)) {
+			fk_info(f, "backup superblock: %llu blocks, the volume "
+				"%llu (an interrupted grow)%s",
+				(unsigned long long)bk.total_blocks,
+				(unsigned long long)f->sb.total_blocks,
+				f->rw ? ": rewritten" : "");
+			if (f->rw)
+				fmt_write_super(f->d, &f->sb, 1);
+			diff = NULL;
+		}
 		if ((rcb || diff) &&
 		    fk_problem(f, 1, "backup superblock at block %llu: %s%s",
 			       (unsigned long long)f->sb.backup_mblk,
