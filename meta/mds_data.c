@@ -771,6 +771,8 @@ static int trim_op(struct mds *m, uint64_t ino, int *freed)
 		rc = mds_trim(&r, ino, *freed ? 0 : blocks_for(m, in.size),
 			      *freed);
 	}
+	if (!rc)
+		mds_space_check(m);
 	jop_end(&op, rc);
 	if (rc && r.alloc_touched) {
 		jop_begin(m->j, &op);

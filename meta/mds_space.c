@@ -241,9 +241,11 @@ int mds_space_load(struct mds *m)
 			}
 		}
 	}
-	jop_end(&op, rc);
-	if (!rc)
+	if (!rc) {
 		alloc_set_reserved(m->a, held);
+		mds_space_check(m);
+	}
+	jop_end(&op, rc);
 	return rc;
 }
 
@@ -370,6 +372,7 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		if (!rc) {
 			m->sb = sb;
 			alloc_grow_done(m->a, total);
+			mds_space_check(m);
 		}
 		jop_end(&op, 0);
 		if (rc) {
