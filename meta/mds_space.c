@@ -337,19 +337,27 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		rc = -EFBIG;
 	} else if (total > old) {
 		m->growing = mine = 1;
-		/* 1: the new blocks read as zeroes, durably. */
+	}
+	jop_end(&op, 0);
+	if (!rc && mine) {
+		/*
+		 * 1: the new blocks read as zeroes, durably; without the
+		 * metadata lock (BLKZEROOUT of a large LUN takes a while):
+		 * nothing but this grow knows about them yet.
+		 */
 		rc = dev_zero(m->dev, old * m->bsize, (total - old) * m->bsize);
 		if (!rc)
 			rc = dev_flush(m->dev);
 		if (rc)
 			grow_log(rc, "zeroing the new blocks");
-		/* 2: the bitmap covers them (still unused by the allocator). */
-		if (!rc)
-			rc = alloc_grow_bitmap(m->a, &op, total);
 	}
+	/* 2: the bitmap covers them (still unused by the allocator). */
+	jop_begin(m->j, &op);
+	if (!rc && mine)
+		rc = alloc_grow_bitmap(m->a, &op, total);
 	tid = jop_end(&op, rc);
 	if (rc) {
-		if (rc != -EFBIG && rc != -EBUSY) {
+		if (mine) {
 			jop_begin(m->j, &op);
 			alloc_resync(m->a, &op);
 			jop_end(&op, 0);
