@@ -166,17 +166,21 @@ static const char *sb_differs(const struct csvfs_super *a,
 }
 
 /*
- * Whether the backup b is the primary a before an online grow that
- * stopped between the two superblock writes (mds_space.c).
+ * Whether primary a and backup b differ only in the size, as an online
+ * grow that stopped between the two superblock writes leaves them
+ * (mds_space.c writes the primary first), both sizes on the device.
  */
-static int sb_grow_only(const struct csvfs_super *a,
+static int sb_grow_only(const struct fsck *f, const struct csvfs_super *a,
 			const struct csvfs_super *b)
 {
 	struct csvfs_super t = *b;
+	uint64_t big = a->total_blocks > b->total_blocks ? a->total_blocks :
+							   b->total_blocks;
 
 	t.total_blocks = a->total_blocks;
 	t.bitmap_len = a->bitmap_len;
-	return a->total_blocks > b->total_blocks && !sb_differs(a, &t);
+	return a->total_blocks != b->total_blocks && !sb_differs(a, &t) &&
+	       big <= (f->d->size >> a->block_shift);
 }
 
 int fk_pass0_super(struct fsck *f)
@@ -228,7 +232,7 @@ int fk_pass0_super(struct fsck *f)
 	} else {
 		rcb = sb_read_at(f, f->sb.backup_mblk, &bk, &bwhy);
 		diff = rcb ? NULL : sb_differs(&f->sb, &bk);
-		if (!rcb && diff && sb_grow_only(&f->sb, &bk)) {
+		if (!rcb && diff && sb_grow_only(f, &f->sb, &bk)) {
 			fk_info(f, "backup superblock: %llu blocks, the volume "
 				"%llu (an interrupted grow)%s",
 				(unsigned long long)bk.total_blocks,

@@ -376,7 +376,10 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		sb.total_blocks = total;
 		sb.bitmap_len = (total + CSVFS_BITMAP_BITS - 1) /
 				CSVFS_BITMAP_BITS;
-		rc = fmt_write_super(m->dev, &sb, 1);
+		/* The primary durable first, then the backup too. */
+		rc = fmt_write_super(m->dev, &sb, 0);
+		if (!rc)
+			rc = fmt_write_super(m->dev, &sb, 1);
 		if (!rc) {
 			m->sb = sb;
 			alloc_grow_done(m->a, total);

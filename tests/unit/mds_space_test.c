@@ -311,6 +311,36 @@ static void test_grow_interrupted(void)
 	CU_ASSERT(old == IMG_SIZE / MB && new == 2 * IMG_SIZE / MB);
 	stop();
 	CU_ASSERT(fsck_n() == FSCK_EXIT_CLEAN);
+
+	/* cut between the primary and the backup superblock */
+	resize(3 * IMG_SIZE);
+	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	CU_ASSERT_FATAL(fmt_read_super(dev, &sb) == 0);
+	CU_ASSERT_FATAL(jrnl_open(dev, &sb, JRNL_NO_THREAD, &j) == 0);
+	jop_begin(j, &op);
+	rc = alloc_load(&op, &sb, &a);
+	if (!rc)
+		rc = alloc_grow_bitmap(a, &op, 3 * IMG_SIZE / MB);
+	jop_end(&op, rc);
+	CU_ASSERT(rc == 0);
+	CU_ASSERT(jrnl_commit(j) == 0);
+	alloc_release(a);
+	CU_ASSERT(jrnl_close(j) == 0);
+	sb.total_blocks = 3 * IMG_SIZE / MB;
+	CU_ASSERT(fmt_write_super(dev, &sb, 0) == 0);
+	dev_close(dev);
+	dev = NULL;
+	CU_ASSERT(fsck_n() == FSCK_EXIT_CLEAN);
+	start();
+	CU_ASSERT(sfs().blocks == 3 * IMG_SIZE / MB - sb.data_start);
+	stop();
+	/* the start rewrote the backup */
+	CU_ASSERT_FATAL(dev_open(img, DEV_RDONLY, &dev) == 0);
+	CU_ASSERT(fmt_read_backup(dev, &sb) == 0);
+	CU_ASSERT(sb.total_blocks == 3 * IMG_SIZE / MB);
+	dev_close(dev);
+	dev = NULL;
+	CU_ASSERT(fsck_n() == FSCK_EXIT_CLEAN);
 	unlink(img);
 }
 
@@ -377,7 +407,8 @@ int main(void)
 	    !CU_add_test(s, "grow: new blocks usable and kept; -EFBIG past "
 			 "the bitmap region", test_grow) ||
 	    !CU_add_test(s, "grow cut after the bitmap: old size, fsck "
-			 "clean, the next grow finishes",
+			 "clean, the next grow finishes; cut between the "
+			 "superblocks: new size, backup rewritten",
 			 test_grow_interrupted) ||
 	    !CU_add_test(s, "fsck finds and sets a wrong held-back sum",
 			 test_fsck_reserved_sum)) {
