@@ -72,6 +72,14 @@ int fsops_space_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 		rc = mdc_prealloc(c->mdc, ino, v, &a);
 	if (!rc)
 		data_attr_changed(c->data, ino, &a);
+	/*
+	 * The size may have grown: the kernel's cached attributes go
+	 * (offset -1: attributes only, no page cache, no inode lock, so
+	 * safe inside this setxattr).
+	 */
+	if (!rc && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, fsops_to_fuse(c, ino),
+						 -1, 0);
 	return rc;
 }
 
