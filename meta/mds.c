@@ -883,7 +883,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	rc = e->fn(&r);
 	if (!rc && r.out.err)
 		rc = r.out.err;
-	if (!rc && (e->flags & MUT))
+	if (!rc && r.alloc_touched)
 		mds_space_check(m);
 	tid = jop_end(&op, rc);
 	if (rc && (e->flags & MUT)) {
