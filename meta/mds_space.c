@@ -303,14 +303,64 @@ static int grow_log(int rc, const char *what)
 	return rc;
 }
 
+/*
+ * New bitmap blocks one step may create: one operation changes at most
+ * JOP_MAX_BLOCKS blocks, so a large grow runs as several steps, each of
+ * them a complete grow (a crash leaves the volume at a step's size).
+ */
+#define GROW_STEP_BITMAP	512
+
+/* Steps 1 to 4 of the comment at the top, from old to total blocks. */
+static int grow_step(struct mds *m, uint64_t old, uint64_t total)
+{
+	struct csvfs_super sb;
+	struct jop op;
+	uint64_t tid;
+	int rc;
+
+	/*
+	 * 1: the new blocks read as zeroes, durably; without the metadata
+	 * lock (BLKZEROOUT of a large LUN takes a while): nothing but this
+	 * grow knows about them yet.
+	 */
+	rc = dev_zero(m->dev, old * m->bsize, (total - old) * m->bsize);
+	if (!rc)
+		rc = dev_flush(m->dev);
+	if (rc)
+		return grow_log(rc, "zeroing the new blocks");
+	/* 2: the bitmap covers them (still unused by the allocator). */
+	jop_begin(m->j, &op);
+	rc = alloc_grow_bitmap(m->a, &op, total);
+	tid = jop_end(&op, rc);
+	if (!rc)
+		rc = tid ? jrnl_wait(m->j, tid) : jrnl_commit(m->j);
+	if (rc)
+		return grow_log(rc, "committing the bitmap");
+	/* 3 and 4, under the metadata lock. */
+	jop_begin(m->j, &op);
+	sb = m->sb;
+	sb.total_blocks = total;
+	sb.bitmap_len = (total + CSVFS_BITMAP_BITS - 1) / CSVFS_BITMAP_BITS;
+	/* The primary durable first, then the backup too. */
+	rc = fmt_write_super(m->dev, &sb, 0);
+	if (!rc)
+		rc = fmt_write_super(m->dev, &sb, 1);
+	if (!rc) {
+		m->sb = sb;
+		alloc_grow_done(m->a, total);
+		mds_space_check(m);
+	}
+	jop_end(&op, 0);
+	return rc ? grow_log(rc, "writing the superblock") : 0;
+}
+
 int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	     const uint8_t *payload, uint8_t **reply, size_t *reply_len)
 {
 	char name[OD_UUID_STR_LEN];
-	struct csvfs_super sb;
 	struct msg_wr out;
 	struct jop op;
-	uint64_t old, total, tid;
+	uint64_t old, total, step;
 	int rc, mine = 0;
 
 	(void)payload;
@@ -339,65 +389,23 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		m->growing = mine = 1;
 	}
 	jop_end(&op, 0);
-	if (!rc && mine) {
-		/*
-		 * 1: the new blocks read as zeroes, durably; without the
-		 * metadata lock (BLKZEROOUT of a large LUN takes a while):
-		 * nothing but this grow knows about them yet.
-		 */
-		rc = dev_zero(m->dev, old * m->bsize, (total - old) * m->bsize);
-		if (!rc)
-			rc = dev_flush(m->dev);
-		if (rc)
-			grow_log(rc, "zeroing the new blocks");
+	while (!rc && m->sb.total_blocks < total) {
+		step = (m->sb.bitmap_len + GROW_STEP_BITMAP) *
+		       CSVFS_BITMAP_BITS;
+		rc = grow_step(m, m->sb.total_blocks,
+			       step < total ? step : total);
 	}
-	/* 2: the bitmap covers them (still unused by the allocator). */
-	jop_begin(m->j, &op);
-	if (!rc && mine)
-		rc = alloc_grow_bitmap(m->a, &op, total);
-	tid = jop_end(&op, rc);
-	if (rc) {
-		if (mine) {
-			jop_begin(m->j, &op);
-			alloc_resync(m->a, &op);
-			jop_end(&op, 0);
-		}
-		goto out;
-	}
-	if (total > old) {
-		rc = tid ? jrnl_wait(m->j, tid) : jrnl_commit(m->j);
-		if (rc) {
-			grow_log(rc, "committing the bitmap");
-			goto out;
-		}
-		/* 3 and 4, under the metadata lock. */
-		jop_begin(m->j, &op);
-		sb = m->sb;
-		sb.total_blocks = total;
-		sb.bitmap_len = (total + CSVFS_BITMAP_BITS - 1) /
-				CSVFS_BITMAP_BITS;
-		/* The primary durable first, then the backup too. */
-		rc = fmt_write_super(m->dev, &sb, 0);
-		if (!rc)
-			rc = fmt_write_super(m->dev, &sb, 1);
-		if (!rc) {
-			m->sb = sb;
-			alloc_grow_done(m->a, total);
-			mds_space_check(m);
-		}
-		jop_end(&op, 0);
-		if (rc) {
-			grow_log(rc, "writing the superblock");
-			goto out;
-		}
+	if (mine && m->sb.total_blocks > old)
 		syslog(LOG_NOTICE, "volume \"%s\" grown from %llu to %llu "
 		       "blocks of %llu MiB", vol_name(m, name),
-		       (unsigned long long)old, (unsigned long long)total,
+		       (unsigned long long)old,
+		       (unsigned long long)m->sb.total_blocks,
 		       (unsigned long long)(m->bsize >> 20));
-	}
+	if (rc)
+		goto out;
 	msg_wr_init(&out);
 	msg_put_u64(&out, old);
-	msg_put_u64(&out, total > old ? total : old);
+	msg_put_u64(&out, m->sb.total_blocks);
 	if (out.err) {
 		rc = out.err;
 		msg_wr_free(&out);
