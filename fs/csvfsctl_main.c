@@ -631,6 +631,23 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/*
+ * 0 when path is on a csvfs mount (its daemon answers the space xattr;
+ * another filesystem might store a trusted.csvfs.* xattr without a word),
+ * else prints why and returns -1.
+ */
+static int on_csvfs(const char *what, const char *path)
+{
+	struct space sp;
+	int rc = space_get(path, &sp);
+
+	if (!rc)
+		return 0;
+	fprintf(stderr, "csvfsctl: %s: \"%s\": %s\n", what, path,
+		space_strerror(rc));
+	return -1;
+}
+
 static int df_one(struct ctl *c, const struct mount_info *mi, int first)
 {
 	char size[32], used[32], avail[32], resv[32], prov[32];
@@ -768,6 +785,8 @@ static int cmd_reserve(struct ctl *c, int argc, char **argv)
 			"with K/M/G/T; 0 removes the reservation)\n");
 		return 1;
 	}
+	if (on_csvfs("reserve", argv[1]))
+		return 1;
 	if (argc == 2) {
 		n = getxattr(argv[1], "trusted.csvfs.reserve", val,
 			     sizeof(val) - 1);
@@ -849,6 +868,8 @@ static int cmd_preallocate(struct ctl *c, int argc, char **argv)
 			argv[optind + 1]);
 		return 1;
 	}
+	if (on_csvfs("preallocate", argv[optind]))
+		return 1;
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
 	if (setxattr(argv[optind], "trusted.csvfs.preallocate", val,
 		     strlen(val), 0)) {

@@ -124,6 +124,9 @@ assert_fails "$B/csvfsctl" reserve "$M/other.img" 10G
 assert_match 'not enough free space on the volume' "$OUT" "a too large reservation"
 assert_fails "$B/csvfsctl" reserve "$M/other.img" 12Q
 assert_match 'is not a size' "$OUT" "a bad size"
+: >"$T/not-csvfs"
+assert_fails "$B/csvfsctl" reserve "$T/not-csvfs" 1M
+assert_match 'not on a csvfs mount' "$OUT" "reserve of a file elsewhere"
 # another file fills the volume
 assert_fails_with ENOSPC dd if=/dev/zero of="$M/other.img" bs=1M count=2000 conv=fsync status=none
 assert_eq $((avail)) "$(stat -c %s "$M/other.img")" "the other file got everything not reserved"
