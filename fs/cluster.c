@@ -506,6 +506,7 @@ static void role_start(struct clu *c)
 	mo.recall = own_recall;
 	mo.inval = own_inval;
 	mo.own_ctx = c;
+	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot start the coordinator: %d",

@@ -29,6 +29,7 @@ struct clu_opts {
 	 * (it still acknowledges INVALs).
 	 */
 	struct mcache *cache;
+	int lowspace_pct;		/* mds_opts.lowspace_pct */
 };
 
 /*

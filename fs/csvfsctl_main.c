@@ -8,13 +8,18 @@
  *   csvfsctl handoff FILE NODE [--from NODE]
  *   csvfsctl [--json] locks [PATH]
  *   csvfsctl multiwriter on|off FILE
+ *   csvfsctl [--json] df [MOUNTPOINT]
+ *   csvfsctl reserve FILE [SIZE]
+ *   csvfsctl preallocate --zero FILE [SIZE]
+ *   csvfsctl grow [MOUNTPOINT]
  *
  * status: size and use of one csvfs mount (or of every csvfs mount in
  * /proc/self/mounts), with the volume, the coordinator and the members as
  * the mounting daemon sees them. The daemon answers through a virtual
  * xattr of the mount's root, "trusted.csvfs.status" (a JSON object);
  * "coordinator move" writes "trusted.csvfs.move". The file ownership
- * commands go through fs/client_api.h (xattrs of the file itself).
+ * commands go through fs/client_api.h (xattrs of the file itself); the
+ * space commands through the xattrs of fs/fsops.h (FSOPS_XA_RESERVE...).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -552,6 +557,371 @@ static int cmd_locks(struct ctl *c, int argc, char **argv)
 	return locks_err;
 }
 
+/* ---- space: df, reserve, preallocate, grow ------------------------------ */
+
+struct space {
+	uint64_t bsize, blocks, free, avail, reserved, provisioned;
+};
+
+/* Reads the coordinator's space figures through the mount at path. */
+static int space_get(const char *path, struct space *sp)
+{
+	unsigned long long b, n, f, a, r, p;
+	char v[256];
+	ssize_t len;
+
+	len = getxattr(path, "trusted.csvfs.space", v, sizeof(v) - 1);
+	if (len < 0)
+		return -errno;
+	v[len] = '\0';
+	if (sscanf(v, "bsize=%llu blocks=%llu free=%llu avail=%llu "
+		   "reserved=%llu provisioned=%llu", &b, &n, &f, &a, &r,
+		   &p) != 6)
+		return -EPROTO;
+	sp->bsize = b;
+	sp->blocks = n;
+	sp->free = f;
+	sp->avail = a;
+	sp->reserved = r;
+	sp->provisioned = p;
+	return 0;
+}
+
+static const char *space_strerror(int rc)
+{
+	switch (rc) {
+	case -ENODATA:
+	case -EOPNOTSUPP:
+		return "not on a csvfs mount (or its daemon is too old)";
+	default:
+		return strerror(-rc);
+	}
+}
+
+/*
+ * A size with an optional binary suffix K, M, G, T (KiB...; "B" and "iB"
+ * accepted after it). -1 when it is not one.
+ */
+static int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: break;
+	}
+	if (shift && *end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/*
+ * 0 when path is on a csvfs mount (its daemon answers the space xattr;
+ * another filesystem might store a trusted.csvfs.* xattr without a word),
+ * else prints why and returns -1.
+ */
+static int on_csvfs(const char *what, const char *path)
+{
+	struct space sp;
+	int rc = space_get(path, &sp);
+
+	if (!rc)
+		return 0;
+	fprintf(stderr, "csvfsctl: %s: \"%s\": %s\n", what, path,
+		space_strerror(rc));
+	return -1;
+}
+
+static int df_one(struct ctl *c, const struct mount_info *mi, int first)
+{
+	char size[32], used[32], avail[32], resv[32], prov[32];
+	uint64_t total, used_b, ratio_x100;
+	struct space sp;
+	int rc = space_get(mi->dir, &sp);
+
+	if (rc) {
+		fprintf(stderr, "csvfsctl: df: %s: %s\n", mi->dir,
+			space_strerror(rc));
+		return rc;
+	}
+	total = sp.blocks * sp.bsize;
+	used_b = (sp.blocks - sp.free) * sp.bsize;
+	ratio_x100 = total ? (sp.provisioned * 100 + total / 2) / total : 0;
+	if (c->json) {
+		if (!c->single)
+			printf("%s\n    ", first ? "" : ",");
+		printf("{\"mountpoint\": ");
+		json_str(mi->dir);
+		printf(", \"device\": ");
+		json_str(mi->source);
+		printf(", \"block_size\": %llu, \"size_bytes\": %llu, "
+		       "\"used_bytes\": %llu, \"free_bytes\": %llu, "
+		       "\"available_bytes\": %llu, \"reserved_bytes\": %llu, "
+		       "\"provisioned_bytes\": %llu, \"overcommit\": %.2f}",
+		       (unsigned long long)sp.bsize, (unsigned long long)total,
+		       (unsigned long long)used_b,
+		       (unsigned long long)(sp.free * sp.bsize),
+		       (unsigned long long)(sp.avail * sp.bsize),
+		       (unsigned long long)(sp.reserved * sp.bsize),
+		       (unsigned long long)sp.provisioned,
+		       total ? (double)sp.provisioned / (double)total : 0.0);
+		return 0;
+	}
+	human(total, size, sizeof(size));
+	human(used_b, used, sizeof(used));
+	human(sp.avail * sp.bsize, avail, sizeof(avail));
+	human(sp.reserved * sp.bsize, resv, sizeof(resv));
+	human(sp.provisioned, prov, sizeof(prov));
+	if (first)
+		printf("%-24s %10s %10s %10s %10s %11s %10s\n", "MOUNTPOINT",
+		       "SIZE", "USED", "AVAIL", "RESERVED", "PROVISIONED",
+		       "OVERCOMMIT");
+	printf("%-24s %10s %10s %10s %10s %11s %6llu.%02llux\n", mi->dir,
+	       size, used, avail, resv, prov,
+	       (unsigned long long)(ratio_x100 / 100),
+	       (unsigned long long)(ratio_x100 % 100));
+	return 0;
+}
+
+static int cmd_df(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mount_info mi = { NULL, NULL };
+	const char *dir = NULL;
+	char real[4096];
+	int rc = 0, found = 0, r, opt;
+	FILE *mf;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+j", lopts, NULL)) != -1) {
+		if (opt != 'j') {
+			fprintf(stderr, "usage: csvfsctl [--json] df "
+				"[MOUNTPOINT]\n");
+			return 1;
+		}
+		c->json = 1;
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "usage: csvfsctl [--json] df [MOUNTPOINT]\n");
+		return 1;
+	}
+	if (optind < argc) {
+		if (!realpath(argv[optind], real)) {
+			fprintf(stderr, "csvfsctl: df: %s: %s\n", argv[optind],
+				strerror(errno));
+			return 1;
+		}
+		dir = real;
+		c->single = 1;
+	}
+	mf = setmntent("/proc/self/mounts", "r");
+	if (!mf) {
+		fprintf(stderr, "csvfsctl: /proc/self/mounts: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	if (c->json && !dir)
+		printf("{\"mounts\": [");
+	while ((r = mount_find(dir, mf, &mi)) > 0) {
+		if (df_one(c, &mi, !found))
+			rc = 1;
+		found++;
+		free(mi.source);
+		free(mi.dir);
+		mi.source = mi.dir = NULL;
+		if (dir)
+			break;
+	}
+	endmntent(mf);
+	if (r < 0) {
+		fprintf(stderr, "csvfsctl: out of memory\n");
+		rc = 1;
+	}
+	if (c->json && !dir)
+		printf("%s]}\n", found ? "\n" : "");
+	else if (c->json && found)
+		printf("\n");
+	if (!found && dir) {
+		fprintf(stderr, "csvfsctl: df: %s: not a csvfs mount\n", dir);
+		rc = 1;
+	} else if (!found && !c->json) {
+		printf("no csvfs volume is mounted\n");
+	}
+	free(mi.source);
+	free(mi.dir);
+	return rc;
+}
+
+static int cmd_reserve(struct ctl *c, int argc, char **argv)
+{
+	char val[32], h[32], h2[32];
+	struct space sp;
+	uint64_t bytes;
+	ssize_t n;
+	int rc;
+
+	(void)c;
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: csvfsctl reserve FILE [SIZE]  (SIZE "
+			"with K/M/G/T; 0 removes the reservation)\n");
+		return 1;
+	}
+	if (on_csvfs("reserve", argv[1]))
+		return 1;
+	if (argc == 2) {
+		n = getxattr(argv[1], "trusted.csvfs.reserve", val,
+			     sizeof(val) - 1);
+		if (n < 0) {
+			fprintf(stderr, "csvfsctl: reserve: \"%s\": %s\n",
+				argv[1], space_strerror(-errno));
+			return 1;
+		}
+		val[n] = '\0';
+		bytes = strtoull(val, NULL, 10);
+		human(bytes, h, sizeof(h));
+		printf("\"%s\": %s reserved\n", argv[1], h);
+		return 0;
+	}
+	if (parse_size(argv[2], &bytes)) {
+		fprintf(stderr, "csvfsctl: reserve: \"%s\" is not a size (a "
+			"number with an optional K, M, G or T)\n", argv[2]);
+		return 1;
+	}
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
+	if (setxattr(argv[1], "trusted.csvfs.reserve", val, strlen(val),
+		     0)) {
+		rc = -errno;
+		human(bytes, h, sizeof(h));
+		if (rc == -ENOSPC && !space_get(argv[1], &sp)) {
+			human(sp.avail * sp.bsize, h2, sizeof(h2));
+			fprintf(stderr, "csvfsctl: reserve %s for \"%s\": "
+				"not enough free space on the volume (%s free "
+				"and not reserved for other files)\n", h,
+				argv[1], h2);
+		} else {
+			fprintf(stderr, "csvfsctl: reserve %s for \"%s\": "
+				"%s\n", h, argv[1], rc == -EINVAL ?
+				"not a regular file" : space_strerror(rc));
+		}
+		return 1;
+	}
+	human(bytes, h, sizeof(h));
+	if (bytes)
+		printf("\"%s\": %s reserved\n", argv[1], h);
+	else
+		printf("\"%s\": reservation removed\n", argv[1]);
+	return 0;
+}
+
+static int cmd_preallocate(struct ctl *c, int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "zero", no_argument, NULL, 'z' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *use = "usage: csvfsctl preallocate --zero FILE [SIZE]\n";
+	uint64_t bytes = 0;
+	char val[32];
+	int opt, zero = 0;
+
+	(void)c;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "z", lopts, NULL)) != -1) {
+		if (opt != 'z') {
+			fputs(use, stderr);
+			return 1;
+		}
+		zero = 1;
+	}
+	if (!zero) {
+		fprintf(stderr, "csvfsctl: preallocate: only --zero (written "
+			"zeroed blocks) is supported; fallocate(1) reserves "
+			"unwritten space\n");
+		return 1;
+	}
+	if (argc - optind < 1 || argc - optind > 2) {
+		fputs(use, stderr);
+		return 1;
+	}
+	if (argc - optind == 2 && parse_size(argv[optind + 1], &bytes)) {
+		fprintf(stderr, "csvfsctl: preallocate: \"%s\" is not a size "
+			"(a number with an optional K, M, G or T)\n",
+			argv[optind + 1]);
+		return 1;
+	}
+	if (on_csvfs("preallocate", argv[optind]))
+		return 1;
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
+	if (setxattr(argv[optind], "trusted.csvfs.preallocate", val,
+		     strlen(val), 0)) {
+		int rc = -errno;
+
+		fprintf(stderr, "csvfsctl: preallocate \"%s\": %s\n",
+			argv[optind], rc == -ENOSPC ? "not enough free space "
+			"on the volume (nothing was allocated)" :
+			rc == -EINVAL ? "not a regular file" :
+			rc == -EBUSY ? "the file is open on another node" :
+			space_strerror(rc));
+		return 1;
+	}
+	printf("\"%s\": preallocated with zeroes\n", argv[optind]);
+	return 0;
+}
+
+static int cmd_grow(struct ctl *c, int argc, char **argv)
+{
+	char dir[4096], h0[32], h1[32];
+	struct space a, b;
+	int rc;
+
+	(void)c;
+	if (argc > 2) {
+		fprintf(stderr, "usage: csvfsctl grow [MOUNTPOINT]\n");
+		return 1;
+	}
+	if (pick_mount(argc == 2 ? argv[1] : NULL, dir, sizeof(dir)))
+		return 1;
+	rc = space_get(dir, &a);
+	if (!rc && setxattr(dir, "trusted.csvfs.grow", "1", 1, 0))
+		rc = -errno;
+	if (!rc)
+		rc = space_get(dir, &b);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: grow %s: %s\n", dir,
+			rc == -EFBIG ? "the device is larger than the "
+			"allocation bitmap can describe (see the daemon's "
+			"log for the limit)" : rc == -EBUSY ? "another grow "
+			"is running" : space_strerror(rc));
+		return 1;
+	}
+	human(a.blocks * a.bsize, h0, sizeof(h0));
+	human(b.blocks * b.bsize, h1, sizeof(h1));
+	if (b.blocks == a.blocks)
+		printf("%s: already covers the device (%s)\n", dir, h1);
+	else
+		printf("%s: grown from %s to %s\n", dir, h0, h1);
+	return 0;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static const struct ctl_cmd cmds[] = {
@@ -567,6 +937,14 @@ static const struct ctl_cmd cmds[] = {
 	  "locks [PATH]                   owned files: node, mode, since" },
 	{ "multiwriter", cmd_multiwriter,
 	  "multiwriter on|off FILE        allow writers on every node" },
+	{ "df", cmd_df,
+	  "df [MOUNTPOINT]                size, used, reserved, provisioned" },
+	{ "reserve", cmd_reserve,
+	  "reserve FILE [SIZE]            guarantee SIZE (K/M/G/T) to FILE" },
+	{ "preallocate", cmd_preallocate,
+	  "preallocate --zero FILE [SIZE] allocate written zeroed blocks" },
+	{ "grow", cmd_grow,
+	  "grow [MOUNTPOINT]              grow the volume to its device" },
 	{ NULL, NULL, NULL }
 };
 

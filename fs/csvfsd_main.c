@@ -61,6 +61,7 @@ struct csvfsd_opts {
 	char *pidfile;
 	char *keyfile;		/* cluster key, KEYFILE_DEFAULT_PATH */
 	unsigned port;		/* coordinator port, 0 = default */
+	int lowspace_pct;	/* mds_opts.lowspace_pct */
 	char *fsname;		/* NULL: the device path */
 	char *kflags;		/* mount flags handed to FUSE, comma list */
 	const char *device;
@@ -102,6 +103,8 @@ static void usage(FILE *f)
 "      max_threads=N    FUSE worker threads (default %d)\n"
 "      node_id=N        this node's id (default 1)\n"
 "      pidfile=PATH     write the daemon's pid there\n"
+"      lowspace=PCT     log a warning when free space falls below PCT%%\n"
+"                       of the volume (default 10, 0: never)\n"
 "      nosuid,nodev,noexec,noatime,sync,dirsync...  passed to mount(2)\n"
 "  -h, --help         show this help\n",
 		CSVFSD_DEF_THREADS);
@@ -190,6 +193,13 @@ static int parse_o(struct csvfsd_opts *o, const char *list)
 				rc = -EINVAL;
 			}
 			o->port = (unsigned)v;
+		} else if (!strncmp(opt, "lowspace=", 9)) {
+			if (parse_uint(opt + 9, 100, &v)) {
+				log_err("option \"%s\": expected a percentage "
+					"0..100 (0: no warning)", opt);
+				rc = -EINVAL;
+			}
+			o->lowspace_pct = v ? (int)v : -1;
 		} else if (!strncmp(opt, "pidfile=", 8) && opt[8]) {
 			free(o->pidfile);
 			o->pidfile = strdup(opt + 8);
@@ -500,6 +510,7 @@ static int cluster_join(const struct csvfsd_opts *o, struct dev *dev,
 	co.port = (uint16_t)o->port;
 	co.wait_ms = 60000;
 	co.cache = cache;
+	co.lowspace_pct = o->lowspace_pct;
 	rc = clu_start(&co, out, why, sizeof(why));
 	if (rc)
 		log_err("%s: %s", o->device, why);
@@ -581,6 +592,7 @@ int main(int argc, char **argv)
 	}
 	mo.node_id = o.node_id;
 	mo.standalone = 1;
+	mo.lowspace_pct = o.lowspace_pct;
 	rc = mds_start(dev, &mo, &mds);
 	if (rc) {
 		struct csvfs_super bsb;

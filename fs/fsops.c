@@ -715,6 +715,11 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 						value, size));
 		return;
 	}
+	if (fsops_is_space_xa(name)) {
+		fsops_reply_err(req, fsops_space_xa_set(c, fsops_to_ino(c, ino),
+							name, value, size));
+		return;
+	}
 	if (is_ctl(c, ino, name)) {
 		rc = c->ctl_set ? c->ctl_set(c->ctl_ctx, name, value, size) :
 				  -EOPNOTSUPP;
@@ -767,6 +772,9 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 	if (is_own_xa(c, name))
 		rc = own_xa_get(c, fsops_to_ino(c, ino), name, buf, size);
+	else if (fsops_is_space_xa(name))
+		rc = fsops_space_xa_get(c, fsops_to_ino(c, ino), name, buf,
+					size);
 	else if (is_ctl(c, ino, name))
 		rc = c->ctl_get(c->ctl_ctx, name, buf, size);
 	else

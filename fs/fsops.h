@@ -69,6 +69,25 @@ struct fsops_opts {
 #define FSOPS_XA_MULTIWRITER	"trusted.csvfs.multiwriter"
 #define FSOPS_XA_PINNED		"trusted.csvfs.pinned"
 
+/*
+ * Space management xattrs (fs/fsops_space.c), on standalone and cluster
+ * mounts, answered through the coordinator:
+ *   trusted.csvfs.reserve     on a file: set "BYTES" (decimal; 0 removes),
+ *                             get the guaranteed bytes
+ *   trusted.csvfs.preallocate on a file: set "BYTES": every block of
+ *                             [0, BYTES) allocated as written zeroes
+ *                             ("0" = the file's size)
+ *   trusted.csvfs.grow        set (any value): grow the volume to the
+ *                             device's size
+ *   trusted.csvfs.space       get: "bsize=B blocks=N free=N avail=N
+ *                             reserved=N provisioned=BYTES files=N ffree=N"
+ *                             (blocks in large blocks)
+ */
+#define FSOPS_XA_RESERVE	"trusted.csvfs.reserve"
+#define FSOPS_XA_PREALLOC	"trusted.csvfs.preallocate"
+#define FSOPS_XA_GROW		"trusted.csvfs.grow"
+#define FSOPS_XA_SPACE		"trusted.csvfs.space"
+
 
 /*
  * Creates the operations' context (lookup-count table, data path).

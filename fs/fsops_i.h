@@ -103,4 +103,12 @@ void fsops_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void fsops_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, struct fuse_file_info *fi);
 
+/* fsops_space.c: the space xattrs of fsops.h. */
+int fsops_is_space_xa(const char *name);
+int fsops_space_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
+		       const char *value, size_t size);
+/* Returns the length or -errno, as getxattr (size 0: length only). */
+int fsops_space_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
+		       char *buf, size_t size);
+
 #endif /* CSVFS_FS_FSOPS_I_H */

@@ -242,13 +242,22 @@ int alloc_blocks(struct alloc *a, struct jop *op, uint64_t goal,
 		 uint64_t min, uint64_t max, int reserve_ok,
 		 uint64_t *start, uint64_t *len)
 {
-	uint64_t avail = a->free_blocks, total, scanned = 0, b;
+	return alloc_blocks_own(a, op, goal, min, max,
+				reserve_ok ? UINT64_MAX : 0, start, len);
+}
+
+int alloc_blocks_own(struct alloc *a, struct jop *op, uint64_t goal,
+		     uint64_t min, uint64_t max, uint64_t own,
+		     uint64_t *start, uint64_t *len)
+{
+	uint64_t avail = a->free_blocks, total, scanned = 0, b, held;
 	uint64_t best = 0, best_len = 0;
 	struct mbuf *mb = NULL;
 	int rc;
 
-	if (!reserve_ok)
-		avail = avail > a->reserved ? avail - a->reserved : 0;
+	/* Everything held back for reservations but the caller's own. */
+	held = own >= a->reserved ? 0 : a->reserved - own;
+	avail = avail > held ? avail - held : 0;
 	if (min == 0)
 		min = 1;
 	if (max > avail)
@@ -492,4 +501,73 @@ void alloc_set_reserved(struct alloc *a, uint64_t blocks)
 uint64_t alloc_chunk_blk(struct alloc *a, uint64_t i)
 {
 	return i < a->nchunks ? a->chunks[i].blk : 0;
+}
+
+uint64_t alloc_max_blocks(const struct alloc *a)
+{
+	uint64_t mpb = 1ull << (a->sb.block_shift - CSVFS_MBLK_SHIFT);
+	uint64_t room = a->sb.data_start * mpb - a->sb.bitmap_mblk;
+
+	return room * CSVFS_BITMAP_BITS;
+}
+
+int alloc_grow_bitmap(struct alloc *a, struct jop *op, uint64_t new_total)
+{
+	uint64_t old = a->sb.total_blocks, b, i, end;
+	uint64_t new_len = (new_total + CSVFS_BITMAP_BITS - 1) /
+			   CSVFS_BITMAP_BITS;
+	struct csvfs_bitmap bm;
+	struct mbuf *mb;
+	int rc;
+
+	if (new_total <= old)
+		return -EINVAL;
+	if (new_total > alloc_max_blocks(a))
+		return -EFBIG;
+	/*
+	 * The last bitmap block in use: mkfs set the bits past the end;
+	 * clear those the volume now covers (an interrupted grow may have
+	 * cleared them already, so no check of the old value).
+	 */
+	end = (old + CSVFS_BITMAP_BITS - 1) / CSVFS_BITMAP_BITS *
+	      CSVFS_BITMAP_BITS;
+	if (end > new_total)
+		end = new_total;
+	if (old < end) {
+		rc = bm_block(a, op, old, &mb);
+		if (!rc)
+			rc = jop_write(op, mb);
+		if (rc)
+			return rc;
+		for (b = old; b < end; b++)
+			bit_set(mb, b, 0);
+	}
+	/* New bitmap blocks: free up to new_total, in use past it. */
+	for (i = a->sb.bitmap_len; i < new_len; i++) {
+		uint64_t mblk = a->sb.bitmap_mblk + i;
+
+		rc = jop_new(op, mblk, &mb);
+		if (rc)
+			return rc;
+		memset(&bm, 0, sizeof(bm));
+		od_hdr_init(&bm.hdr, CSVFS_MAGIC_BITMAP, mblk,
+			    jrnl_uuid(op->j));
+		for (b = i * CSVFS_BITMAP_BITS;
+		     b < (i + 1) * CSVFS_BITMAP_BITS; b++)
+			if (b >= new_total)
+				bm.bits[(b % CSVFS_BITMAP_BITS) / 8] |=
+					(uint8_t)(1u << (b % 8));
+		od_bitmap_encode(&bm, mb->data);
+	}
+	return 0;
+}
+
+void alloc_grow_done(struct alloc *a, uint64_t new_total)
+{
+	if (new_total <= a->sb.total_blocks)
+		return;
+	a->free_blocks += new_total - a->sb.total_blocks;
+	a->sb.total_blocks = new_total;
+	a->sb.bitmap_len = (new_total + CSVFS_BITMAP_BITS - 1) /
+			   CSVFS_BITMAP_BITS;
 }

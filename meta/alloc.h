@@ -37,6 +37,14 @@ int alloc_blocks(struct alloc *a, struct jop *op, uint64_t goal,
 		 uint64_t min, uint64_t max, int reserve_ok,
 		 uint64_t *start, uint64_t *len);
 /*
+ * As alloc_blocks for a file that may use "own" of the blocks held back
+ * for reservations (its unused reservation; UINT64_MAX = all of them, as
+ * reserve_ok). The others' reservations stay untouched.
+ */
+int alloc_blocks_own(struct alloc *a, struct jop *op, uint64_t goal,
+		     uint64_t min, uint64_t max, uint64_t own,
+		     uint64_t *start, uint64_t *len);
+/*
  * Marks [start, start+len) free. The caller must have zeroed the blocks on
  * the device, durably, first (the volume's stale-data rule).
  */
@@ -63,5 +71,25 @@ void alloc_get_stats(struct alloc *a, struct alloc_stats *st);
 void alloc_set_reserved(struct alloc *a, uint64_t blocks);
 /* Iterates chunks: the large block of chunk i, 0 past the end. */
 uint64_t alloc_chunk_blk(struct alloc *a, uint64_t i);
+
+/*
+ * Online grow, in two steps. The largest total_blocks the bitmap region
+ * (between bitmap_mblk and data_start) can describe.
+ */
+uint64_t alloc_max_blocks(const struct alloc *a);
+/*
+ * Step 1, in the caller's operation: makes the bitmap describe new_total
+ * blocks (clears the past-the-end bits of the last block in use, creates
+ * the new bitmap blocks). The allocator keeps using the old size, so the
+ * volume stays consistent at the old size until the superblock says
+ * otherwise. The caller has zeroed the new blocks durably first. Returns
+ * 0, -EINVAL (not larger), -EFBIG (above alloc_max_blocks) or an error.
+ */
+int alloc_grow_bitmap(struct alloc *a, struct jop *op, uint64_t new_total);
+/*
+ * Step 2, once step 1 is committed and the superblock with new_total is
+ * durable: the new blocks become allocatable. Needs the metadata lock.
+ */
+void alloc_grow_done(struct alloc *a, uint64_t new_total);
 
 #endif /* CSVFS_ALLOC_H */

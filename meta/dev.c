@@ -46,8 +46,20 @@ int dev_refresh_size(struct dev *d)
 	} else {
 		return -ENOTBLK;
 	}
-	d->size = size;
+	__atomic_store_n(&d->size, size, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/*
+ * Whether [off, off+len) lies on the device. A range past the size known
+ * so far makes us look again: after an online grow another node's
+ * coordinator hands out blocks past the end this node saw at mount.
+ */
+static int in_range(struct dev *d, uint64_t off, size_t len)
+{
+	if (off + len <= __atomic_load_n(&d->size, __ATOMIC_RELAXED))
+		return 1;
+	return !dev_refresh_size(d) && off + len <= d->size;
 }
 
 int dev_open(const char *path, int flags, struct dev **out)
@@ -111,7 +123,7 @@ int dev_pread(struct dev *d, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
-	if (off + len > d->size)
+	if (!in_range(d, off, len))
 		return -EIO;
 	while (done < len) {
 		ssize_t n = pread(d->fd, (char *)buf + done, len - done,
@@ -134,7 +146,7 @@ int dev_pwrite(struct dev *d, const void *buf, size_t len, uint64_t off)
 
 	if (d->rdonly)
 		return -EROFS;
-	if (off + len > d->size)
+	if (!in_range(d, off, len))
 		return -EIO;
 	if (d->record)
 		d->record(d->record_ctx, DEV_REC_WRITE, off, buf, len);
@@ -170,7 +182,7 @@ int dev_zero(struct dev *d, uint64_t off, uint64_t len)
 		return -EROFS;
 	if (len == 0)
 		return 0;
-	if (off + len > d->size)
+	if (!in_range(d, off, len))
 		return -EIO;
 	if (d->record)
 		d->record(d->record_ctx, DEV_REC_ZERO, off, NULL, len);

@@ -39,7 +39,10 @@ struct dev {
 
 int dev_open(const char *path, int flags, struct dev **out);
 void dev_close(struct dev *d);
-/* Re-reads the size (online grow). */
+/*
+ * Re-reads the size (online grow). dev_pread/pwrite/zero do it by
+ * themselves when asked for a range past the size they know.
+ */
 int dev_refresh_size(struct dev *d);
 int dev_pread(struct dev *d, void *buf, size_t len, uint64_t off);
 int dev_pwrite(struct dev *d, const void *buf, size_t len, uint64_t off);

@@ -29,6 +29,8 @@ struct fino {
 	uint64_t parent;	/* directories: the ".." stored in the inode */
 	uint64_t found_parent;	/* directories: where pass 3 found them */
 	uint64_t size;
+	uint64_t resv;		/* regular files: reserve_blocks */
+	uint64_t held;		/* its unused reservation (held back) */
 	uint32_t mode, nlink;
 	uint32_t links;		/* entries naming it (non-directories) */
 	uint32_t subdirs;	/* directories: subdirectories found */

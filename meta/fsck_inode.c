@@ -215,6 +215,11 @@ int fk_check_inode(struct fsck *f, struct todov *tv, size_t k)
 	fi->nlink = in.nlink;
 	fi->parent = in.parent;
 	fi->size = in.size;
+	if (S_ISREG(in.mode)) {
+		fi->resv = in.reserve_blocks;
+		fi->held = in.reserve_blocks > in.nblocks ?
+			   in.reserve_blocks - in.nblocks : 0;
+	}
 	if (in.flags & CSVFS_IFL_ORPHAN)
 		fi->fl |= FI_OFLAG;
 	if (in.generation > f->max_gen)

@@ -242,7 +242,8 @@ int fk_compare_blocks(struct fsck *f, int leaks)
 {
 	uint8_t raw[CSVFS_MBLK_SIZE], exp[CSVFS_BITMAP_BYTES];
 	struct bdiffv v = { NULL, 0, 0 }, w = { NULL, 0, 0 };
-	uint64_t i, r0 = 0;
+	uint64_t i, r0 = 0, grown = 0;
+	uint64_t dev_blocks = f->d->size >> f->sb.block_shift;
 	int rc = 0, found, stray = 0;
 	struct jop op;
 
@@ -274,6 +275,13 @@ int fk_compare_blocks(struct fsck *f, int leaks)
 			have = fk_bit(raw + CSVFS_MHDR_SIZE, k);
 			if (want == have || (!want && !leaks))
 				continue;
+			/* Cleared past the end but on the device: a grow
+			 * stopped before its superblock (mds_space.c). */
+			if (!have && b >= f->sb.total_blocks &&
+			    b < dev_blocks) {
+				grown++;
+				continue;
+			}
 			kind = !want ? D_LEAKED : b >= f->sb.total_blocks ?
 			       D_PAST_END : D_OWNED_FREE;
 			rc = bdiff_add(&v, kind, b, kind == D_OWNED_FREE ?
@@ -281,6 +289,10 @@ int fk_compare_blocks(struct fsck *f, int leaks)
 		}
 	}
 	fk_progress(f, "", 1, 1);
+	if (grown)
+		fk_info(f, "bitmap: %llu blocks past the end of the volume are "
+			"marked free (an interrupted grow; csvfsctl grow "
+			"finishes it)", (unsigned long long)grown);
 	/* Leaked blocks that still start with a chunk header stand apart. */
 	for (i = 0; i < v.n && !rc; i++) {
 		uint64_t b;

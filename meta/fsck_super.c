@@ -165,6 +165,24 @@ static const char *sb_differs(const struct csvfs_super *a,
 	return NULL;
 }
 
+/*
+ * Whether primary a and backup b differ only in the size, as an online
+ * grow that stopped between the two superblock writes leaves them
+ * (mds_space.c writes the primary first), both sizes on the device.
+ */
+static int sb_grow_only(const struct fsck *f, const struct csvfs_super *a,
+			const struct csvfs_super *b)
+{
+	struct csvfs_super t = *b;
+	uint64_t big = a->total_blocks > b->total_blocks ? a->total_blocks :
+							   b->total_blocks;
+
+	t.total_blocks = a->total_blocks;
+	t.bitmap_len = a->bitmap_len;
+	return a->total_blocks != b->total_blocks && !sb_differs(a, &t) &&
+	       big <= (f->d->size >> a->block_shift);
+}
+
 int fk_pass0_super(struct fsck *f)
 {
 	struct csvfs_super bk;
@@ -214,6 +232,16 @@ int fk_pass0_super(struct fsck *f)
 	} else {
 		rcb = sb_read_at(f, f->sb.backup_mblk, &bk, &bwhy);
 		diff = rcb ? NULL : sb_differs(&f->sb, &bk);
+		if (!rcb && diff && sb_grow_only(f, &f->sb, &bk)) {
+			fk_info(f, "backup superblock: %llu blocks, the volume "
+				"%llu (an interrupted grow)%s",
+				(unsigned long long)bk.total_blocks,
+				(unsigned long long)f->sb.total_blocks,
+				f->rw ? ": rewritten" : "");
+			if (f->rw)
+				fmt_write_super(f->d, &f->sb, 1);
+			diff = NULL;
+		}
 		if ((rcb || diff) &&
 		    fk_problem(f, 1, "backup superblock at block %llu: %s%s",
 			       (unsigned long long)f->sb.backup_mblk,

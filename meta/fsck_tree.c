@@ -780,6 +780,47 @@ static int orphan_reclaim(struct fsck *f, uint64_t ino, uint64_t *blocks)
 	return rc;
 }
 
+/*
+ * The volume holds back, for every file, its unused reservation
+ * (max(0, reserve_blocks - nblocks)); the state block keeps the sum, which
+ * the coordinator's allocator trusts. Files reclaimed above are gone; an
+ * orphan truncated above is read again.
+ */
+static void check_reserved(struct fsck *f)
+{
+	struct csvfs_inode in;
+	struct csvfs_vstate vs;
+	uint64_t want = 0;
+	struct jop op;
+	size_t k;
+
+	for (k = 0; k < f->nino; k++) {
+		struct fino *fi = &f->ino[k];
+		uint64_t held = fi->held;
+
+		if ((fi->fl & FI_BAD) || !S_ISREG(fi->mode) || !fi->resv)
+			continue;
+		if (f->rw && (fi->fl & FI_ORPHAN)) {
+			jop_begin(f->j, &op);
+			if (!fk_read_inode(f, &op, fi->ino, &in))
+				held = in.reserve_blocks > in.nblocks ?
+				       in.reserve_blocks - in.nblocks : 0;
+			jop_end(&op, 0);
+		}
+		want += held;
+	}
+	if (vstate_rw(f, &vs, 0) || vs.reserved_blocks == want)
+		return;
+	if (fk_problem(f, 1, "volume state block: %llu blocks held back for "
+		       "reservations, the files' unused reservations add up "
+		       "to %llu", (unsigned long long)vs.reserved_blocks,
+		       (unsigned long long)want)) {
+		vs.reserved_blocks = want;
+		fk_result(f, vstate_rw(f, &vs, 1), "set to %llu",
+			  (unsigned long long)want);
+	}
+}
+
 int fk_pass4(struct fsck *f)
 {
 	struct csvfs_inode in;
@@ -859,6 +900,7 @@ int fk_pass4(struct fsck *f)
 		fk_info(f, "orphan inode %llu: reclaimed (%llu blocks freed)",
 			(unsigned long long)head, (unsigned long long)blocks);
 	}
+	check_reserved(f);
 	if (!vstate_rw(f, &vs, 0) && vs.next_generation <= f->max_gen &&
 	    fk_problem(f, 1, "volume state block: next inode generation %llu, "
 		       "inodes already use %llu",

@@ -919,6 +919,9 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL_DONE] = { h_recall_done, 0 },
 	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, MUT | SYNC },
 	[CSVFS_MSG_CREATE] = { mds_h_create, MUT },
+	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, MUT | SYNC },
+	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, MUT | SYNC },
+	/* GROW: mds_grow(), outside the table (it commits between steps) */
 };
 
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
@@ -937,6 +940,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		return mds_inval_ack(m, hdr, payload);
 	if (hdr->type == CSVFS_MSG_HANDOFF)
 		return handoff(m, hdr, payload, reply, reply_len);
+	if (hdr->type == CSVFS_MSG_GROW)
+		return mds_grow(m, hdr, payload, reply, reply_len);
 	if (hdr->type < CSVFS_MSG_TYPE_MAX)
 		e = &table[hdr->type];
 	if (!e || !e->fn)
@@ -959,6 +964,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		rc = e->fn(&r);
 		if (!rc && r.out.err)
 			rc = r.out.err;
+		if (!rc && r.alloc_touched)
+			mds_space_check(m);
 		if (!rc)
 			rc = mds_retry_record(&r);
 		if (!rc)
@@ -968,6 +975,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	if (rc && (e->flags & MUT)) {
 		jop_begin(m->j, &op);
 		alloc_resync(m->a, &op);
+		mds_space_resync(m, &op);
 		jop_end(&op, 0);
 	}
 	if (!rc && r.sync)
@@ -1017,6 +1025,24 @@ void mds_local_transport(struct mds *m, struct mdc_transport *t)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
+/*
+ * Whether the backup superblock must be rewritten with the primary: a
+ * grow interrupted between the two writes leaves it smaller.
+ */
+static int mds_backup_stale(struct mds *m)
+{
+	struct csvfs_super bk;
+
+	if (fmt_read_backup(m->dev, &bk) ||
+	    bk.total_blocks == m->sb.total_blocks)
+		return 0;
+	syslog(LOG_NOTICE, "backup superblock: %llu blocks, the volume has "
+	       "%llu (interrupted grow): rewritten",
+	       (unsigned long long)bk.total_blocks,
+	       (unsigned long long)m->sb.total_blocks);
+	return 1;
+}
+
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 {
 	struct mds *m;
@@ -1038,7 +1064,10 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 		free(m);
 		return rc;
 	}
-	rc = fmt_read_super(dev, &m->sb);
+	/* The device may have grown since it was opened (online grow). */
+	rc = dev_refresh_size(dev);
+	if (!rc)
+		rc = fmt_read_super(dev, &m->sb);
 	if (rc)
 		goto fail;
 	if (o->node_id > m->sb.max_nodes) {
@@ -1064,7 +1093,7 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	m->sb.coord_node = o->node_id;
 	m->sb.mount_time = (uint64_t)time(NULL);
 	m->sb.state = CSVFS_STATE_MOUNTED;
-	rc = fmt_write_super(dev, &m->sb, 0);
+	rc = fmt_write_super(dev, &m->sb, mds_backup_stale(m));
 	if (rc)
 		goto fail;
 	m->epoch = m->sb.coord_epoch;
@@ -1074,6 +1103,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	jop_begin(m->j, &op);
 	rc = alloc_load(&op, &m->sb, &m->a);
 	jop_end(&op, 0);
+	if (!rc)
+		rc = mds_space_load(m);
 	if (rc)
 		goto fail;
 	rc = mds_orphans_recover(m);

@@ -52,6 +52,12 @@ struct mds_opts {
 		     const uint64_t *inos, uint32_t n);
 	/* Lease of the nodes' cache entries; 0 = CSVFS_CACHE_LEASE_MS. */
 	unsigned lease_ms;
+	/*
+	 * Low-space warning: logged once when the space free for general
+	 * allocation falls below this percentage of the volume, and again
+	 * when it recovers. 0 = 10 %, negative = never.
+	 */
+	int lowspace_pct;
 };
 
 /*

@@ -11,7 +11,7 @@
  *
  * Allocation ahead: a sequential writer (CSVFS_ALLOC_AHEAD) gets as many
  * blocks again as the file already has, up to AHEAD_MAX bytes, marked
- * UNWRITTEN|AHEAD; what is still beyond EOF at the last close goes back.
+ * UNWRITTEN|AHEAD; what is still unwritten at the last close goes back.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -113,7 +113,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 		return 0;
 	}
 	r->alloc_touched = 1;
-	rc = alloc_blocks(m->a, r->op, 0, 1, 1, 0, &start, &n);
+	rc = alloc_blocks_own(m->a, r->op, 0, 1, 1,
+			      mds_resv_held(in->reserve_blocks, in->nblocks),
+			      &start, &n);
 	if (rc)
 		return rc;
 	buf = dev_alloc_buf(DEV_ALIGN);
@@ -137,15 +139,20 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	rc = ext_insert(&em, &e);
 	if (!rc)
 		rc = ext_store(r->op, m->a, ino, in, &em);
-	in->nblocks = ext_blocks(&em);
+	if (!rc)
+		rc = mds_set_nblocks(r, in, ext_blocks(&em));
 	ext_free(&em);
 	r->sync = 1;
 	return rc;
 }
 
-/* Allocates the holes of [lblk, lblk+count) with the given extent flags. */
-static int fill_holes(struct mds_req *r, struct extmap *em, uint64_t lblk,
-		      uint64_t count, uint32_t flags, int best_effort)
+/*
+ * Allocates the holes of [lblk, lblk+count) with the given extent flags;
+ * the file may use its unused reservation (in->reserve_blocks).
+ */
+static int fill_holes(struct mds_req *r, const struct csvfs_inode *in,
+		      struct extmap *em, uint64_t lblk, uint64_t count,
+		      uint32_t flags, int best_effort)
 {
 	struct mds *m = r->m;
 	uint64_t cur = lblk, end = lblk + count;
@@ -171,8 +178,10 @@ static int fill_holes(struct mds_req *r, struct extmap *em, uint64_t lblk,
 		n = hole_end - cur;
 		if (n > UINT32_MAX)
 			n = UINT32_MAX;
-		rc = alloc_blocks(m->a, r->op, goal, best_effort ? 1 : 1, n,
-				  0, &start, &n);
+		rc = alloc_blocks_own(m->a, r->op, goal, 1, n,
+				      mds_resv_held(in->reserve_blocks,
+						    ext_blocks(em)),
+				      &start, &n);
 		if (rc == -ENOSPC && best_effort)
 			return 0;
 		if (rc)
@@ -212,7 +221,7 @@ int mds_h_alloc(struct mds_req *r)
 		rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
-	rc = fill_holes(r, &em, lblk, count, 0, 0);
+	rc = fill_holes(r, &in, &em, lblk, count, 0, 0);
 	if (!rc && (flags & CSVFS_ALLOC_AHEAD)) {
 		ahead = ext_blocks(&em);
 		if (ahead < AHEAD_MIN / m->bsize)
@@ -228,16 +237,16 @@ int mds_h_alloc(struct mds_req *r)
 				ahead = em.e[pos].lblk - (lblk + count);
 		}
 		if (ahead)
-			rc = fill_holes(r, &em, lblk + count, ahead,
+			rc = fill_holes(r, &in, &em, lblk + count, ahead,
 					CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD,
 					1);
 	}
 	if (!rc)
 		rc = ext_store(r->op, m->a, ino, &in, &em);
-	if (!rc) {
-		in.nblocks = ext_blocks(&em);
+	if (!rc)
+		rc = mds_set_nblocks(r, &in, ext_blocks(&em));
+	if (!rc)
 		rc = ino_put(r->op, mb, &in);
-	}
 	if (!rc) {
 		mds_put_attr(r, ino, &in);
 		put_extents(r, &em, lblk, count + ahead, max);
@@ -405,7 +414,7 @@ static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	if (!rc)
 		rc = ext_store(r->op, m->a, ino, in, &em);
 	if (!rc)
-		in->nblocks = ext_blocks(&em);
+		rc = mds_set_nblocks(r, in, ext_blocks(&em));
 	ext_free(&em);
 	return rc;
 }
@@ -448,14 +457,16 @@ int mds_h_fallocate(struct mds_req *r)
 		if (!rc && !(in.flags & CSVFS_IFL_INLINE)) {
 			rc = ext_load(r->op, ino, &in, &em);
 			if (!rc) {
-				rc = fill_holes(r, &em, off / m->bsize,
+				rc = fill_holes(r, &in, &em, off / m->bsize,
 						blocks_for(m, end) -
 						off / m->bsize,
 						CSVFS_EXT_UNWRITTEN, 0);
 				if (!rc)
 					rc = ext_store(r->op, m->a, ino, &in,
 						       &em);
-				in.nblocks = ext_blocks(&em);
+				if (!rc)
+					rc = mds_set_nblocks(r, &in,
+							     ext_blocks(&em));
 				ext_free(&em);
 			}
 		}
@@ -466,6 +477,64 @@ int mds_h_fallocate(struct mds_req *r)
 	}
 	if (rc)
 		return rc;
+	ino_touch(&in, 1);
+	rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		mds_put_attr(r, ino, &in);
+	return rc;
+}
+
+/*
+ * PREALLOC (csvfsctl preallocate --zero): every block of [0, size)
+ * allocated and marked written, so no later write waits for an
+ * allocation or a written-range report. This relies on the volume's
+ * stale-data rule (include/csvfs/ondisk.h): a free block reads as zeroes
+ * on the device, so a block handed out here already holds the zeroes the
+ * file must read, and an UNWRITTEN block of the file holds zeroes or what
+ * the file's own writer put there. No block is written.
+ */
+int mds_h_prealloc(struct mds_req *r)
+{
+	uint64_t ino = msg_get_u64(&r->in), size = msg_get_u64(&r->in), n;
+	struct mds *m = r->m;
+	struct csvfs_inode in;
+	struct extmap em;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	if (size > (m->sb.total_blocks << m->sb.block_shift))
+		return -ENOSPC;
+	rc = get_reg(r, ino, &in, &mb);
+	if (!rc)
+		rc = mds_may_modify(r, ino, &in, 0);
+	if (rc)
+		return rc;
+	if (size == 0)
+		size = in.size;
+	n = blocks_for(m, size);
+	if (n && (!(in.flags & CSVFS_IFL_INLINE) || size > CSVFS_INLINE_MAX))
+		rc = mds_uninline(r, ino, &in);
+	if (!rc && n && !(in.flags & CSVFS_IFL_INLINE)) {
+		rc = ext_load(r->op, ino, &in, &em);
+		if (rc)
+			return rc;
+		rc = fill_holes(r, &in, &em, 0, n, 0, 0);
+		if (!rc)
+			rc = ext_mark_written(&em, 0, n);
+		if (!rc)
+			rc = ext_store(r->op, m->a, ino, &in, &em);
+		if (!rc)
+			rc = mds_set_nblocks(r, &in, ext_blocks(&em));
+		ext_free(&em);
+	}
+	if (rc)
+		return rc;
+	if (size > in.size) {
+		m->provisioned += size - in.size;
+		in.size = size;
+	}
 	ino_touch(&in, 1);
 	rc = ino_put(r->op, mb, &in);
 	if (!rc)
@@ -594,6 +663,11 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc)
 		return rc;
+	/* A file going away holds nothing back any more. */
+	if (free_inode)
+		rc = mds_resv_update(r, &in, 0, in.nblocks);
+	if (rc)
+		return rc;
 	if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
@@ -612,7 +686,8 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 			rc = ext_drop_leaves(r->op, r->m->a, &em);
 		else if (!rc)
 			rc = ext_store(r->op, r->m->a, ino, &in, &em);
-		in.nblocks = ext_blocks(&em);
+		if (!rc)
+			rc = mds_set_nblocks(r, &in, ext_blocks(&em));
 		ext_free(&em);
 		if (rc)
 			return rc;
@@ -645,7 +720,13 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
-	from = blocks_for(r->m, in.size);
+	/*
+	 * Every block still UNWRITTEN|AHEAD goes back, inside EOF too: a
+	 * thin image (its size set by truncate) would otherwise keep the
+	 * blocks allocated ahead of its writer for good. Written blocks lost
+	 * the AHEAD flag when they were reported.
+	 */
+	from = 0;
 	for (i = 0; i < em.n; i++)
 		if (em.e[i].lblk + em.e[i].len > from &&
 		    (em.e[i].flags & CSVFS_EXT_AHEAD))
@@ -663,7 +744,8 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	}
 	if (!rc && any) {
 		rc = ext_store(r->op, r->m->a, ino, &in, &em);
-		in.nblocks = ext_blocks(&em);
+		if (!rc)
+			rc = mds_set_nblocks(r, &in, ext_blocks(&em));
 		if (!rc)
 			rc = ino_put(r->op, mb, &in);
 	}
@@ -690,10 +772,13 @@ static int trim_op(struct mds *m, uint64_t ino, int *freed)
 		rc = mds_trim(&r, ino, *freed ? 0 : blocks_for(m, in.size),
 			      *freed);
 	}
+	if (!rc)
+		mds_space_check(m);
 	jop_end(&op, rc);
 	if (rc && r.alloc_touched) {
 		jop_begin(m->j, &op);
 		alloc_resync(m->a, &op);
+		mds_space_resync(m, &op);
 		jop_end(&op, 0);
 	}
 	msg_wr_free(&r.out);

@@ -91,7 +91,10 @@ struct mds {
 	uint64_t bsize;
 	uint64_t epoch;
 	struct mds_open *open[MDS_OPEN_HASH];
-	uint64_t provisioned;	/* sum of regular file sizes, approximate */
+	uint64_t provisioned;	/* sum of regular file sizes (recounted
+				 * at start, see mds_space.c) */
+	int lowspace;		/* below the low-space threshold now */
+	int growing;		/* a GROW is running (metadata lock) */
 	pthread_mutex_t recall_lock;
 	pthread_cond_t recall_cond;
 	struct mds_recall *recalls;
@@ -189,6 +192,35 @@ int mds_h_fallocate(struct mds_req *r);
 int mds_h_inline_read(struct mds_req *r);
 int mds_h_inline_write(struct mds_req *r);
 int mds_h_lseek(struct mds_req *r);
+int mds_h_prealloc(struct mds_req *r);
+
+/* mds_space.c */
+/* The blocks a file's unused reservation holds back. */
+uint64_t mds_resv_held(uint64_t reserve_blocks, uint64_t nblocks);
+/*
+ * Sets in->reserve_blocks and in->nblocks and moves the volume's held-back
+ * sum (journaled in the state block, in r's operation) by the change of
+ * the file's unused reservation. Every change of either goes through
+ * here (the caller writes the inode).
+ */
+int mds_resv_update(struct mds_req *r, struct csvfs_inode *in,
+		    uint64_t reserve_blocks, uint64_t nblocks);
+/* mds_resv_update with the reservation unchanged. */
+int mds_set_nblocks(struct mds_req *r, struct csvfs_inode *in,
+		    uint64_t nblocks);
+/* After an undone operation: the allocator's held-back count again. */
+void mds_space_resync(struct mds *m, struct jop *op);
+/* Logs once per crossing of the low-space threshold (metadata lock). */
+void mds_space_check(struct mds *m);
+/*
+ * Start-up, right after replay: counts provisioned bytes and held-back
+ * blocks from the inodes; corrects the state block if it disagrees.
+ */
+int mds_space_load(struct mds *m);
+int mds_h_set_reserve(struct mds_req *r);
+/* GROW: outside the table (it commits between its steps). */
+int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
+	     const uint8_t *payload, uint8_t **reply, size_t *reply_len);
 
 /* mds_ns.c */
 int mds_h_lookup(struct mds_req *r);

@@ -365,6 +365,14 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
 			/* No blocks to zero: the inode goes in this op. */
 			r->alloc_touched = 1;
+			rc = mds_resv_update(r, &in, 0, 0);
+			if (rc)
+				return rc;
+			if (S_ISREG(in.mode))
+				r->m->provisioned -= in.size <
+						     r->m->provisioned ?
+						     in.size :
+						     r->m->provisioned;
 			rc = ino_put(r->op, mb, &in);
 			return rc ? rc : ino_free(r->op, r->m->a, ino);
 		}

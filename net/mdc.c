@@ -710,3 +710,41 @@ int mdc_inval_ack(struct mdc *c, uint64_t inval_id)
 	msg_put_u64(&w, inval_id);
 	return call_none(c, CSVFS_MSG_INVAL_ACK, &w);
 }
+
+int mdc_set_reserve(struct mdc *c, uint64_t ino, uint64_t bytes,
+		    struct csvfs_attr *a)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u64(&w, bytes);
+	return call_attr(c, CSVFS_MSG_SET_RESERVE, &w, a);
+}
+
+int mdc_prealloc(struct mdc *c, uint64_t ino, uint64_t size,
+		 struct csvfs_attr *a)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u64(&w, size);
+	return call_attr(c, CSVFS_MSG_PREALLOC, &w, a);
+}
+
+int mdc_grow(struct mdc *c, uint64_t *old_blocks, uint64_t *new_blocks)
+{
+	struct msg_wr w;
+	struct msg_rd rd;
+	uint8_t *buf;
+	int rc;
+
+	msg_wr_init(&w);
+	rc = call(c, CSVFS_MSG_GROW, &w, &rd, &buf);
+	if (!rc) {
+		*old_blocks = msg_get_u64(&rd);
+		*new_blocks = msg_get_u64(&rd);
+	}
+	return done(&rd, buf, rc);
+}

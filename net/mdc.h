@@ -159,5 +159,19 @@ int mdc_lseek(struct mdc *c, uint64_t ino, uint64_t off, int whence,
 int mdc_forget(struct mdc *c, uint64_t ino);
 /* Acknowledges the INVAL push inval_id (cluster mode). */
 int mdc_inval_ack(struct mdc *c, uint64_t inval_id);
+/*
+ * Sets ino's guaranteed space to bytes (rounded up to whole large blocks;
+ * 0 removes it). -ENOSPC: the volume cannot hold that much back.
+ */
+int mdc_set_reserve(struct mdc *c, uint64_t ino, uint64_t bytes,
+		    struct csvfs_attr *a);
+/*
+ * Allocates every block of [0, size) of ino as written (zeroes); size 0 =
+ * the file's size, larger extends the file.
+ */
+int mdc_prealloc(struct mdc *c, uint64_t ino, uint64_t size,
+		 struct csvfs_attr *a);
+/* Grows the volume to the device's size; the sizes in large blocks. */
+int mdc_grow(struct mdc *c, uint64_t *old_blocks, uint64_t *new_blocks);
 
 #endif /* CSVFS_MDC_H */

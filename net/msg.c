@@ -341,6 +341,9 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_CREATE] = "create",
 	[CSVFS_MSG_INVAL] = "inval",
 	[CSVFS_MSG_INVAL_ACK] = "inval_ack",
+	[CSVFS_MSG_SET_RESERVE] = "set_reserve",
+	[CSVFS_MSG_PREALLOC] = "prealloc",
+	[CSVFS_MSG_GROW] = "grow",
 };
 
 const char *msg_type_name(unsigned type)

@@ -34,6 +34,14 @@
  * to a file therefore never shows another file's bytes, even after a crash
  * at any point; the UNWRITTEN extent flag only lets readers skip the device.
  *
+ * Space (no format change, meaning written down with issue 6): the volume
+ * holds back, for every regular file, max(0, reserve_blocks - nblocks)
+ * large blocks; vstate.reserved_blocks is their sum, journaled with every
+ * change of either field. The bitmap bits past total_blocks are set at
+ * mkfs; an online grow clears those the volume grows into before it
+ * writes the superblock, so after a crash they may be clear (still past
+ * the end, unused).
+ *
  * Format changelog:
  *   1.0  first format.
  */

@@ -19,6 +19,8 @@
  *      + HANDOFF, RECALL, RECALL_DONE, SET_IFLAGS (file ownership; new
  *        types only, numbers 30..33) and the RELEASE flag CSVFS_OPEN_LAST.
  *      + INVAL, INVAL_ACK (client caches; types 35, 36).
+ *      + SET_RESERVE, PREALLOC, GROW (space management; new types only,
+ *        numbers 40..42; a coordinator without them answers EOPNOTSUPP).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -218,6 +220,19 @@ enum csvfs_msg_type {
 					 *   of each directory ino, then send
 					 *   INVAL_ACK */
 	CSVFS_MSG_INVAL_ACK	= 36,	/* → le64 inval_id  ← (none) */
+	/* 37..39: unused; space management from 40. */
+	CSVFS_MSG_SET_RESERVE	= 40,	/* → le64 ino, le64 bytes (rounded up to
+					 *   whole large blocks; 0 removes)
+					 * ← ATTR. -ENOSPC when the volume
+					 *   cannot hold the extra space back */
+	CSVFS_MSG_PREALLOC	= 41,	/* → le64 ino, le64 size (0 = the file's
+					 *   size; larger also extends the
+					 *   file)  ← ATTR: every block of
+					 *   [0, size) allocated and written
+					 *   (reads zeroes, no UNWRITTEN) */
+	CSVFS_MSG_GROW		= 42,	/* → (none)  ← le64 old total blocks,
+					 *   le64 new total blocks: the volume
+					 *   now covers the device (re-read) */
 	CSVFS_MSG_TYPE_MAX
 };
 

@@ -5,7 +5,8 @@
  *   runs       contiguous runs, goal continuation, min/max, reuse
  *   ENOSPC     too large a request, a full volume: nothing changes
  *   frees      double free is -CSVFS_ECORRUPT and is undone
- *   reserve    the last N blocks need reserve_ok
+ *   reserve    the last N blocks need reserve_ok; a file's own share
+ *   grow       the bitmap grows in two steps; nothing new before step 2
  *   mblks      distinct blocks, a new chunk when full, reuse, test bits
  */
 #include <errno.h>
@@ -312,6 +313,106 @@ static void test_reserve(void)
 	vol_close();
 }
 
+static int alloc_own1(uint64_t own, uint64_t min, uint64_t max,
+		      uint64_t *start, uint64_t *len)
+{
+	struct jop op;
+	int rc;
+
+	jop_begin(jr, &op);
+	rc = alloc_blocks_own(al, &op, 0, min, max, own, start, len);
+	jop_end(&op, rc);
+	if (rc) {
+		jop_begin(jr, &op);
+		CU_ASSERT_EQUAL(alloc_resync(al, &op), 0);
+		jop_end(&op, 0);
+	}
+	return rc;
+}
+
+static void test_reserve_own(void)
+{
+	uint64_t f0, s, l;
+
+	CU_ASSERT_EQUAL_FATAL(vol_open(), 0);
+	f0 = free_blocks();
+	/* 10 held back: 4 for file A, 6 for others. */
+	alloc_set_reserved(al, 10);
+	CU_ASSERT_EQUAL(alloc1(0, 1, BIG, 0, &s, &l), 0);
+	CU_ASSERT_EQUAL(l, f0 - 10);
+	/* A may take its own 4, not one more (the others' 6 stay). */
+	CU_ASSERT_EQUAL(alloc_own1(4, 5, 5, &s, &l), -ENOSPC);
+	CU_ASSERT_EQUAL(alloc_own1(4, 1, BIG, &s, &l), 0);
+	CU_ASSERT_EQUAL(l, 4);
+	CU_ASSERT_EQUAL(free_blocks(), 6);
+	alloc_set_reserved(al, 6);
+	CU_ASSERT_EQUAL(alloc_own1(0, 1, 1, &s, &l), -ENOSPC);
+	/* an owner of more than is held back takes what is free */
+	CU_ASSERT_EQUAL(alloc_own1(100, 1, BIG, &s, &l), 0);
+	CU_ASSERT_EQUAL(l, 6);
+	vol_close();
+}
+
+static void test_grow_bitmap(void)
+{
+	uint64_t old, total, f0, s, l, b;
+	struct alloc_stats st;
+	struct jop op;
+	int rc, fd;
+
+	CU_ASSERT_EQUAL_FATAL(vol_open(), 0);
+	old = sb.total_blocks;
+	f0 = free_blocks();
+	/* blocks past the end are no blocks */
+	for (b = old; b < old + 8; b++) {
+		jop_begin(jr, &op);
+		CU_ASSERT_EQUAL(alloc_test(al, &op, b, &rc), -ERANGE);
+		jop_end(&op, 0);
+	}
+	CU_ASSERT(alloc_max_blocks(al) >= CSVFS_BITMAP_BITS);
+	/* the bitmap region cannot describe more than alloc_max_blocks */
+	jop_begin(jr, &op);
+	rc = alloc_grow_bitmap(al, &op, alloc_max_blocks(al) + 1);
+	jop_end(&op, rc);
+	CU_ASSERT_EQUAL(rc, -EFBIG);
+	jop_begin(jr, &op);
+	rc = alloc_grow_bitmap(al, &op, old);
+	jop_end(&op, rc);
+	CU_ASSERT_EQUAL(rc, -EINVAL);
+	/* Past one bitmap block: the last block's bits and a new block. */
+	total = CSVFS_BITMAP_BITS + 100;
+	fd = open(img, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(ftruncate(fd, (off_t)(total << sb.block_shift)), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(dev_refresh_size(dev), 0);
+	jop_begin(jr, &op);
+	rc = alloc_grow_bitmap(al, &op, total);
+	jop_end(&op, rc);
+	CU_ASSERT_EQUAL_FATAL(rc, 0);
+	/* step 1 only: still the old size for the allocator */
+	CU_ASSERT_EQUAL(free_blocks(), f0);
+	CU_ASSERT_EQUAL(alloc1(0, f0 + 1, f0 + 1, 1, &s, &l), -ENOSPC);
+	alloc_grow_done(al, total);
+	alloc_get_stats(al, &st);
+	CU_ASSERT_EQUAL(st.total_blocks, total - sb.data_start);
+	CU_ASSERT_EQUAL(st.free_blocks, f0 + total - old);
+	/* everything new is free and can be had, nothing past the end */
+	CU_ASSERT_EQUAL(alloc1(0, 1, BIG, 1, &s, &l), 0);
+	CU_ASSERT_EQUAL(l, f0 + total - old);
+	CU_ASSERT_EQUAL(s + l, total);
+	CU_ASSERT_EQUAL(alloc1(0, 1, 1, 1, &s, &l), -ENOSPC);
+	/* the journal holds a valid new bitmap block past the old length */
+	sb.total_blocks = total;
+	sb.bitmap_len = 2;
+	CU_ASSERT_EQUAL(close_volume(), 0);
+	CU_ASSERT_EQUAL(open_volume(), 0);
+	CU_ASSERT_EQUAL(free_blocks(), 0);
+	for (b = total; b < total + 3; b++)
+		CU_ASSERT_EQUAL(used1(b), -ERANGE);
+	vol_close();
+}
+
 static int mblk1(uint64_t *m)
 {
 	struct jop op;
@@ -470,6 +571,11 @@ int main(void)
 			 test_min_max) ||
 	    !CU_add_test(s, "the last N reserved blocks need reserve_ok",
 			 test_reserve) ||
+	    !CU_add_test(s, "a file takes its own held-back blocks, never "
+			 "the others'", test_reserve_own) ||
+	    !CU_add_test(s, "grow: bitmap first, new blocks only after "
+			 "alloc_grow_done, -EFBIG past the bitmap region",
+			 test_grow_bitmap) ||
 	    !CU_add_test(s, "alloc_mblk: distinct blocks, a new chunk when "
 			 "full, reuse after alloc_free_mblk, "
 			 "alloc_mblk_test", test_mblks)) {
