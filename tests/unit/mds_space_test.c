@@ -61,6 +61,9 @@ static void resize(uint64_t size)
 	CU_ASSERT_FATAL(truncate(img, (off_t)size) == 0);
 }
 
+/* Every mount is a new incarnation (its request records are its own). */
+static uint64_t incarnation = 42;
+
 static void start(void)
 {
 	struct mds_opts o = { .node_id = 1, .standalone = 1 };
@@ -69,7 +72,7 @@ static void start(void)
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	mds_local_transport(mds, &t);
-	CU_ASSERT_FATAL(mdc_new(&t, 1, 42, &mdc) == 0);
+	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
 }
 
