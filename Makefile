@@ -167,6 +167,8 @@ demo: deps all
 install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(OCFDIR)
+	install -m 0755 scripts/ocf/csvfs scripts/ocf/csvfs-disk $(DESTDIR)$(OCFDIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -763,7 +763,9 @@ static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
 		c->coord_lost = 0;
 		/* A node that joined late learns an admin's move here. */
 		c->preferred = get32(p + 16);
-		if (node != c->self)
+		/* Our own too: requests this node sent to the old
+		 * coordinator and still waits for go to our server. */
+		if (node != c->self || c->client)
 			follow(c, node, (uint16_t)arg);
 		syslog(LOG_INFO, "node %u: coordinator is node %u", c->self,
 		       node);
