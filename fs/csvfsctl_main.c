@@ -226,7 +226,14 @@ static int status_one(struct ctl *c, const struct mount_info *mi, int first)
 	return 0;
 }
 
-static int cmd_status(struct ctl *c, int argc, char **argv)
+/*
+ * Runs one() on the csvfs mount holding path arg, or on every csvfs mount
+ * (arg NULL), several wrapped in one JSON object {"mounts": [...]} with
+ * --json. what prefixes the messages ("df: "). Returns the exit status.
+ */
+static int each_mount(struct ctl *c, const char *arg, const char *what,
+		      int (*one)(struct ctl *c, const struct mount_info *mi,
+				 int first))
 {
 	struct mount_info mi = { NULL, NULL };
 	const char *dir = NULL;
@@ -234,23 +241,9 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	int rc = 0, found = 0, r;
 	FILE *mf;
 
-	const char *arg = NULL;
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			c->json = 1;
-		} else if (!arg && argv[i][0] != '-') {
-			arg = argv[i];
-		} else {
-			fprintf(stderr, "csvfsctl: status: unexpected "
-				"argument \"%s\"\n", argv[i]);
-			return 1;
-		}
-	}
 	if (arg) {
 		if (!realpath(arg, real)) {
-			fprintf(stderr, "csvfsctl: %s: %s\n", arg,
+			fprintf(stderr, "csvfsctl: %s%s: %s\n", what, arg,
 				strerror(errno));
 			return 1;
 		}
@@ -266,7 +259,7 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	if (c->json && !dir)
 		printf("{\"mounts\": [");
 	while ((r = mount_find(dir, mf, &mi)) > 0) {
-		if (status_one(c, &mi, !found))
+		if (one(c, &mi, !found))
 			rc = 1;
 		found++;
 		free(mi.source);
@@ -282,10 +275,11 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	}
 	if (c->json && !dir)
 		printf("%s]}\n", found ? "\n" : "");
-	else if (c->json)
+	else if (c->json && found)
 		printf("\n");
 	if (!found && dir) {
-		fprintf(stderr, "csvfsctl: %s: not a csvfs mount\n", dir);
+		fprintf(stderr, "csvfsctl: %s%s: not a csvfs mount\n", what,
+			dir);
 		rc = 1;
 	} else if (!found && !c->json) {
 		printf("no csvfs volume is mounted\n");
@@ -293,6 +287,25 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	free(mi.source);
 	free(mi.dir);
 	return rc;
+}
+
+static int cmd_status(struct ctl *c, int argc, char **argv)
+{
+	const char *arg = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			c->json = 1;
+		} else if (!arg && argv[i][0] != '-') {
+			arg = argv[i];
+		} else {
+			fprintf(stderr, "csvfsctl: status: unexpected "
+				"argument \"%s\"\n", argv[i]);
+			return 1;
+		}
+	}
+	return each_mount(c, arg, "", status_one);
 }
 
 /* ---- keygen ---------------------------------------------------------------- */
@@ -705,11 +718,7 @@ static int cmd_df(struct ctl *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct mount_info mi = { NULL, NULL };
-	const char *dir = NULL;
-	char real[4096];
-	int rc = 0, found = 0, r, opt;
-	FILE *mf;
+	int opt;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+j", lopts, NULL)) != -1) {
@@ -724,51 +733,8 @@ static int cmd_df(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: csvfsctl [--json] df [MOUNTPOINT]\n");
 		return 1;
 	}
-	if (optind < argc) {
-		if (!realpath(argv[optind], real)) {
-			fprintf(stderr, "csvfsctl: df: %s: %s\n", argv[optind],
-				strerror(errno));
-			return 1;
-		}
-		dir = real;
-		c->single = 1;
-	}
-	mf = setmntent("/proc/self/mounts", "r");
-	if (!mf) {
-		fprintf(stderr, "csvfsctl: /proc/self/mounts: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (c->json && !dir)
-		printf("{\"mounts\": [");
-	while ((r = mount_find(dir, mf, &mi)) > 0) {
-		if (df_one(c, &mi, !found))
-			rc = 1;
-		found++;
-		free(mi.source);
-		free(mi.dir);
-		mi.source = mi.dir = NULL;
-		if (dir)
-			break;
-	}
-	endmntent(mf);
-	if (r < 0) {
-		fprintf(stderr, "csvfsctl: out of memory\n");
-		rc = 1;
-	}
-	if (c->json && !dir)
-		printf("%s]}\n", found ? "\n" : "");
-	else if (c->json && found)
-		printf("\n");
-	if (!found && dir) {
-		fprintf(stderr, "csvfsctl: df: %s: not a csvfs mount\n", dir);
-		rc = 1;
-	} else if (!found && !c->json) {
-		printf("no csvfs volume is mounted\n");
-	}
-	free(mi.source);
-	free(mi.dir);
-	return rc;
+	return each_mount(c, optind < argc ? argv[optind] : NULL, "df: ",
+			  df_one);
 }
 
 static int cmd_reserve(struct ctl *c, int argc, char **argv)
