@@ -25,15 +25,10 @@
 #include "meta/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
+#include "tests/unit/testmds.h"
 
 #define IMG_SIZE	(1ull << 30)
 #define MB		(1ull << 20)
-
-static char img[64];
-static struct dev *dev;
-static struct mds *mds;
-static struct mdc *mdc;
-static struct mdc_volinfo vi;
 
 static int format(uint64_t size)
 {
@@ -59,29 +54,6 @@ static int format(uint64_t size)
 static void resize(uint64_t size)
 {
 	CU_ASSERT_FATAL(truncate(img, (off_t)size) == 0);
-}
-
-/* Every mount is a new incarnation (its request records are its own). */
-static uint64_t incarnation = 42;
-
-static void start(void)
-{
-	struct mds_opts o = { .node_id = 1, .standalone = 1 };
-	struct mdc_transport t;
-
-	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
-	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
-	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc) == 0);
-	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
-}
-
-static void stop(void)
-{
-	mdc_free(mdc);
-	CU_ASSERT(mds_stop(mds) == 0);
-	dev_close(dev);
-	dev = NULL;
 }
 
 static int fsck_n(void)

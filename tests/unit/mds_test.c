@@ -23,34 +23,7 @@
 #include "meta/mds.h"
 #include "net/mcache.h"
 #include "net/mdc.h"
-
-static char img[64];
-static struct dev *dev;
-static struct mds *mds;
-static struct mdc *mdc;
-static struct mdc_volinfo vi;
-
-/* Every mount of a node is a new incarnation (its request records). */
-static uint64_t incarnation = 42;
-
-static void start(void)
-{
-	struct mds_opts o = { .node_id = 1, .standalone = 1 };
-	struct mdc_transport t;
-
-	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
-	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
-	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc) == 0);
-	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
-}
-
-static void stop(void)
-{
-	mdc_free(mdc);
-	CU_ASSERT(mds_stop(mds) == 0);
-	dev_close(dev);
-}
+#include "tests/unit/testmds.h"
 
 static int suite_init(void)
 {
