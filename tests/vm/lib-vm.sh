@@ -37,14 +37,15 @@
 
 VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VMD=""
-VM_RATE=${VM_RATE:-100}
+VM_RATE=${VM_RATE:-100}	# records per second
+VM_SYNC=${VM_SYNC:-8}		# records per fdatasync
 VM_PORT=4400
 _VM_NAMES=()
 _VM_LOGGERS=()
 
 vm_setup() {
 	need qemu-system-x86_64 qemu-img python3 socat gcc
-	VMD=$T/vm
+	VMD=${VMD:-$T/vm}
 	mkdir -p "$VMD"
 	VM_GUEST=$("$VM_HERE/build-guest.sh" "$B") || fail "cannot build the test guest"
 	info "guest: $VM_GUEST"
@@ -94,7 +95,7 @@ vm_start() {
 	args=(-name "$name" -machine pc -accel tcg -m 256 -smp 1
 		-nodefaults -no-user-config -display none
 		-kernel "$VM_GUEST/vmlinuz" -initrd "$VM_GUEST/initrd.img"
-		-append "console=ttyS0 quiet panic=-1 rate=$VM_RATE sync=8"
+		-append "console=ttyS0 quiet panic=-1 rate=$VM_RATE sync=$VM_SYNC"
 		-chardev "file,id=con,path=$d/console.log" -serial chardev:con
 		-chardev "socket,id=cmd,path=$d/cmd.sock,server=on,wait=off" -serial chardev:cmd
 		-qmp "unix:$d/qmp.sock,server=on,wait=off"
