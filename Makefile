@@ -170,7 +170,7 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
 	install -d $(DESTDIR)$(OCFDIR)
-	install -m 0755 scripts/ocf/csvfs scripts/ocf/csvfs-disk $(DESTDIR)$(OCFDIR)/
+	install -m 0755 scripts/ocf/csvfs $(DESTDIR)$(OCFDIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -21,6 +21,7 @@
 #include "fs/data.h"
 #include "fs/fsops_i.h"
 #include "fs/log.h"
+#include "lockd/lockd.h"
 #include "net/mdc.h"
 
 /* Smallest readdirplus record (header + entry_out + attr), for sizing. */
@@ -47,18 +48,23 @@ static uint32_t open_flags(int flags)
 /* Open handles of one ino on this node (cluster mode, under open_lock). */
 struct open_ent {
 	struct itab_node node;
-	uint32_t n;
+	uint32_t n;			/* all handles */
+	uint32_t nw;			/* of which read-write */
 };
 
-/* Adds delta to ino's handle count; returns the new count or -ENOMEM. */
-static long opens_add(struct fsops_ctx *c, uint64_t ino, int delta)
+/*
+ * Adds delta (+1 or -1) to ino's handle counts (write: a read-write
+ * handle). Returns the CSVFS_OPEN_LAST* flags a release must carry: LAST
+ * when the node's last handle closed, LAST_WRITE when its last read-write
+ * handle closed and read-only ones stay; 0 otherwise; -ENOMEM.
+ */
+static int opens_add(struct fsops_ctx *c, uint64_t ino, int delta, int write)
 {
 	struct open_ent *e = (struct open_ent *)itab_get(&c->opens, ino);
-	long n;
 
 	if (!e) {
 		if (delta < 0)
-			return 0;
+			return CSVFS_OPEN_LAST;
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
@@ -68,41 +74,50 @@ static long opens_add(struct fsops_ctx *c, uint64_t ino, int delta)
 			return -ENOMEM;
 		}
 	}
-	n = (long)e->n + delta;
-	if (n <= 0) {
-		itab_del(&c->opens, &e->node);
-		free(e);
+	if (delta > 0) {
+		e->n++;
+		e->nw += !!write;
 		return 0;
 	}
-	e->n = (uint32_t)n;
-	return n;
+	if (e->n)
+		e->n--;
+	if (write && e->nw)
+		e->nw--;
+	if (e->n == 0) {
+		itab_del(&c->opens, &e->node);
+		free(e);
+		return CSVFS_OPEN_LAST;
+	}
+	return write && e->nw == 0 ? CSVFS_OPEN_LAST_WRITE : 0;
 }
 
-/* Names the owner of a file another node holds (after -EBUSY). */
+/* Names the node that holds a file another node could not open. */
 static void log_busy(struct fsops_ctx *c, uint64_t ino, uint32_t f)
 {
+	const char *what = f & CSVFS_OPEN_WRITE ? "write" : "read";
 	struct csvfs_attr a;
 
-	if (mdc_getattr(c->mdc, ino, &a) == 0)
-		log_ino(ino, "open for %s refused: %s by node %u",
-			f & CSVFS_OPEN_WRITE ? "write" : "read",
-			a.own_mode == CSVFS_OWN_EXCLUSIVE ?
-			"owned exclusively" : "held shared-read", a.own_node);
+	if (mdc_getattr(c->mdc, ino, &a))
+		log_ino(ino, "open for %s refused: held by another node", what);
+	else if (a.own_mode == CSVFS_OWN_WRITER)
+		log_ino(ino, "open for %s refused: node %u has it open for "
+			"writing%s", what, a.own_node,
+			a.flags & CSVFS_IFL_STRICT ?
+			" (strict: no reader elsewhere)" : "");
 	else
-		log_ino(ino, "open for %s refused: owned by another node",
-			f & CSVFS_OPEN_WRITE ? "write" : "read");
+		log_ino(ino, "open for %s refused: %s by node %u", what,
+			lockd_mode_name(a.own_mode), a.own_node);
 }
 
-/* mdc_open, counting the handle (cluster mode). */
 /*
- * Opens ino on the coordinator, or, when opened is set, records an open
- * the coordinator already made (CREATE) whose attributes are in *a.
+ * Opens ino on the coordinator (cluster mode: counting the handle), or,
+ * when opened is set, records an open the coordinator already made
+ * (CREATE) whose attributes are in *a.
  */
 static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
 		    struct csvfs_attr *a, int opened)
 {
-	long n;
-	int rc = 0;
+	int n, rc = 0;
 
 	if (!c->shared)
 		return opened ? 0 : mdc_open(c->mdc, ino, f, a);
@@ -110,9 +125,9 @@ static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
 	if (!opened)
 		rc = mdc_open(c->mdc, ino, f, a);
 	if (!rc) {
-		n = opens_add(c, ino, 1);
+		n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE);
 		if (n < 0) {
-			rc = (int)n;
+			rc = n;
 			mdc_release(c->mdc, ino, f |
 				    (itab_get(&c->opens, ino) ? 0 :
 				     CSVFS_OPEN_LAST));
@@ -124,17 +139,16 @@ static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
 	return rc;
 }
 
-/* mdc_release; the node's last handle gives up its ownership. */
+/* mdc_release; the node's last (read-write) handle gives up that hold. */
 static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f)
 {
-	int rc;
+	int last, rc;
 
 	if (!c->shared)
 		return mdc_release(c->mdc, ino, f);
 	pthread_mutex_lock(&c->open_lock);
-	if (opens_add(c, ino, -1) == 0)
-		f |= CSVFS_OPEN_LAST;
-	rc = mdc_release(c->mdc, ino, f);
+	last = opens_add(c, ino, -1, f & CSVFS_OPEN_WRITE);
+	rc = mdc_release(c->mdc, ino, f | (uint32_t)(last > 0 ? last : 0));
 	pthread_mutex_unlock(&c->open_lock);
 	return rc;
 }
