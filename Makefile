@@ -161,6 +161,7 @@ bench: deps all
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
+	tests/bench/buffered.sh $(B)
 	tests/bench/migrate.sh $(B)
 
 demo: deps all

@@ -701,12 +701,12 @@ void fsops_fence(struct fsops_ctx *c, int on)
 
 int fsops_recall(struct fsops_ctx *c, uint64_t ino)
 {
-	int rc = data_recall(c->data, ino);
-
+	/* Page-cached handles first: the kernel writes back dirty shared
+	 * mmap pages through us, which must happen before the revoke. */
 	if (c->se)
 		fuse_lowlevel_notify_inval_inode(c->se, fsops_to_fuse(c, ino),
 						 0, 0);
-	return rc;
+	return data_recall(c->data, ino);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -45,22 +45,39 @@ static uint32_t open_flags(int flags)
 	return f;
 }
 
-/* Open handles of one ino on this node (cluster mode, under open_lock). */
+/*
+ * Open handles of one ino on this node (cluster mode, under open_lock).
+ *
+ * Page cache on cluster nodes: a handle opened without O_DIRECT on the
+ * node that is the file's single writer uses the page cache (and so
+ * allows shared writable mmap), as on a standalone mount; every other
+ * cluster handle is direct I/O. The cache stays right because no other
+ * node writes while this one holds the write right, and a cached handle
+ * keeps it: the node gives up write access (CSVFS_OPEN_LAST_WRITE) only
+ * once its last read-write handle AND its last cached handle are closed.
+ * Writes are write-through (no writeback cache) and shared-mmap pages
+ * are written back at close, so a reader elsewhere sees them after the
+ * writer's close; a handoff flushes and drops the cache (fsops_recall).
+ */
 struct open_ent {
 	struct itab_node node;
 	uint32_t n;			/* all handles */
 	uint32_t nw;			/* of which read-write */
+	uint32_t nc;			/* of which page-cached */
 };
 
 /*
  * Adds delta (+1 or -1) to ino's handle counts (write: a read-write
- * handle). Returns the CSVFS_OPEN_LAST* flags a release must carry: LAST
- * when the node's last handle closed, LAST_WRITE when its last read-write
- * handle closed and read-only ones stay; 0 otherwise; -ENOMEM.
+ * handle; cached: a page-cached one). Returns the CSVFS_OPEN_LAST* flags
+ * a release must carry: LAST when the node's last handle closed,
+ * LAST_WRITE when it no longer needs write access (no read-write and no
+ * cached handle left) but read-only ones stay; 0 otherwise; -ENOMEM.
  */
-static int opens_add(struct fsops_ctx *c, uint64_t ino, int delta, int write)
+static int opens_add(struct fsops_ctx *c, uint64_t ino, int delta, int write,
+		     int cached)
 {
 	struct open_ent *e = (struct open_ent *)itab_get(&c->opens, ino);
+	int had;
 
 	if (!e) {
 		if (delta < 0)
@@ -77,18 +94,22 @@ static int opens_add(struct fsops_ctx *c, uint64_t ino, int delta, int write)
 	if (delta > 0) {
 		e->n++;
 		e->nw += !!write;
+		e->nc += !!cached;
 		return 0;
 	}
+	had = e->nw || e->nc;
 	if (e->n)
 		e->n--;
 	if (write && e->nw)
 		e->nw--;
+	if (cached && e->nc)
+		e->nc--;
 	if (e->n == 0) {
 		itab_del(&c->opens, &e->node);
 		free(e);
 		return CSVFS_OPEN_LAST;
 	}
-	return write && e->nw == 0 ? CSVFS_OPEN_LAST_WRITE : 0;
+	return had && !e->nw && !e->nc ? CSVFS_OPEN_LAST_WRITE : 0;
 }
 
 /* Names the node that holds a file another node could not open. */
@@ -109,23 +130,41 @@ static void log_busy(struct fsops_ctx *c, uint64_t ino, uint32_t f)
 			lockd_mode_name(a.own_mode), a.own_node);
 }
 
+/* May a handle of a file with attributes a use the page cache here? */
+static int may_cache(const struct fsops_ctx *c, const struct csvfs_attr *a,
+		     int flags)
+{
+	if (flags & O_DIRECT)
+		return 0;
+	if (!c->shared)
+		return 1;
+	return a->own_mode == CSVFS_OWN_WRITER && a->own_node == c->node_id &&
+	       !(a->flags & CSVFS_IFL_MULTIWRITER);
+}
+
 /*
  * Opens ino on the coordinator (cluster mode: counting the handle), or,
  * when opened is set, records an open the coordinator already made
- * (CREATE) whose attributes are in *a.
+ * (CREATE) whose attributes are in *a. Sets *cached when the handle may
+ * use the page cache (see struct open_ent).
  */
-static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
-		    struct csvfs_attr *a, int opened)
+static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f, int flags,
+		    struct csvfs_attr *a, int opened, int *cached)
 {
 	int n, rc = 0;
 
-	if (!c->shared)
-		return opened ? 0 : mdc_open(c->mdc, ino, f, a);
+	*cached = 0;
+	if (!c->shared) {
+		rc = opened ? 0 : mdc_open(c->mdc, ino, f, a);
+		*cached = !rc && may_cache(c, a, flags);
+		return rc;
+	}
 	pthread_mutex_lock(&c->open_lock);
 	if (!opened)
 		rc = mdc_open(c->mdc, ino, f, a);
 	if (!rc) {
-		n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE);
+		*cached = may_cache(c, a, flags);
+		n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE, *cached);
 		if (n < 0) {
 			rc = n;
 			mdc_release(c->mdc, ino, f |
@@ -140,14 +179,15 @@ static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
 }
 
 /* mdc_release; the node's last (read-write) handle gives up that hold. */
-static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f)
+static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f,
+		       int cached)
 {
 	int last, rc;
 
 	if (!c->shared)
 		return mdc_release(c->mdc, ino, f);
 	pthread_mutex_lock(&c->open_lock);
-	last = opens_add(c, ino, -1, f & CSVFS_OPEN_WRITE);
+	last = opens_add(c, ino, -1, f & CSVFS_OPEN_WRITE, cached);
 	rc = mdc_release(c->mdc, ino, f | (uint32_t)(last > 0 ? last : 0));
 	pthread_mutex_unlock(&c->open_lock);
 	return rc;
@@ -165,7 +205,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 	struct data_file *df;
 	struct mdc_setattr sa;
 	struct csvfs_attr a;
-	int rc;
+	int rc, cached;
 
 	if (created)
 		a = *created;
@@ -175,7 +215,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		if (rc)
 			return rc;
 	}
-	rc = own_open(c, ino, f, &a, created != NULL);
+	rc = own_open(c, ino, f, fi->flags, &a, created != NULL, &cached);
 	if (rc)
 		return rc;
 	/* The coordinator may ignore CSVFS_OPEN_TRUNC: truncate here. */
@@ -184,19 +224,19 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		sa.valid = CSVFS_SA_SIZE | CSVFS_SA_MTIME_NOW;
 		rc = mdc_setattr(c->mdc, ino, &sa, &a);
 		if (rc) {
-			own_release(c, ino, f);
+			own_release(c, ino, f, cached);
 			return rc;
 		}
 	}
 	rc = data_open(c->data, ino, &a, &df);
 	if (rc) {
-		own_release(c, ino, f);
+		own_release(c, ino, f, cached);
 		return rc;
 	}
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
 	fi->fh = (uintptr_t)df;
-	fi->direct_io = c->shared || (fi->flags & O_DIRECT);
+	fi->direct_io = !cached;
 	fi->keep_cache = 0;
 	return 0;
 }
@@ -208,7 +248,7 @@ static int file_close(struct fsops_ctx *c, uint64_t ino,
 	int rc, rc2;
 
 	rc = data_close(c->data, fh_file(fi));
-	rc2 = own_release(c, ino, open_flags(fi->flags));
+	rc2 = own_release(c, ino, open_flags(fi->flags), !fi->direct_io);
 	if (rc2)
 		log_ino(ino, "release on the coordinator failed: %s",
 			csvfs_strerror(rc2));
