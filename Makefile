@@ -4,7 +4,8 @@
 #   make check        install build deps, unit tests + integration tests
 #   make check-unit   the CUnit suites only
 #   make check-asan   unit + single-node tests under ASan/UBSan
-#   make bench        benchmarks (figures as ratios against raw device)
+#   make bench        benchmarks (figures as ratios against raw device;
+#                     live migration of a QEMU guest: stall and downtime)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
 #   make torture      thousands of crash cut points, hours of fuzzing
@@ -161,6 +162,7 @@ bench: deps all
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
 	tests/bench/buffered.sh $(B)
+	tests/bench/migrate.sh $(B)
 
 demo: deps all
 	scripts/demo.sh $(B)
