@@ -439,13 +439,46 @@ void mcache_put_attr(struct mcache *mc, const struct mcache_tok *t,
 	pthread_mutex_unlock(&mc->lock);
 }
 
+/* Adds name -> ino (0: negative) to directory d; room made before. */
+static void name_store(struct mcache *mc, struct mc_dir *d, const char *name,
+		       size_t len, uint64_t h, uint64_t ino)
+{
+	struct mc_name *n, **slot;
+
+	n = name_find(mc, d->ino, name, len, h);
+	if (n) {
+		n->ino = ino;
+		return;
+	}
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n)
+		return;
+	n->parent = d->ino;
+	n->ino = ino;
+	n->hash = h;
+	n->len = len;
+	memcpy(n->name, name, len + 1);
+	slot = &mc->names[h & (mc->nbuckets - 1)];
+	n->next = *slot;
+	if (n->next)
+		n->next->pprev = &n->next;
+	n->pprev = slot;
+	*slot = n;
+	n->dnext = d->names;
+	if (n->dnext)
+		n->dnext->dpprev = &n->dnext;
+	n->dpprev = &d->names;
+	d->names = n;
+	mc->count++;
+}
+
 void mcache_put_entry(struct mcache *mc, const struct mcache_tok *t,
 		      uint64_t parent, const char *name,
 		      const struct csvfs_attr *a)
 {
 	size_t len = strlen(name);
 	uint64_t h = name_hash(parent, name, len), now = mono_ns();
-	struct mc_name *n, **slot;
+	struct mc_name *n;
 	struct mc_dir *d;
 
 	pthread_mutex_lock(&mc->lock);
@@ -465,26 +498,7 @@ void mcache_put_entry(struct mcache *mc, const struct mcache_tok *t,
 	d = dir_get(mc, parent);
 	if (!d)
 		goto out;
-	n = malloc(sizeof(*n) + len + 1);
-	if (!n)
-		goto out;
-	n->parent = parent;
-	n->ino = a ? a->ino : 0;
-	n->hash = h;
-	n->len = len;
-	memcpy(n->name, name, len + 1);
-	slot = &mc->names[h & (mc->nbuckets - 1)];
-	n->next = *slot;
-	if (n->next)
-		n->next->pprev = &n->next;
-	n->pprev = slot;
-	*slot = n;
-	n->dnext = d->names;
-	if (n->dnext)
-		n->dnext->dpprev = &n->dnext;
-	n->dpprev = &d->names;
-	d->names = n;
-	mc->count++;
+	name_store(mc, d, name, len, h, a ? a->ino : 0);
 	mc->st.fills++;
 out:
 	pthread_mutex_unlock(&mc->lock);
@@ -573,11 +587,11 @@ void mcache_put_list(struct mcache *mc, const struct mcache_tok *t,
 		goto out;
 	}
 	lease_renew(mc, t, now);
-	/* Room for the entries and their attributes, so that no store
-	 * below starts the cache over under our feet. */
-	if ((size_t)n * 2 + 2 > mc->max)
+	/* Room for the entries, their names and attributes, so that no
+	 * store below starts the cache over under our feet. */
+	if ((size_t)n * 3 + 2 > mc->max)
 		goto out;
-	if (mc->count + (size_t)n * 2 + 2 > mc->max) {
+	if (mc->count + (size_t)n * 3 + 2 > mc->max) {
 		drop_all(mc);
 		mc->st.clears++;
 	}
@@ -617,9 +631,17 @@ void mcache_put_list(struct mcache *mc, const struct mcache_tok *t,
 		e->type = ents[i].type;
 		d->nlist++;
 		mc->count++;
+		/* Lookups of the names listed: answered while the
+		 * entry's attributes are cached (as mcache_get_entry). */
 		if (plus && ents[i].ino && ents[i].attr.ino == ents[i].ino &&
-		    tok_ok(mc, t, ents[i].ino, now))
+		    strcmp(e->name, ".") && strcmp(e->name, "..") &&
+		    tok_ok(mc, t, ents[i].ino, now)) {
+			size_t len = strlen(e->name);
+
 			attr_store(mc, &ents[i].attr);
+			name_store(mc, d, e->name, len,
+				   name_hash(dir, e->name, len), e->ino);
+		}
 	}
 	d->complete = !!eof;
 	mc->st.fills++;

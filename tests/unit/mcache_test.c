@@ -245,6 +245,9 @@ static void test_listing_plus(void)
 	CU_ASSERT(mcache_get_attr(mc, 101, &b) == 0 && b.mode == 0100644);
 	CU_ASSERT(mcache_get_list(mc, 1, 0, 1, out, 8, &n, &eof) == 0);
 	CU_ASSERT(n == 3 && eof && out[2].attr.ino == 101);
+	/* ... and so do lookups of the names listed (ls -l stats them). */
+	CU_ASSERT(mcache_get_entry(mc, 1, "a", &b) == 0 && b.ino == 100);
+	CU_ASSERT(mcache_get_entry(mc, 1, ".", &b) == -EAGAIN);
 	/* A file changed: its attributes go, the names stay. */
 	mcache_inval(mc, 101);
 	CU_ASSERT(mcache_get_list(mc, 1, 0, 1, out, 8, &n, &eof) == -EAGAIN);
