@@ -88,7 +88,9 @@ for n in $SIZES; do
 	per[$n]=n/a total[$n]=n/a
 	"$B/mkfs.csvfs" -q -f "$WORK/vol.img"
 	t0=$(now)
-	if ! "$CL" up -n "$n" "$WORK/vol.img" >"$WORK/up$n.log" 2>&1; then
+	# Corosync's token timeout grows with the nodes (token_coefficient).
+	if ! CSVFS_QUORUM_TIMEOUT=$((60 + 10 * n)) "$CL" up -n "$n" \
+		"$WORK/vol.img" >"$WORK/up$n.log" 2>&1; then
 		echo "$n nodes: cluster did not come up (see tail below)"
 		tail -n 5 "$WORK/up$n.log"
 		"$CL" down >/dev/null 2>&1 || true

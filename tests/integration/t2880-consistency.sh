@@ -34,7 +34,8 @@ mkimg "$img" 8G
 mkfs_vol "$img"
 step "$NODES nodes up"
 t0=$SECONDS
-"$CL" up -n "$NODES" "$img" >"$T/up.log" 2>&1 || { tail -n 30 "$T/up.log"; fail "cluster up failed"; }
+# Corosync's token timeout grows with the nodes (token_coefficient).
+CSVFS_QUORUM_TIMEOUT=$((60 + 10 * NODES)) "$CL" up -n "$NODES" "$img" >"$T/up.log" 2>&1 || { tail -n 30 "$T/up.log"; fail "cluster up failed"; }
 info "up in $((SECONDS - t0)) s"
 
 cat >"$T/work.py" <<'EOF'
