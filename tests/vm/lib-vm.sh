@@ -70,8 +70,23 @@ _vm_cleanup() {
 	return 0
 }
 
-vm_node_ip() {
-	"$CL" run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4; exit }'
+declare -A _VM_IP=()
+_vm_ip_fill() { # NODE: looked up once (a `cluster run` is costly under load)
+	[[ -n "${_VM_IP[$1]:-}" ]] ||
+		_VM_IP[$1]=$("$CL" run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4; exit }')
+}
+vm_node_ip() { _vm_ip_fill "$1"; echo "${_VM_IP[$1]}"; }
+
+# Runs CMD in the background with its output in FILE and waits for it: a
+# signal (the test runner's time limit) interrupts `wait` at once, where
+# bash would hold its trap until a foreground command ends, and then the
+# runner's SIGKILL would come before the cleanup could end the QEMUs.
+_vm_bg() { # FILE CMD...
+	local f=$1 rc=0
+	shift
+	"$@" </dev/null >"$f" 2>&1 &
+	wait $! || rc=$?
+	return $rc
 }
 
 vm_start() {
@@ -103,8 +118,7 @@ vm_start() {
 		-pidfile "$d/pid" -daemonize "${disk[@]}")
 	[[ -n "$incoming" ]] && args+=(-incoming "$incoming")
 	printf '%s\n' "${args[*]}" >"$d/cmdline"
-	timeout 120 "$CL" run "$node" -- qemu-system-x86_64 "${args[@]}" \
-		</dev/null >"$d/qemu.out" 2>&1 || rc=$?
+	_vm_bg "$d/qemu.out" timeout 120 "$CL" run "$node" -- qemu-system-x86_64 "${args[@]}" || rc=$?
 	if ((rc == 0)); then
 		python3 "$VM_HERE/qmp.py" --events "$d/ev.sock" "$d/events.log" \
 			</dev/null >"$d/events.out" 2>&1 &
@@ -116,6 +130,15 @@ vm_start() {
 }
 
 vm_qmp() { python3 "$VM_HERE/qmp.py" "$VMD/$1/qmp.sock" "${@:2}"; }
+
+# vm_qmp for the commands that wait (wait-migration, wait-status,
+# migrate-wait): their output is in $VM_OUT.
+vm_qmp_wait() {
+	local rc=0
+	_vm_bg "$VMD/$1/qmp.out" python3 "$VM_HERE/qmp.py" "$VMD/$1/qmp.sock" "${@:2}" || rc=$?
+	VM_OUT=$(cat "$VMD/$1/qmp.out")
+	return $rc
+}
 
 vm_send() {
 	printf '%s\n' "$2" | timeout 10 socat - "UNIX-CONNECT:$VMD/$1/cmd.sock" ||
@@ -161,31 +184,31 @@ vm_kill() {
 }
 
 vm_migrate() {
-	local src=$1 dst=$2 node=$3 style=$4 file=$5 ip uri out last
+	local src=$1 dst=$2 node=$3 style=$4 file=$5 ip uri out last t0=$SECONDS
 	VM_PORT=$((VM_PORT + 1))
-	ip=$(vm_node_ip "$node")
+	_vm_ip_fill "$node"
+	ip=${_VM_IP[$node]}
 	[[ -n "$ip" ]] || fail "no address for node $node"
 	uri=tcp:$ip:$VM_PORT
 	if ! vm_start "$dst" "$node" "$style" "$file" "$uri"; then
 		_show "$(cat "$VMD/$dst/qemu.out")"
 		fail "$src -> $dst: the target QEMU on node $node did not start"
 	fi
-	vm_qmp "$src" migrate-set-parameters '{"max-bandwidth": 1073741824}' >/dev/null ||
-		fail "$src: migrate-set-parameters failed"
-	vm_qmp "$src" migrate "{\"uri\": \"$uri\"}" >/dev/null || fail "$src: migrate failed to start"
-	out=$(vm_qmp "$src" wait-migration 180) || {
+	vm_qmp_wait "$src" migrate-wait "$uri" 1073741824 180 || {
+		out=$VM_OUT
 		_show "$out"
 		_show "$(tail -n 5 "$VMD/$dst/events.log"; cat "$VMD/$dst/qemu.out")"
 		fail "$src -> $dst (node $node): the migration did not complete"
 	}
-	MIG_DOWNTIME=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("downtime", -1))' "$out")
-	MIG_TOTAL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("total-time", -1))' "$out")
-	vm_qmp "$dst" wait-status running 60 >/dev/null ||
+	out=$VM_OUT
+	MIG_DOWNTIME=$(sed -n 's/.*"downtime": \([0-9]*\).*/\1/p' <<<"$out")
+	MIG_TOTAL=$(sed -n 's/.*"total-time": \([0-9]*\).*/\1/p' <<<"$out")
+	vm_qmp_wait "$dst" wait-status running 60 ||
 		fail "$dst: not running on node $node after the migration"
 	last=$(vm_synced "$src")
 	vm_quit "$src"
 	vm_wait_synced "$dst" "${last:-0}" 60
 	vm_clean "$src"
 	vm_clean "$dst"
-	info "$src -> $dst on node $node: downtime ${MIG_DOWNTIME} ms, total ${MIG_TOTAL} ms, synced ${last:-0} -> $(vm_synced "$dst")"
+	info "$src -> $dst on node $node: downtime ${MIG_DOWNTIME} ms, total ${MIG_TOTAL} ms, synced ${last:-0} -> $(vm_synced "$dst") ($((SECONDS - t0)) s)"
 }

@@ -6,6 +6,10 @@
   qmp.py SOCK wait-migration SECS  poll query-migrate until it ends (completed,
                                    failed or cancelled); print the last answer;
                                    exit 1 unless completed, 2 on the time limit
+  qmp.py SOCK migrate-wait URI BYTES_PER_S SECS
+                                   set max-bandwidth, migrate to URI, then
+                                   wait-migration SECS (one connection: this
+                                   machine is loaded, a process is costly)
   qmp.py SOCK wait-status STATUS SECS
                                    poll query-status until it is STATUS
   qmp.py --events SOCK LOG         log every event as one JSON line (with the
@@ -120,6 +124,10 @@ def main(argv):
         q = Qmp(path, wait=10)
         if name == "wait-migration":
             return wait_migration(q, float(argv[3]))
+        if name == "migrate-wait":
+            q.cmd("migrate-set-parameters", {"max-bandwidth": int(argv[4])})
+            q.cmd("migrate", {"uri": argv[3]})
+            return wait_migration(q, float(argv[5]))
         if name == "wait-status":
             return wait_status(q, argv[3], float(argv[4]))
         args = json.loads(argv[3]) if len(argv) > 3 else None
