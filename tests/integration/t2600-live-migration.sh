@@ -31,6 +31,7 @@
 # the shared temp dir: that is the path a real migration takes, from one
 # network namespace to another. About 2 minutes on an idle machine, 4 at
 # a load average of 20.
+# timeout: 900
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
