@@ -314,7 +314,7 @@ void fsops_flush(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
-	(void)ino;
+	fsops_lock_flush(c, fsops_to_ino(c, ino), fi);
 	fsops_reply_err(req, data_flush(c->data, fh_file(fi)));
 }
 
@@ -324,6 +324,7 @@ void fsops_release_file(fuse_req_t req, fuse_ino_t ino,
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
 	/* The kernel ignores release errors; file_close logged them. */
+	fsops_lock_release(c, fsops_to_ino(c, ino), fi);
 	file_close(c, fsops_to_ino(c, ino), fi);
 	fuse_reply_err(req, 0);
 }
