@@ -26,9 +26,20 @@
 /* Smallest readdirplus record (header + entry_out + attr), for sizing. */
 #define FSOPS_DIRENTPLUS_MIN	152
 
+/*
+ * One open of a file. The data path's file is shared by the node's opens
+ * of an inode; this wrapper is unique per open, so that fs/lkc.c can tell
+ * which open file description took an OFD lock (dropped at its release).
+ */
+struct fsops_fh {
+	struct data_file *df;
+};
+
 static struct data_file *fh_file(const struct fuse_file_info *fi)
 {
-	return (struct data_file *)(uintptr_t)fi->fh;
+	const struct fsops_fh *h = (const void *)(uintptr_t)fi->fh;
+
+	return h ? h->df : NULL;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -149,6 +160,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 {
 	uint32_t f = open_flags(fi->flags);
 	struct data_file *df;
+	struct fsops_fh *h;
 	struct mdc_setattr sa;
 	struct csvfs_attr a;
 	int rc;
@@ -174,14 +186,17 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 			return rc;
 		}
 	}
-	rc = data_open(c->data, ino, &a, &df);
+	h = malloc(sizeof(*h));
+	rc = h ? data_open(c->data, ino, &a, &df) : -ENOMEM;
 	if (rc) {
+		free(h);
 		own_release(c, ino, f);
 		return rc;
 	}
+	h->df = df;
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
-	fi->fh = (uintptr_t)df;
+	fi->fh = (uintptr_t)h;
 	fi->direct_io = c->shared || (fi->flags & O_DIRECT);
 	fi->keep_cache = 0;
 	return 0;
@@ -194,6 +209,8 @@ static int file_close(struct fsops_ctx *c, uint64_t ino,
 	int rc, rc2;
 
 	rc = data_close(c->data, fh_file(fi));
+	free((void *)(uintptr_t)fi->fh);
+	fi->fh = 0;
 	rc2 = own_release(c, ino, open_flags(fi->flags));
 	if (rc2)
 		log_ino(ino, "release on the coordinator failed: %s",
