@@ -535,6 +535,8 @@ int main(int argc, char **argv)
 	seed_dir = argv[1];
 	mkdir(seed_dir, 0755);
 	for (t = 1; t < CSVFS_MSG_TYPE_MAX; t++) {
+		if (!req_layout[t])
+			continue;	/* unused number */
 		msg_wr_init(&w);
 		put_layout(&w, req_layout[t]);
 		seed((uint16_t)t, 0, 0, &w, msg_type_name(t));
