@@ -7,8 +7,11 @@
 # counter under fcntl locks 10,000 times without losing one; a lock
 # survives `csvfsctl coordinator move` (nodes reclaim it in the new
 # coordinator's grace period); a lock holder's node killed: its locks go
-# once it is known dead and a waiter on another node is granted; sqlite3
-# (journal_mode=DELETE) used from two nodes at once stays consistent.
+# once it is known dead and a waiter on another node is granted; node 3 is
+# restarted, it holds a lock, and node 2 (the coordinator) is killed: the
+# locks of nodes 1 and 3 hold on the new coordinator (they reclaim them);
+# sqlite3 (journal_mode=DELETE) used from two nodes at once stays
+# consistent.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -116,7 +119,21 @@ wait_for 600 grep -q granted "$w1" || fail "node 1's waiter not granted after no
 assert_match 'node 3 .*(dead|heartbeat stopped)' "$(cat "$CSVFS_CLUSTER_STATE/node2/csvfs.log")" "coordinator log"
 kill_holders
 
-step "sqlite3 (journal_mode=DELETE) from nodes 1 and 2 at once"
+step "locks survive the coordinator's death (failover, reclaim)"
+"$CL" start 3 >"$T/start3.log" 2>&1 || { cat "$T/start3.log"; fail "node 3 did not start again"; }
+hold 3 posix w 0 100
+h3=$HPID
+hold 1 ofd w 200 10
+assert_eq 2 "$(coord_of 1)" "coordinator before the kill"
+"$CL" kill 2 >/dev/null
+wait_for 600 eval '[ "$(coord_of 1 2>/dev/null)" = 1 ]' || fail "node 1 did not take over"
+assert_eq busy "$(try 1 posix w 0 1)" "node 3's lock after the failover"
+assert_eq busy "$(try 3 ofd r 205 1)" "node 1's OFD lock after the failover"
+kill "$h3"
+wait_for 200 eval '[ "$(try 1 posix w 0 1)" = granted ]' || fail "unlock after the failover"
+kill_holders
+
+step "sqlite3 (journal_mode=DELETE) from nodes 1 and 3 at once"
 db1=$(mnt 1)/db
 run 1 -- sqlite3 "$db1" 'PRAGMA journal_mode=DELETE; CREATE TABLE t(id INTEGER PRIMARY KEY, who TEXT, n INT);' >/dev/null
 run 1 -- "$B/csvfsctl" multiwriter on "$db1" >/dev/null
@@ -128,11 +145,11 @@ sq() { # NODE
 }
 sq 1 &
 s1=$!
-sq 2 &
+sq 3 &
 s2=$!
 wait "$s1" || fail "sqlite on node 1: $(cat "$T/sq.1")"
-wait "$s2" || fail "sqlite on node 2: $(cat "$T/sq.2")"
-assert_eq 1000 "$(run 2 -- sqlite3 "$(mnt 2)/db" 'SELECT count(*) FROM t;')" "rows"
+wait "$s2" || fail "sqlite on node 3: $(cat "$T/sq.3")"
+assert_eq 1000 "$(run 3 -- sqlite3 "$(mnt 3)/db" 'SELECT count(*) FROM t;')" "rows"
 assert_eq ok "$(run 1 -- sqlite3 "$db1" 'PRAGMA integrity_check;')" "integrity"
 
 step "unmount everywhere, fsck clean"
