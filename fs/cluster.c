@@ -105,6 +105,10 @@ struct clu {
 	/* Application locks (clu_set_locks, under inval_lock). */
 	void (*locks)(void *ctx, uint64_t wait_id);
 	void *locks_ctx;
+	/* Held while a LOCK_WAKE is pushed: the coordinator's dead-node
+	 * reaper is no request thread, so role_stop must not free the
+	 * server under it. */
+	pthread_mutex_t wake_lock;
 	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
 	void (*fence)(void *ctx, int on);
 	void *fence_ctx;
@@ -285,21 +289,23 @@ static int own_lock_wake(void *ctx, uint32_t node, uint64_t wait_id)
 	struct csvfs_msg_hdr h;
 	struct rpc_server *srv;
 	uint8_t p[8];
+	int rc;
 
 	if (node == c->self) {
 		locks_call(c, wait_id);
 		return 0;
 	}
-	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
-	if (!srv)
-		return -ENOTCONN;
 	memset(&h, 0, sizeof(h));
 	h.type = CSVFS_MSG_LOCK_WAKE;
 	h.length = sizeof(p);
 	h.node_id = c->self;
 	put32(p, (uint32_t)wait_id);
 	put32(p + 4, (uint32_t)(wait_id >> 32));
-	return rpc_server_push(srv, node, &h, p);
+	pthread_mutex_lock(&c->wake_lock);
+	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
+	rc = srv ? rpc_server_push(srv, node, &h, p) : -ENOTCONN;
+	pthread_mutex_unlock(&c->wake_lock);
+	return rc;
 }
 
 /* ---- caches: invalidations ------------------------------------------------ */
@@ -516,7 +522,9 @@ static void role_stop(struct clu *c, const char *why)
 	if (!c->mds)
 		return;
 	srv = c->server;
+	pthread_mutex_lock(&c->wake_lock);
 	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->wake_lock);
 	if (srv)
 		rpc_server_stop(srv);
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -1010,6 +1018,7 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	pthread_mutex_init(&c->ack_lock, NULL);
 	pthread_cond_init(&c->ack_cond, NULL);
 	pthread_mutex_init(&c->inval_lock, NULL);
+	pthread_mutex_init(&c->wake_lock, NULL);
 	rc = -pthread_create(&c->acker, NULL, acker_main, c);
 	if (rc) {
 		snprintf(why, whylen, "cannot start a thread: %s",
@@ -1116,6 +1125,7 @@ void clu_stop(struct clu *c)
 	pthread_mutex_destroy(&c->ack_lock);
 	pthread_cond_destroy(&c->ack_cond);
 	pthread_mutex_destroy(&c->inval_lock);
+	pthread_mutex_destroy(&c->wake_lock);
 	pthread_rwlock_destroy(&c->role_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
