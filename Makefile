@@ -4,7 +4,8 @@
 #   make check        install build deps, unit tests + integration tests
 #   make check-unit   the CUnit suites only
 #   make check-asan   unit + single-node tests under ASan/UBSan
-#   make bench        benchmarks (figures as ratios against raw device)
+#   make bench        benchmarks (figures as ratios against raw device;
+#                     live migration of a QEMU guest: stall and downtime)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
 #   make torture      thousands of crash cut points, hours of fuzzing
@@ -160,6 +161,8 @@ bench: deps all
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
+	tests/bench/buffered.sh $(B)
+	tests/bench/migrate.sh $(B)
 
 demo: deps all
 	scripts/demo.sh $(B)
@@ -168,7 +171,7 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
 	install -d $(DESTDIR)$(OCFDIR)
-	install -m 0755 scripts/ocf/csvfs scripts/ocf/csvfs-disk $(DESTDIR)$(OCFDIR)/
+	install -m 0755 scripts/ocf/csvfs $(DESTDIR)$(OCFDIR)/
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -8,6 +8,7 @@
  *   csvfsctl handoff FILE NODE [--from NODE]
  *   csvfsctl [--json] locks [PATH]
  *   csvfsctl multiwriter on|off FILE
+ *   csvfsctl strict on|off FILE
  *   csvfsctl [--json] df [MOUNTPOINT]
  *   csvfsctl reserve FILE [SIZE]
  *   csvfsctl preallocate --zero FILE [SIZE]
@@ -426,11 +427,11 @@ static const char *own_strerror(int rc)
 {
 	switch (rc) {
 	case -ENOLCK:
-		return "the file is not owned exclusively by the source node";
+		return "the source node is not the file's writer";
 	case -EHOSTUNREACH:
 		return "the target node is not a member of the cluster";
 	case -EBUSY:
-		return "the file is shared or another handoff is running";
+		return "the file is multi-writer or another handoff is running";
 	case -ETIMEDOUT:
 		return "the owner did not finish flushing in time (nothing "
 		       "changed)";
@@ -470,24 +471,28 @@ static int cmd_handoff(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_multiwriter(struct ctl *c, int argc, char **argv)
+/* csvfsctl multiwriter|strict on|off FILE: one per-file ownership flag. */
+static int cmd_own_flag(struct ctl *c, int argc, char **argv)
 {
+	int strict = !strcmp(argv[0], "strict");
 	int on, rc;
 
 	(void)c;
 	if (argc != 3 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
-		fprintf(stderr, "usage: csvfsctl multiwriter on|off FILE\n");
+		fprintf(stderr, "usage: csvfsctl %s on|off FILE\n", argv[0]);
 		return 1;
 	}
 	on = !strcmp(argv[1], "on");
-	rc = csvfs_set_multiwriter(argv[2], on);
+	rc = strict ? csvfs_set_strict(argv[2], on) :
+		      csvfs_set_multiwriter(argv[2], on);
 	if (rc) {
-		fprintf(stderr, "csvfsctl: multiwriter %s \"%s\": %s\n",
+		fprintf(stderr, "csvfsctl: %s %s \"%s\": %s\n", argv[0],
 			argv[1], argv[2], rc == -EINVAL ? "not a regular file" :
 			own_strerror(rc));
 		return 1;
 	}
-	printf("\"%s\": multi-writer %s\n", argv[2], on ? "on" : "off");
+	printf("\"%s\": %s %s\n", argv[2], strict ? "strict" : "multi-writer",
+	       on ? "on" : "off");
 	return 0;
 }
 
@@ -521,15 +526,16 @@ static int locks_one(const char *path, const struct stat *st, int type,
 	if (locks_ctl->json) {
 		printf("%s{\"path\":", locks_n ? "," : "");
 		json_str(path);
-		printf(",\"node\":%u,\"mode\":\"%s\",\"since_ns\":%llu,"
-		       "\"epoch\":%llu}", o.node, o.mode,
-		       (unsigned long long)o.since_ns,
+		printf(",\"node\":%u,\"mode\":\"%s\",\"readers\":%u,"
+		       "\"since_ns\":%llu,\"epoch\":%llu}", o.node, o.mode,
+		       o.readers, (unsigned long long)o.since_ns,
 		       (unsigned long long)o.epoch);
 	} else {
 		if (!locks_n)
-			printf("%-40s %5s %-13s %s\n", "FILE", "NODE", "MODE",
-			       "SINCE");
-		printf("%-40s %5u %-13s %s\n", path, o.node, o.mode, when);
+			printf("%-40s %5s %-13s %7s %s\n", "FILE", "NODE",
+			       "MODE", "READERS", "SINCE");
+		printf("%-40s %5u %-13s %7u %s\n", path, o.node, o.mode,
+		       o.readers, when);
 	}
 	locks_n++;
 	return 0;
@@ -901,8 +907,10 @@ static const struct ctl_cmd cmds[] = {
 	  "handoff FILE NODE [--from N]   move a file's ownership to NODE" },
 	{ "locks", cmd_locks,
 	  "locks [PATH]                   owned files: node, mode, since" },
-	{ "multiwriter", cmd_multiwriter,
+	{ "multiwriter", cmd_own_flag,
 	  "multiwriter on|off FILE        allow writers on every node" },
+	{ "strict", cmd_own_flag,
+	  "strict on|off FILE             no reader elsewhere while written" },
 	{ "df", cmd_df,
 	  "df [MOUNTPOINT]                size, used, reserved, provisioned" },
 	{ "reserve", cmd_reserve,

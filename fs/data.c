@@ -83,6 +83,8 @@ struct data_file {
 	int map_valid;
 	int map_stale;			/* atomic, no lock: another node
 					 * changed the map (data_map_inval) */
+	unsigned map_gen;		/* atomic: bumps with map_stale, so a
+					 * read the change crossed is redone */
 	struct fmap map;
 	uint64_t size;			/* local view */
 	int size_dirty;			/* size not reported yet */
@@ -341,17 +343,30 @@ int data_close(struct data *d, struct data_file *f)
  * from/to buf, one device call per extent piece. Holes read as zeroes;
  * a write into a hole is a bug of the caller (it allocates first).
  */
+/* Rereads of one piece that invalidations kept crossing, before the
+ * last answer is taken as it is. */
+#define DATA_REREAD_MAX	64
+
 static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		    uint64_t pos, size_t len)
 {
-	int rc = 0, refreshed = 0;
+	int rc = 0, refreshed = 0, rereads = 0;
 
 	while (len) {
 		uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1);
 		uint64_t phys = 0, seg = len, nblk;
+		unsigned gen;
 		int mapped;
 		uint32_t i;
 
+		/*
+		 * A reader beside another node's writer: the writer may free
+		 * a block (truncate, punch) once this node acknowledged the
+		 * invalidation, and the block may then go to another file. A
+		 * read that the invalidation crossed could return that
+		 * file's bytes, so it is redone with the new map.
+		 */
+		gen = __atomic_load_n(&f->map_gen, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&f->lock);
 		rc = map_fresh(d, f);
 		if (rc) {
@@ -397,6 +412,11 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 			rc = dev_pwrite(d->dev, buf, seg, phys);
 		else
 			rc = dev_pread(d->dev, buf, seg, phys);
+		if (!rc && !wr && mapped && rereads < DATA_REREAD_MAX &&
+		    __atomic_load_n(&f->map_gen, __ATOMIC_ACQUIRE) != gen) {
+			rereads++;
+			continue;
+		}
 		if (rc) {
 			log_ino(file_ino(f), "device %s of %llu bytes at file "
 				"offset %llu (device offset %llu) failed: %s",
@@ -654,7 +674,7 @@ static int gate_enter(struct data *d, struct data_file *f)
 	if (rc)
 		return -EIO;
 	if (!(a.flags & CSVFS_IFL_MULTIWRITER) &&
-	    !(a.own_mode == CSVFS_OWN_EXCLUSIVE && a.own_node == d->node_id)) {
+	    !(a.own_mode == CSVFS_OWN_WRITER && a.own_node == d->node_id)) {
 		log_ino(file_ino(f), "write refused: the file was handed off "
 			"to node %u", a.own_node);
 		return -EIO;
@@ -897,6 +917,7 @@ void data_map_inval(struct data *d, uint64_t ino)
 
 	if (!f)
 		return;
+	__atomic_add_fetch(&f->map_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
 	file_put(d, f);
 }

@@ -579,7 +579,8 @@ static int is_own_xa(const struct fsops_ctx *c, const char *name)
 	return c->shared && (!strcmp(name, FSOPS_XA_OWNER) ||
 			     !strcmp(name, FSOPS_XA_HANDOFF) ||
 			     !strcmp(name, FSOPS_XA_MULTIWRITER) ||
-			     !strcmp(name, FSOPS_XA_PINNED));
+			     !strcmp(name, FSOPS_XA_PINNED) ||
+			     !strcmp(name, FSOPS_XA_STRICT));
 }
 
 /* Parses a decimal node id 1..UINT32_MAX from [p, p+len). */
@@ -623,7 +624,7 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 			if (!rc)
 				rc = mdc_getattr(c->mdc, ino, &a);
 			if (!rc)
-				from = a.own_mode == CSVFS_OWN_EXCLUSIVE ?
+				from = a.own_mode == CSVFS_OWN_WRITER ?
 				       a.own_node : 0;
 		}
 		if (rc)
@@ -639,7 +640,8 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 		return rc;
 	}
 	flag = !strcmp(name, FSOPS_XA_MULTIWRITER) ? CSVFS_IFL_MULTIWRITER :
-						     CSVFS_IFL_PINNED;
+	       !strcmp(name, FSOPS_XA_STRICT) ? CSVFS_IFL_STRICT :
+						CSVFS_IFL_PINNED;
 	if (size != 1 || (value[0] != '0' && value[0] != '1'))
 		return -EINVAL;
 	return mdc_set_iflags(c->mdc, ino, value[0] == '1' ? flag : 0,
@@ -658,15 +660,19 @@ static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
 		return rc;
 	if (!strcmp(name, FSOPS_XA_OWNER))
 		n = snprintf(tmp, sizeof(tmp), "node=%u mode=%s since_ns=%llu "
-			     "epoch=%llu", a.own_node, lockd_mode_name(a.own_mode),
+			     "epoch=%llu readers=%u", a.own_node,
+			     lockd_mode_name(a.own_mode),
 			     (unsigned long long)a.own_since_ns,
-			     (unsigned long long)a.own_epoch);
+			     (unsigned long long)a.own_epoch, a.own_count);
 	else if (!strcmp(name, FSOPS_XA_MULTIWRITER))
 		n = snprintf(tmp, sizeof(tmp), "%d",
 			     !!(a.flags & CSVFS_IFL_MULTIWRITER));
 	else if (!strcmp(name, FSOPS_XA_PINNED))
 		n = snprintf(tmp, sizeof(tmp), "%d",
 			     !!(a.flags & CSVFS_IFL_PINNED));
+	else if (!strcmp(name, FSOPS_XA_STRICT))
+		n = snprintf(tmp, sizeof(tmp), "%d",
+			     !!(a.flags & CSVFS_IFL_STRICT));
 	else
 		return -ENODATA;
 	if (n < 0 || (size_t)n >= sizeof(tmp))
@@ -696,12 +702,12 @@ void fsops_fence(struct fsops_ctx *c, int on)
 
 int fsops_recall(struct fsops_ctx *c, uint64_t ino)
 {
-	int rc = data_recall(c->data, ino);
-
+	/* Page-cached handles first: the kernel writes back dirty shared
+	 * mmap pages through us, which must happen before the revoke. */
 	if (c->se)
 		fuse_lowlevel_notify_inval_inode(c->se, fsops_to_fuse(c, ino),
 						 0, 0);
-	return rc;
+	return data_recall(c->data, ino);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -56,18 +56,23 @@ struct fsops_opts {
 /*
  * File ownership xattrs, on any regular file of a cluster mount, answered
  * by fsops through the coordinator (see fs/client_api.h):
- *   trusted.csvfs.owner       get: "node=N mode=M since_ns=T epoch=E"
+ *   trusted.csvfs.owner       get: "node=N mode=M since_ns=T epoch=E
+ *                             readers=R" (node: the writer in
+ *                             single-writer mode; R: other holders)
  *   trusted.csvfs.handoff     set "TO" or "FROM:TO": HANDOFF to node TO
  *                             (FROM: the owner in the caller's view;
  *                             without it the owner the coordinator
  *                             reports now)
  *   trusted.csvfs.multiwriter set "1" / "0"; get "0" / "1"
  *   trusted.csvfs.pinned      set "1" / "0"; get "0" / "1"
+ *   trusted.csvfs.strict      set "1" / "0"; get "0" / "1": while a node
+ *                             writes, no other node may even read
  */
 #define FSOPS_XA_OWNER		"trusted.csvfs.owner"
 #define FSOPS_XA_HANDOFF	"trusted.csvfs.handoff"
 #define FSOPS_XA_MULTIWRITER	"trusted.csvfs.multiwriter"
 #define FSOPS_XA_PINNED		"trusted.csvfs.pinned"
+#define FSOPS_XA_STRICT		"trusted.csvfs.strict"
 
 /*
  * Space management xattrs (fs/fsops_space.c), on standalone and cluster

@@ -12,10 +12,13 @@
  *
  * File ownership (cluster mode; standalone has one node and keeps none):
  * OPEN asks lockd/ for the node's access and journals a changed state in
- * the inode; the per-node open counts are kept in memory only, and a
- * node's RELEASE with CSVFS_OPEN_LAST drops its hold, so a coordinator
- * started after a move or failover needs nothing but the inodes. HANDOFF
- * is described next to handoff() below.
+ * the inode; the per-node open counts are kept in memory only. A node's
+ * RELEASE says when its last read-write handle closed (CSVFS_OPEN_LAST_WRITE:
+ * the writer becomes a reader, and another node may open for writing at
+ * once -- QEMU's migration switch-over) and when its last handle closed
+ * (CSVFS_OPEN_LAST: its hold goes), so a coordinator started after a move
+ * or failover needs nothing but the inodes. HANDOFF is described next to
+ * handoff() below.
  *
  * Heartbeat: the coordinator's node writes its slot every second; a
  * standalone start refuses a volume whose other slots are still advancing.
@@ -97,6 +100,7 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->own_mode = in->own_mode;
 	a->own_epoch = in->own_epoch;
 	a->own_since_ns = in->own_since_ns;
+	a->own_count = in->own_count;
 	a->blksize = (uint32_t)m->bsize;
 	a->reserve_bytes = in->reserve_blocks * m->bsize;
 }
@@ -341,6 +345,8 @@ void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in)
 	in->own_holders = s->holders;
 	in->own_epoch = s->epoch;
 	in->own_since_ns = s->since_ns;
+	in->flags = (in->flags & ~(uint32_t)CSVFS_IFL_HANDOFF) |
+		    (s->iflags & CSVFS_IFL_HANDOFF);
 }
 
 uint64_t mds_now_ns(void)
@@ -380,6 +386,18 @@ static long open_node_add(struct mds_open *o, uint32_t node, int delta)
 	o->per[o->nnodes].nopen = (uint32_t)delta;
 	o->nnodes++;
 	return delta;
+}
+
+/* Node's counted opens of o (0 if none, or opened before a coordinator
+ * change). */
+static uint32_t open_node_count(const struct mds_open *o, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < o->nnodes; i++)
+		if (o->per[i].node == node)
+			return o->per[i].nopen;
+	return 0;
 }
 
 /*
@@ -423,17 +441,16 @@ static int break_dead(struct mds_req *r, uint64_t ino, struct lockd_state *s)
 	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
 	int broke = 0;
 
-	if (s->mode == CSVFS_OWN_EXCLUSIVE)
+	if (s->mode == CSVFS_OWN_WRITER && s->node > LOCKD_MAX_NODE)
 		cand[ncand++] = s->node;
-	else
-		for (n = 1; n <= LOCKD_MAX_NODE; n++)
-			if (s->holders & (1ull << (n - 1)))
-				cand[ncand++] = n;
+	for (n = 1; n <= LOCKD_MAX_NODE; n++)
+		if (lockd_holds(s, n))
+			cand[ncand++] = n;
 	for (i = 0; i < ncand; i++) {
 		n = cand[i];
 		if (n == r->hdr->node_id || !node_dead(r->m, n))
 			continue;
-		if (lockd_break(s, n) <= 0)
+		if (lockd_break(s, n, mds_now_ns()) <= 0)
 			continue;
 		open_drop_node(r->m, ino, n);
 		mds_lock_node_dead(r->m, n);
@@ -460,8 +477,8 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	int rc;
 
 	mds_own_decode(in, &s);
-	if (o && o->handoff_to) {
-		/* Handing off: nobody takes the file until it is done. */
+	if (o && o->handoff_to && wr) {
+		/* Handing off: no node takes the write right meanwhile. */
 		rc = -EBUSY;
 		owner = s.node;
 	} else {
@@ -477,12 +494,12 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	}
 	if (rc == -EBUSY) {
 		syslog(LOG_WARNING, "ino %llu: open for %s by node %u refused: "
-		       "%s by node %u%s", (unsigned long long)ino,
+		       "%s node %u%s", (unsigned long long)ino,
 		       wr ? "write" : "read", node,
-		       s.mode == CSVFS_OWN_EXCLUSIVE ? "owned exclusively" :
-		       s.mode == CSVFS_OWN_SHARED_READ ? "held shared-read" :
-		       "held", owner, o && o->handoff_to ?
-		       " (handoff in progress)" : "");
+		       s.mode == CSVFS_OWN_WRITER ?
+		       (s.iflags & CSVFS_IFL_STRICT ? "strict file written by" :
+			"written by") : "read by", owner,
+		       o && o->handoff_to ? " (handoff in progress)" : "");
 		return rc;
 	}
 	if (rc == -ERANGE)
@@ -538,8 +555,8 @@ static int h_open(struct mds_req *r)
 	return 0;
 }
 
-/* The node closed its last handle of ino: drop its ownership. */
-static int own_release(struct mds_req *r, uint64_t ino)
+/* The node closed its last (read-write) handle of ino: drop that hold. */
+static int own_release(struct mds_req *r, uint64_t ino, int what)
 {
 	struct csvfs_inode in;
 	struct lockd_state s;
@@ -550,7 +567,7 @@ static int own_release(struct mds_req *r, uint64_t ino)
 	if (rc)
 		return rc == -ESTALE ? 0 : rc;
 	mds_own_decode(&in, &s);
-	rc = lockd_release(&s, r->hdr->node_id);
+	rc = lockd_release(&s, r->hdr->node_id, what, mds_now_ns());
 	if (rc <= 0)
 		return rc;
 	mds_own_encode(&s, &in);
@@ -567,8 +584,10 @@ static int h_release(struct mds_req *r)
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
-	if (!r->m->o.standalone && (flags & CSVFS_OPEN_LAST)) {
-		rc = own_release(r, ino);
+	if (!r->m->o.standalone &&
+	    (flags & (CSVFS_OPEN_LAST | CSVFS_OPEN_LAST_WRITE))) {
+		rc = own_release(r, ino, flags & CSVFS_OPEN_LAST ?
+				 LOCKD_DROP_ALL : LOCKD_DROP_WRITE);
 		if (rc)
 			return rc;
 	}
@@ -672,7 +691,7 @@ static int handoff_step(struct mds_req *r, uint64_t ino, uint32_t from,
 	struct lockd_state s;
 	struct mds_open *o;
 	struct mbuf *mb;
-	int rc;
+	int rc, from_open;
 
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc)
@@ -683,20 +702,22 @@ static int handoff_step(struct mds_req *r, uint64_t ino, uint32_t from,
 	o = mds_open_find(r->m, ino, 1);
 	if (!o)
 		return -ENOMEM;
+	from_open = from && open_node_count(o, from) > 0;
 	if (phase == 0) {
 		if (o->handoff_to)
 			return -EBUSY;
-		rc = lockd_handoff(&s, from, to, mds_now_ns());
+		rc = lockd_handoff(&s, from, to, from_open, mds_now_ns());
 		if (rc < 0)
 			return rc;
 		o->handoff_to = to;
 		return 0;
 	}
 	o->handoff_to = 0;
-	rc = lockd_handoff(&s, from, to, mds_now_ns());
-	/* The owner closed its last handle while recalling. */
-	if (rc == -ENOLCK && s.mode == CSVFS_OWN_NONE)
-		rc = lockd_handoff(&s, 0, to, mds_now_ns());
+	rc = lockd_handoff(&s, from, to, from_open, mds_now_ns());
+	/* The writer closed its last read-write handle while recalling
+	 * (write opens were refused meanwhile: nobody else took it). */
+	if (rc == -ENOLCK && s.mode != CSVFS_OWN_WRITER)
+		rc = lockd_handoff(&s, 0, to, 0, mds_now_ns());
 	if (rc > 0) {
 		mds_own_encode(&s, &in);
 		rc = ino_put(r->op, mb, &in);
@@ -713,13 +734,13 @@ static void handoff_log(uint64_t ino, uint32_t from, uint32_t to, int rc)
 
 	switch (rc) {
 	case -ENOLCK:
-		why = "the file is not owned exclusively by that node";
+		why = "that node is not the file's writer";
 		break;
 	case -EHOSTUNREACH:
 		why = "the target is not a member";
 		break;
 	case -EBUSY:
-		why = "the file is shared or another handoff is running";
+		why = "the file is multi-writer or another handoff is running";
 		break;
 	case -ETIMEDOUT:
 		why = "the owner did not finish its recall in time";
@@ -826,7 +847,8 @@ static int h_set_iflags(struct mds_req *r)
 	uint64_t ino = msg_get_u64(&r->in);
 	uint32_t set = msg_get_u32(&r->in);
 	uint32_t clear = msg_get_u32(&r->in);
-	const uint32_t ok = CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED;
+	const uint32_t ok = CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED |
+			    CSVFS_IFL_STRICT;
 	struct csvfs_inode in;
 	struct mbuf *mb;
 	int rc;
@@ -846,6 +868,7 @@ static int h_set_iflags(struct mds_req *r)
 	    in.own_mode != CSVFS_OWN_NONE && !r->m->o.standalone) {
 		in.own_node = in.own_mode = in.own_count = 0;
 		in.own_holders = in.own_since_ns = 0;
+		in.flags &= ~(uint32_t)CSVFS_IFL_HANDOFF;
 		in.own_epoch++;
 	}
 	ino_touch(&in, 0);

@@ -131,7 +131,7 @@ void msg_put_attr(struct msg_wr *w, const struct csvfs_attr *a)
 	msg_put_u64(w, a->own_epoch);
 	msg_put_u64(w, a->own_since_ns);
 	msg_put_u32(w, a->blksize);
-	msg_put_u32(w, a->reserved0);
+	msg_put_u32(w, a->own_count);
 	msg_put_u64(w, a->reserve_bytes);
 }
 
@@ -257,7 +257,7 @@ void msg_get_attr(struct msg_rd *r, struct csvfs_attr *a)
 	a->own_epoch = msg_get_u64(r);
 	a->own_since_ns = msg_get_u64(r);
 	a->blksize = msg_get_u32(r);
-	a->reserved0 = msg_get_u32(r);
+	a->own_count = msg_get_u32(r);
 	a->reserve_bytes = msg_get_u64(r);
 }
 

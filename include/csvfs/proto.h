@@ -21,6 +21,9 @@
  *      + INVAL, INVAL_ACK (client caches; types 35, 36).
  *      + SET_RESERVE, PREALLOC, GROW (space management; new types only,
  *        numbers 40..42; a coordinator without them answers EOPNOTSUPP).
+ *      + RELEASE flag CSVFS_OPEN_LAST_WRITE and SET_IFLAGS of
+ *        CSVFS_IFL_STRICT (single-writer ownership, issue 11; an older
+ *        coordinator ignores the flag and keeps the writer until LAST).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -78,7 +81,8 @@ struct csvfs_attr {
 	uint64_t own_epoch;	/* 0x68 */
 	uint64_t own_since_ns;	/* 0x70 */
 	uint32_t blksize;	/* 0x78 large block size */
-	uint32_t reserved0;	/* 0x7c */
+	uint32_t own_count;	/* 0x7c nodes holding it besides the writer
+				 *      (readers; multi-writer holders) */
 	uint64_t reserve_bytes;	/* 0x80 guaranteed space */
 };				/* 0x88 */
 _Static_assert(sizeof(struct csvfs_attr) == 136, "attr size");
@@ -120,6 +124,9 @@ struct csvfs_wext {
 #define CSVFS_OPEN_TRUNC	0x2	/* O_TRUNC */
 #define CSVFS_OPEN_LAST		0x4	/* RELEASE: the node's last open handle
 					 * of the file: drop its ownership */
+#define CSVFS_OPEN_LAST_WRITE	0x8	/* RELEASE: the node's last read-write
+					 * handle; read-only ones stay open:
+					 * the writer becomes a reader */
 
 /* XATTR set flags (as XATTR_*). */
 #define CSVFS_XATTR_CREATE	0x1
@@ -229,8 +236,8 @@ enum csvfs_msg_type {
 	CSVFS_MSG_RECALL_DONE	= 32,	/* → le64 ino, le32 status (0 or a
 					 *   negative errno)  ← (none) */
 	CSVFS_MSG_SET_IFLAGS	= 33,	/* → le64 ino, le32 set, le32 clear
-					 *   (CSVFS_IFL_MULTIWRITER / PINNED
-					 *   only)  ← ATTR */
+					 *   (CSVFS_IFL_MULTIWRITER / PINNED /
+					 *   STRICT only)  ← ATTR */
 	CSVFS_MSG_CREATE	= 34,	/* → as MKNOD (regular files only),
 					 *   le32 open flags  ← ATTR: created
 					 *   and opened in one round trip */

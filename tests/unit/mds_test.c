@@ -303,27 +303,43 @@ static void test_ownership_open_rules(void)
 	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "own", S_IFREG | 0644,
 				  0, 0, 0, &a) == 0);
 	ino = a.ino;
-	/* exclusive on node 1: two handles there, others refused */
+	/* single-writer on node 1: two handles there; a second writer is
+	 * refused, a reader elsewhere is not */
 	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
-	CU_ASSERT(a.own_node == 1 && a.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(a.own_node == 1 && a.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(mdc_open(nm[1], ino, 0, &a) == 0);
 	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(b.own_node == 1 && b.own_count == 1);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
 	/* not the last handle: still owned */
 	CU_ASSERT(mdc_release(nm[1], ino, 0) == 0);
 	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
-	CU_ASSERT(b.own_node == 1 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(b.own_node == 1 && b.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
 	CU_ASSERT(b.own_node == 0 && b.own_mode == CSVFS_OWN_NONE);
-	/* shared-read on 2 and 3, writer refused */
+	/* readers on 2 and 3; a writer joins them */
 	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
 	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
-	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
-	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_READERS);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_WRITER && b.own_node == 1);
+	CU_ASSERT(b.own_count == 2);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE);
+	/* strict: no reader beside the writer */
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_STRICT, 0, &b) == 0);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, 0, CSVFS_IFL_STRICT, &b) == 0);
 	/* multi-writer */
 	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_MULTIWRITER, 0,
 				 &b) == 0);
@@ -394,29 +410,78 @@ static void test_ownership_handoff(void)
 	recalls_seen = 0;
 	CU_ASSERT(mdc_handoff(nm[3], ino, 1, 2, &b) == 0);
 	CU_ASSERT(recalls_seen == 1);
-	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(b.own_epoch > a.own_epoch);
 	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	/* the target's read-only probe keeps its reservation */
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
 	/* the old owner's late close keeps node 2 */
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
 	CU_ASSERT(b.own_node == 2);
+	CU_ASSERT(!(b.flags & CSVFS_IFL_HANDOFF));
 	/* and back (a cancelled migration) */
 	CU_ASSERT(mdc_handoff(nm[2], ino, 2, 1, &b) == 0);
 	CU_ASSERT(b.own_node == 1);
 	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
-	CU_ASSERT(b.own_node == 1);
-	/* shared files are not handed off */
+	CU_ASSERT(b.own_node == 1 && (b.flags & CSVFS_IFL_HANDOFF));
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(!(b.flags & CSVFS_IFL_HANDOFF));
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE);
+	/* multi-writer files are not handed off */
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_MULTIWRITER, 0,
+				 &b) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_MULTI);
+	CU_ASSERT(mdc_handoff(nm[3], ino, 0, 2, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	stop_cluster();
+}
+
+/* Issue 11: QEMU's live migration through the coordinator. */
+static void test_ownership_qemu_migration(void)
+{
+	struct csvfs_attr a, b;
+	uint64_t ino;
+
+	start_cluster();
+	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "vm", S_IFREG | 0644,
+				  0, 0, 0, &a) == 0);
+	ino = a.ino;
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
+	/* target: probe, then the inactive read-only open */
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	/* source inactivates: read-only reopen, read-write handle closed */
 	CU_ASSERT(mdc_open(nm[1], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_READERS && b.own_count == 2);
+	/* target activates; a third QEMU cannot write */
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_WRITER && b.own_node == 2);
+	CU_ASSERT(mdc_release(nm[2], ino, 0) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	/* the source's QEMU quits; the target stays the writer */
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_LAST) == 0);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
-	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
-	CU_ASSERT(mdc_handoff(nm[3], ino, 3, 2, &b) == -EBUSY);
-	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 2 && b.own_count == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_unlink(nm[1], vi.root_ino, "vm") == 0);
 	stop_cluster();
 }
 
@@ -661,10 +726,13 @@ int main(void)
 		    test_inline_and_alloc);
 	CU_add_test(s, "xattrs", test_xattr);
 	CU_add_test(s, "full volume", test_enospc);
-	CU_add_test(s, "ownership: exclusive, shared-read, multi-writer, "
-		    "last close, new coordinator", test_ownership_open_rules);
-	CU_add_test(s, "ownership: handoff, refusals, recall timeout",
-		    test_ownership_handoff);
+	CU_add_test(s, "ownership: single-writer with readers, strict, "
+		    "multi-writer, last close, new coordinator",
+		    test_ownership_open_rules);
+	CU_add_test(s, "ownership: handoff, reservation, refusals, recall "
+		    "timeout", test_ownership_handoff);
+	CU_add_test(s, "ownership: QEMU's live migration sequence",
+		    test_ownership_qemu_migration);
 	CU_add_test(s, "ownership: standalone keeps none",
 		    test_ownership_standalone_keeps_none);
 	CU_add_test(s, "retried requests answered from the record",

@@ -287,7 +287,7 @@ static const struct off_case proto_offsets[] = {
 	OFF(csvfs_attr, own_epoch, 0x68),
 	OFF(csvfs_attr, own_since_ns, 0x70),
 	OFF(csvfs_attr, blksize, 0x78),
-	OFF(csvfs_attr, reserved0, 0x7c),
+	OFF(csvfs_attr, own_count, 0x7c),
 	OFF(csvfs_attr, reserve_bytes, 0x80),
 	END(csvfs_attr, 0x88),
 
