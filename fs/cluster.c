@@ -102,6 +102,13 @@ struct clu {
 	pthread_mutex_t inval_lock;
 	void (*inval_data)(void *ctx, uint64_t ino);
 	void *inval_data_ctx;
+	/* Application locks (clu_set_locks, under inval_lock). */
+	void (*locks)(void *ctx, uint64_t wait_id);
+	void *locks_ctx;
+	/* Held while a LOCK_WAKE is pushed: the coordinator's dead-node
+	 * reaper is no request thread, so role_stop must not free the
+	 * server under it. */
+	pthread_mutex_t wake_lock;
 	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
 	void (*fence)(void *ctx, int on);
 	void *fence_ctx;
@@ -254,6 +261,51 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	put32(p + 4, (uint32_t)(ino >> 32));
 	put32(p + 8, to);
 	return rpc_server_push(srv, node, &h, p);
+}
+
+/* ---- application locks ------------------------------------------------------ */
+
+void clu_set_locks(struct clu *c, void (*fn)(void *ctx, uint64_t wait_id),
+		   void *ctx)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	c->locks = fn;
+	c->locks_ctx = ctx;
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+static void locks_call(struct clu *c, uint64_t wait_id)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	if (c->locks)
+		c->locks(c->locks_ctx, wait_id);
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+/* Coordinator side (mds_opts.lock_wake): push LOCK_WAKE, or wake here. */
+static int own_lock_wake(void *ctx, uint32_t node, uint64_t wait_id)
+{
+	struct clu *c = ctx;
+	struct csvfs_msg_hdr h;
+	struct rpc_server *srv;
+	uint8_t p[8];
+	int rc;
+
+	if (node == c->self) {
+		locks_call(c, wait_id);
+		return 0;
+	}
+	memset(&h, 0, sizeof(h));
+	h.type = CSVFS_MSG_LOCK_WAKE;
+	h.length = sizeof(p);
+	h.node_id = c->self;
+	put32(p, (uint32_t)wait_id);
+	put32(p + 4, (uint32_t)(wait_id >> 32));
+	pthread_mutex_lock(&c->wake_lock);
+	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
+	rc = srv ? rpc_server_push(srv, node, &h, p) : -ENOTCONN;
+	pthread_mutex_unlock(&c->wake_lock);
+	return rc;
 }
 
 /* ---- caches: invalidations ------------------------------------------------ */
@@ -418,9 +470,11 @@ static void on_conn(void *ctx, int connected)
 {
 	struct clu *c = ctx;
 
-	(void)connected;
 	if (c->o.cache)
 		mcache_clear(c->o.cache);
+	/* Lock wake-ups may have been lost, or a new coordinator serves. */
+	if (connected)
+		locks_call(c, 0);
 }
 
 /* Node side: the coordinator's pushes (client reader thread). */
@@ -433,6 +487,11 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 
 	if (h->type == CSVFS_MSG_INVAL && h->length >= 12) {
 		on_inval(c, h, payload);
+		return;
+	}
+	if (h->type == CSVFS_MSG_LOCK_WAKE && h->length == 8) {
+		locks_call(c, (uint64_t)get32(payload) |
+			      (uint64_t)get32(payload + 4) << 32);
 		return;
 	}
 	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
@@ -463,7 +522,9 @@ static void role_stop(struct clu *c, const char *why)
 	if (!c->mds)
 		return;
 	srv = c->server;
+	pthread_mutex_lock(&c->wake_lock);
 	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->wake_lock);
 	if (srv)
 		rpc_server_stop(srv);
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -506,6 +567,8 @@ static void role_start(struct clu *c)
 	mo.recall = own_recall;
 	mo.inval = own_inval;
 	mo.own_ctx = c;
+	mo.lock_wake = own_lock_wake;
+	mo.lock_ctx = c;
 	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
@@ -759,6 +822,9 @@ static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
 			role_start(c);
 		break;
 	case MSG_ANNOUNCE:
+		/* A new coordinator knows no locks: give it ours. */
+		if (c->coord != node)
+			locks_call(c, 0);
 		c->coord = node;
 		c->coord_lost = 0;
 		/* A node that joined late learns an admin's move here. */
@@ -952,6 +1018,7 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	pthread_mutex_init(&c->ack_lock, NULL);
 	pthread_cond_init(&c->ack_cond, NULL);
 	pthread_mutex_init(&c->inval_lock, NULL);
+	pthread_mutex_init(&c->wake_lock, NULL);
 	rc = -pthread_create(&c->acker, NULL, acker_main, c);
 	if (rc) {
 		snprintf(why, whylen, "cannot start a thread: %s",
@@ -1058,6 +1125,7 @@ void clu_stop(struct clu *c)
 	pthread_mutex_destroy(&c->ack_lock);
 	pthread_cond_destroy(&c->ack_cond);
 	pthread_mutex_destroy(&c->inval_lock);
+	pthread_mutex_destroy(&c->wake_lock);
 	pthread_rwlock_destroy(&c->role_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

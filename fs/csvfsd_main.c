@@ -478,6 +478,31 @@ static void fence_data(void *ctx, int on)
 	fsops_fence(ctx, on);
 }
 
+/*
+ * Application locks: a wake-up for queued request id, or 0: reclaim
+ * (clu_set_locks; standalone: the coordinator's mds_opts.lock_wake).
+ */
+static void locks_event(void *ctx, uint64_t id)
+{
+	if (id)
+		fsops_lock_wake(ctx, id);
+	else
+		fsops_lock_reclaim(ctx);
+}
+
+static struct fsops_ctx *_Atomic standalone_fs;
+
+static int standalone_lock_wake(void *ctx, uint32_t node, uint64_t id)
+{
+	struct fsops_ctx *fs = standalone_fs;
+
+	(void)ctx;
+	(void)node;
+	if (fs)
+		fsops_lock_wake(fs, id);
+	return 0;
+}
+
 /* Another node changed a file (clu_set_inval). */
 static void inval_file(void *ctx, uint64_t ino)
 {
@@ -593,6 +618,7 @@ int main(int argc, char **argv)
 	mo.node_id = o.node_id;
 	mo.standalone = 1;
 	mo.lowspace_pct = o.lowspace_pct;
+	mo.lock_wake = standalone_lock_wake;
 	rc = mds_start(dev, &mo, &mds);
 	if (rc) {
 		struct csvfs_super bsb;
@@ -668,6 +694,10 @@ client:
 		clu_set_recall(clu, recall_file, &recall_ctx);
 		clu_set_inval(clu, inval_file, fs);
 		clu_set_fence(clu, fence_data, fs);
+		clu_set_locks(clu, locks_event, fs);
+		fsops_lock_reclaim(fs);
+	} else {
+		standalone_fs = fs;
 	}
 	if (fuse_set_signal_handlers(se)) {
 		log_err("cannot install signal handlers");
@@ -716,7 +746,9 @@ out:
 		clu_set_recall(clu, NULL, NULL);
 		clu_set_inval(clu, NULL, NULL);
 		clu_set_fence(clu, NULL, NULL);
+		clu_set_locks(clu, NULL, NULL);
 	}
+	standalone_fs = NULL;
 	if (se)
 		fuse_session_destroy(se);
 	if (fs) {

@@ -44,6 +44,7 @@
 #include "fs/fsops.h"
 #include "fs/fsops_i.h"
 #include "fs/itab.h"
+#include "fs/lkc.h"
 #include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
@@ -207,18 +208,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_ASYNC_DIO | FUSE_CAP_AUTO_INVAL_DATA |
-			FUSE_CAP_CACHE_SYMLINKS;
+			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_POSIX_LOCKS |
+			FUSE_CAP_FLOCK_LOCKS;
 	/*
 	 * No writeback cache (the kernel would own size and mtime, which the
 	 * coordinator must own). No HANDLE_KILLPRIV: the kernel clears
-	 * setuid/setgid on write and chown itself, through setattr. No lock
-	 * forwarding yet: POSIX and flock locks stay local to this node.
+	 * setuid/setgid on write and chown itself, through setattr. POSIX
+	 * (fcntl, OFD) and flock locks go to the coordinator (fsops_lock.c).
 	 * No ATOMIC_O_TRUNC: the kernel truncates with its own setattr (size
 	 * 0, mtime now) before the open (the coordinator ignores
 	 * CSVFS_OPEN_TRUNC; file_open copes if O_TRUNC ever arrives).
 	 */
 	unsigned never = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_HANDLE_KILLPRIV |
-			 FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |
 			 FUSE_CAP_ATOMIC_O_TRUNC;
 
 	conn->want |= want & conn->capable;
@@ -781,6 +782,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	else if (fsops_is_space_xa(name))
 		rc = fsops_space_xa_get(c, fsops_to_ino(c, ino), name, buf,
 					size);
+	else if (!strcmp(name, FSOPS_XA_LOCKS))
+		rc = fsops_locks_xa_get(c, fsops_to_ino(c, ino), buf, size);
 	else if (is_ctl(c, ino, name))
 		rc = c->ctl_get(c->ctl_ctx, name, buf, size);
 	else
@@ -856,6 +859,9 @@ static const struct fuse_lowlevel_ops fsops_ll = {
 	.create		= fsops_create,
 	.fallocate	= fsops_fallocate,
 	.lseek		= fsops_lseek,
+	.getlk		= fsops_getlk,
+	.setlk		= fsops_setlk,
+	.flock		= fsops_flock,
 };
 
 const struct fuse_lowlevel_ops *fsops_lowlevel_ops(void)
@@ -896,6 +902,13 @@ int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out)
 		free(c);
 		return rc;
 	}
+	/* Standalone: node 1, the coordinator's default (mds_opts). */
+	rc = lkc_new(o->mdc, o->node_id ? o->node_id : 1, o->shared, &c->lkc);
+	if (rc) {
+		data_free(c->data);
+		free(c);
+		return rc;
+	}
 	pthread_mutex_init(&c->lookup_lock, NULL);
 	pthread_mutex_init(&c->open_lock, NULL);
 	itab_init(&c->lookups);
@@ -920,6 +933,7 @@ void fsops_free(struct fsops_ctx *c)
 {
 	if (!c)
 		return;
+	lkc_free(c->lkc);
 	data_free(c->data);
 	itab_each(&c->lookups, free_lookup, NULL);
 	itab_release(&c->lookups);

@@ -93,6 +93,14 @@ struct fsops_opts {
 #define FSOPS_XA_GROW		"trusted.csvfs.grow"
 #define FSOPS_XA_SPACE		"trusted.csvfs.space"
 
+/*
+ * Application locks (fs/fsops_lock.c), on any file:
+ *   trusted.csvfs.locks       get: one line per lock held on the file,
+ *                             "node=N pid=P posix|flock read|write
+ *                             start=S end=E|eof"
+ */
+#define FSOPS_XA_LOCKS		"trusted.csvfs.locks"
+
 
 /*
  * Creates the operations' context (lookup-count table, data path).
@@ -122,6 +130,13 @@ int fsops_recall(struct fsops_ctx *c, uint64_t ino);
  * on I/O.
  */
 void fsops_inval(struct fsops_ctx *c, uint64_t ino);
+/*
+ * Application locks: the coordinator's wake-up push for the queued lock
+ * request wait_id, and "the coordinator changed or the connection was
+ * remade": give it our locks again (fs/lkc.h). Any thread; never block.
+ */
+void fsops_lock_wake(struct fsops_ctx *c, uint64_t wait_id);
+void fsops_lock_reclaim(struct fsops_ctx *c);
 /* Self-fencing of the data path (data_fence). */
 void fsops_fence(struct fsops_ctx *c, int on);
 /* Frees c. Main thread, after fsops_release and fuse_session_destroy. */

@@ -2,8 +2,9 @@
  * fsops_file: the FUSE operations on open files and directories (see the
  * top of fsops.c for inode numbers, lookup counts and attributes).
  *
- * Files are served by the data path (fs/data.h); fi->fh holds the
- * struct data_file of the inode, shared by all its handles. A file opened
+ * Files are served by the data path (fs/data.h); fi->fh holds a struct
+ * fsops_fh of the open, which points to the struct data_file of the
+ * inode, shared by all its handles. A file opened
  * with O_DIRECT gets FOPEN_DIRECT_IO; other opens use the page cache
  * (write-through: no writeback cache), invalidated at every open.
  */
@@ -28,9 +29,20 @@
 /* Smallest readdirplus record (header + entry_out + attr), for sizing. */
 #define FSOPS_DIRENTPLUS_MIN	152
 
+/*
+ * One open of a file. The data path's file is shared by the node's opens
+ * of an inode; this wrapper is unique per open, so that fs/lkc.c can tell
+ * which open file description took an OFD lock (dropped at its release).
+ */
+struct fsops_fh {
+	struct data_file *df;
+};
+
 static struct data_file *fh_file(const struct fuse_file_info *fi)
 {
-	return (struct data_file *)(uintptr_t)fi->fh;
+	const struct fsops_fh *h = (const void *)(uintptr_t)fi->fh;
+
+	return h ? h->df : NULL;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -231,6 +243,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 {
 	uint32_t f = open_flags(fi->flags);
 	struct data_file *df;
+	struct fsops_fh *h;
 	struct mdc_setattr sa;
 	struct csvfs_attr a;
 	int rc, cached;
@@ -256,14 +269,17 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 			return rc;
 		}
 	}
-	rc = data_open(c->data, ino, &a, &df);
+	h = malloc(sizeof(*h));
+	rc = h ? data_open(c->data, ino, &a, &df) : -ENOMEM;
 	if (rc) {
+		free(h);
 		own_release(c, ino, f, cached);
 		return rc;
 	}
+	h->df = df;
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
-	fi->fh = (uintptr_t)df;
+	fi->fh = (uintptr_t)h;
 	fi->direct_io = !cached;
 	fi->keep_cache = 0;
 	return 0;
@@ -276,6 +292,8 @@ static int file_close(struct fsops_ctx *c, uint64_t ino,
 	int rc, rc2;
 
 	rc = data_close(c->data, fh_file(fi));
+	free((void *)(uintptr_t)fi->fh);
+	fi->fh = 0;
 	rc2 = own_release(c, ino, open_flags(fi->flags), !fi->direct_io);
 	if (rc2)
 		log_ino(ino, "release on the coordinator failed: %s",
@@ -396,7 +414,7 @@ void fsops_flush(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
-	(void)ino;
+	fsops_lock_flush(c, fsops_to_ino(c, ino), fi);
 	fsops_reply_err(req, data_flush(c->data, fh_file(fi)));
 }
 
@@ -406,6 +424,7 @@ void fsops_release_file(fuse_req_t req, fuse_ino_t ino,
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
 	/* The kernel ignores release errors; file_close logged them. */
+	fsops_lock_release(c, fsops_to_ino(c, ino), fi);
 	file_close(c, fsops_to_ino(c, ino), fi);
 	fuse_reply_err(req, 0);
 }

@@ -453,6 +453,7 @@ static int break_dead(struct mds_req *r, uint64_t ino, struct lockd_state *s)
 		if (lockd_break(s, n, mds_now_ns()) <= 0)
 			continue;
 		open_drop_node(r->m, ino, n);
+		mds_lock_node_dead(r->m, n);
 		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
 		       "heartbeat stopped: its ownership is broken",
 		       (unsigned long long)ino, n);
@@ -965,6 +966,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		return handoff(m, hdr, payload, reply, reply_len);
 	if (hdr->type == CSVFS_MSG_GROW)
 		return mds_grow(m, hdr, payload, reply, reply_len);
+	if (hdr->type >= CSVFS_MSG_LOCK_SET && hdr->type <= CSVFS_MSG_LOCK_LIST)
+		return mds_lock_dispatch(m, hdr, payload, reply, reply_len);
 	if (hdr->type < CSVFS_MSG_TYPE_MAX)
 		e = &table[hdr->type];
 	if (!e || !e->fn)
@@ -1140,6 +1143,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 			      &m->hb);
 	else
 		rc = hb_watch_start(dev, &m->sb, &m->watch);
+	if (!rc)
+		rc = mds_lock_init(m);
 	if (rc)
 		goto fail;
 	*out = m;
@@ -1158,6 +1163,7 @@ int mds_stop(struct mds *m)
 	unsigned i;
 	int rc;
 
+	mds_lock_free(m);
 	hb_watch_stop(m->watch);
 	rc = jrnl_close(m->j);
 	if (!rc) {

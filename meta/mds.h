@@ -58,6 +58,18 @@ struct mds_opts {
 	 * when it recovers. 0 = 10 %, negative = never.
 	 */
 	int lowspace_pct;
+	/*
+	 * Application locks (meta/mds_lock.c): tells node that its queued
+	 * lock request wait_id may be granted now (a LOCK_WAKE push; for
+	 * this node's own daemon a direct call). Returns 0 once sent or
+	 * -errno. Called without any mds lock held; must not wait for a
+	 * request of the node. NULL: nobody is woken (standalone without a
+	 * daemon, tests).
+	 */
+	int (*lock_wake)(void *ctx, uint32_t node, uint64_t wait_id);
+	void *lock_ctx;
+	/* Cluster mode: the locks' grace period after a start; 0 = 10 s. */
+	unsigned lock_grace_ms;
 };
 
 /*

@@ -109,6 +109,7 @@ struct mds {
 	uint64_t last_req_ns[CSVFS_MAX_NODES_LIMIT + 1];
 	struct hb *hb;			/* standalone: our heartbeat */
 	struct hb_watch *watch;		/* cluster: everyone's */
+	struct mds_locks *locks;	/* application locks (mds_lock.c) */
 };
 
 /* One request being handled. */
@@ -269,5 +270,17 @@ int mds_inval_ack(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		  const uint8_t *payload);
 /* Every request: when the node was last heard of. */
 void mds_note_request(struct mds *m, uint32_t node);
+
+/* mds_lock.c: application locks (own mutex; never the metadata lock) */
+/* After the heartbeat watch started. 0 or -errno. */
+int mds_lock_init(struct mds *m);
+/* No request may be running. */
+void mds_lock_free(struct mds *m);
+/* LOCK_* requests (outside the table: no metadata operation). */
+int mds_lock_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		      const uint8_t *payload, uint8_t **reply,
+		      size_t *reply_len);
+/* node is dead (its ownership was broken): drop its locks, wake waiters. */
+void mds_lock_node_dead(struct mds *m, uint32_t node);
 
 #endif /* CSVFS_MDS_I_H */

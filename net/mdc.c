@@ -779,3 +779,81 @@ int mdc_grow(struct mdc *c, uint64_t *old_blocks, uint64_t *new_blocks)
 	}
 	return done(&rd, buf, rc);
 }
+
+/* ---- application locks ---------------------------------------------------- */
+
+int mdc_lock_set(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 uint32_t flags, uint64_t wait_id)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_lock(&w, l);
+	msg_put_u32(&w, flags);
+	msg_put_u64(&w, wait_id);
+	return call_none(c, CSVFS_MSG_LOCK_SET, &w);
+}
+
+int mdc_lock_get(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 int *found, struct csvfs_wlock *holder)
+{
+	struct msg_rd rd;
+	struct msg_wr w;
+	uint8_t *buf;
+	int rc;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_lock(&w, l);
+	rc = call(c, CSVFS_MSG_LOCK_GET, &w, &rd, &buf);
+	if (!rc) {
+		*found = msg_get_u32(&rd) != 0;
+		msg_get_lock(&rd, holder);
+	}
+	return done(&rd, buf, rc);
+}
+
+int mdc_lock_cancel(struct mdc *c, uint64_t ino, uint64_t wait_id)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u64(&w, wait_id);
+	return call_none(c, CSVFS_MSG_LOCK_CANCEL, &w);
+}
+
+int mdc_lock_reclaim_done(struct mdc *c)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	return call_none(c, CSVFS_MSG_LOCK_RECLAIM_DONE, &w);
+}
+
+int mdc_lock_list(struct mdc *c, uint64_t ino, struct csvfs_wlock *out,
+		  uint32_t max, uint32_t *n)
+{
+	struct csvfs_wlock tmp;
+	struct msg_rd rd;
+	struct msg_wr w;
+	uint8_t *buf;
+	uint32_t i, count;
+	int rc;
+
+	*n = 0;
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	rc = call(c, CSVFS_MSG_LOCK_LIST, &w, &rd, &buf);
+	if (!rc) {
+		count = msg_get_u32(&rd);
+		/* Each entry is 40 bytes: a bogus count fails here. */
+		if (count > (rd.len - rd.off) / sizeof(tmp))
+			rd.err = -EPROTO;
+		for (i = 0; i < count && !rd.err; i++)
+			msg_get_lock(&rd, i < max ? &out[i] : &tmp);
+		*n = rd.err ? 0 : count;
+	}
+	return done(&rd, buf, rc);
+}

@@ -143,6 +143,17 @@ void msg_put_ext(struct msg_wr *w, const struct csvfs_wext *e)
 	msg_put_u32(w, e->flags);
 }
 
+void msg_put_lock(struct msg_wr *w, const struct csvfs_wlock *l)
+{
+	msg_put_u32(w, l->node);
+	msg_put_u32(w, l->pid);
+	msg_put_u64(w, l->owner);
+	msg_put_u32(w, l->type);
+	msg_put_u32(w, l->cls);
+	msg_put_u64(w, l->start);
+	msg_put_u64(w, l->end);
+}
+
 void msg_rd_init(struct msg_rd *r, const void *p, size_t len)
 {
 	r->p = p;
@@ -258,6 +269,17 @@ void msg_get_ext(struct msg_rd *r, struct csvfs_wext *e)
 	e->flags = msg_get_u32(r);
 }
 
+void msg_get_lock(struct msg_rd *r, struct csvfs_wlock *l)
+{
+	l->node = msg_get_u32(r);
+	l->pid = msg_get_u32(r);
+	l->owner = msg_get_u64(r);
+	l->type = msg_get_u32(r);
+	l->cls = msg_get_u32(r);
+	l->start = msg_get_u64(r);
+	l->end = msg_get_u64(r);
+}
+
 int msg_rd_end(struct msg_rd *r)
 {
 	if (r->err)
@@ -344,6 +366,12 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_SET_RESERVE] = "set_reserve",
 	[CSVFS_MSG_PREALLOC] = "prealloc",
 	[CSVFS_MSG_GROW] = "grow",
+	[CSVFS_MSG_LOCK_SET] = "lock_set",
+	[CSVFS_MSG_LOCK_GET] = "lock_get",
+	[CSVFS_MSG_LOCK_WAKE] = "lock_wake",
+	[CSVFS_MSG_LOCK_CANCEL] = "lock_cancel",
+	[CSVFS_MSG_LOCK_RECLAIM_DONE] = "lock_reclaim_done",
+	[CSVFS_MSG_LOCK_LIST] = "lock_list",
 };
 
 const char *msg_type_name(unsigned type)

@@ -38,6 +38,7 @@ void msg_put_str(struct msg_wr *w, const char *s, size_t n);
 void msg_put_bytes(struct msg_wr *w, const void *p, size_t n);
 void msg_put_attr(struct msg_wr *w, const struct csvfs_attr *a);
 void msg_put_ext(struct msg_wr *w, const struct csvfs_wext *e);
+void msg_put_lock(struct msg_wr *w, const struct csvfs_wlock *l);
 
 void msg_rd_init(struct msg_rd *r, const void *p, size_t len);
 uint8_t msg_get_u8(struct msg_rd *r);
@@ -53,6 +54,7 @@ size_t msg_get_str(struct msg_rd *r, char *out, size_t max);
 uint32_t msg_get_bytes(struct msg_rd *r, const uint8_t **p);
 void msg_get_attr(struct msg_rd *r, struct csvfs_attr *a);
 void msg_get_ext(struct msg_rd *r, struct csvfs_wext *e);
+void msg_get_lock(struct msg_rd *r, struct csvfs_wlock *l);
 /* 0 if everything was read without error and nothing is left over. */
 int msg_rd_end(struct msg_rd *r);
 

@@ -27,7 +27,7 @@ PACKAGES=(
 	# run and test
 	fuse3 corosync pacemaker pacemaker-cli-utils resource-agents
 	libxml2-utils		# xmllint, used by ocf-tester to check meta-data
-	qemu-utils fio valgrind attr python3
+	qemu-utils fio valgrind attr python3 sqlite3
 	# the QEMU test guest (tests/vm): TCG, busybox initramfs, serial commands
 	qemu-system-x86 busybox-static socat
 	# the cluster harness (ip netns, unshare/nsenter, ps, fuser, modprobe)

@@ -137,6 +137,27 @@ struct csvfs_wext {
 #define CSVFS_XATTR_REPLACE	0x2
 
 /*
+ * An application lock on the wire (LOCK below, 40 bytes): fcntl/OFD
+ * (class 0) or flock (class 1) byte range [start, end], end inclusive,
+ * UINT64_MAX = to the end of the file (lockd/plock.h).
+ */
+struct csvfs_wlock {
+	uint32_t node;		/* 0x00 holder's node (requests: ignored,
+				 *      the header's node_id counts) */
+	uint32_t pid;		/* 0x04 holder's process on that node */
+	uint64_t owner;		/* 0x08 the kernel's lock_owner */
+	uint32_t type;		/* 0x10 0 unlock, 1 read, 2 write */
+	uint32_t cls;		/* 0x14 0 posix (fcntl, OFD), 1 flock */
+	uint64_t start;		/* 0x18 */
+	uint64_t end;		/* 0x20 inclusive */
+};				/* 0x28 */
+_Static_assert(sizeof(struct csvfs_wlock) == 40, "wlock size");
+
+/* LOCK_SET flags. */
+#define CSVFS_LK_WAIT		0x1	/* queue on conflict (F_SETLKW) */
+#define CSVFS_LK_RECLAIM	0x2	/* a held lock, to a new coordinator */
+
+/*
  * Message types. Request payloads (→) and reply payloads (←).
  * STR = le16 length + bytes (no NUL). BYTES = le32 length + bytes.
  */
@@ -244,6 +265,33 @@ enum csvfs_msg_type {
 	CSVFS_MSG_GROW		= 42,	/* → (none)  ← le64 old total blocks,
 					 *   le64 new total blocks: the volume
 					 *   now covers the device (re-read) */
+	/* 43..49: unused; application locks from 50 (meta/mds_lock.c). */
+	CSVFS_MSG_LOCK_SET	= 50,	/* → le64 ino, LOCK, le32 flags
+					 *   (CSVFS_LK_*), le64 wait_id (WAIT:
+					 *   unique on the node)  ← (none).
+					 *   Status: 0 granted (or unlocked);
+					 *   -EAGAIN conflict; -EINPROGRESS
+					 *   queued: LOCK_WAKE wait_id follows
+					 *   when it may be granted, then send
+					 *   it again; -EDEADLK; -ERESTART the
+					 *   coordinator is in its grace period
+					 *   (only RECLAIM now): retry soon;
+					 *   -ENOLCK a RECLAIM conflicts */
+	CSVFS_MSG_LOCK_GET	= 51,	/* → le64 ino, LOCK  ← le32 found,
+					 *   LOCK (the conflicting holder if
+					 *   found, else zeroes) (F_GETLK).
+					 *   -ERESTART as LOCK_SET */
+	CSVFS_MSG_LOCK_WAKE	= 52,	/* push → le64 wait_id: the queued
+					 *   request may be granted now: send
+					 *   it again (it left the queue) */
+	CSVFS_MSG_LOCK_CANCEL	= 53,	/* → le64 ino, le64 wait_id: leave the
+					 *   queue (interrupted)  ← (none) */
+	CSVFS_MSG_LOCK_RECLAIM_DONE = 54, /* → (none): the node has sent
+					 *   every lock it holds (RECLAIM)
+					 *   ← (none) */
+	CSVFS_MSG_LOCK_LIST	= 55,	/* → le64 ino  ← le32 n, n × LOCK:
+					 *   every lock held on ino */
+	/* 56..59: reserved for application locks. */
 	CSVFS_MSG_TYPE_MAX
 };
 

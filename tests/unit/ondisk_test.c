@@ -296,6 +296,15 @@ static const struct off_case proto_offsets[] = {
 	OFF(csvfs_wext, len, 0x10),
 	OFF(csvfs_wext, flags, 0x14),
 	END(csvfs_wext, 0x18),
+
+	OFF(csvfs_wlock, node, 0x00),
+	OFF(csvfs_wlock, pid, 0x04),
+	OFF(csvfs_wlock, owner, 0x08),
+	OFF(csvfs_wlock, type, 0x10),
+	OFF(csvfs_wlock, cls, 0x14),
+	OFF(csvfs_wlock, start, 0x18),
+	OFF(csvfs_wlock, end, 0x20),
+	END(csvfs_wlock, 0x28),
 };
 
 /*

@@ -1,0 +1,2 @@
+build-neg/fs/itab.o: fs/itab.c fs/itab.h
+fs/itab.h:

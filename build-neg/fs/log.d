@@ -1,0 +1,2 @@
+build-neg/fs/log.o: fs/log.c fs/log.h
+fs/log.h:

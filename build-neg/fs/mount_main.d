@@ -1,0 +1,1 @@
+build-neg/fs/mount_main.o: fs/mount_main.c

@@ -1,0 +1,2 @@
+build-neg/meta/dev.o: meta/dev.c meta/dev.h
+meta/dev.h:

@@ -1,0 +1,2 @@
+build-neg/meta/errors.o: meta/errors.c include/csvfs/errors.h
+include/csvfs/errors.h:

@@ -1,0 +1,2 @@
+build-neg/net/keyfile.o: net/keyfile.c net/keyfile.h
+net/keyfile.h:

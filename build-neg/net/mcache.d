@@ -1,0 +1,3 @@
+build-neg/net/mcache.o: net/mcache.c net/mcache.h include/csvfs/proto.h
+net/mcache.h:
+include/csvfs/proto.h:

@@ -1,0 +1,2 @@
+build-neg/net/memb.o: net/memb.c net/memb.h
+net/memb.h:

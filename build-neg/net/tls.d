@@ -1,0 +1,2 @@
+build-neg/net/tls.o: net/tls.c net/tls.h
+net/tls.h:

@@ -1,0 +1,1 @@
+build-neg/tests/tools/locktool.o: tests/tools/locktool.c
