@@ -10,6 +10,12 @@
 #   make torture      thousands of crash cut points, hours of fuzzing
 #   make install      PREFIX=/usr/local DESTDIR=
 #
+# Every target above that builds runs `deps` first and builds in a make
+# started after it (`$(MAKE) all`): the pkg-config flags below are computed
+# when make starts, so a make that started before deps installed
+# libfuse3-dev would compile without them (tests/integration/t1700).
+# DEPS_CMD=: skips the installer (package builds, which declare their deps).
+#
 # Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
 # program's main file (PROG_SRCS). Each tests/unit/X_test.c is one CUnit
 # runner linked with them.
@@ -21,10 +27,12 @@ OCFDIR    ?= /usr/lib/ocf/resource.d/csvfs
 B         ?= build
 
 CC        ?= cc
+PKG_CONFIG ?= pkg-config
+DEPS_CMD  ?= scripts/install-deps.sh
 PKGS      := fuse3 openssl zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPG_LIBS   := $(shell pkg-config --libs libcpg libquorum libcmap 2>/dev/null)
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CPG_LIBS   := $(shell $(PKG_CONFIG) --libs libcpg libquorum libcmap 2>/dev/null)
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
              -Wmissing-prototypes -Wvla -Wformat-security \
@@ -85,7 +93,7 @@ $(B)/tests/%: $(B)/tests/tools/%.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
-	scripts/install-deps.sh
+	$(DEPS_CMD)
 
 # ---- fuzzing (clang + libclang-rt-14-dev, installed by deps) -------------
 FUZZ_CC       ?= clang
@@ -119,27 +127,32 @@ build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h ne
 	@mkdir -p build-fuzz/corpus-fsck
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FSCK_FUZZ_SRCS) -o $@ -lz -lcrypto -lpthread
 
-fuzz: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
+fuzz: deps
+	$(MAKE) fuzz-build
 	$(FUZZ_RUN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
 	$(call fuzz_run,ondisk) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
 	$(call fuzz_run,fsck) -max_total_time=$(FUZZ_TIME) -print_final_stats=1
 
-fuzz-smoke: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
+fuzz-build: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
+
+fuzz-smoke: deps
+	$(MAKE) fuzz-build
 	$(FUZZ_RUN) -max_total_time=20
 	$(call fuzz_run,ondisk) -max_total_time=20
 	$(call fuzz_run,fsck) -max_total_time=20
 
 # Thousands of crash cut points and an hour per fuzz target.
-torture: all
+torture: deps
+	$(MAKE) all
 	CSVFS_BIN=$(abspath $(B)) CRASH_CUTS=2000 CRASH_SEEDS="1 2 3 4 5" \
 	CRASH_TRUNC_MIX=1 CSVFS_STRICT=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
 		tests/integration/t3000-crash.sh
-	$(MAKE) fuzz FUZZ_TIME=3600
+	$(MAKE) fuzz DEPS_CMD=: FUZZ_TIME=3600
 
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
-	$(MAKE) fuzz-smoke
+	$(MAKE) fuzz-smoke DEPS_CMD=:
 	tests/run-integration.sh $(B)
 
 check-unit: $(UNIT_BINS)
@@ -156,25 +169,40 @@ check-asan: deps
 		HARDEN= check-unit
 	ASAN_OPTIONS=detect_leaks=0 tests/run-integration.sh build-asan single
 
-bench: deps all
+bench: deps
+	$(MAKE) all
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
 
-demo: deps all
+demo: deps
+	$(MAKE) all
 	scripts/demo.sh $(B)
 
-install: $(PROGS)
+install: deps
+	$(MAKE) install-files
+
+install-files: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
 	install -d $(DESTDIR)$(OCFDIR)
 	install -m 0755 scripts/ocf/csvfs $(DESTDIR)$(OCFDIR)/
 
+# ---- Debian package (debian/): $(B)/deb/csvfs_*.deb ---------------------
+# Built from a copy of the tree, so dpkg-buildpackage's outputs (written to
+# the parent of the source) stay in $(B)/deb.
+DEB_DIR := $(B)/deb
+deb: deps
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/csvfs
+	tar -cf - --exclude=./.git --exclude='./build*' . | tar -C $(DEB_DIR)/csvfs -xf -
+	cd $(DEB_DIR)/csvfs && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/*.changes
+
 clean:
 	rm -rf build build-asan build-fuzz
 
 FORCE:
-.PHONY: all deps check check-unit check-asan bench demo install clean fuzz \
-	fuzz-smoke torture FORCE
+.PHONY: all deps check check-unit check-asan bench demo install install-files \
+	deb clean fuzz fuzz-build fuzz-smoke torture FORCE
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
