@@ -3,6 +3,8 @@
 #   make              build every program into build/
 #   make check        install build deps, unit tests + integration tests
 #   make check-unit   the CUnit suites only
+#   make check-man    lint the man pages (man/)
+#   make deb          a Debian package in build/deb/ (debian/)
 #   make check-asan   unit + single-node tests under ASan/UBSan
 #   make bench        benchmarks (figures as ratios against raw device)
 #   make demo         the main job: a multi-node cluster sharing one volume
@@ -23,6 +25,8 @@
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+MOUNTDIR  ?= /sbin
 OCFDIR    ?= /usr/lib/ocf/resource.d/csvfs
 B         ?= build
 
@@ -58,6 +62,7 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
 all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
+progs: $(PROGS)
 
 # Rebuild everything when the flags change.
 $(B)/FLAGS: FORCE
@@ -151,9 +156,15 @@ torture: deps
 
 check: deps
 	$(MAKE) all
+	$(MAKE) check-man
 	$(MAKE) check-unit
 	$(MAKE) fuzz-smoke DEPS_CMD=:
 	tests/run-integration.sh $(B)
+
+# The man pages must lint clean (mandoc exits non-zero on a warning).
+MAN_PAGES := $(wildcard man/*.[0-9])
+check-man:
+	mandoc -Tlint -W warning $(MAN_PAGES)
 
 check-unit: $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -182,11 +193,20 @@ demo: deps
 install: deps
 	$(MAKE) install-files
 
+# mount(8) looks for its helper in /sbin: mount.csvfs goes there (only
+# there: with a merged /usr, /sbin/X and /usr/sbin/X are one file). It runs
+# csvfsd from its own directory, else from PATH. The OCF agent learns
+# where the programs are.
 install-files: $(PROGS)
-	install -d $(DESTDIR)$(SBINDIR)
-	install -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MOUNTDIR)
+	install -m 0755 $(filter-out %/mount.csvfs,$(PROGS)) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/mount.csvfs $(DESTDIR)$(MOUNTDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(filter %.7,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(OCFDIR)
-	install -m 0755 scripts/ocf/csvfs $(DESTDIR)$(OCFDIR)/
+	sed 's|/usr/local/sbin|$(SBINDIR)|g' scripts/ocf/csvfs >$(DESTDIR)$(OCFDIR)/csvfs
+	chmod 0755 $(DESTDIR)$(OCFDIR)/csvfs
 
 # ---- Debian package (debian/): $(B)/deb/csvfs_*.deb ---------------------
 # Built from a copy of the tree, so dpkg-buildpackage's outputs (written to
@@ -195,14 +215,14 @@ DEB_DIR := $(B)/deb
 deb: deps
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/csvfs
 	tar -cf - --exclude=./.git --exclude='./build*' . | tar -C $(DEB_DIR)/csvfs -xf -
-	cd $(DEB_DIR)/csvfs && dpkg-buildpackage -us -uc -b
+	cd $(DEB_DIR)/csvfs && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -us -uc -b -Jauto
 	lintian --fail-on error $(DEB_DIR)/*.changes
 
 clean:
 	rm -rf build build-asan build-fuzz
 
 FORCE:
-.PHONY: all deps check check-unit check-asan bench demo install install-files \
+.PHONY: all progs deps check check-man check-unit check-asan bench demo install install-files \
 	deb clean fuzz fuzz-build fuzz-smoke torture FORCE
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path $(DEB_DIR) -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -131,8 +131,9 @@ done
 
 step "make install"
 run_target install DESTDIR="$T/root" PREFIX=/usr
-for p in mkfs.csvfs fsck.csvfs csvfsd mount.csvfs csvfsctl; do
-	[[ -x "$T/root/usr/sbin/$p" ]] || fail "make install did not install $p"
+for p in usr/sbin/mkfs.csvfs usr/sbin/fsck.csvfs usr/sbin/csvfsd \
+	sbin/mount.csvfs usr/sbin/csvfsctl; do
+	[[ -x "$T/root/$p" ]] || fail "make install did not install /$p"
 done
 
 for target in fuzz fuzz-smoke; do
