@@ -23,17 +23,22 @@
  * space commands through the xattrs of fs/fsops.h (FSOPS_XA_RESERVE...).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <linux/fs.h>
 #include <mntent.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fs/client_api.h"
 #include "net/keyfile.h"
@@ -859,10 +864,95 @@ static int cmd_preallocate(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Size in bytes of the device or image file at path; 0 when unknown. */
+static uint64_t device_bytes(const char *path)
+{
+	uint64_t size = 0;
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st))
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	close(fd);
+	return size;
+}
+
+struct grow_job {
+	const char *dir;
+	int rc;
+	int done;	/* atomic */
+};
+
+static void *grow_main(void *arg)
+{
+	struct grow_job *j = arg;
+
+	j->rc = setxattr(j->dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno : 0;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Asks the coordinator to grow the volume on dir. On a terminal (stderr),
+ * shows the progress meanwhile: the coordinator grows in steps, each
+ * committing a larger block count, which the space xattr reports; the
+ * target is the device's size (source of the mount), as the coordinator
+ * sees it when the device is the same path on its node.
+ */
+static int grow_run(const char *dir, const char *source,
+		    const struct space *before)
+{
+	struct grow_job j = { dir, 0, 0 };
+	uint64_t target = 0, done, want;
+	struct space now;
+	pthread_t t;
+	int tty = isatty(STDERR_FILENO), shown = 0;
+
+	if (!tty)
+		return setxattr(dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno :
+		       0;
+	if (source)
+		target = device_bytes(source) / before->bsize;
+	if (pthread_create(&t, NULL, grow_main, &j))
+		return setxattr(dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno :
+		       0;
+	for (;;) {
+		int fin = __atomic_load_n(&j.done, __ATOMIC_ACQUIRE);
+
+		if (!fin && !space_get(dir, &now) && target > before->blocks) {
+			done = now.blocks > before->blocks ?
+			       now.blocks - before->blocks : 0;
+			want = target - before->blocks;
+			fprintf(stderr, "\rcsvfsctl: grow %s: %3u%%", dir,
+				(unsigned)(done * 100 / want));
+			shown = 1;
+		}
+		if (fin)
+			break;
+		usleep(200000);
+	}
+	pthread_join(t, NULL);
+	if (shown || target > before->blocks)
+		fprintf(stderr, "\rcsvfsctl: grow %s: %s\n", dir,
+			j.rc ? "failed" : "100%, done");
+	return j.rc;
+}
+
 static int cmd_grow(struct ctl *c, int argc, char **argv)
 {
+	struct mount_info mi = { NULL, NULL };
 	char dir[4096], h0[32], h1[32];
 	struct space a, b;
+	FILE *mf;
 	int rc;
 
 	(void)c;
@@ -872,9 +962,19 @@ static int cmd_grow(struct ctl *c, int argc, char **argv)
 	}
 	if (pick_mount(argc == 2 ? argv[1] : NULL, dir, sizeof(dir)))
 		return 1;
+	mf = setmntent("/proc/self/mounts", "r");
+	if (mf) {
+		if (mount_find(dir, mf, &mi) <= 0) {
+			free(mi.source);
+			mi.source = NULL;
+		}
+		endmntent(mf);
+	}
 	rc = space_get(dir, &a);
-	if (!rc && setxattr(dir, "trusted.csvfs.grow", "1", 1, 0))
-		rc = -errno;
+	if (!rc)
+		rc = grow_run(dir, mi.source, &a);
+	free(mi.source);
+	free(mi.dir);
 	if (!rc)
 		rc = space_get(dir, &b);
 	if (rc) {
