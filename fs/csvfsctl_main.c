@@ -3,6 +3,7 @@
  * machines.
  *
  *   csvfsctl [--json] status [MOUNTPOINT]
+ *   csvfsctl [--json] nodes [MOUNTPOINT]
  *   csvfsctl keygen [--force] [FILE]
  *   csvfsctl coordinator move NODE [MOUNTPOINT]
  *   csvfsctl handoff FILE NODE [--from NODE]
@@ -40,7 +41,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "csvfs/errors.h"
+#include "csvfs/ondisk.h"
 #include "fs/client_api.h"
+#include "fs/nodeview.h"
 #include "net/keyfile.h"
 
 #define CSVFS_FSTYPE	"fuse.csvfs"
@@ -581,6 +585,112 @@ static int cmd_locks(struct ctl *c, int argc, char **argv)
 	return locks_err;
 }
 
+/* ---- nodes ------------------------------------------------------------- */
+
+static struct nodeview *owners_view;
+
+/* nftw callback: counts the writer of each regular file. */
+static int owners_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	struct csvfs_owner o;
+
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (!csvfs_get_owner(path, &o) && !strcmp(o.mode, "single-writer"))
+		nodeview_add_owned(owners_view, o.node);
+	return 0;
+}
+
+/* The node ids of the "members" array of the daemon's status. */
+static size_t status_members(const char *js, uint32_t *out, size_t max)
+{
+	const char *m = json_find(js, "members"), *p, *end;
+	size_t n = 0;
+
+	end = m ? strchr(m, ']') : NULL;
+	while (m && n < max && (p = json_find(m, "node")) && p < end) {
+		out[n++] = (uint32_t)strtoul(p, NULL, 10);
+		m = p;
+	}
+	return n;
+}
+
+static int nodes_one(struct ctl *c, const struct mount_info *mi, int first)
+{
+	struct nodeview v = { 0 };
+	uint32_t members[CSVFS_MAX_NODES_LIMIT];
+	const char *co, *p;
+	struct timespec now;
+	size_t nm = 0;
+	char *js;
+	int rc;
+
+	js = daemon_status(mi->dir);
+	if (!js) {
+		fprintf(stderr, "csvfsctl: nodes: %s: the daemon gives no "
+			"status: %s\n", mi->dir, strerror(errno));
+		return -EIO;
+	}
+	p = json_find(js, "mode");
+	v.cluster = p && !strncmp(p, "\"cluster\"", 9);
+	p = json_find(js, "quorate");
+	v.quorate = p && !strncmp(p, "true", 4);
+	p = json_find(js, "node");
+	v.self = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	co = json_find(js, "coordinator");
+	p = co ? json_find(co, "node") : NULL;
+	v.coord = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	nm = status_members(js, members, CSVFS_MAX_NODES_LIMIT);
+	free(js);
+	clock_gettime(CLOCK_REALTIME, &now);
+	rc = nodeview_read_slots(mi->source, (uint64_t)now.tv_sec *
+				 1000000000ull + (uint64_t)now.tv_nsec, &v);
+	if (!rc)
+		rc = nodeview_judge(&v, members, nm);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: nodes: %s: reading the heartbeat "
+			"slots of %s: %s\n", mi->dir, mi->source,
+			csvfs_strerror(rc));
+		nodeview_free(&v);
+		return rc;
+	}
+	/* Standalone mounts keep no ownership: nothing to count. */
+	if (v.cluster) {
+		owners_view = &v;
+		nftw(mi->dir, owners_one, 32, FTW_PHYS | FTW_MOUNT);
+	}
+	if (c->json && !c->single)
+		printf("%s\n    ", first ? "" : ",");
+	if (!c->json)
+		printf("%s%s (%s, volume on %s)\n", first ? "" : "\n",
+		       mi->dir, v.cluster ? (v.quorate ? "cluster, quorate" :
+		       "cluster, NOT quorate") : "standalone", mi->source);
+	nodeview_print(&v, c->json, stdout);
+	nodeview_free(&v);
+	return 0;
+}
+
+static int cmd_nodes(struct ctl *c, int argc, char **argv)
+{
+	const char *arg = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			c->json = 1;
+		} else if (!arg && argv[i][0] != '-') {
+			arg = argv[i];
+		} else {
+			fprintf(stderr, "usage: csvfsctl [--json] nodes "
+				"[MOUNTPOINT]\n");
+			return 1;
+		}
+	}
+	return each_mount(c, arg, "nodes: ", nodes_one);
+}
+
 /* ---- space: df, reserve, preallocate, grow ------------------------------ */
 
 struct space {
@@ -999,6 +1109,8 @@ static int cmd_grow(struct ctl *c, int argc, char **argv)
 static const struct ctl_cmd cmds[] = {
 	{ "status", cmd_status,
 	  "status [MOUNTPOINT]            volume, coordinator, members, use" },
+	{ "nodes", cmd_nodes,
+	  "nodes [MOUNTPOINT]             node slots: heartbeat, member, dead" },
 	{ "keygen", cmd_keygen,
 	  "keygen [--force] [FILE]        write a new cluster key (0600)" },
 	{ "coordinator", cmd_coordinator,
