@@ -6,7 +6,8 @@
 #   make check-man    lint the man pages (man/)
 #   make deb          a Debian package in build/deb/ (debian/)
 #   make check-asan   unit + single-node tests under ASan/UBSan
-#   make bench        benchmarks (figures as ratios against raw device)
+#   make bench        benchmarks (figures as ratios against raw device;
+#                     live migration of a QEMU guest: stall and downtime)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
 #   make torture      thousands of crash cut points, hours of fuzzing
@@ -185,6 +186,8 @@ bench: deps
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
+	tests/bench/buffered.sh $(B)
+	tests/bench/migrate.sh $(B)
 
 demo: deps
 	$(MAKE) all

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
@@ -143,6 +144,30 @@ static int may_cache(const struct fsops_ctx *c, const struct csvfs_attr *a,
 }
 
 /*
+ * A close reaches us as FUSE RELEASE after close(2) has returned: the
+ * kernel sends it in the background. So when QEMU's migration source
+ * closes its read-write descriptor and the target reopens the image for
+ * writing a moment later, the source's release may still be on its way.
+ * A write open refused with EBUSY is therefore asked again for up to
+ * FSOPS_BUSY_WAIT_MS before the refusal stands. Read opens never wait.
+ */
+#define FSOPS_BUSY_WAIT_MS	2000
+#define FSOPS_BUSY_STEP_MS	20
+
+/* Waits one step before a write open refused with EBUSY is asked again;
+ * 0 while the wait may go on, -EBUSY when it is over. */
+static int busy_step(uint32_t f, int *waited)
+{
+	struct timespec step = { 0, FSOPS_BUSY_STEP_MS * 1000000L };
+
+	if (!(f & CSVFS_OPEN_WRITE) || *waited >= FSOPS_BUSY_WAIT_MS)
+		return -EBUSY;
+	nanosleep(&step, NULL);
+	*waited += FSOPS_BUSY_STEP_MS;
+	return 0;
+}
+
+/*
  * Opens ino on the coordinator (cluster mode: counting the handle), or,
  * when opened is set, records an open the coordinator already made
  * (CREATE) whose attributes are in *a. Sets *cached when the handle may
@@ -151,7 +176,7 @@ static int may_cache(const struct fsops_ctx *c, const struct csvfs_attr *a,
 static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f, int flags,
 		    struct csvfs_attr *a, int opened, int *cached)
 {
-	int n, rc = 0;
+	int n, rc = 0, waited = 0;
 
 	*cached = 0;
 	if (!c->shared) {
@@ -159,20 +184,23 @@ static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f, int flags,
 		*cached = !rc && may_cache(c, a, flags);
 		return rc;
 	}
-	pthread_mutex_lock(&c->open_lock);
-	if (!opened)
-		rc = mdc_open(c->mdc, ino, f, a);
-	if (!rc) {
-		*cached = may_cache(c, a, flags);
-		n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE, *cached);
-		if (n < 0) {
-			rc = n;
-			mdc_release(c->mdc, ino, f |
-				    (itab_get(&c->opens, ino) ? 0 :
-				     CSVFS_OPEN_LAST));
+	do {
+		/* (the wait happens outside open_lock) */
+		pthread_mutex_lock(&c->open_lock);
+		if (!opened)
+			rc = mdc_open(c->mdc, ino, f, a);
+		if (!rc) {
+			*cached = may_cache(c, a, flags);
+			n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE, *cached);
+			if (n < 0) {
+				rc = n;
+				mdc_release(c->mdc, ino, f |
+					    (itab_get(&c->opens, ino) ? 0 :
+					     CSVFS_OPEN_LAST));
+			}
 		}
-	}
-	pthread_mutex_unlock(&c->open_lock);
+		pthread_mutex_unlock(&c->open_lock);
+	} while (rc == -EBUSY && busy_step(f, &waited) == 0);
 	if (rc == -EBUSY)
 		log_busy(c, ino, f);
 	return rc;

@@ -28,7 +28,8 @@ PACKAGES=(
 	fuse3 corosync pacemaker pacemaker-cli-utils resource-agents
 	libxml2-utils		# xmllint, used by ocf-tester to check meta-data
 	qemu-utils fio valgrind attr python3
-	qemu-system-x86 busybox-static	# VM tests: a real guest on a csvfs disk
+	# the QEMU test guest (tests/vm): TCG, busybox initramfs, serial commands
+	qemu-system-x86 busybox-static socat
 	bsdutils		# script(1): a pty for the progress tests
 	# man pages and the Debian package (make check, make deb)
 	mandoc debhelper dpkg-dev fakeroot lintian

@@ -5,6 +5,7 @@
 # programs, /sbin/mount.csvfs, the man pages and the OCF agent. The package
 # is not installed on this host: it is extracted (dpkg-deb -x) and the
 # extracted programs format, check and describe a volume.
+# timeout: 1500
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup

@@ -5,6 +5,7 @@
 # files) is killed (csvfs and corosync, kill -9): the others first see it
 # out of the membership and then dead, still owning its files, while the
 # survivors stay members, unfenced, with fresh heartbeats.
+# timeout: 900
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
