@@ -147,12 +147,15 @@ fuzz-smoke: deps
 	$(call fuzz_run,ondisk) -max_total_time=20
 	$(call fuzz_run,fsck) -max_total_time=20
 
-# Thousands of crash cut points and an hour per fuzz target.
+# Thousands of crash cut points, the consistency test at 32 nodes, and an
+# hour per fuzz target.
 torture: deps
 	$(MAKE) all
 	CSVFS_BIN=$(abspath $(B)) CRASH_CUTS=2000 CRASH_SEEDS="1 2 3 4 5" \
 	CRASH_TRUNC_MIX=1 CSVFS_STRICT=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
 		tests/integration/t3000-crash.sh
+	CSVFS_T2880_NODES=32 TEST_TIMEOUT=5400 \
+		tests/run-integration.sh $(B) all t2880
 	$(MAKE) fuzz DEPS_CMD=: FUZZ_TIME=3600
 
 check: deps

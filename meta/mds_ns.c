@@ -764,6 +764,10 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 			memset(&none, 0, sizeof(none));
 			msg_put_attr(&r->out, &none);
 		} else {
+			/* The node may cache these attributes too. */
+			rc = mds_interest(r, ino);
+			if (rc)
+				return rc;
 			mds_put_attr(r, ino, &in);
 		}
 	}
@@ -794,6 +798,10 @@ int mds_h_readdir(struct mds_req *r)
 	if (c.max > CSVFS_MSG_MAX_PAYLOAD / 2)
 		c.max = CSVFS_MSG_MAX_PAYLOAD / 2;
 	rc = get_dir(r, ino, &dir, NULL);
+	/* The node may cache the listing: any entry change stamps the
+	 * directory's inode, which sends it an INVAL (mds_inval.c). */
+	if (!rc)
+		rc = mds_interest(r, ino);
 	if (rc)
 		return rc;
 	/* count and eof are patched in at the end. */

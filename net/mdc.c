@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,7 @@ static int call(struct mdc *c, uint16_t type, struct msg_wr *w,
 		struct msg_rd *rd, uint8_t **buf)
 {
 	struct csvfs_msg_hdr h;
+	struct mcache_tok tok;
 	size_t len = 0;
 	int rc;
 
@@ -94,7 +96,12 @@ static int call(struct mdc *c, uint16_t type, struct msg_wr *w,
 	h.seq = h.req_id;
 	h.epoch = c->epoch;
 	pthread_mutex_unlock(&c->lock);
+	if (c->cache)
+		mcache_begin(c->cache, &tok);
 	rc = c->t.call(c->t.ctx, &h, w->p, buf, &len);
+	/* The coordinator heard from us: the cache's lease runs on. */
+	if (c->cache && !rc)
+		mcache_renew(c->cache, &tok);
 	msg_wr_free(w);
 	if (csvfs_msg_recorded(type)) {
 		pthread_mutex_lock(&c->lock);
@@ -356,15 +363,34 @@ int mdc_readlink(struct mdc *c, uint64_t ino, char *target, size_t size)
 	return done(&rd, buf, rc);
 }
 
+/* Cached listing into ents (struct mdc_dirent and mcache_dirent match). */
+static int readdir_cached(struct mdc *c, uint64_t ino, uint64_t cookie,
+			  int plus, struct mdc_dirent *ents, uint32_t max,
+			  uint32_t *n, int *eof)
+{
+	_Static_assert(sizeof(struct mdc_dirent) ==
+		       sizeof(struct mcache_dirent), "dirent layouts");
+	_Static_assert(offsetof(struct mdc_dirent, attr) ==
+		       offsetof(struct mcache_dirent, attr), "dirent attr");
+	return mcache_get_list(c->cache, ino, cookie, plus,
+			       (struct mcache_dirent *)ents, max, n, eof);
+}
+
 int mdc_readdir(struct mdc *c, uint64_t ino, uint64_t cookie, int plus,
 		struct mdc_dirent *ents, uint32_t max, uint32_t *n, int *eof)
 {
+	struct mcache_tok tok = { 0 };
 	struct msg_wr w;
 	struct msg_rd rd;
 	uint8_t *buf;
 	uint32_t count, i;
 	int rc;
 
+	if (c->cache) {
+		if (!readdir_cached(c, ino, cookie, plus, ents, max, n, eof))
+			return 0;
+		mcache_begin(c->cache, &tok);
+	}
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
 	msg_put_u64(&w, cookie);
@@ -390,7 +416,12 @@ int mdc_readdir(struct mdc *c, uint64_t ino, uint64_t cookie, int plus,
 			msg_get_attr(&rd, &ents[i].attr);
 	}
 	*n = count;
-	return done(&rd, buf, 0);
+	rc = done(&rd, buf, 0);
+	if (!rc && c->cache)
+		mcache_put_list(c->cache, &tok, ino, cookie, plus,
+				(const struct mcache_dirent *)ents, count,
+				*eof);
+	return rc;
 }
 
 int mdc_statfs(struct mdc *c, struct mdc_statfs *st)

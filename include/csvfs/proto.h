@@ -24,6 +24,10 @@
  *      + RELEASE flag CSVFS_OPEN_LAST_WRITE and SET_IFLAGS of
  *        CSVFS_IFL_STRICT (single-writer ownership, issue 11; an older
  *        coordinator ignores the flag and keeps the writer until LAST).
+ *      + READDIR counts as cache interest (issue 18; no format change,
+ *        but a node that caches listings needs a coordinator that
+ *        records it: do not mix with a coordinator built before it;
+ *        see "Client caches").
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -244,9 +248,14 @@ enum csvfs_msg_type {
 };
 
 /*
- * Client caches (net/mcache.h). A node may answer LOOKUP and GETATTR from
- * its cache for at most CSVFS_CACHE_LEASE_MS after it sent the request that
- * filled the entry. The coordinator records which nodes fetched what; a
+ * Client caches (net/mcache.h). A node may answer LOOKUP, GETATTR and
+ * READDIR from its cache for at most CSVFS_CACHE_LEASE_MS after the send
+ * time of the latest request the coordinator answered (the lease, renewed
+ * by every answer; once it ran out the node drops everything it cached).
+ * LOOKUP, GETATTR and READDIR (the directory, and for readdirplus each
+ * entry) count as interest; every change of a directory entry stamps the
+ * directory's inode, so it invalidates the directory's cached listing.
+ * The coordinator records which nodes fetched what; a
  * change is answered only after every such node acknowledged an INVAL, or,
  * for a node that does not, CSVFS_CACHE_LEASE_MS after the last request it
  * received from that node (its entries have expired by then). A new

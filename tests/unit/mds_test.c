@@ -564,7 +564,10 @@ static void test_retries(void)
 static struct mcache *nc[NNODES + 1];	/* cache of node n */
 static int inval_calls[NNODES + 1];
 static int inval_mode;		/* 0: apply at once; 1: node 3 acks from a
-				 * thread; 2: node 3 never acks */
+				 * thread; 2: node 3 never acks; 3: nodes
+				 * 2 and 3 ack only once both were told */
+static int fan_sent, fan_out, fan_max;	/* mode 3 */
+static pthread_mutex_t fan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct ack_arg {
 	uint32_t node;
@@ -574,8 +577,23 @@ struct ack_arg {
 static void *ack_main(void *p)
 {
 	struct ack_arg *a = p;
+	int i, both = 0;
 
 	usleep(20000);
+	/* Mode 3: a coordinator that waited for one ack before telling
+	 * the next node would make this wait run out. */
+	for (i = 0; inval_mode == 3 && !both && i < 300; i++) {
+		pthread_mutex_lock(&fan_lock);
+		both = fan_sent >= 2;
+		pthread_mutex_unlock(&fan_lock);
+		if (!both)
+			usleep(10000);
+	}
+	if (inval_mode == 3) {
+		pthread_mutex_lock(&fan_lock);
+		fan_out--;
+		pthread_mutex_unlock(&fan_lock);
+	}
 	mdc_inval_ack(nm[a->node], a->id);
 	free(a);
 	return NULL;
@@ -597,8 +615,15 @@ static int stub_inval(void *ctx, uint32_t node, uint64_t id,
 		mcache_inval(nc[node], inos[i]);
 	if (!n)
 		mcache_clear(nc[node]);
-	if (node != 3 || inval_mode == 0 || !id)
+	if (inval_mode == 3 && id && node != 1) {
+		pthread_mutex_lock(&fan_lock);
+		fan_sent++;
+		if (++fan_out > fan_max)
+			fan_max = fan_out;
+		pthread_mutex_unlock(&fan_lock);
+	} else if (node != 3 || inval_mode == 0 || !id) {
 		return 1;
+	}
 	if (inval_mode == 2)
 		return 0;
 	a = malloc(sizeof(*a));
@@ -618,6 +643,37 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* " name:mode" of every entry of dir (mode only for plus), from 0 to eof. */
+static int list_names(struct mdc *c, uint64_t dir, int plus, char *out,
+		      size_t size)
+{
+	struct mdc_dirent ents[4];
+	uint64_t cookie = 0;
+	size_t pos = 0;
+	uint32_t n, i;
+	int eof = 0, rc;
+
+	out[0] = '\0';
+	while (!eof) {
+		rc = mdc_readdir(c, dir, cookie, plus, ents, 4, &n, &eof);
+		if (rc)
+			return rc;
+		if (!n && !eof)
+			return -EIO;
+		for (i = 0; i < n && pos < size; i++) {
+			if (plus)
+				pos += (size_t)snprintf(out + pos, size - pos,
+					" %s:%o", ents[i].name,
+					ents[i].attr.mode & 07777);
+			else
+				pos += (size_t)snprintf(out + pos, size - pos,
+					" %s", ents[i].name);
+			cookie = ents[i].next_cookie;
+		}
+	}
+	return 0;
+}
+
 static void test_cache_coherence(void)
 {
 	struct mds_opts o = { .node_id = 1, .standalone = 0,
@@ -628,10 +684,14 @@ static void test_cache_coherence(void)
 	struct mdc_setattr sa = { .valid = CSVFS_SA_MODE, .mode = 0600 };
 	struct mdc_transport t;
 	struct csvfs_attr a, b;
+	char names[4096];
 	double t0;
 	uint32_t n;
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	/* A new coordinator answers changes only after its lease ran out
+	 * (counted from a moment after this one). */
+	t0 = mono_s();
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	mds_local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
@@ -642,10 +702,8 @@ static void test_cache_coherence(void)
 	}
 	inval_mode = 0;
 
-	/* A new coordinator answers changes only after its lease ran out. */
-	t0 = mono_s();
 	CU_ASSERT(mdc_mkdir(nm[1], vi.root_ino, "cdir", 0755, 0, 0, &a) == 0);
-	CU_ASSERT(mono_s() - t0 >= 0.15);
+	CU_ASSERT(mono_s() - t0 >= 0.2);
 
 	/* Negative entries on nodes 2 and 3 go away when node 1 creates. */
 	CU_ASSERT(mdc_lookup(nm[2], a.ino, "cf", &b) == -ENOENT);
@@ -702,6 +760,48 @@ static void test_cache_coherence(void)
 	CU_ASSERT(mdc_setattr(nm[1], b.ino, &sa, &b) == 0);
 	CU_ASSERT(inval_calls[2] == (int)n);
 
+	/* Listings: node 2 answers a second readdirplus from its cache;
+	 * every change in the directory by another node is in its next
+	 * listing (create, mode change, rename away, unlink). */
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l1", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	mcache_get_stats(nc[2], &st0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	mcache_get_stats(nc[2], &st1);
+	CU_ASSERT(st1.hits > st0.hits && st1.misses == st0.misses);
+	CU_ASSERT(strstr(names, " l1:644") != NULL);
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l2", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2:644") != NULL);
+	CU_ASSERT(mdc_setattr(nm[3], b.ino, &sa, &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2:600") != NULL);
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(mdc_rename(nm[3], a.ino, "l1", vi.root_ino, "l1moved", 0)
+		  == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l1") == NULL);
+	CU_ASSERT(list_names(nm[2], vi.root_ino, 0, names, sizeof(names)) ==
+		  0);
+	CU_ASSERT(strstr(names, " l1moved") != NULL);
+	CU_ASSERT(mdc_unlink(nm[1], a.ino, "l2") == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2") == NULL);
+
+	/* Fan-out: nodes 2 and 3 both cached the directory; both are told
+	 * before either acknowledges. */
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(list_names(nm[3], a.ino, 0, names, sizeof(names)) == 0);
+	fan_sent = fan_out = fan_max = 0;
+	inval_mode = 3;
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l3", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(fan_sent == 2 && fan_max == 2);
+	inval_mode = 0;
+	usleep(50000);	/* the ack threads end */
+
 	for (n = 1; n <= NNODES; n++) {
 		mdc_free(nm[n]);
 		mcache_free(nc[n]);
@@ -737,7 +837,8 @@ int main(void)
 		    test_ownership_standalone_keeps_none);
 	CU_add_test(s, "retried requests answered from the record",
 		    test_retries);
-	CU_add_test(s, "cluster caches: invalidations, acks, lease",
+	CU_add_test(s, "cluster caches: invalidations, acks, lease, "
+		    "listings, parallel fan-out",
 		    test_cache_coherence);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -14,7 +14,11 @@
 #                                cache.direct); INCOMING: a -incoming URI.
 #                                Returns QEMU's status; its output is in
 #                                $VMD/NAME/qemu.out
-#   vm_qmp NAME CMD [JSON]       one QMP command (tests/vm/qmp.py)
+#   vm_qmp NAME CMD [JSON]       one QMP command; prints QEMU's answer line,
+#                                fails on an error answer
+#   vm_wait_migration NAME SECS  until NAME's migration ends; $VM_OUT holds
+#                                the last query-migrate; fails unless completed
+#   vm_wait_status NAME STATUS SECS  until query-status says STATUS
 #   vm_send NAME LINE            a command to the guest's writer (verify, stop)
 #   vm_synced NAME               the last "gw: synced N" of NAME's console
 #   vm_wait_synced NAME MIN SECS wait until NAME's console says synced > MIN
@@ -31,9 +35,12 @@
 #                                MIG_TOTAL (ms)
 #
 # Each instance has its own directory $VMD/NAME: console.log (serial 0),
-# cmd.sock (serial 1: the writer's commands), qmp.sock (commands),
-# ev.sock + events.log (every QMP event, logged by a qmp.py --events
-# process), pid, qemu.out.
+# cmd.sock (serial 1: the writer's commands), qmp.sock, qmp.log, pid,
+# qemu.out. One socat per instance holds the QMP connection for its whole
+# life: commands go in through a FIFO (tagged with an id), and everything
+# QEMU says (answers and every event, BLOCK_IO_ERROR included) lands in
+# qmp.log. No process is started per command: on this loaded machine a
+# python start costs seconds.
 
 VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VMD=""
@@ -42,6 +49,7 @@ VM_SYNC=${VM_SYNC:-8}		# records per fdatasync
 VM_PORT=4400
 _VM_NAMES=()
 _VM_LOGGERS=()
+declare -A _VM_QFD=() _VM_QPID=()
 
 vm_setup() {
 	need qemu-system-x86_64 qemu-img python3 socat gcc
@@ -70,8 +78,23 @@ _vm_cleanup() {
 	return 0
 }
 
-vm_node_ip() {
-	"$CL" run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4; exit }'
+declare -A _VM_IP=()
+_vm_ip_fill() { # NODE: looked up once (a `cluster run` is costly under load)
+	[[ -n "${_VM_IP[$1]:-}" ]] ||
+		_VM_IP[$1]=$("$CL" run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4; exit }')
+}
+vm_node_ip() { _vm_ip_fill "$1"; echo "${_VM_IP[$1]}"; }
+
+# Runs CMD in the background with its output in FILE and waits for it: a
+# signal (the test runner's time limit) interrupts `wait` at once, where
+# bash would hold its trap until a foreground command ends, and then the
+# runner's SIGKILL would come before the cleanup could end the QEMUs.
+_vm_bg() { # FILE CMD...
+	local f=$1 rc=0
+	shift
+	"$@" </dev/null >"$f" 2>&1 &
+	wait $! || rc=$?
+	return $rc
 }
 
 vm_start() {
@@ -99,23 +122,73 @@ vm_start() {
 		-chardev "file,id=con,path=$d/console.log" -serial chardev:con
 		-chardev "socket,id=cmd,path=$d/cmd.sock,server=on,wait=off" -serial chardev:cmd
 		-qmp "unix:$d/qmp.sock,server=on,wait=off"
-		-qmp "unix:$d/ev.sock,server=on,wait=off"
 		-pidfile "$d/pid" -daemonize "${disk[@]}")
 	[[ -n "$incoming" ]] && args+=(-incoming "$incoming")
 	printf '%s\n' "${args[*]}" >"$d/cmdline"
-	timeout 120 "$CL" run "$node" -- qemu-system-x86_64 "${args[@]}" \
-		</dev/null >"$d/qemu.out" 2>&1 || rc=$?
-	if ((rc == 0)); then
-		python3 "$VM_HERE/qmp.py" --events "$d/ev.sock" "$d/events.log" \
-			</dev/null >"$d/events.out" 2>&1 &
-		_VM_LOGGERS+=($!)
-		wait_for 100 grep -qs LOGGER_CONNECTED "$d/events.log" ||
-			fail "$name: the QMP event logger did not connect: $(cat "$d/events.out")"
-	fi
+	_vm_bg "$d/qemu.out" timeout 120 "$CL" run "$node" -- qemu-system-x86_64 "${args[@]}" || rc=$?
+	((rc == 0)) && _vm_qmp_open "$name"
 	return $rc
 }
 
-vm_qmp() { python3 "$VM_HERE/qmp.py" "$VMD/$1/qmp.sock" "${@:2}"; }
+# Connects NAME's monitor: socat reads commands from a FIFO that this shell
+# keeps open (fd in _VM_QFD) and appends QEMU's output to qmp.log.
+_vm_qmp_open() {
+	local name=$1 d=$VMD/$1 fd
+	mkfifo "$d/qmp.in"
+	socat - "UNIX-CONNECT:$d/qmp.sock" <"$d/qmp.in" >"$d/qmp.log" 2>&1 &
+	_VM_QPID[$name]=$!
+	_VM_LOGGERS+=($!)
+	exec {fd}>"$d/qmp.in"
+	_VM_QFD[$name]=$fd
+	vm_qmp "$name" qmp_capabilities >/dev/null || fail "$name: no QMP monitor: $(cat "$d/qmp.log")"
+}
+
+_vm_qmp_close() {
+	local fd=${_VM_QFD[$1]:-}
+	[[ -n "$fd" ]] || return 0
+	exec {fd}>&-
+	unset "_VM_QFD[$1]"
+}
+
+vm_qmp() {
+	local name=$1 cmd=$2 args=${3:-} fd=${_VM_QFD[$1]:-} id line i
+	if [[ -z "$fd" ]] || ! kill -0 "${_VM_QPID[$name]}" 2>/dev/null; then
+		echo "qmp $cmd: $name: the monitor is closed" >&2
+		return 1
+	fi
+	id=q$BASHPID.$RANDOM$RANDOM
+	printf '{"execute": "%s"%s, "id": "%s"}\n' "$cmd" "${args:+, \"arguments\": $args}" "$id" >&"$fd"
+	for ((i = 0; i < 600; i++)); do
+		line=$(grep -F "\"id\": \"$id\"" "$VMD/$name/qmp.log") && break
+		sleep 0.05
+	done
+	[[ -n "$line" ]] || { echo "qmp $cmd: $name: no answer" >&2; return 1; }
+	echo "$line"
+	[[ "$line" == *'"return"'* ]]
+}
+
+vm_wait_migration() {
+	local name=$1 end=$((SECONDS + $2))
+	while :; do
+		VM_OUT=$(vm_qmp "$name" query-migrate) || return 1
+		case $VM_OUT in
+		*'"status": "completed"'*) return 0 ;;
+		*'"status": "failed"'* | *'"status": "cancelled"'*) return 1 ;;
+		esac
+		((SECONDS < end)) || return 2
+		sleep 0.2
+	done
+}
+
+vm_wait_status() {
+	local name=$1 end=$((SECONDS + $3))
+	while :; do
+		VM_OUT=$(vm_qmp "$name" query-status) || return 1
+		[[ "$VM_OUT" == *"\"status\": \"$2\""* ]] && return 0
+		((SECONDS < end)) || return 2
+		sleep 0.2
+	done
+}
 
 vm_send() {
 	printf '%s\n' "$2" | timeout 10 socat - "UNIX-CONNECT:$VMD/$1/cmd.sock" ||
@@ -139,7 +212,7 @@ vm_wait_synced() {
 # Fails when QEMU reported an I/O error to QMP or the guest saw one.
 vm_clean() {
 	local d=$VMD/$1 bad
-	bad=$(grep -E '"BLOCK_IO_ERROR"' "$d/events.log" 2>/dev/null || true)
+	bad=$(grep -E '"BLOCK_IO_ERROR"' "$d/qmp.log" 2>/dev/null || true)
 	[[ -z "$bad" ]] || { _show "$bad"; fail "$1: QEMU reported BLOCK_IO_ERROR"; }
 	bad=$(grep -iE 'I/O error|blk_update_request|Buffer I/O' "$d/console.log" 2>/dev/null || true)
 	[[ -z "$bad" ]] || { _show "$bad"; fail "$1: the guest saw an I/O error"; }
@@ -153,39 +226,49 @@ vm_quit() {
 		kill -KILL "$(_vm_pid "$name")" 2>/dev/null
 		fail "$name: QEMU did not quit within 30 s"
 	}
+	_vm_qmp_close "$name"
 }
 
 vm_kill() {
 	_vm_alive "$1" && kill -KILL "$(_vm_pid "$1")"
 	wait_for 100 eval '! _vm_alive '"$1" || fail "$1: QEMU still alive after kill -9"
+	_vm_qmp_close "$1"
 }
 
 vm_migrate() {
-	local src=$1 dst=$2 node=$3 style=$4 file=$5 ip uri out last
+	local src=$1 dst=$2 node=$3 style=$4 file=$5 ip uri out last t0=$SECONDS
+	local -a tm=()
 	VM_PORT=$((VM_PORT + 1))
-	ip=$(vm_node_ip "$node")
+	_vm_ip_fill "$node"
+	ip=${_VM_IP[$node]}
 	[[ -n "$ip" ]] || fail "no address for node $node"
 	uri=tcp:$ip:$VM_PORT
 	if ! vm_start "$dst" "$node" "$style" "$file" "$uri"; then
 		_show "$(cat "$VMD/$dst/qemu.out")"
 		fail "$src -> $dst: the target QEMU on node $node did not start"
 	fi
+	tm+=("target up $((SECONDS - t0))")
 	vm_qmp "$src" migrate-set-parameters '{"max-bandwidth": 1073741824}' >/dev/null ||
 		fail "$src: migrate-set-parameters failed"
 	vm_qmp "$src" migrate "{\"uri\": \"$uri\"}" >/dev/null || fail "$src: migrate failed to start"
-	out=$(vm_qmp "$src" wait-migration 180) || {
+	vm_wait_migration "$src" 180 || {
+		out=$VM_OUT
 		_show "$out"
-		_show "$(tail -n 5 "$VMD/$dst/events.log"; cat "$VMD/$dst/qemu.out")"
+		_show "$(tail -n 5 "$VMD/$dst/qmp.log"; cat "$VMD/$dst/qemu.out")"
 		fail "$src -> $dst (node $node): the migration did not complete"
 	}
-	MIG_DOWNTIME=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("downtime", -1))' "$out")
-	MIG_TOTAL=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("total-time", -1))' "$out")
-	vm_qmp "$dst" wait-status running 60 >/dev/null ||
+	out=$VM_OUT
+	tm+=("migrated $((SECONDS - t0))")
+	MIG_DOWNTIME=$(sed -n 's/.*"downtime": \([0-9]*\).*/\1/p' <<<"$out")
+	MIG_TOTAL=$(sed -n 's/.*"total-time": \([0-9]*\).*/\1/p' <<<"$out")
+	vm_wait_status "$dst" running 60 ||
 		fail "$dst: not running on node $node after the migration"
+	tm+=("running $((SECONDS - t0))")
 	last=$(vm_synced "$src")
 	vm_quit "$src"
+	tm+=("source gone $((SECONDS - t0))")
 	vm_wait_synced "$dst" "${last:-0}" 60
 	vm_clean "$src"
 	vm_clean "$dst"
-	info "$src -> $dst on node $node: downtime ${MIG_DOWNTIME} ms, total ${MIG_TOTAL} ms, synced ${last:-0} -> $(vm_synced "$dst")"
+	info "$src -> $dst on node $node: downtime ${MIG_DOWNTIME} ms, total ${MIG_TOTAL} ms, synced ${last:-0} -> $(vm_synced "$dst") ($((SECONDS - t0)) s: $(IFS=,; echo "${tm[*]}"))"
 }
