@@ -325,7 +325,7 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	struct layout l;
 	uint8_t *raw = NULL, uuid[CSVFS_UUID_SIZE];
 	unsigned shift, nodes, s;
-	uint64_t total;
+	uint64_t total, z, zstep, zsteps, ptotal;
 	int rc;
 
 	norm_opts(o, &shift, &nodes);
@@ -392,22 +392,31 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	}
 	if (!rc)
 		rc = dev_flush(d);
-	progress(o, 0, 4);
-	/* Zero everything after block 0: journal, bitmap, data. */
-	if (!rc)
-		rc = dev_zero(d, l.bsize, (total - 1) * l.bsize);
-	progress(o, 1, 4);
+	/*
+	 * Zero everything after block 0: journal, bitmap, data. In 100
+	 * steps, so a terminal shows progress: on a large block device
+	 * without offloaded zeroing this is most of mkfs's time. Progress
+	 * counts blocks; the writes after it are its last 1 %.
+	 */
+	zsteps = 100;
+	zstep = (total - 1 + zsteps - 1) / zsteps;
+	ptotal = total - 1 + zstep;
+	for (z = 1; !rc && z < total; z += zstep) {
+		uint64_t n = total - z < zstep ? total - z : zstep;
+
+		progress(o, z - 1, ptotal);
+		rc = dev_zero(d, z * l.bsize, n * l.bsize);
+	}
 	if (!rc)
 		rc = write_regions(d, &sb, raw);
-	progress(o, 2, 4);
 	if (!rc)
 		rc = dev_flush(d);
 	if (!rc)
 		rc = make_root(d, &sb);
-	progress(o, 3, 4);
 	if (!rc)
 		rc = fmt_write_super(d, &sb, 1);
-	progress(o, 4, 4);
+	if (!rc)
+		progress(o, ptotal, ptotal);
 	free(raw);
 	if (!rc && out)
 		*out = sb;

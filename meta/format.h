@@ -16,7 +16,7 @@ struct fmt_opts {
 	uint64_t journal_bytes;	/* 0 = by volume size */
 	const char *label;	/* NULL = none */
 	const uint8_t *uuid;	/* NULL = random */
-	/* Progress for large volumes (done, total); may be NULL. */
+	/* Progress (done of total, ending with done == total); may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 };

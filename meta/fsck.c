@@ -133,8 +133,6 @@ void fk_progress(struct fsck *f, const char *what, uint64_t done,
 		f->prog_ns = 0;
 		return;
 	}
-	if (total < 64)
-		return;
 	now = mono_ns();
 	if (now - f->prog_ns < 200000000ull)
 		return;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
@@ -58,13 +59,28 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/*
+ * Progress on a terminal (stderr): the zeroing of the device, in percent,
+ * rewritten in place at most every 0.2 s, as e2fsprogs' mke2fs does.
+ */
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
+	static uint64_t last_ns;
+	static unsigned last_pct = ~0u;
+	struct timespec ts;
+	uint64_t now;
+	unsigned pct = (unsigned)(done * 100 / (total ? total : 1));
+
 	(void)ctx;
-	fprintf(stderr, "\r%s: formatting: %3u%%", prog,
-		(unsigned)(done * 100 / (total ? total : 1)));
-	if (done == total)
-		fputc('\n', stderr);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (done < total && (pct == last_pct || now - last_ns < 200000000ull))
+		return;
+	last_ns = now;
+	last_pct = pct;
+	fprintf(stderr, "\r%s: zeroing the device: %3u%%", prog, pct);
+	if (done >= total)
+		fputs(", done\n", stderr);
 }
 
 int main(int argc, char **argv)
@@ -177,9 +193,9 @@ int main(int argc, char **argv)
 		dev_close(d);
 		return 1;
 	}
-	if (!quiet && isatty(STDERR_FILENO) && d->size > (64ull << 30)) {
+	/* Quiet when stderr is no terminal (scripts, logs). */
+	if (!quiet && isatty(STDERR_FILENO))
 		o.progress = progress;
-	}
 	rc = fmt_volume(d, &o, &sb);
 	if (rc) {
 		fprintf(stderr, "%s: %s: format failed: %s; the device holds "
