@@ -1187,3 +1187,8 @@ int mds_stop(struct mds *m)
 	free(m);
 	return rc;
 }
+
+uint64_t mds_epoch(const struct mds *m)
+{
+	return m->epoch;
+}
