@@ -7,7 +7,8 @@
 #   make bench        benchmarks (figures as ratios against raw device)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
-#   make torture      thousands of crash cut points, hours of fuzzing
+#   make torture      thousands of crash cut points, 50 rounds of concurrent
+#                     mounts of 3 and of 8 nodes, hours of fuzzing
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
@@ -134,6 +135,8 @@ torture: all
 	CSVFS_BIN=$(abspath $(B)) CRASH_CUTS=2000 CRASH_SEEDS="1 2 3 4 5" \
 	CRASH_TRUNC_MIX=1 CSVFS_STRICT=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
 		tests/integration/t3000-crash.sh
+	ELECT_ROUNDS3=50 ELECT_ROUNDS8=50 TEST_TIMEOUT=14400 \
+		tests/run-integration.sh $(B) all t2900
 	$(MAKE) fuzz FUZZ_TIME=3600
 
 check: deps
