@@ -1123,6 +1123,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	rc = jrnl_open(dev, &m->sb, 0, &m->j);
 	if (rc)
 		goto fail;
+	/* Another node that takes over bumps the epoch: stop writing then. */
+	jrnl_fence_epoch(m->j, m->epoch);
 	jop_begin(m->j, &op);
 	rc = alloc_load(&op, &m->sb, &m->a);
 	jop_end(&op, 0);
