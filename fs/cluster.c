@@ -47,6 +47,14 @@
  * token timeout (1 s here) plus its consensus timeout and stops serving.
  */
 #define GRACE_MS	3000
+/*
+ * How long a request waits for a coordinator: while the node has quorum,
+ * up to 2 minutes (an election plus a long journal replay); without
+ * quorum 10 s, then it fails with EIO (the node is cut off; the data path
+ * is fenced anyway).
+ */
+#define CLU_COORD_WAIT_MS	120000
+#define CLU_NOQUORUM_WAIT_MS	10000
 
 struct clu {
 	struct clu_opts o;
@@ -106,6 +114,14 @@ struct clu {
 	size_t ack_n, ack_cap;
 	int ack_stop;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -727,24 +743,51 @@ static void on_timer(void *ctx)
 
 /* ---- transport ----------------------------------------------------------- */
 
+/*
+ * Waits until a coordinator is known: 0, or -EIO after CLU_COORD_WAIT_MS,
+ * or after CLU_NOQUORUM_WAIT_MS without quorum (a cut-off node fails its
+ * requests instead of hanging), or when unmounting. Caller holds c->lock.
+ */
+static int wait_coord(struct clu *c)
+{
+	int64_t start = mono_ms(), noq = 0, now;
+	struct timespec ts;
+
+	while (!c->coord && !c->stopping) {
+		now = mono_ms();
+		if (c->quorate)
+			noq = 0;
+		else if (!noq)
+			noq = now;
+		if (now - start >= CLU_COORD_WAIT_MS ||
+		    (noq && now - noq >= CLU_NOQUORUM_WAIT_MS))
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	return c->coord && !c->stopping ? 0 : -EIO;
+}
+
 static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		uint8_t **reply, size_t *reply_len)
 {
 	struct clu *c = ctx;
 	struct timespec ts;
+	uint64_t epoch;
 	int rc, tries;
 
 	for (tries = 0; tries < 1000; tries++) {
 		pthread_mutex_lock(&c->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 120;
-		while (!c->coord && !c->stopping)
-			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
-				break;
-		if (!c->coord || c->stopping) {
+		rc = wait_coord(c);
+		if (rc) {
 			pthread_mutex_unlock(&c->lock);
-			return -EIO;
+			return rc;
 		}
+		/* Epoch fencing: the coordinator refuses another epoch. */
+		epoch = hdr->epoch = c->coord_epoch;
 		if (c->coord == c->self) {
 			pthread_mutex_unlock(&c->lock);
 			rc = serve(c, hdr, payload, reply, reply_len);
@@ -756,10 +799,24 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 				return -EIO;
 			rc = t.call(t.ctx, hdr, payload, reply, reply_len);
 		}
-		/* The role moved under the request: ask the new one. */
-		if (rc != -ESTALE)
+		/*
+		 * The role moved under the request (ESTALE: the node no
+		 * longer serves; ESTALEEPOCH: its epoch is not the one we
+		 * sent): wait for the election's news, then resend. A
+		 * request refused this way was not run, and one that ran is
+		 * answered from its record (meta/mds_retry.c).
+		 */
+		if (rc != -ESTALE && rc != -CSVFS_ESTALEEPOCH)
 			return rc;
-		usleep(20000);
+		pthread_mutex_lock(&c->lock);
+		if (c->coord_epoch == epoch) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+		pthread_mutex_unlock(&c->lock);
 	}
 	return -EIO;
 }
@@ -870,13 +927,6 @@ int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* clu_start: until this node serves or is connected to who serves. */
 static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)

@@ -958,6 +958,17 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 
 	*reply = NULL;
 	*reply_len = 0;
+	/*
+	 * Epoch fencing: a request names the epoch of the coordinator its
+	 * node follows (0: a tool that does not know). Another epoch means
+	 * the node has not yet heard of us (it resends once it has), or
+	 * that a newer coordinator exists and we are stale: the journal's
+	 * own check then stops our writes. HELLO is how a node learns the
+	 * epoch: always answered.
+	 */
+	if (hdr->epoch && hdr->epoch != m->epoch &&
+	    hdr->type != CSVFS_MSG_HELLO)
+		return -CSVFS_ESTALEEPOCH;
 	mds_note_request(m, hdr->node_id);
 	if (hdr->type == CSVFS_MSG_INVAL_ACK)
 		return mds_inval_ack(m, hdr, payload);
@@ -978,7 +989,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	msg_wr_init(&r.out);
 	rc = jrnl_error(m->j);
 	if (rc)
-		return -EIO;
+		return rc == -CSVFS_ESTALEEPOCH ? rc : -EIO;
 	jop_begin(m->j, &op);
 	rc = mds_retry_find(&r);
 	if (rc > 0) {
@@ -1019,6 +1030,9 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
+		/* Epoch fencing: the node resends to the new coordinator. */
+		if (rc == -CSVFS_ESTALEEPOCH)
+			return rc;
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */
 			syslog(LOG_ERR, "%s of inode %llu: %s (run fsck.csvfs)",

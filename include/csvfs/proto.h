@@ -29,6 +29,11 @@
  *        multicast in the volume's Corosync group only, never over TCP;
  *        they replace the untyped CPG messages of before, so every node
  *        of a cluster must run this version).
+ *      + Epoch fencing (issue 13): a request whose header epoch is
+ *        neither 0 nor the coordinator's is refused with status
+ *        -CSVFS_ESTALEEPOCH (-1006, include/csvfs/errors.h) before it
+ *        runs; the node resends it once it follows the new coordinator.
+ *        HELLO is always answered (it tells the epoch).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
