@@ -6,7 +6,8 @@
 # single: only the t1xxx (single-node) tests; all (default): every
 # tests/integration/t*.sh. NAMEs (e.g. t1100 or t1100-posix) pick tests by
 # prefix. Each test runs in name order under `timeout -k 10 $TEST_TIMEOUT`
-# (default 600 s) with CSVFS_BIN set to the absolute build dir; its output goes
+# (default 600 s; a test may ask for more with a "# test-timeout: SECONDS"
+# line) with CSVFS_BIN set to the absolute build dir; its output goes
 # to BUILD_DIR/test-logs/NAME.log and is shown when it fails. A test that
 # cannot run because something is missing fails: there is no skip. A test
 # also fails when it leaves a mount, daemon, loop device or temp dir behind,
@@ -123,8 +124,12 @@ for t in "${tests[@]}"; do
 	export ASAN_OPTIONS="${base_asan:+$base_asan:}log_path=$san/asan"
 	export UBSAN_OPTIONS="${base_ubsan:+$base_ubsan:}log_path=$san/ubsan"
 	start=$(date +%s)
+	# A test that needs longer says so in a "# test-timeout: SECONDS" line.
+	t_timeout=$timeout_s
+	want=$(sed -n 's/^# test-timeout: *\([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	[[ -n $want ]] && ((want > t_timeout)) && t_timeout=$want
 	# (the subshell keeps bash's "Killed" job notice out of the report)
-	(timeout -k 10 "$timeout_s" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
+	(timeout -k 10 "$t_timeout" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
 	if ! leftovers=$(reap_leftovers "$name"); then
@@ -142,7 +147,7 @@ for t in "${tests[@]}"; do
 	else
 		failed=$((failed + 1))
 		why="exit $rc"
-		((rc == 124 || rc == 137)) && why="timed out after ${timeout_s}s"
+		((rc == 124 || rc == 137)) && why="timed out after ${t_timeout}s"
 		((rc == 99)) && why="left mounts, daemons or files behind"
 		((rc == 98)) && why="sanitizer reports"
 		echo "not ok $n - $name ($why, ${secs}s; log: $log)"

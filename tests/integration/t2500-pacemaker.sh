@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 1200 (Corosync clusters; slow on a loaded machine)
 # t2500 — the mount agent (scripts/ocf/csvfs) under ocf-tester and as a
 # clone under a real Pacemaker on 3 nodes (issue 15).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 1500 (Corosync clusters; slow on a loaded machine)
 # t2900 — the coordinator election under concurrent mounts (issue 15).
 #
 # A cluster of 3 and one of 8 nodes (real corosync, scripts/cluster);
