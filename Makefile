@@ -163,6 +163,7 @@ bench: deps all
 	tests/bench/run.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
+	tests/bench/failover.sh $(B)
 
 demo: deps all
 	scripts/demo.sh $(B)
