@@ -10,7 +10,8 @@
 #                     live migration of a QEMU guest: stall and downtime)
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
-#   make torture      thousands of crash cut points, hours of fuzzing
+#   make torture      thousands of crash cut points, 50 rounds of concurrent
+#                     mounts of 3 and of 8 nodes, hours of fuzzing
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Every target above that builds runs `deps` first and builds in a make
@@ -156,6 +157,8 @@ torture: deps
 		tests/integration/t3000-crash.sh
 	CSVFS_T2880_NODES=32 TEST_TIMEOUT=5400 \
 		tests/run-integration.sh $(B) all t2880
+	ELECT_ROUNDS3=50 ELECT_ROUNDS8=50 TEST_TIMEOUT=14400 \
+		tests/run-integration.sh $(B) all t2900
 	$(MAKE) fuzz DEPS_CMD=: FUZZ_TIME=3600
 
 check: deps
@@ -191,6 +194,7 @@ bench: deps
 	tests/bench/handoff.sh $(B)
 	tests/bench/buffered.sh $(B)
 	tests/bench/migrate.sh $(B)
+	tests/bench/failover.sh $(B)
 
 demo: deps
 	$(MAKE) all

@@ -56,6 +56,7 @@ struct jrnl_stats {
 	uint64_t commits, blocks, checkpoints, flushes;
 	uint64_t replayed_tx, replayed_blocks;
 	uint64_t cache_hits, cache_misses;
+	uint64_t epoch_checks;		/* superblock reads (jrnl_fence_epoch) */
 };
 
 #define JRNL_RDONLY	0x1	/* no writes at all (fsck -n, dump) */
@@ -118,6 +119,16 @@ uint64_t jop_end(struct jop *op, int err);
 int jrnl_wait(struct jrnl *j, uint64_t tid);
 /* Commits the running transaction now and waits for it. */
 int jrnl_commit(struct jrnl *j);
+/*
+ * Epoch fencing (DESIGN: "a coordinator that sees a higher epoch on disk
+ * stops at once"): from now on every group commit and checkpoint first
+ * reads the superblock (one 4 KiB read per group) and, when its
+ * coordinator epoch is no longer epoch, writes nothing, not even the
+ * journal: the commit fails with -CSVFS_ESTALEEPOCH, which sticks
+ * (jrnl_error, jrnl_close), so no later change is written either.
+ * 0 turns it off. Any thread.
+ */
+void jrnl_fence_epoch(struct jrnl *j, uint64_t epoch);
 /* The volume UUID, for building blocks. */
 const uint8_t *jrnl_uuid(const struct jrnl *j);
 void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st);

@@ -959,6 +959,17 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 
 	*reply = NULL;
 	*reply_len = 0;
+	/*
+	 * Epoch fencing: a request names the epoch of the coordinator its
+	 * node follows (0: a tool that does not know). Another epoch means
+	 * the node has not yet heard of us (it resends once it has), or
+	 * that a newer coordinator exists and we are stale: the journal's
+	 * own check then stops our writes. HELLO is how a node learns the
+	 * epoch: always answered.
+	 */
+	if (hdr->epoch && hdr->epoch != m->epoch &&
+	    hdr->type != CSVFS_MSG_HELLO)
+		return -CSVFS_ESTALEEPOCH;
 	mds_note_request(m, hdr->node_id);
 	if (hdr->type == CSVFS_MSG_INVAL_ACK)
 		return mds_inval_ack(m, hdr, payload);
@@ -981,7 +992,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	msg_wr_init(&r.out);
 	rc = jrnl_error(m->j);
 	if (rc)
-		return -EIO;
+		return rc == -CSVFS_ESTALEEPOCH ? rc : -EIO;
 	jop_begin(m->j, &op);
 	rc = mds_retry_find(&r);
 	if (rc > 0) {
@@ -1022,6 +1033,9 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
+		/* Epoch fencing: the node resends to the new coordinator. */
+		if (rc == -CSVFS_ESTALEEPOCH)
+			return rc;
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */
 			syslog(LOG_ERR, "%s of inode %llu: %s (run fsck.csvfs)",
@@ -1126,6 +1140,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	rc = jrnl_open(dev, &m->sb, 0, &m->j);
 	if (rc)
 		goto fail;
+	/* Another node that takes over bumps the epoch: stop writing then. */
+	jrnl_fence_epoch(m->j, m->epoch);
 	jop_begin(m->j, &op);
 	rc = alloc_load(&op, &m->sb, &m->a);
 	jop_end(&op, 0);
@@ -1192,4 +1208,9 @@ int mds_stop(struct mds *m)
 	mds_inval_free(m);
 	free(m);
 	return rc;
+}
+
+uint64_t mds_epoch(const struct mds *m)
+{
+	return m->epoch;
 }

@@ -81,6 +81,8 @@ struct mds_opts {
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out);
 /* Commits everything, marks the volume clean, frees m. */
 int mds_stop(struct mds *m);
+/* The coordinator epoch mds_start wrote on disk. */
+uint64_t mds_epoch(const struct mds *m);
 
 /*
  * Handles one request. payload has hdr->length bytes. On return *reply

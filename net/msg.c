@@ -326,6 +326,121 @@ int msg_hdr_decode(const uint8_t *raw, struct csvfs_msg_hdr *h)
 	return 0;
 }
 
+/* ---- election messages (multicast in the Corosync group) ------------ */
+
+static int elect_has_view(uint16_t type)
+{
+	return type == CSVFS_MSG_ELECT_STATE ||
+	       type == CSVFS_MSG_ELECT_ANNOUNCE;
+}
+
+static int elect_type(uint16_t type)
+{
+	return type >= CSVFS_MSG_ELECT_STATE &&
+	       type <= CSVFS_MSG_ELECT_RESTART;
+}
+
+int msg_elect_encode(const struct msg_elect *e, struct msg_wr *w)
+{
+	struct csvfs_msg_hdr h;
+	uint8_t *raw;
+	uint32_t i;
+
+	if (!elect_type(e->type) || w->len)
+		return -EINVAL;
+	if (elect_has_view(e->type) &&
+	    (e->n == 0 || e->n > CSVFS_ELECT_MAX_MEMBERS))
+		return -EINVAL;
+	/* Room for the header; filled in once the length is known. */
+	for (i = 0; i < CSVFS_MSG_HDR_SIZE / 8; i++)
+		msg_put_u64(w, 0);
+	if (elect_has_view(e->type)) {
+		msg_put_u32(w, e->round);
+		msg_put_u32(w, e->n);
+		for (i = 0; i < e->n; i++) {
+			msg_put_u32(w, e->m[i].node);
+			msg_put_u32(w, e->m[i].pid);
+		}
+	}
+	switch (e->type) {
+	case CSVFS_MSG_ELECT_STATE:
+		msg_put_u32(w, e->flags);
+		msg_put_u32(w, e->preferred);
+		break;
+	case CSVFS_MSG_ELECT_ANNOUNCE:
+		msg_put_u32(w, e->port);
+		break;
+	case CSVFS_MSG_ELECT_MOVE:
+		msg_put_u32(w, e->node);
+		break;
+	}
+	if (w->err)
+		return w->err;
+	memset(&h, 0, sizeof(h));
+	h.magic = CSVFS_MSG_MAGIC;
+	h.version = CSVFS_PROTO_VERSION;
+	h.type = e->type;
+	h.length = (uint32_t)(w->len - CSVFS_MSG_HDR_SIZE);
+	h.epoch = e->epoch;
+	h.node_id = e->from;
+	raw = w->p;
+	msg_hdr_encode(&h, raw);
+	return 0;
+}
+
+static int member_cmp(const struct msg_elect_member *a,
+		      const struct msg_elect_member *b)
+{
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return 0;
+}
+
+int msg_elect_decode(const void *buf, size_t len, struct msg_elect *e)
+{
+	struct csvfs_msg_hdr h;
+	struct msg_rd r;
+	uint32_t i;
+
+	memset(e, 0, sizeof(*e));
+	if (len < CSVFS_MSG_HDR_SIZE || msg_hdr_decode(buf, &h) ||
+	    h.flags || h.status || !elect_type(h.type) ||
+	    h.length != len - CSVFS_MSG_HDR_SIZE)
+		return -EPROTO;
+	e->type = h.type;
+	e->from = h.node_id;
+	e->epoch = h.epoch;
+	msg_rd_init(&r, (const uint8_t *)buf + CSVFS_MSG_HDR_SIZE, h.length);
+	if (elect_has_view(h.type)) {
+		e->round = msg_get_u32(&r);
+		e->n = msg_get_u32(&r);
+		if (e->n == 0 || e->n > CSVFS_ELECT_MAX_MEMBERS)
+			return -EPROTO;
+		for (i = 0; i < e->n; i++) {
+			e->m[i].node = msg_get_u32(&r);
+			e->m[i].pid = msg_get_u32(&r);
+			/* Sorted and unique: views compare member by member. */
+			if (i && member_cmp(&e->m[i - 1], &e->m[i]) >= 0)
+				return -EPROTO;
+		}
+	}
+	switch (h.type) {
+	case CSVFS_MSG_ELECT_STATE:
+		e->flags = msg_get_u32(&r);
+		e->preferred = msg_get_u32(&r);
+		break;
+	case CSVFS_MSG_ELECT_ANNOUNCE:
+		e->port = msg_get_u32(&r);
+		break;
+	case CSVFS_MSG_ELECT_MOVE:
+		e->node = msg_get_u32(&r);
+		break;
+	}
+	return msg_rd_end(&r) ? -EPROTO : 0;
+}
+
 static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_HELLO] = "hello",
 	[CSVFS_MSG_LOOKUP] = "lookup",
@@ -372,6 +487,11 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_LOCK_CANCEL] = "lock_cancel",
 	[CSVFS_MSG_LOCK_RECLAIM_DONE] = "lock_reclaim_done",
 	[CSVFS_MSG_LOCK_LIST] = "lock_list",
+	[CSVFS_MSG_ELECT_STATE] = "elect_state",
+	[CSVFS_MSG_ELECT_ANNOUNCE] = "elect_announce",
+	[CSVFS_MSG_ELECT_RESIGN] = "elect_resign",
+	[CSVFS_MSG_ELECT_MOVE] = "elect_move",
+	[CSVFS_MSG_ELECT_RESTART] = "elect_restart",
 };
 
 const char *msg_type_name(unsigned type)

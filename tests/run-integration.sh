@@ -126,7 +126,7 @@ for t in "${tests[@]}"; do
 	start=$(date +%s)
 	# (the subshell keeps bash's "Killed" job notice out of the report)
 	# A test may ask for a longer bound with a line "# timeout: SECONDS".
-	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\)$/\1/p' "$t" | head -n 1)
+	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
 	((${t_s:-0} > timeout_s)) || t_s=$timeout_s
 	(timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
 	rc=$?

@@ -28,6 +28,16 @@
  *        but a node that caches listings needs a coordinator that
  *        records it: do not mix with a coordinator built before it;
  *        see "Client caches").
+ *      + ELECT_STATE, ELECT_ANNOUNCE, ELECT_RESIGN, ELECT_MOVE,
+ *        ELECT_RESTART (coordinator election, issue 15; numbers 60..64,
+ *        multicast in the volume's Corosync group only, never over TCP;
+ *        they replace the untyped CPG messages of before, so every node
+ *        of a cluster must run this version).
+ *      + Epoch fencing (issue 13): a request whose header epoch is
+ *        neither 0 nor the coordinator's is refused with status
+ *        -CSVFS_ESTALEEPOCH (-1006, include/csvfs/errors.h) before it
+ *        runs; the node resends it once it follows the new coordinator.
+ *        HELLO is always answered (it tells the epoch).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -292,8 +302,46 @@ enum csvfs_msg_type {
 	CSVFS_MSG_LOCK_LIST	= 55,	/* → le64 ino  ← le32 n, n × LOCK:
 					 *   every lock held on ino */
 	/* 56..59: reserved for application locks. */
+	/*
+	 * Election (fs/elect.c). Multicast with CPG_TYPE_AGREED in the
+	 * volume's Corosync group, so every member gets them, with the
+	 * group's configuration changes, in one total order; a coordinator
+	 * answers them over TCP with EOPNOTSUPP. Header: node_id = sender,
+	 * epoch = the highest coordinator epoch the sender knows, req_id,
+	 * seq, incarnation 0.
+	 * VIEW = le32 round, le32 n (1..CSVFS_ELECT_MAX_MEMBERS),
+	 *   n x {le32 node, le32 pid} sorted: the group's members as the
+	 *   sender saw them and the round of the election within that
+	 *   configuration (0 after the change, +1 per MOVE or RESTART).
+	 */
+	CSVFS_MSG_ELECT_STATE	= 60,	/* VIEW, le32 flags (CSVFS_ELECTF_*),
+					 *   le32 preferred node (0: none):
+					 *   every member sends one per round */
+	CSVFS_MSG_ELECT_ANNOUNCE = 61,	/* VIEW, le32 port: the sender serves
+					 *   as coordinator with the header's
+					 *   epoch (written on disk) */
+	CSVFS_MSG_ELECT_RESIGN	= 62,	/* (none): the sender stopped serving
+					 *   and wrote everything */
+	CSVFS_MSG_ELECT_MOVE	= 63,	/* le32 node: csvfsctl coordinator
+					 *   move; a new round */
+	CSVFS_MSG_ELECT_RESTART	= 64,	/* (none): quorum came back at the
+					 *   sender; a new round */
+	/* 65..69: reserved for the election. */
 	CSVFS_MSG_TYPE_MAX
 };
+
+/* Election: at most this many group members (Corosync's CPG_MEMBERS_MAX). */
+#define CSVFS_ELECT_MAX_MEMBERS	128
+
+/* ELECT_STATE flags. */
+#define CSVFS_ELECTF_SERVING	0x1	/* the sender serves as coordinator */
+#define CSVFS_ELECTF_QUORATE	0x2	/* the sender's node has quorum */
+#define CSVFS_ELECTF_SYNCED	0x4	/* the sender took part in an earlier
+					 * round: its preferred node counts */
+#define CSVFS_ELECTF_LOST_NODE	0x8	/* the coordinator it followed went
+					 * away with its node, unresigned */
+#define CSVFS_ELECTF_LOST_PROC	0x10	/* ... its process ended (its node
+					 * stays): it writes nothing more */
 
 /*
  * Client caches (net/mcache.h). A node may answer LOOKUP, GETATTR and

@@ -552,6 +552,9 @@ static void test_retries(void)
 	CU_ASSERT(mdc_unlink(c, d.ino, "rg") == 0);
 	CU_ASSERT(mdc_mkdir(c, d.ino, "after", 0700, 0, 0, &b) == 0);
 	retry_mode = 0;
+	/* The new coordinator refuses the old epoch: learn the new one. */
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "rg", &b) == -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
 	CU_ASSERT(mdc_lookup(mdc, d.ino, "rg", &b) == -ENOENT);
 	CU_ASSERT(mdc_lookup(mdc, d.ino, "after", &b) == 0);
 	mdc_free(c);
