@@ -95,6 +95,18 @@ int data_recall(struct data *d, uint64_t ino);
  */
 void data_map_inval(struct data *d, uint64_t ino);
 /*
+ * Setuid/setgid (issue 19). data_kill_privs: for a write by a process
+ * without CAP_FSETID (kreq.h): when the file's mode, as this node knows
+ * it, has setuid, or setgid with group-execute, asks the coordinator to
+ * clear them (SETATTR CSVFS_SA_KILL_SUIDGID) before the write goes on; no
+ * request at all for a file without them. The mode comes from the open
+ * and from data_note_mode (this node's setattr replies); a coordinator
+ * INVAL of the file makes it re-fetched first. 1 when bits were
+ * cleared, 0 when there were none, or -errno. FUSE worker threads.
+ */
+int data_kill_privs(struct data *d, struct data_file *f);
+void data_note_mode(struct data *d, uint64_t ino, uint32_t mode);
+/*
  * Self-fencing (DESIGN.md): on, no byte reaches the device any more (writes
  * fail with EIO) -- at once, without waiting for anything; off (quorum is
  * back), every file open now must first prove with the coordinator that

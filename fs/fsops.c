@@ -516,6 +516,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr,
 		goto out;
 	if (sa.valid & CSVFS_SA_SIZE)
 		data_attr_changed(c->data, ino, &a);
+	data_note_mode(c->data, ino, a.mode);
 out:
 	if (rc)
 		fsops_reply_err(req, rc);

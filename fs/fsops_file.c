@@ -20,6 +20,7 @@
 #include "csvfs/proto.h"
 #include "fs/data.h"
 #include "fs/fsops_i.h"
+#include "fs/kreq.h"
 #include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
@@ -308,14 +309,30 @@ void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
-	int rc;
+	int rc, kill;
 
-	(void)ino;
 	if (off < 0) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
-	rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf, size);
+	/*
+	 * Direct I/O: the kernel leaves setuid/setgid to us and says whether
+	 * the writer lacks CAP_FSETID (kreq.h). Page-cache writes: it has
+	 * cleared them itself (a setattr) and does not ask. Unknown (no
+	 * hooks): a writer other than root is taken to lack it.
+	 */
+	kill = fi->writepage ? 0 : kreq_write_kills_suid(ino, (uint64_t)off);
+	if (kill < 0)
+		kill = fi->direct_io && fuse_req_ctx(req)->uid != 0;
+	rc = kill ? data_kill_privs(c->data, fh_file(fi)) : 0;
+	/* The kernel's cached mode is out of date (attributes only). */
+	if (rc > 0 && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
+	if (rc > 0)
+		rc = 0;
+	if (!rc)
+		rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf,
+				size);
 	if (rc) {
 		fsops_reply_err(req, rc);
 		return;
