@@ -594,21 +594,28 @@ static int h_release(struct mds_req *r)
 	if (!o || o->nopen == 0 ||
 	    open_node_add(o, r->hdr->node_id, -1) < 0) {
 		/* Opened before a coordinator change: not counted here. */
-		return r->m->o.standalone ? -EBADF : 0;
+		if (r->m->o.standalone)
+			return -EBADF;
+		o = NULL;
+	} else {
+		o->nopen--;
+		if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
+			o->nwrite--;
+		if (o->nopen || o->handoff_to)
+			return 0;
+		mds_open_drop(r->m, ino);
 	}
-	o->nopen--;
-	if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
-		o->nwrite--;
-	if (o->nopen || o->handoff_to)
-		return 0;
-	mds_open_drop(r->m, ino);
 	rc = mds_get(r, ino, &in, NULL);
 	if (rc)
 		return rc == -ESTALE ? 0 : rc;
-	if (in.nlink == 0)
-		r->reclaim_ino = ino;
-	else if (S_ISREG(in.mode))
+	/* An unlinked file goes when nobody uses it any more, counted
+	 * here or (opened before a coordinator change) held in the inode. */
+	if (in.nlink == 0) {
+		if (!mds_ino_busy(r->m, ino, &in))
+			r->reclaim_ino = ino;
+	} else if (o && S_ISREG(in.mode)) {
 		return mds_trim_ahead(r, ino);
+	}
 	return 0;
 }
 

@@ -692,7 +692,9 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		if (rc)
 			return rc;
 	}
-	rc = mds_orphan_del(r, ino, &in);
+	/* An unlinked file kept for its open handles stays an orphan. */
+	if (free_inode || in.nlink)
+		rc = mds_orphan_del(r, ino, &in);
 	if (!rc)
 		rc = ino_put(r->op, mb, &in);
 	if (!rc && free_inode) {
@@ -753,7 +755,27 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	return rc;
 }
 
-/* Runs one trim as its own operation, as startup and release do. */
+int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in)
+{
+	struct mds_open *o = mds_open_find(m, ino, 0);
+
+	if (o && (o->nopen || o->handoff_to))
+		return 1;
+	/*
+	 * Cluster mode: a node's hold lives in the inode across coordinator
+	 * changes (its opens from before are not in the table), and a dead
+	 * node's hold until it is broken. Standalone keeps no hold, and
+	 * nothing is open before its coordinator starts.
+	 */
+	return !m->o.standalone && in->own_mode != CSVFS_OWN_NONE;
+}
+
+/*
+ * Runs one trim as its own operation, as startup, release and a
+ * shrinking truncate do: an unlinked inode is freed unless it is still
+ * in use (mds_ino_busy): then only its blocks past EOF go, and it stays
+ * on the orphan list until its last close.
+ */
 static int trim_op(struct mds *m, uint64_t ino, int *freed)
 {
 	struct mds_req r;
@@ -768,7 +790,7 @@ static int trim_op(struct mds *m, uint64_t ino, int *freed)
 	jop_begin(m->j, &op);
 	rc = mds_get(&r, ino, &in, NULL);
 	if (!rc) {
-		*freed = in.nlink == 0;
+		*freed = in.nlink == 0 && !mds_ino_busy(m, ino, &in);
 		rc = mds_trim(&r, ino, *freed ? 0 : blocks_for(m, in.size),
 			      *freed);
 	}
@@ -796,34 +818,67 @@ int mds_reclaim(struct mds *m, uint64_t ino)
 	return rc;
 }
 
-int mds_orphans_recover(struct mds *m)
+/* The orphan after ino on the list (0 = ino is the last); ino 0: the head. */
+static int orphan_next(struct mds *m, uint64_t ino, uint64_t *next)
 {
 	struct csvfs_vstate vs;
+	struct csvfs_inode in;
+	struct mds_req r;
 	struct mbuf *mb;
 	struct jop op;
-	unsigned n = 0;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.op = &op;
+	jop_begin(m->j, &op);
+	if (!ino) {
+		rc = jop_read(&op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+		if (!rc) {
+			od_vstate_decode(mb->data, &vs);
+			*next = vs.orphan_head;
+		}
+	} else {
+		rc = mds_get(&r, ino, &in, NULL);
+		if (!rc)
+			*next = in.next_orphan;
+	}
+	jop_end(&op, 0);
+	return rc;
+}
+
+/*
+ * Startup: every orphan is trimmed, and freed unless still in use (a
+ * cluster node's hold in the inode: it is open there, and its last
+ * close frees it). The walk takes each next link before the trim, which
+ * may take the inode off the list.
+ */
+int mds_orphans_recover(struct mds *m)
+{
+	uint64_t cur, next, guard = 0;
+	unsigned n = 0, kept = 0;
 	int rc, freed;
 
-	for (;;) {
-		jop_begin(m->j, &op);
-		rc = jop_read(&op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+	rc = orphan_next(m, 0, &cur);
+	while (!rc && cur) {
+		if (guard++ > (1ull << 32))
+			return -CSVFS_ECORRUPT;
+		rc = orphan_next(m, cur, &next);
 		if (!rc)
-			od_vstate_decode(mb->data, &vs);
-		jop_end(&op, 0);
-		if (rc)
-			return rc;
-		if (!vs.orphan_head)
-			break;
-		rc = trim_op(m, vs.orphan_head, &freed);
+			rc = trim_op(m, cur, &freed);
 		if (rc) {
 			syslog(LOG_ERR, "orphan inode %llu: %s",
-			       (unsigned long long)vs.orphan_head,
-			       csvfs_strerror(rc));
+			       (unsigned long long)cur, csvfs_strerror(rc));
 			return rc;
 		}
 		n++;
+		kept += !freed;
+		cur = next;
 	}
+	if (rc)
+		return rc;
 	if (n)
-		syslog(LOG_INFO, "recovered %u orphan inodes", n);
+		syslog(LOG_INFO, "recovered %u orphan inodes (%u still open "
+		       "on a node, freed at their last close)", n, kept);
 	return jrnl_commit(m->j);
 }

@@ -182,8 +182,16 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 int mds_trim_ahead(struct mds_req *r, uint64_t ino);
 /* Reclaims (or trims) every inode on the orphan list: startup recovery. */
 int mds_orphans_recover(struct mds *m);
-/* The last close of an unlinked file: frees it. */
+/*
+ * The last close of an unlinked file, or a shrinking truncate: trims
+ * ino, and frees it when unlinked and not in use (mds_ino_busy).
+ */
 int mds_reclaim(struct mds *m, uint64_t ino);
+/*
+ * Whether ino may not be freed: open on some node (the open table), a
+ * handoff pending, or (cluster mode) held by a node in the inode.
+ */
+int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in);
 
 int mds_h_get_extents(struct mds_req *r);
 int mds_h_alloc(struct mds_req *r);

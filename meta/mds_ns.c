@@ -349,9 +349,8 @@ int mds_h_symlink(struct mds_req *r)
 static int drop_link(struct mds_req *r, uint64_t ino)
 {
 	struct csvfs_inode in;
-	struct mds_open *o;
 	struct mbuf *mb;
-	int rc;
+	int rc, busy;
 
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc)
@@ -360,8 +359,8 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		in.nlink--;
 	ino_touch(&in, 0);
 	if (in.nlink == 0) {
-		o = mds_open_find(r->m, ino, 0);
-		if ((!o || o->nopen == 0) && in.nblocks == 0 &&
+		busy = mds_ino_busy(r->m, ino, &in);
+		if (!busy && in.nblocks == 0 &&
 		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
 			/* No blocks to zero: the inode goes in this op. */
 			r->alloc_touched = 1;
@@ -380,7 +379,7 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		rc = mds_orphan_add(r, ino, &in);
 		if (rc)
 			return rc;
-		if (!o || o->nopen == 0)
+		if (!busy)
 			r->reclaim_ino = ino;
 	}
 	return ino_put(r->op, mb, &in);
