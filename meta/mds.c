@@ -85,6 +85,9 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->uid = in->uid;
 	a->gid = in->gid;
 	a->size = in->size;
+	/* A directory's size: the bytes of its entries, "." and ".." too. */
+	if (S_ISDIR(in->mode))
+		a->size = in->size + DIR_DOTS_BYTES;
 	a->alloc_bytes = in->nblocks * m->bsize;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
 		a->alloc_bytes = CSVFS_MBLK_SIZE;
