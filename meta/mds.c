@@ -415,6 +415,11 @@ static int node_dead(struct mds *m, uint32_t node)
 	       hb_watch_dead(m->watch, node, m->o.dead_ms);
 }
 
+int mds_node_dead(struct mds *m, uint32_t node)
+{
+	return node_dead(m, node);
+}
+
 /* Forgets the opens of a dead node in the open table. */
 static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
 {
@@ -433,6 +438,11 @@ static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
 		o->per[i] = o->per[--o->nnodes];
 		return;
 	}
+}
+
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
+{
+	open_drop_node(m, ino, node);
 }
 
 /*
@@ -1023,6 +1033,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       (unsigned long long)r.reclaim_ino,
 			       csvfs_strerror(rc2));
 	}
+	if (!rc && m->watch)
+		mds_orphans_sweep(m);
 	if (!rc && (e->flags & MUT))
 		mds_inval_send(&r);
 	else if (!rc && r.ninv)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/inode.h"
@@ -845,6 +846,80 @@ static int orphan_next(struct mds *m, uint64_t ino, uint64_t *next)
 	}
 	jop_end(&op, 0);
 	return rc;
+}
+
+/* Breaks dead nodes' holds on orphan ino; 1 when nobody holds it now. */
+static int orphan_break_dead(struct mds *m, uint64_t ino)
+{
+	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
+	struct csvfs_inode in;
+	struct lockd_state s;
+	struct mds_req r;
+	struct mbuf *mb;
+	struct jop op;
+	int rc, broke = 0, free_it = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.op = &op;
+	jop_begin(m->j, &op);
+	rc = mds_get(&r, ino, &in, &mb);
+	if (rc || in.nlink || in.own_mode == CSVFS_OWN_NONE)
+		goto out;
+	mds_own_decode(&in, &s);
+	if (s.mode == CSVFS_OWN_WRITER && s.node > LOCKD_MAX_NODE)
+		cand[ncand++] = s.node;
+	for (n = 1; n <= LOCKD_MAX_NODE; n++)
+		if (lockd_holds(&s, n))
+			cand[ncand++] = n;
+	for (i = 0; i < ncand; i++) {
+		if (!mds_node_dead(m, cand[i]) ||
+		    lockd_break(&s, cand[i], mds_now_ns()) <= 0)
+			continue;
+		mds_open_drop_node(m, ino, cand[i]);
+		syslog(LOG_WARNING, "orphan inode %llu: node %u left the "
+		       "cluster and its heartbeat stopped: its hold is broken",
+		       (unsigned long long)ino, cand[i]);
+		broke++;
+	}
+	if (!broke)
+		goto out;
+	mds_own_encode(&s, &in);
+	rc = ino_put(&op, mb, &in);
+	free_it = !rc && !mds_ino_busy(m, ino, &in);
+out:
+	jop_end(&op, rc);
+	return free_it;
+}
+
+void mds_orphans_sweep(struct mds *m)
+{
+	uint64_t now = mds_now_ns(), last, cur, next, guard = 0;
+	unsigned ms = m->o.dead_ms ? m->o.dead_ms : CSVFS_HB_DEAD_MS;
+	int freed;
+
+	last = __atomic_load_n(&m->sweep_ns, __ATOMIC_RELAXED);
+	/* The first call only arms it: no dead node is known at start. */
+	if (!last) {
+		__atomic_compare_exchange_n(&m->sweep_ns, &last, now, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		return;
+	}
+	if (now - last < ms * 1000000ull ||
+	    !__atomic_compare_exchange_n(&m->sweep_ns, &last, now, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (orphan_next(m, 0, &cur))
+		return;
+	while (cur && guard++ < (1u << 24)) {
+		if (orphan_next(m, cur, &next))
+			return;
+		if (orphan_break_dead(m, cur) && trim_op(m, cur, &freed) == 0 &&
+		    freed)
+			syslog(LOG_INFO, "orphan inode %llu freed",
+			       (unsigned long long)cur);
+		cur = next;
+	}
 }
 
 /*

@@ -109,6 +109,7 @@ struct mds {
 	uint64_t last_req_ns[CSVFS_MAX_NODES_LIMIT + 1];
 	struct hb *hb;			/* standalone: our heartbeat */
 	struct hb_watch *watch;		/* cluster: everyone's */
+	uint64_t sweep_ns;		/* last mds_orphans_sweep (atomic) */
 };
 
 /* One request being handled. */
@@ -192,6 +193,16 @@ int mds_reclaim(struct mds *m, uint64_t ino);
  * handoff pending, or (cluster mode) held by a node in the inode.
  */
 int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in);
+/*
+ * Cluster mode, at most every dead_ms (called after requests): breaks the
+ * holds dead nodes have on orphans (nobody can open an unlinked file, so
+ * no open breaks them) and frees those nobody holds any more.
+ */
+void mds_orphans_sweep(struct mds *m);
+/* Cluster mode: node left the membership and its heartbeat stopped. */
+int mds_node_dead(struct mds *m, uint32_t node);
+/* Forgets a dead node's opens of ino in the open table. */
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node);
 
 int mds_h_get_extents(struct mds_req *r);
 int mds_h_alloc(struct mds_req *r);

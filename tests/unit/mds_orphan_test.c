@@ -310,6 +310,40 @@ static void test_cluster_break_keeps_other_opens(void)
 	stop_cluster();
 }
 
+/*
+ * Cluster: an orphan held only by a node that died is freed (nobody can
+ * open it, so no open breaks the hold: the coordinator's sweep does);
+ * while its holder lives it stays.
+ */
+static void test_cluster_dead_holder_orphan_freed(void)
+{
+	struct csvfs_attr a;
+	uint64_t ino, before;
+	int i, rc = 0;
+
+	node3_gone = 0;
+	start_cluster();
+	before = free_blocks(nm[1]);
+	ino = create_open(nm[3], "dead");
+	CU_ASSERT(set_size(nm[3], ino, MiB) == 0);
+	CU_ASSERT(alloc(nm[3], ino, MiB) == 0);
+	CU_ASSERT(mdc_unlink(nm[1], vi.root_ino, "dead") == 0);
+	usleep(300000);		/* more than dead_ms: sweeps run */
+	CU_ASSERT(mdc_getattr(nm[1], ino, &a) == 0);
+	CU_ASSERT(mdc_getattr(nm[1], ino, &a) == 0);
+	node3_gone = 1;
+	for (i = 0; i < 100; i++) {
+		usleep(100000);
+		rc = mdc_getattr(nm[1], ino, &a);
+		if (rc == -ESTALE)
+			break;
+	}
+	CU_ASSERT(rc == -ESTALE);
+	CU_ASSERT(free_blocks(nm[1]) == before);
+	node3_gone = 0;
+	stop_cluster();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -329,6 +363,8 @@ int main(void)
 		    test_cluster_failover_keeps_held_orphan);
 	CU_add_test(s, "cluster: breaking a dead node's hold",
 		    test_cluster_break_keeps_other_opens);
+	CU_add_test(s, "cluster: a dead holder's orphan is freed",
+		    test_cluster_dead_holder_orphan_freed);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
