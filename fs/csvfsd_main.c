@@ -35,7 +35,6 @@
 
 #include "csvfs/errors.h"
 #include "fs/fsops.h"
-#include "fs/kreq.h"
 #include "fs/log.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
@@ -524,7 +523,6 @@ int main(int argc, char **argv)
 	struct csvfsd_opts o = { 0 };
 	struct fuse_loop_config *cfg = NULL;
 	struct fuse_session *se = NULL;
-	int krc;
 	struct fsops_ctx *fs = NULL;
 	struct mdc_transport t;
 	struct mds_opts mo = { 0 };
@@ -681,11 +679,6 @@ client:
 		goto out;
 	}
 	mounted = 1;
-	krc = kreq_install(se);
-	if (krc)
-		log_warn("%s: no request hooks (%s): direct-I/O writes clear "
-			 "setuid/setgid for every writer but root",
-			 mnt, csvfs_strerror(krc));
 	if (o.pidfile) {
 		rc = pidfile_write(o.pidfile);
 		if (rc) {

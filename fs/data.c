@@ -955,10 +955,9 @@ static int mode_has_privs(uint32_t mode)
 	       (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
 }
 
-int data_kill_privs(struct data *d, struct data_file *f)
+int data_has_privs(struct data *d, struct data_file *f)
 {
 	uint64_t ino = file_ino(f);
-	struct mdc_setattr sa;
 	struct csvfs_attr a;
 	uint32_t mode;
 	int stale, rc;
@@ -982,8 +981,16 @@ int data_kill_privs(struct data *d, struct data_file *f)
 		f->mode = mode;
 		pthread_mutex_unlock(&f->lock);
 	}
-	if (!S_ISREG(mode) || !mode_has_privs(mode))
-		return 0;
+	return S_ISREG(mode) && mode_has_privs(mode);
+}
+
+int data_kill_privs(struct data *d, struct data_file *f)
+{
+	uint64_t ino = file_ino(f);
+	struct mdc_setattr sa;
+	struct csvfs_attr a;
+	int rc;
+
 	memset(&sa, 0, sizeof(sa));
 	sa.valid = CSVFS_SA_KILL_SUIDGID;
 	rc = mdc_setattr(d->mdc, ino, &sa, &a);

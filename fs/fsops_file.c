@@ -9,7 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +22,6 @@
 #include "csvfs/proto.h"
 #include "fs/data.h"
 #include "fs/fsops_i.h"
-#include "fs/kreq.h"
 #include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
@@ -305,26 +306,55 @@ void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, n);
 }
 
+/*
+ * Whether the writer has CAP_FSETID, the kernel's test (should_remove_suid)
+ * for keeping setuid/setgid: its effective capability set in
+ * /proc/PID/status (the FUSE request's pid, in this daemon's pid
+ * namespace). A writer gone already: root is taken to have it.
+ */
+static int caller_has_fsetid(fuse_req_t req)
+{
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	unsigned long long cap;
+	char path[64], line[256];
+	int has = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)who->pid);
+	f = who->pid > 0 ? fopen(path, "re") : NULL;
+	if (f) {
+		while (has < 0 && fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &cap) == 1)
+				has = !!(cap & (1ull << CAP_FSETID));
+		fclose(f);
+	}
+	return has < 0 ? who->uid == 0 : has;
+}
+
 void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
-	int rc, kill;
+	int rc = 0;
 
 	if (off < 0) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
 	/*
-	 * Direct I/O: the kernel leaves setuid/setgid to us and says whether
-	 * the writer lacks CAP_FSETID (kreq.h). Page-cache writes: it has
-	 * cleared them itself (a setattr) and does not ask. Unknown (no
-	 * hooks): a writer other than root is taken to lack it.
+	 * Direct I/O: the kernel leaves setuid/setgid to us. A page-cache
+	 * write arrives after the kernel cleared them itself (a setattr,
+	 * which data_note_mode saw), and writeback is no caller's write.
+	 * Only a file whose mode has them costs anything: the writer's
+	 * capabilities, then a SETATTR.
 	 */
-	kill = fi->writepage ? 0 : kreq_write_kills_suid(ino, (uint64_t)off);
-	if (kill < 0)
-		kill = fi->direct_io && fuse_req_ctx(req)->uid != 0;
-	rc = kill ? data_kill_privs(c->data, fh_file(fi)) : 0;
+	if (!fi->writepage) {
+		rc = data_has_privs(c->data, fh_file(fi));
+		if (rc > 0 && !caller_has_fsetid(req))
+			rc = data_kill_privs(c->data, fh_file(fi));
+		else if (rc > 0)
+			rc = 0;
+	}
 	/* The kernel's cached mode is out of date (attributes only). */
 	if (rc > 0 && c->se)
 		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
