@@ -37,6 +37,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
@@ -97,6 +98,8 @@ struct data_file {
 	 */
 	pthread_rwlock_t gate;
 	int revoked;			/* gate; handed off: writes get EIO */
+	uint32_t mode;			/* from the coordinator (setuid) */
+	int mode_stale;			/* another node changed the file */
 };
 
 static uint64_t file_ino(const struct data_file *f)
@@ -286,6 +289,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	nf->refs = 1;
 	nf->size = a->size;
 	nf->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	nf->mode = a->mode;
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
@@ -321,6 +325,8 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 		pthread_mutex_lock(&f->lock);
 		if (a->size > f->size)
 			f->size = a->size;
+		f->mode = a->mode;
+		f->mode_stale = 0;
 		pthread_mutex_unlock(&f->lock);
 		file_destroy(nf);
 	}
@@ -919,7 +925,84 @@ void data_map_inval(struct data *d, uint64_t ino)
 		return;
 	__atomic_add_fetch(&f->map_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&f->lock);
+	f->mode_stale = 1;
+	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
+}
+
+void data_note_mode(struct data *d, uint64_t ino, uint32_t mode)
+{
+	struct data_file *f = file_get(d, ino);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->mode = mode;
+	f->mode_stale = 0;
+	pthread_mutex_unlock(&f->lock);
+	file_put(d, f);
+}
+
+/*
+ * The rule of the kernel's FUSE setattr (fs/fuse/dir.c): setuid always,
+ * setgid only with group-execute (without it, setgid marks mandatory
+ * locking, not privilege).
+ */
+static int mode_has_privs(uint32_t mode)
+{
+	return (mode & S_ISUID) ||
+	       (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
+int data_has_privs(struct data *d, struct data_file *f)
+{
+	uint64_t ino = file_ino(f);
+	struct csvfs_attr a;
+	uint32_t mode;
+	int stale, rc;
+
+	pthread_mutex_lock(&f->lock);
+	stale = f->mode_stale;
+	f->mode_stale = 0;
+	mode = f->mode;
+	pthread_mutex_unlock(&f->lock);
+	if (stale) {
+		/* Rare: another node changed the file since we knew it. */
+		rc = mdc_getattr(d->mdc, ino, &a);
+		if (rc) {
+			pthread_mutex_lock(&f->lock);
+			f->mode_stale = 1;
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		mode = a.mode;
+		pthread_mutex_lock(&f->lock);
+		f->mode = mode;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return S_ISREG(mode) && mode_has_privs(mode);
+}
+
+int data_kill_privs(struct data *d, struct data_file *f)
+{
+	uint64_t ino = file_ino(f);
+	struct mdc_setattr sa;
+	struct csvfs_attr a;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.valid = CSVFS_SA_KILL_SUIDGID;
+	rc = mdc_setattr(d->mdc, ino, &sa, &a);
+	if (rc) {
+		log_ino(ino, "clearing setuid/setgid before a write failed: %s",
+			csvfs_strerror(rc));
+		return rc;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->mode = a.mode;
+	pthread_mutex_unlock(&f->lock);
+	return 1;
 }
 
 int data_flush_ino(struct data *d, uint64_t ino)

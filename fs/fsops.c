@@ -51,6 +51,7 @@
 
 #define FSOPS_MAX_WRITE		(1u << 20)
 #define FSOPS_XATTR_NAME_MAX	255
+#define FSOPS_BLKSIZE		65536	/* st_blksize */
 
 struct lookup_ent {
 	struct itab_node node;
@@ -143,7 +144,13 @@ static void fill_stat(struct fsops_ctx *c, struct csvfs_attr *a,
 	st->st_gid = a->gid;
 	st->st_rdev = a->rdev;
 	st->st_size = (off_t)a->size;
-	st->st_blksize = a->blksize ? a->blksize : 1u << c->block_shift;
+	/*
+	 * Not the large block: stdio and python size their buffers by it
+	 * (a 100-byte random read refills a whole st_blksize through direct
+	 * I/O) and cp uses max(st_blksize, 128 KiB). 64 KiB: README
+	 * "st_blksize" has the measurement.
+	 */
+	st->st_blksize = FSOPS_BLKSIZE;
 	st->st_blocks = (blkcnt_t)(a->alloc_bytes / 512);
 	/* Inline data takes no block; tar and cp take 0 blocks for a hole. */
 	if (!st->st_blocks && (a->flags & CSVFS_IFL_INLINE))
@@ -399,8 +406,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	uint32_t f = 0;
 	int rc;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-	    ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))) {
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+				RENAME_WHITEOUT) ||
+	    ((flags & RENAME_EXCHANGE) &&
+	     (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)))) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
@@ -408,12 +417,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		f |= CSVFS_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		f |= CSVFS_RENAME_EXCHANGE;
+	if (flags & RENAME_WHITEOUT)
+		f |= CSVFS_RENAME_WHITEOUT;
 	rc = fsops_name_check(name);
 	if (!rc)
 		rc = fsops_name_check(newname);
 	if (!rc)
-		rc = mdc_rename(c->mdc, fsops_to_ino(c, parent), name,
-				fsops_to_ino(c, newparent), newname, f);
+		rc = mdc_rename_wo(c->mdc, fsops_to_ino(c, parent), name,
+				   fsops_to_ino(c, newparent), newname, f,
+				   fuse_req_ctx(req)->uid,
+				   fuse_req_ctx(req)->gid);
 	fsops_reply_err(req, rc);
 }
 
@@ -517,6 +530,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr,
 		goto out;
 	if (sa.valid & CSVFS_SA_SIZE)
 		data_attr_changed(c->data, ino, &a);
+	data_note_mode(c->data, ino, a.mode);
 out:
 	if (rc)
 		fsops_reply_err(req, rc);

@@ -10,7 +10,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -390,18 +392,63 @@ void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, n);
 }
 
+/*
+ * Whether the writer has CAP_FSETID, the kernel's test (should_remove_suid)
+ * for keeping setuid/setgid: its effective capability set in
+ * /proc/PID/status (the FUSE request's pid, in this daemon's pid
+ * namespace). A writer gone already: root is taken to have it.
+ */
+static int caller_has_fsetid(fuse_req_t req)
+{
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	unsigned long long cap;
+	char path[64], line[256];
+	int has = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)who->pid);
+	f = who->pid > 0 ? fopen(path, "re") : NULL;
+	if (f) {
+		while (has < 0 && fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &cap) == 1)
+				has = !!(cap & (1ull << CAP_FSETID));
+		fclose(f);
+	}
+	return has < 0 ? who->uid == 0 : has;
+}
+
 void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
-	int rc;
+	int rc = 0;
 
-	(void)ino;
 	if (off < 0) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
-	rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf, size);
+	/*
+	 * Direct I/O: the kernel leaves setuid/setgid to us. A page-cache
+	 * write arrives after the kernel cleared them itself (a setattr,
+	 * which data_note_mode saw), and writeback is no caller's write.
+	 * Only a file whose mode has them costs anything: the writer's
+	 * capabilities, then a SETATTR.
+	 */
+	if (!fi->writepage) {
+		rc = data_has_privs(c->data, fh_file(fi));
+		if (rc > 0 && !caller_has_fsetid(req))
+			rc = data_kill_privs(c->data, fh_file(fi));
+		else if (rc > 0)
+			rc = 0;
+	}
+	/* The kernel's cached mode is out of date (attributes only). */
+	if (rc > 0 && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
+	if (rc > 0)
+		rc = 0;
+	if (!rc)
+		rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf,
+				size);
 	if (rc) {
 		fsops_reply_err(req, rc);
 		return;

@@ -85,6 +85,9 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->uid = in->uid;
 	a->gid = in->gid;
 	a->size = in->size;
+	/* A directory's size: the bytes of its entries, "." and ".." too. */
+	if (S_ISDIR(in->mode))
+		a->size = in->size + DIR_DOTS_BYTES;
 	a->alloc_bytes = in->nblocks * m->bsize;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
 		a->alloc_bytes = CSVFS_MBLK_SIZE;
@@ -412,6 +415,11 @@ static int node_dead(struct mds *m, uint32_t node)
 	       hb_watch_dead(m->watch, node, m->o.dead_ms);
 }
 
+int mds_node_dead(struct mds *m, uint32_t node)
+{
+	return node_dead(m, node);
+}
+
 /* Forgets the opens of a dead node in the open table. */
 static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
 {
@@ -430,6 +438,11 @@ static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
 		o->per[i] = o->per[--o->nnodes];
 		return;
 	}
+}
+
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
+{
+	open_drop_node(m, ino, node);
 }
 
 /*
@@ -595,21 +608,28 @@ static int h_release(struct mds_req *r)
 	if (!o || o->nopen == 0 ||
 	    open_node_add(o, r->hdr->node_id, -1) < 0) {
 		/* Opened before a coordinator change: not counted here. */
-		return r->m->o.standalone ? -EBADF : 0;
+		if (r->m->o.standalone)
+			return -EBADF;
+		o = NULL;
+	} else {
+		o->nopen--;
+		if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
+			o->nwrite--;
+		if (o->nopen || o->handoff_to)
+			return 0;
+		mds_open_drop(r->m, ino);
 	}
-	o->nopen--;
-	if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
-		o->nwrite--;
-	if (o->nopen || o->handoff_to)
-		return 0;
-	mds_open_drop(r->m, ino);
 	rc = mds_get(r, ino, &in, NULL);
 	if (rc)
 		return rc == -ESTALE ? 0 : rc;
-	if (in.nlink == 0)
-		r->reclaim_ino = ino;
-	else if (S_ISREG(in.mode))
+	/* An unlinked file goes when nobody uses it any more, counted
+	 * here or (opened before a coordinator change) held in the inode. */
+	if (in.nlink == 0) {
+		if (!mds_ino_busy(r->m, ino, &in))
+			r->reclaim_ino = ino;
+	} else if (o && S_ISREG(in.mode)) {
 		return mds_trim_ahead(r, ino);
+	}
 	return 0;
 }
 
@@ -1027,6 +1047,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       (unsigned long long)r.reclaim_ino,
 			       csvfs_strerror(rc2));
 	}
+	if (!rc && m->watch)
+		mds_orphans_sweep(m);
 	if (!rc && (e->flags & MUT))
 		mds_inval_send(&r);
 	else if (!rc && r.ninv)

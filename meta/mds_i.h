@@ -110,6 +110,7 @@ struct mds {
 	struct hb *hb;			/* standalone: our heartbeat */
 	struct hb_watch *watch;		/* cluster: everyone's */
 	struct mds_locks *locks;	/* application locks (mds_lock.c) */
+	uint64_t sweep_ns;		/* last mds_orphans_sweep (atomic) */
 };
 
 /* One request being handled. */
@@ -183,8 +184,26 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 int mds_trim_ahead(struct mds_req *r, uint64_t ino);
 /* Reclaims (or trims) every inode on the orphan list: startup recovery. */
 int mds_orphans_recover(struct mds *m);
-/* The last close of an unlinked file: frees it. */
+/*
+ * The last close of an unlinked file, or a shrinking truncate: trims
+ * ino, and frees it when unlinked and not in use (mds_ino_busy).
+ */
 int mds_reclaim(struct mds *m, uint64_t ino);
+/*
+ * Whether ino may not be freed: open on some node (the open table), a
+ * handoff pending, or (cluster mode) held by a node in the inode.
+ */
+int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in);
+/*
+ * Cluster mode, at most every dead_ms (called after requests): breaks the
+ * holds dead nodes have on orphans (nobody can open an unlinked file, so
+ * no open breaks them) and frees those nobody holds any more.
+ */
+void mds_orphans_sweep(struct mds *m);
+/* Cluster mode: node left the membership and its heartbeat stopped. */
+int mds_node_dead(struct mds *m, uint32_t node);
+/* Forgets a dead node's opens of ino in the open table. */
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node);
 
 int mds_h_get_extents(struct mds_req *r);
 int mds_h_alloc(struct mds_req *r);

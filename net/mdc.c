@@ -325,6 +325,13 @@ int mdc_rmdir(struct mdc *c, uint64_t parent, const char *name)
 int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, uint32_t flags)
 {
+	return mdc_rename_wo(c, parent, name, newparent, newname, flags, 0, 0);
+}
+
+int mdc_rename_wo(struct mdc *c, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, uint32_t flags,
+		  uint32_t uid, uint32_t gid)
+{
 	struct msg_wr w;
 
 	msg_wr_init(&w);
@@ -333,6 +340,10 @@ int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	msg_put_u64(&w, newparent);
 	msg_put_str(&w, newname, strlen(newname));
 	msg_put_u32(&w, flags);
+	if (flags & CSVFS_RENAME_WHITEOUT) {
+		msg_put_u32(&w, uid);
+		msg_put_u32(&w, gid);
+	}
 	return call_none(c, CSVFS_MSG_RENAME, &w);
 }
 

@@ -98,6 +98,10 @@ int mdc_unlink(struct mdc *c, uint64_t parent, const char *name);
 int mdc_rmdir(struct mdc *c, uint64_t parent, const char *name);
 int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, uint32_t flags);
+/* RENAME with CSVFS_RENAME_WHITEOUT: the whiteout belongs to uid:gid. */
+int mdc_rename_wo(struct mdc *c, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, uint32_t flags,
+		  uint32_t uid, uint32_t gid);
 int mdc_link(struct mdc *c, uint64_t ino, uint64_t newparent,
 	     const char *newname, struct csvfs_attr *a);
 /* target: buffer of size bytes; NUL-terminated on success. */

@@ -132,6 +132,9 @@ struct csvfs_wext {
 /* RENAME flags (as RENAME_*). */
 #define CSVFS_RENAME_NOREPLACE	0x1
 #define CSVFS_RENAME_EXCHANGE	0x2
+#define CSVFS_RENAME_WHITEOUT	0x4	/* leave a whiteout (char device
+					 * 0/0) at the old name; le32 uid,
+					 * le32 gid of it follow the flags */
 
 /* OPEN flags. */
 #define CSVFS_OPEN_WRITE	0x1	/* the open has write access */
@@ -192,7 +195,9 @@ enum csvfs_msg_type {
 	CSVFS_MSG_UNLINK	= 8,	/* → le64 parent, STR name  ← (none) */
 	CSVFS_MSG_RMDIR		= 9,	/* → le64 parent, STR name  ← (none) */
 	CSVFS_MSG_RENAME	= 10,	/* → le64 parent, STR name, le64 newparent,
-					 *   STR newname, le32 flags  ← (none) */
+					 *   STR newname, le32 flags, [le32 uid,
+					 *   le32 gid: with RENAME_WHITEOUT]
+					 *   ← (none) */
 	CSVFS_MSG_LINK		= 11,	/* → le64 ino, le64 newparent,
 					 *   STR newname  ← ATTR */
 	CSVFS_MSG_READLINK	= 12,	/* → le64 ino  ← STR target */
