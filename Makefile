@@ -102,8 +102,7 @@ FUZZ_CFLAGS   := -std=gnu11 -g -O1 -fno-omit-frame-pointer \
                  -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined $(WARN) \
                  -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -I.
-MSG_FUZZ_SRCS := tests/fuzz/msg_fuzz.c net/msg.c net/mdc.c net/mcache.c meta/ondisk.c \
-                 meta/errors.c
+MSG_FUZZ_SRCS := tests/fuzz/msg_fuzz.c net/msg.c net/mdc.c net/mcache.c meta/ondisk.c
 FUZZ_RUN       = build-fuzz/msg_fuzz -max_len=4096 \
                  -artifact_prefix=tests/fuzz/corpus/msg/ \
                  build-fuzz/corpus-msg tests/fuzz/corpus/msg
@@ -112,7 +111,7 @@ build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/
 	@mkdir -p build-fuzz/corpus-msg
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(MSG_FUZZ_SRCS) -o $@ -lz -lpthread
 
-ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c meta/errors.c
+ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c
 FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
                   $(filter-out $(PROG_SRCS),$(wildcard meta/*.c)) \
                   net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c)

@@ -51,50 +51,6 @@
 #define OD_ENC_ZERO(p, s, f) \
 	memset((p) + offsetof(__typeof__(*(s)), f), 0, sizeof((s)->f))
 
-/* ---- little-endian helpers ---------------------------------------------- */
-
-uint16_t od_get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le16toh(v);
-}
-
-uint32_t od_get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le32toh(v);
-}
-
-uint64_t od_get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
-
-void od_put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-void od_put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-void od_put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
 /* Arrays of le64 (journal targets, directory index slots). */
 static void od_dec64_array(const uint8_t *p, uint64_t *v, size_t n)
 {

@@ -9,6 +9,7 @@
 #define CSVFS_META_ONDISK_H
 
 #include <stdint.h>
+#include "csvfs/le.h"
 #include "csvfs/ondisk.h"
 
 /* CRC-32 (zlib) of the 4 KiB block with its checksum field taken as zero. */
@@ -64,12 +65,15 @@ void od_dbucket_encode(const struct csvfs_dbucket *b, void *raw);
 #define OD_UUID_STR_LEN 37
 void od_uuid_str(const uint8_t *uuid, char out[OD_UUID_STR_LEN]);
 
-/* Little-endian helpers for packed variable records (dir entries, xattrs). */
-uint16_t od_get16(const uint8_t *p);
-uint32_t od_get32(const uint8_t *p);
-uint64_t od_get64(const uint8_t *p);
-void od_put16(uint8_t *p, uint16_t v);
-void od_put32(uint8_t *p, uint32_t v);
-void od_put64(uint8_t *p, uint64_t v);
+/*
+ * Little-endian helpers for packed variable records (dir entries, xattrs):
+ * meta/'s names for include/csvfs/le.h, which the layers below use.
+ */
+static inline uint16_t od_get16(const uint8_t *p) { return le_get16(p); }
+static inline uint32_t od_get32(const uint8_t *p) { return le_get32(p); }
+static inline uint64_t od_get64(const uint8_t *p) { return le_get64(p); }
+static inline void od_put16(uint8_t *p, uint16_t v) { le_put16(p, v); }
+static inline void od_put32(uint8_t *p, uint32_t v) { le_put32(p, v); }
+static inline void od_put64(uint8_t *p, uint64_t v) { le_put64(p, v); }
 
 #endif /* CSVFS_META_ONDISK_H */

@@ -35,8 +35,8 @@ run_capture mk -n -s all
 assert_eq "" "$OUT" "make -n -s output on an up-to-date tree"
 
 step "an object older than its source is all that is rebuilt"
-touch -d '2000-01-01' "$out/meta/errors.o"
+touch -d '2000-01-01' "$out/meta/extent.o"
 run_capture mk -n -s all
-assert_match 'meta/errors\.c' "$OUT" "make -n rebuilds meta/errors.o"
+assert_match 'meta/extent\.c' "$OUT" "make -n rebuilds meta/extent.o"
 n=$(grep -c -E '(^| )-c ' <<<"$OUT" || true)
 assert_eq 1 "$n" "objects make -n would compile"

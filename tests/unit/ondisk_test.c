@@ -1,6 +1,6 @@
 /*
  * ondisk_test: the on-disk and wire layouts against their spec, and the
- * meta/ondisk.c codecs and block checks, and meta/errors.c.
+ * meta/ondisk.c codecs and block checks, and include/csvfs/errors.h.
  *
  *   offsets   every field of include/csvfs/ondisk.h and of the proto.h
  *             structs at the offset its hex comment gives, no padding
