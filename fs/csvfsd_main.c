@@ -439,14 +439,7 @@ static int standalone_ctl_get(void *ctx, const char *name, char *buf,
 		     "\"coordinator\"}]}", uuid,
 		     1ull << standalone_vi.block_shift, standalone_node,
 		     standalone_node, standalone_node);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }
 
 /* Joins the cluster of the volume on dev (cluster mode). */
