@@ -269,8 +269,7 @@ static int write_regions(struct dev *d, const struct csvfs_super *sb,
 		struct csvfs_client cl;
 
 		memset(&hb, 0, sizeof(hb));
-		od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, sb->hb_mblk + i, uuid);
-		od_hb_encode(&hb, raw);
+		od_hb_slot_encode(&hb, sb->hb_mblk + i, uuid, raw);
 		rc = write_mblk(d, raw, sb->hb_mblk + i);
 		if (rc)
 			break;

@@ -278,6 +278,24 @@ void od_hb_encode(const struct csvfs_hb *h, void *raw)
 	OD_ENC_ZERO(p, h, reserved);
 }
 
+int od_hb_slot_decode(const void *raw, uint64_t mblk, const uint8_t *uuid,
+		      struct csvfs_hb *h)
+{
+	int rc = od_check(raw, CSVFS_MAGIC_HB, mblk, uuid);
+
+	if (!rc)
+		od_hb_decode(raw, h);
+	return rc;
+}
+
+void od_hb_slot_encode(struct csvfs_hb *h, uint64_t mblk, const uint8_t *uuid,
+		       void *raw)
+{
+	od_hdr_init(&h->hdr, CSVFS_MAGIC_HB, mblk, uuid);
+	od_hb_encode(h, raw);
+	od_seal(raw);
+}
+
 /* ---- client table slot -------------------------------------------------- */
 
 void od_client_decode(const void *raw, struct csvfs_client *c)

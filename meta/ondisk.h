@@ -38,6 +38,16 @@ void od_vstate_decode(const void *raw, struct csvfs_vstate *s);
 void od_vstate_encode(const struct csvfs_vstate *s, void *raw);
 void od_hb_decode(const void *raw, struct csvfs_hb *h);
 void od_hb_encode(const struct csvfs_hb *h, void *raw);
+/*
+ * The heartbeat slot at mblk as its writer (lockd/hb.c), mkfs and fsck all
+ * read and write it: decode checks the raw block (od_check, uuid may be
+ * NULL) and decodes it, returning od_check's result; encode sets h's
+ * header for mblk and uuid, encodes and seals.
+ */
+int od_hb_slot_decode(const void *raw, uint64_t mblk, const uint8_t *uuid,
+		      struct csvfs_hb *h);
+void od_hb_slot_encode(struct csvfs_hb *h, uint64_t mblk, const uint8_t *uuid,
+		       void *raw);
 void od_client_decode(const void *raw, struct csvfs_client *c);
 void od_client_encode(const struct csvfs_client *c, void *raw);
 void od_jsb_decode(const void *raw, struct csvfs_jsb *j);
