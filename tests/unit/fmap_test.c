@@ -259,7 +259,8 @@ int main(void)
 		    test_ranges_stay_sorted_past_the_first_allocation);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+		CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return fails ? 1 : 0;
 }
