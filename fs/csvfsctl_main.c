@@ -43,6 +43,7 @@
 
 #include "csvfs/errors.h"
 #include "csvfs/ondisk.h"
+#include "csvfs/size.h"
 #include "fs/client_api.h"
 #include "fs/nodeview.h"
 #include "net/keyfile.h"
@@ -733,39 +734,6 @@ static const char *space_strerror(int rc)
 }
 
 /*
- * A size with an optional binary suffix K, M, G, T (KiB...; "B" and "iB"
- * accepted after it). -1 when it is not one.
- */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-	int shift = 0;
-
-	errno = 0;
-	if (!*s || *s == '-')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (shift && *end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
-/*
  * 0 when path is on a csvfs mount (its daemon answers the space xattr;
  * another filesystem might store a trusted.csvfs.* xattr without a word),
  * else prints why and returns -1.
@@ -888,9 +856,9 @@ static int cmd_reserve(struct ctl *c, int argc, char **argv)
 		printf("\"%s\": %s reserved\n", argv[1], h);
 		return 0;
 	}
-	if (parse_size(argv[2], &bytes)) {
+	if (csvfs_parse_size(argv[2], &bytes)) {
 		fprintf(stderr, "csvfsctl: reserve: \"%s\" is not a size (a "
-			"number with an optional K, M, G or T)\n", argv[2]);
+			"number with an optional K, M, G, T or P, then iB)\n", argv[2]);
 		return 1;
 	}
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
@@ -949,9 +917,9 @@ static int cmd_preallocate(struct ctl *c, int argc, char **argv)
 		fputs(use, stderr);
 		return 1;
 	}
-	if (argc - optind == 2 && parse_size(argv[optind + 1], &bytes)) {
+	if (argc - optind == 2 && csvfs_parse_size(argv[optind + 1], &bytes)) {
 		fprintf(stderr, "csvfsctl: preallocate: \"%s\" is not a size "
-			"(a number with an optional K, M, G or T)\n",
+			"(a number with an optional K, M, G, T or P, then iB)\n",
 			argv[optind + 1]);
 		return 1;
 	}

@@ -36,6 +36,7 @@
 #include "csvfs/errors.h"
 #include "fs/fsops.h"
 #include "fs/log.h"
+#include "fs/status.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
@@ -421,32 +422,30 @@ out:
 /* Standalone answer to "trusted.csvfs.status" (see fsops.h). */
 static struct mdc_volinfo standalone_vi;
 static uint32_t standalone_node;
+static char standalone_label[CSVFS_LABEL_MAX];
 
 static int standalone_ctl_get(void *ctx, const char *name, char *buf,
 			      size_t size)
 {
-	char tmp[512], uuid[OD_UUID_STR_LEN];
+	struct status_view v = {
+		.mode = "standalone", .uuid = standalone_vi.uuid,
+		.label = standalone_label,
+		.block_size = 1ull << standalone_vi.block_shift,
+		.node = standalone_node, .quorate = 1,
+		.coord = standalone_node, .target = standalone_node,
+		.preferred = standalone_node, .self = 1,
+		.members = &standalone_node, .nmembers = 1,
+	};
+	char tmp[1024];
 	int n;
 
 	(void)ctx;
 	if (strcmp(name, "trusted.csvfs.status"))
 		return -ENODATA;
-	od_uuid_str(standalone_vi.uuid, uuid);
-	n = snprintf(tmp, sizeof(tmp), "{\"mode\":\"standalone\",\"volume\":"
-		     "{\"uuid\":\"%s\",\"block_size\":%llu},"
-		     "\"node\":%u,\"quorate\":true,\"coordinator\":{\"node\":%u,"
-		     "\"self\":true},\"members\":[{\"node\":%u,\"state\":"
-		     "\"coordinator\"}]}", uuid,
-		     1ull << standalone_vi.block_shift, standalone_node,
-		     standalone_node, standalone_node);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
+	n = status_json(&v, tmp, sizeof(tmp));
+	if (n < 0)
 		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }
 
 /* Joins the cluster of the volume on dev (cluster mode). */
@@ -664,8 +663,13 @@ client:
 		fo.ctl_set = clu_ctl_set;
 		fo.ctl_ctx = clu;
 	} else {
+		struct csvfs_super lsb;
+
 		standalone_vi = vi;
 		standalone_node = o.node_id;
+		if (!fmt_read_super(dev, &lsb))
+			snprintf(standalone_label, sizeof(standalone_label),
+				 "%.*s", (int)sizeof(lsb.label) - 1, lsb.label);
 		fo.ctl_get = standalone_ctl_get;
 		fo.entry_timeout = CSVFSD_TIMEOUT;
 		fo.attr_timeout = CSVFSD_TIMEOUT;

@@ -566,6 +566,19 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes ------------------------------------------------------ */
 
+int fsops_xa_reply(const char *val, int n, size_t cap, char *buf,
+		   size_t size)
+{
+	if (n < 0 || (size_t)n >= cap)
+		return -ERANGE;
+	if (size == 0)
+		return n;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, val, (size_t)n);
+	return n;
+}
+
 /*
  * Only "user." and "trusted." are stored. "security." and "system." (ACLs,
  * capabilities, SELinux labels) fail at once with EOPNOTSUPP, so the
@@ -689,14 +702,7 @@ static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
 			     !!(a.flags & CSVFS_IFL_STRICT));
 	else
 		return -ENODATA;
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }
 
 void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se)

@@ -101,6 +101,15 @@ struct fsops_opts {
  */
 #define FSOPS_XA_LOCKS		"trusted.csvfs.locks"
 
+/*
+ * The one getxattr size probe for values a daemon formats itself (the
+ * ctl_get hooks, the ownership and space xattrs): val holds n bytes as
+ * snprintf returned them for a buffer of cap bytes; size 0 asks for the
+ * length only. Returns the length, -ERANGE when the value was cut short
+ * in val (n < 0 or n >= cap) or is longer than size. Any thread.
+ */
+int fsops_xa_reply(const char *val, int n, size_t cap, char *buf,
+		   size_t size);
 
 /*
  * Creates the operations' context (lookup-count table, data path).

@@ -904,8 +904,9 @@ static int chk_entries(struct chk *k, unsigned long long m,
 					e.name);
 		if (!n || h != prev)
 			run = off;
-		for (o = run; o < off; o += r.rec_len)
-			if (!ent_at(b, o, &r) && r.name_len == e.name_len &&
+		/* entries before off were read above: ent_at cannot fail */
+		for (o = run; o < off && !ent_at(b, o, &r); o += r.rec_len)
+			if (r.name_len == e.name_len &&
 			    !memcmp(r.name, e.name, e.name_len))
 				return chk_fail(k, "bucket %llu: name '%.*s' "
 						"twice", m, (int)e.name_len,

@@ -920,7 +920,7 @@ static int h_forget(struct mds_req *r)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-#define MUT	0x1	/* changes metadata */
+/* Which requests change metadata is CSVFS_MSG_MUTATING_MASK (proto.h). */
 #define SYNC	0x2	/* reply after commit */
 
 struct mds_entry {
@@ -932,41 +932,48 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_HELLO] = { h_hello, 0 },
 	[CSVFS_MSG_LOOKUP] = { mds_h_lookup, 0 },
 	[CSVFS_MSG_GETATTR] = { mds_h_getattr, 0 },
-	[CSVFS_MSG_SETATTR] = { mds_h_setattr, MUT },
-	[CSVFS_MSG_MKNOD] = { mds_h_mknod, MUT },
-	[CSVFS_MSG_MKDIR] = { mds_h_mkdir, MUT },
-	[CSVFS_MSG_SYMLINK] = { mds_h_symlink, MUT },
-	[CSVFS_MSG_UNLINK] = { mds_h_unlink, MUT },
-	[CSVFS_MSG_RMDIR] = { mds_h_rmdir, MUT },
-	[CSVFS_MSG_RENAME] = { mds_h_rename, MUT },
-	[CSVFS_MSG_LINK] = { mds_h_link, MUT },
+	[CSVFS_MSG_SETATTR] = { mds_h_setattr, 0 },
+	[CSVFS_MSG_MKNOD] = { mds_h_mknod, 0 },
+	[CSVFS_MSG_MKDIR] = { mds_h_mkdir, 0 },
+	[CSVFS_MSG_SYMLINK] = { mds_h_symlink, 0 },
+	[CSVFS_MSG_UNLINK] = { mds_h_unlink, 0 },
+	[CSVFS_MSG_RMDIR] = { mds_h_rmdir, 0 },
+	[CSVFS_MSG_RENAME] = { mds_h_rename, 0 },
+	[CSVFS_MSG_LINK] = { mds_h_link, 0 },
 	[CSVFS_MSG_READLINK] = { mds_h_readlink, 0 },
 	[CSVFS_MSG_READDIR] = { mds_h_readdir, 0 },
 	[CSVFS_MSG_STATFS] = { h_statfs, 0 },
 	/* OPEN writes only the inode's ownership (no allocator resync) */
 	[CSVFS_MSG_OPEN] = { h_open, 0 },
-	[CSVFS_MSG_RELEASE] = { h_release, MUT },
+	[CSVFS_MSG_RELEASE] = { h_release, 0 },
 	[CSVFS_MSG_GET_EXTENTS] = { mds_h_get_extents, 0 },
-	[CSVFS_MSG_ALLOC] = { mds_h_alloc, MUT | SYNC },
-	[CSVFS_MSG_WRITE_DONE] = { mds_h_write_done, MUT },
-	[CSVFS_MSG_FALLOCATE] = { mds_h_fallocate, MUT | SYNC },
+	[CSVFS_MSG_ALLOC] = { mds_h_alloc, SYNC },
+	[CSVFS_MSG_WRITE_DONE] = { mds_h_write_done, 0 },
+	[CSVFS_MSG_FALLOCATE] = { mds_h_fallocate, SYNC },
 	[CSVFS_MSG_INLINE_READ] = { mds_h_inline_read, 0 },
-	[CSVFS_MSG_INLINE_WRITE] = { mds_h_inline_write, MUT },
+	[CSVFS_MSG_INLINE_WRITE] = { mds_h_inline_write, 0 },
 	[CSVFS_MSG_GETXATTR] = { mds_h_getxattr, 0 },
-	[CSVFS_MSG_SETXATTR] = { mds_h_setxattr, MUT },
+	[CSVFS_MSG_SETXATTR] = { mds_h_setxattr, 0 },
 	[CSVFS_MSG_LISTXATTR] = { mds_h_listxattr, 0 },
-	[CSVFS_MSG_REMOVEXATTR] = { mds_h_removexattr, MUT },
+	[CSVFS_MSG_REMOVEXATTR] = { mds_h_removexattr, 0 },
 	[CSVFS_MSG_FSYNC] = { h_fsync, SYNC },
 	[CSVFS_MSG_LSEEK] = { mds_h_lseek, 0 },
 	[CSVFS_MSG_FORGET] = { h_forget, 0 },
 	/* HANDOFF: handoff(), outside the table (it waits between steps) */
 	[CSVFS_MSG_RECALL_DONE] = { h_recall_done, 0 },
-	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, MUT | SYNC },
-	[CSVFS_MSG_CREATE] = { mds_h_create, MUT },
-	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, MUT | SYNC },
-	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, MUT | SYNC },
+	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, SYNC },
+	[CSVFS_MSG_CREATE] = { mds_h_create, 0 },
+	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, SYNC },
+	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, SYNC },
 	/* GROW: mds_grow(), outside the table (it commits between steps) */
 };
+
+int mds_handles(unsigned type)
+{
+	return type == CSVFS_MSG_INVAL_ACK || type == CSVFS_MSG_HANDOFF ||
+	       type == CSVFS_MSG_GROW ||
+	       (type < CSVFS_MSG_TYPE_MAX && table[type].fn);
+}
 
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		 const uint8_t *payload, uint8_t **reply, size_t *reply_len)
@@ -1029,7 +1036,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			mds_inval_collect(&r);
 	}
 	tid = jop_end(&op, rc);
-	if (rc && (e->flags & MUT)) {
+	if (rc && csvfs_msg_mutating(hdr->type)) {
 		jop_begin(m->j, &op);
 		alloc_resync(m->a, &op);
 		mds_space_resync(m, &op);
@@ -1049,7 +1056,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	}
 	if (!rc && m->watch)
 		mds_orphans_sweep(m);
-	if (!rc && (e->flags & MUT))
+	if (!rc && csvfs_msg_mutating(hdr->type))
 		mds_inval_send(&r);
 	else if (!rc && r.ninv)
 		mds_inval_send(&r);

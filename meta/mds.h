@@ -92,6 +92,12 @@ uint64_t mds_epoch(const struct mds *m);
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		 const uint8_t *payload, uint8_t **reply, size_t *reply_len);
 
+/*
+ * Whether mds_dispatch answers requests of this type (anything else gets
+ * -EOPNOTSUPP). Any thread; for the checks of tests/unit/proto_test.c.
+ */
+int mds_handles(unsigned type);
+
 /* A transport that calls mds_dispatch directly (standalone mode). */
 void mds_local_transport(struct mds *m, struct mdc_transport *t);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/size.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/ondisk.h"
@@ -35,28 +36,12 @@ static void usage(FILE *f)
 		CSVFS_LABEL_MAX - 1);
 }
 
-/* Parses "64M", "1G", "4096" into bytes; 0 on a malformed size. */
+/* A size (include/csvfs/size.h); 0 when it is not one. */
 static uint64_t parse_size(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case '\0': break;
-	default: return 0;
-	}
-	if (*end == 'i' || *end == 'B')
-		end++;
-	if (*end == 'B')
-		end++;
-	return *end ? 0 : v;
+	return csvfs_parse_size(s, &v) ? 0 : v;
 }
 
 /*

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta/ondisk.h"
+#include "csvfs/le.h"
 #include "net/msg.h"
 
 void msg_wr_init(struct msg_wr *w)
@@ -61,7 +61,7 @@ void msg_put_u16(struct msg_wr *w, uint16_t v)
 	uint8_t *p = wr_room(w, 2);
 
 	if (p)
-		od_put16(p, v);
+		le_put16(p, v);
 }
 
 void msg_put_u32(struct msg_wr *w, uint32_t v)
@@ -69,7 +69,7 @@ void msg_put_u32(struct msg_wr *w, uint32_t v)
 	uint8_t *p = wr_room(w, 4);
 
 	if (p)
-		od_put32(p, v);
+		le_put32(p, v);
 }
 
 void msg_put_u64(struct msg_wr *w, uint64_t v)
@@ -77,7 +77,7 @@ void msg_put_u64(struct msg_wr *w, uint64_t v)
 	uint8_t *p = wr_room(w, 8);
 
 	if (p)
-		od_put64(p, v);
+		le_put64(p, v);
 }
 
 void msg_put_raw(struct msg_wr *w, const void *src, size_t n)
@@ -186,21 +186,21 @@ uint16_t msg_get_u16(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 2);
 
-	return p ? od_get16(p) : 0;
+	return p ? le_get16(p) : 0;
 }
 
 uint32_t msg_get_u32(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 4);
 
-	return p ? od_get32(p) : 0;
+	return p ? le_get32(p) : 0;
 }
 
 uint64_t msg_get_u64(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 8);
 
-	return p ? od_get64(p) : 0;
+	return p ? le_get64(p) : 0;
 }
 
 size_t msg_get_str(struct msg_rd *r, char *out, size_t max)
@@ -290,34 +290,34 @@ int msg_rd_end(struct msg_rd *r)
 void msg_hdr_encode(const struct csvfs_msg_hdr *h, uint8_t *raw)
 {
 	memset(raw, 0, CSVFS_MSG_HDR_SIZE);
-	od_put32(raw + 0x00, h->magic);
-	od_put16(raw + 0x04, h->version);
-	od_put16(raw + 0x06, h->type);
-	od_put32(raw + 0x08, h->length);
-	od_put32(raw + 0x0c, h->flags);
-	od_put64(raw + 0x10, h->req_id);
-	od_put64(raw + 0x18, h->epoch);
-	od_put32(raw + 0x20, h->node_id);
-	od_put32(raw + 0x24, (uint32_t)h->status);
-	od_put64(raw + 0x28, h->incarnation);
-	od_put64(raw + 0x30, h->seq);
-	od_put64(raw + 0x38, h->reserved);
+	le_put32(raw + 0x00, h->magic);
+	le_put16(raw + 0x04, h->version);
+	le_put16(raw + 0x06, h->type);
+	le_put32(raw + 0x08, h->length);
+	le_put32(raw + 0x0c, h->flags);
+	le_put64(raw + 0x10, h->req_id);
+	le_put64(raw + 0x18, h->epoch);
+	le_put32(raw + 0x20, h->node_id);
+	le_put32(raw + 0x24, (uint32_t)h->status);
+	le_put64(raw + 0x28, h->incarnation);
+	le_put64(raw + 0x30, h->seq);
+	le_put64(raw + 0x38, h->reserved);
 }
 
 int msg_hdr_decode(const uint8_t *raw, struct csvfs_msg_hdr *h)
 {
-	h->magic = od_get32(raw + 0x00);
-	h->version = od_get16(raw + 0x04);
-	h->type = od_get16(raw + 0x06);
-	h->length = od_get32(raw + 0x08);
-	h->flags = od_get32(raw + 0x0c);
-	h->req_id = od_get64(raw + 0x10);
-	h->epoch = od_get64(raw + 0x18);
-	h->node_id = od_get32(raw + 0x20);
-	h->status = (int32_t)od_get32(raw + 0x24);
-	h->incarnation = od_get64(raw + 0x28);
-	h->seq = od_get64(raw + 0x30);
-	h->reserved = od_get64(raw + 0x38);
+	h->magic = le_get32(raw + 0x00);
+	h->version = le_get16(raw + 0x04);
+	h->type = le_get16(raw + 0x06);
+	h->length = le_get32(raw + 0x08);
+	h->flags = le_get32(raw + 0x0c);
+	h->req_id = le_get64(raw + 0x10);
+	h->epoch = le_get64(raw + 0x18);
+	h->node_id = le_get32(raw + 0x20);
+	h->status = (int32_t)le_get32(raw + 0x24);
+	h->incarnation = le_get64(raw + 0x28);
+	h->seq = le_get64(raw + 0x30);
+	h->reserved = le_get64(raw + 0x38);
 	if (h->magic != CSVFS_MSG_MAGIC || h->version != CSVFS_PROTO_VERSION ||
 	    h->length > CSVFS_MSG_MAX_PAYLOAD)
 		return -EPROTO;

@@ -38,6 +38,9 @@
  *        -CSVFS_ESTALEEPOCH (-1006, include/csvfs/errors.h) before it
  *        runs; the node resends it once it follows the new coordinator.
  *        HELLO is always answered (it tells the epoch).
+ *      + a retried SET_RESERVE or PREALLOC is answered from the client
+ *        slot's record, as every other metadata change (coordinator side
+ *        only; no message changes).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -366,29 +369,55 @@ enum csvfs_msg_type {
 #define CSVFS_CACHE_LEASE_MS	1000
 #define CSVFS_INVAL_WAIT_MS	1500	/* wait for acks; > the lease */
 
+#define CSVFS_MSG_BIT(t)	(1ull << (t))
+
+/*
+ * The requests that change metadata: the one list of them. The coordinator
+ * (meta/mds.c mds_dispatch) resyncs its allocator after one of them failed
+ * and sends the cache invalidations of one that succeeded; each is also
+ * recorded for retries (below). tests/unit/proto_test.c checks both lists
+ * against the coordinator's table.
+ */
+#define CSVFS_MSG_MUTATING_MASK						\
+	(CSVFS_MSG_BIT(CSVFS_MSG_SETATTR) | CSVFS_MSG_BIT(CSVFS_MSG_MKNOD) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_MKDIR) | CSVFS_MSG_BIT(CSVFS_MSG_SYMLINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_UNLINK) | CSVFS_MSG_BIT(CSVFS_MSG_RMDIR) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_RENAME) | CSVFS_MSG_BIT(CSVFS_MSG_LINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_RELEASE) | CSVFS_MSG_BIT(CSVFS_MSG_ALLOC) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_WRITE_DONE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_FALLOCATE) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_INLINE_WRITE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SETXATTR) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SET_RESERVE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC))
+
 /*
  * Retries. A node sends a request again, unchanged (same incarnation and
  * seq), after its connection broke or the coordinator changed. The
  * coordinator records the requests below, with their replies, in the
  * node's client slot (include/csvfs/ondisk.h, journaled with the change),
  * and answers a retry of one of them from there: a retried mkdir does not
- * fail with EEXIST, a retried unlink not with ENOENT. A node keeps at most
- * CSVFS_CLIENT_RECS of them in flight, so a retry finds its record.
+ * fail with EEXIST, a retried unlink not with ENOENT, a retried
+ * SET_RESERVE or PREALLOC does not undo another node's later change. A
+ * node keeps at most CSVFS_CLIENT_RECS of them in flight, so a retry finds
+ * its record. Recorded: every metadata-changing request, and OPEN, which
+ * changes only the inode's ownership (a second open would count a second
+ * holder), so needs no allocator resync.
  */
-#define CSVFS_MSG_BIT(t)	(1ull << (t))
 #define CSVFS_MSG_RECORDED_MASK						\
-	(CSVFS_MSG_BIT(CSVFS_MSG_SETATTR) | CSVFS_MSG_BIT(CSVFS_MSG_MKNOD) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_MKDIR) | CSVFS_MSG_BIT(CSVFS_MSG_SYMLINK) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_UNLINK) | CSVFS_MSG_BIT(CSVFS_MSG_RMDIR) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_RENAME) | CSVFS_MSG_BIT(CSVFS_MSG_LINK) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_OPEN) | CSVFS_MSG_BIT(CSVFS_MSG_RELEASE) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_ALLOC) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_WRITE_DONE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_FALLOCATE) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_INLINE_WRITE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_SETXATTR) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE))
+	(CSVFS_MSG_MUTATING_MASK | CSVFS_MSG_BIT(CSVFS_MSG_OPEN))
+
+/* The masks are 64 bits: a type from 64 on (the election's CPG messages
+ * end there) can never be recorded or mutating. */
+_Static_assert(CSVFS_MSG_ELECT_STATE < 64 && CSVFS_MSG_LOCK_LIST < 64,
+	       "request masks are 64 bits");
+
+static inline int csvfs_msg_mutating(unsigned type)
+{
+	return type < 64 && (CSVFS_MSG_MUTATING_MASK >> type) & 1;
+}
 
 static inline int csvfs_msg_recorded(unsigned type)
 {

@@ -22,7 +22,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined -Iinclude -I. -D_GNU_SOURCE \
  *     tests/fuzz/msg_fuzz.c net/msg.c net/mdc.c meta/ondisk.c \
- *     meta/errors.c -lz -lpthread -o build-fuzz/msg_fuzz
+ *     -lz -lpthread -o build-fuzz/msg_fuzz
  *   build-fuzz/msg_fuzz -max_total_time=60 tests/fuzz/corpus/msg
  *
  * Seeds: compiled with -DMSG_FUZZ_WRITE_SEEDS (no -fsanitize=fuzzer) this

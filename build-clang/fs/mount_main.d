@@ -1,0 +1,1 @@
+build-clang/fs/mount_main.o: fs/mount_main.c

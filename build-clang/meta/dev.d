@@ -1,0 +1,3 @@
+build-clang/meta/dev.o: meta/dev.c meta/dev.h
+
+meta/dev.h:

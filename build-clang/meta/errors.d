@@ -1,0 +1,3 @@
+build-clang/meta/errors.o: meta/errors.c include/csvfs/errors.h
+
+include/csvfs/errors.h:

@@ -1,0 +1,26 @@
+build-clang/meta/fsck_tree.o: meta/fsck_tree.c include/csvfs/errors.h \
+  meta/alloc.h include/csvfs/ondisk.h meta/dev.h meta/dir.h \
+  meta/extent.h meta/fsck_i.h meta/fsck.h meta/inode.h meta/jrnl.h \
+  meta/ondisk.h
+
+include/csvfs/errors.h:
+
+meta/alloc.h:
+
+include/csvfs/ondisk.h:
+
+meta/dev.h:
+
+meta/dir.h:
+
+meta/extent.h:
+
+meta/fsck_i.h:
+
+meta/fsck.h:
+
+meta/inode.h:
+
+meta/jrnl.h:
+
+meta/ondisk.h:

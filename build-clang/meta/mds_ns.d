@@ -1,0 +1,28 @@
+build-clang/meta/mds_ns.o: meta/mds_ns.c include/csvfs/errors.h \
+  meta/alloc.h include/csvfs/ondisk.h meta/dir.h meta/inode.h \
+  meta/jrnl.h meta/mds_i.h include/csvfs/proto.h meta/extent.h \
+  meta/mds.h net/msg.h meta/ondisk.h
+
+include/csvfs/errors.h:
+
+meta/alloc.h:
+
+include/csvfs/ondisk.h:
+
+meta/dir.h:
+
+meta/inode.h:
+
+meta/jrnl.h:
+
+meta/mds_i.h:
+
+include/csvfs/proto.h:
+
+meta/extent.h:
+
+meta/mds.h:
+
+net/msg.h:
+
+meta/ondisk.h:

@@ -1,0 +1,3 @@
+build-clang/net/memb.o: net/memb.c net/memb.h
+
+net/memb.h:

@@ -1,0 +1,3 @@
+build-clang/net/tls.o: net/tls.c net/tls.h
+
+net/tls.h:

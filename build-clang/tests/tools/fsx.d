@@ -1,0 +1,1 @@
+build-clang/tests/tools/fsx.o: tests/tools/fsx.c

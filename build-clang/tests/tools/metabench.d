@@ -1,0 +1,1 @@
+build-clang/tests/tools/metabench.o: tests/tools/metabench.c

@@ -1,0 +1,1 @@
+build-clang/tests/tools/renameat2.o: tests/tools/renameat2.c

@@ -1,0 +1,1 @@
+build-clang/tests/tools/seekdata.o: tests/tools/seekdata.c

@@ -1,0 +1,1 @@
+build-clang/tests/tools/vmwriter.o: tests/tools/vmwriter.c

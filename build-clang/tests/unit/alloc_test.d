@@ -1,0 +1,19 @@
+build-clang/tests/unit/alloc_test.o: tests/unit/alloc_test.c \
+  include/csvfs/errors.h include/csvfs/ondisk.h meta/alloc.h meta/dev.h \
+  meta/format.h meta/jrnl.h meta/ondisk.h tests/unit/testvol.h
+
+include/csvfs/errors.h:
+
+include/csvfs/ondisk.h:
+
+meta/alloc.h:
+
+meta/dev.h:
+
+meta/format.h:
+
+meta/jrnl.h:
+
+meta/ondisk.h:
+
+tests/unit/testvol.h:
