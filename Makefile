@@ -232,7 +232,8 @@ DEB_DIR := $(B)/deb
 deb: deps
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/csvfs
 	tar -cf - --exclude=./.git --exclude='./build*' . | tar -C $(DEB_DIR)/csvfs -xf -
-	cd $(DEB_DIR)/csvfs && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -us -uc -b -Jauto
+	cd $(DEB_DIR)/csvfs && env -u B MAKEFLAGS= MAKELEVEL= \
+		dpkg-buildpackage -us -uc -b -Jauto
 	lintian --fail-on error $(DEB_DIR)/*.changes
 
 clean:

@@ -1,3 +1,0 @@
-build-clang/fs/itab.o: fs/itab.c fs/itab.h
-
-fs/itab.h:

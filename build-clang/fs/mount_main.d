@@ -1,1 +1,0 @@
-build-clang/fs/mount_main.o: fs/mount_main.c

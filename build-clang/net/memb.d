@@ -1,3 +1,0 @@
-build-clang/net/memb.o: net/memb.c net/memb.h
-
-net/memb.h:

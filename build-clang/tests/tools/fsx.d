@@ -1,1 +1,0 @@
-build-clang/tests/tools/fsx.o: tests/tools/fsx.c

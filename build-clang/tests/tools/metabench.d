@@ -1,1 +1,0 @@
-build-clang/tests/tools/metabench.o: tests/tools/metabench.c

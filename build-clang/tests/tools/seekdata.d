@@ -1,1 +1,0 @@
-build-clang/tests/tools/seekdata.o: tests/tools/seekdata.c

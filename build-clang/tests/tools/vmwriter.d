@@ -1,1 +1,0 @@
-build-clang/tests/tools/vmwriter.o: tests/tools/vmwriter.c

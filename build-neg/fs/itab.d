@@ -1,2 +1,0 @@
-build-neg/fs/itab.o: fs/itab.c fs/itab.h
-fs/itab.h:

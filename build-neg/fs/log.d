@@ -1,2 +1,0 @@
-build-neg/fs/log.o: fs/log.c fs/log.h
-fs/log.h:

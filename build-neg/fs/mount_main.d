@@ -1,1 +1,0 @@
-build-neg/fs/mount_main.o: fs/mount_main.c

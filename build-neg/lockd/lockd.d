@@ -1,4 +1,0 @@
-build-neg/lockd/lockd.o: lockd/lockd.c include/csvfs/ondisk.h \
- lockd/lockd.h
-include/csvfs/ondisk.h:
-lockd/lockd.h:

@@ -1,2 +1,0 @@
-build-neg/lockd/plock.o: lockd/plock.c lockd/plock.h
-lockd/plock.h:

@@ -1,2 +1,0 @@
-build-neg/meta/dev.o: meta/dev.c meta/dev.h
-meta/dev.h:

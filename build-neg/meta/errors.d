@@ -1,2 +1,0 @@
-build-neg/meta/errors.o: meta/errors.c include/csvfs/errors.h
-include/csvfs/errors.h:

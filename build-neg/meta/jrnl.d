@@ -1,7 +1,0 @@
-build-neg/meta/jrnl.o: meta/jrnl.c include/csvfs/errors.h meta/dev.h \
- meta/jrnl.h include/csvfs/ondisk.h meta/ondisk.h
-include/csvfs/errors.h:
-meta/dev.h:
-meta/jrnl.h:
-include/csvfs/ondisk.h:
-meta/ondisk.h:

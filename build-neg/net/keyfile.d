@@ -1,2 +1,0 @@
-build-neg/net/keyfile.o: net/keyfile.c net/keyfile.h
-net/keyfile.h:

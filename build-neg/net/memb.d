@@ -1,2 +1,0 @@
-build-neg/net/memb.o: net/memb.c net/memb.h
-net/memb.h:

@@ -1,2 +1,0 @@
-build-neg/net/tls.o: net/tls.c net/tls.h
-net/tls.h:

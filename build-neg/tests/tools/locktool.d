@@ -1,1 +1,0 @@
-build-neg/tests/tools/locktool.o: tests/tools/locktool.c
