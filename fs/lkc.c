@@ -70,30 +70,6 @@ struct lkc {
 	int stop;
 };
 
-static void to_wire(const struct plock *l, struct csvfs_wlock *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->node = l->node;
-	w->pid = l->pid;
-	w->owner = l->owner;
-	w->type = l->type;
-	w->cls = l->cls;
-	w->start = l->start;
-	w->end = l->end;
-}
-
-static void from_wire(const struct csvfs_wlock *w, struct plock *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->node = w->node;
-	l->pid = w->pid;
-	l->owner = w->owner;
-	l->type = w->type;
-	l->cls = w->cls;
-	l->start = w->start;
-	l->end = w->end;
-}
-
 /* Under mu. */
 static void job_add(struct lkc *l, int kind, uint64_t ino, uint64_t id)
 {
@@ -159,7 +135,7 @@ static int send_set(struct lkc *l, uint64_t ino, const struct plock *req,
 	struct csvfs_wlock w;
 	int rc;
 
-	to_wire(req, &w);
+	plock_to_wire(req, &w);
 	for (;;) {
 		pthread_rwlock_rdlock(&l->op);
 		rc = mdc_lock_set(l->mdc, ino, &w, flags, id);
@@ -282,12 +258,12 @@ int lkc_get(struct lkc *l, uint64_t ino, const struct plock *req,
 	rc = plock_check(&r);
 	if (rc)
 		return rc;
-	to_wire(&r, &w);
+	plock_to_wire(&r, &w);
 	while ((rc = mdc_lock_get(l->mdc, ino, &w, found, &h)) == -ERESTART)
 		usleep(GRACE_RETRY_US);
 	if (rc)
 		return rc;
-	from_wire(&h, holder);
+	plock_from_wire(&h, h.node, holder);
 	if (*found && holder->node != l->node) {
 		log_info("ino %llu: lock [%llu, %llu] held by process %u on "
 			 "node %u", (unsigned long long)ino,
@@ -415,7 +391,7 @@ static void job_reclaim(struct lkc *l)
 	rc = plock_tab_each(&l->held, snap_file, &s);
 	pthread_mutex_unlock(&l->mu);
 	for (i = 0; i < s.n && !rc; i++) {
-		to_wire(&s.v[i].l, &w);
+		plock_to_wire(&s.v[i].l, &w);
 		rc = mdc_lock_set(l->mdc, s.v[i].ino, &w, CSVFS_LK_RECLAIM, 0);
 		if (rc == -ENOLCK || rc == -EAGAIN) {
 			/* Someone else got it while we were away. */

@@ -341,3 +341,28 @@ void plock_tab_release(struct plock_tab *t)
 	free(t->slots);
 	plock_tab_init(t);
 }
+
+void plock_to_wire(const struct plock *l, struct csvfs_wlock *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->node = l->node;
+	w->pid = l->pid;
+	w->owner = l->owner;
+	w->type = l->type;
+	w->cls = l->cls;
+	w->start = l->start;
+	w->end = l->end;
+}
+
+void plock_from_wire(const struct csvfs_wlock *w, uint32_t node,
+		     struct plock *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->node = node;
+	l->pid = w->pid;
+	l->owner = w->owner;
+	l->type = w->type;
+	l->cls = w->cls;
+	l->start = w->start;
+	l->end = w->end;
+}

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csvfs/proto.h"
+
 #define PLOCK_EOF	UINT64_MAX
 
 /* Lock types (the wire values of include/csvfs/proto.h). */
@@ -136,5 +138,12 @@ int plock_tab_each(const struct plock_tab *t,
 		   int (*fn)(struct plock_file *f, void *arg), void *arg);
 /* Frees every file, lock and waiter. */
 void plock_tab_release(struct plock_tab *t);
+
+/* A lock to and from its wire form (include/csvfs/proto.h); from_wire
+ * takes the holder's node from the caller (the coordinator trusts the
+ * request header, not the payload). */
+void plock_to_wire(const struct plock *l, struct csvfs_wlock *w);
+void plock_from_wire(const struct csvfs_wlock *w, uint32_t node,
+		     struct plock *l);
 
 #endif /* CSVFS_PLOCK_H */

@@ -189,31 +189,6 @@ static int in_grace(struct mds_locks *L)
 	return 0;
 }
 
-static void to_plock(const struct csvfs_wlock *w, uint32_t node,
-		     struct plock *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->node = node;
-	l->pid = w->pid;
-	l->owner = w->owner;
-	l->type = w->type;
-	l->cls = w->cls;
-	l->start = w->start;
-	l->end = w->end;
-}
-
-static void to_wire(const struct plock *l, struct csvfs_wlock *w)
-{
-	memset(w, 0, sizeof(*w));
-	w->node = l->node;
-	w->pid = l->pid;
-	w->owner = l->owner;
-	w->type = l->type;
-	w->cls = l->cls;
-	w->start = l->start;
-	w->end = l->end;
-}
-
 /*
  * Conflict test that first drops the locks of dead holders. Returns 1
  * with *h the live holder, or 0.
@@ -284,7 +259,7 @@ static int h_set(struct mds_locks *L, const struct csvfs_msg_hdr *hdr,
 	wait_id = msg_get_u64(in);
 	if (msg_rd_end(in))
 		return -EPROTO;
-	to_plock(&wl, node, &l);
+	plock_from_wire(&wl, node, &l);
 	if (plock_check(&l) || (flags & ~(CSVFS_LK_WAIT | CSVFS_LK_RECLAIM)))
 		return -EINVAL;
 	if (in_grace(L) && !(flags & CSVFS_LK_RECLAIM))
@@ -334,7 +309,7 @@ static int h_get(struct mds_locks *L, const struct csvfs_msg_hdr *hdr,
 	msg_get_lock(in, &wl);
 	if (msg_rd_end(in))
 		return -EPROTO;
-	to_plock(&wl, hdr->node_id, &l);
+	plock_from_wire(&wl, hdr->node_id, &l);
 	if (plock_check(&l))
 		return -EINVAL;
 	if (in_grace(L))
@@ -342,7 +317,7 @@ static int h_get(struct mds_locks *L, const struct csvfs_msg_hdr *hdr,
 	found = test_live(L, ino, plock_tab_get(&L->tab, ino, 0), &l, &h, w);
 	if (!found)
 		memset(&h, 0, sizeof(h));
-	to_wire(&h, &wl);
+	plock_to_wire(&h, &wl);
 	msg_put_u32(out, (uint32_t)found);
 	msg_put_lock(out, &wl);
 	return 0;
@@ -387,7 +362,7 @@ static int h_list(struct mds_locks *L, struct msg_rd *in, struct msg_wr *out)
 	f = plock_tab_get(&L->tab, ino, 0);
 	msg_put_u32(out, f ? (uint32_t)plock_count(f, 0) : 0);
 	for (e = f ? f->locks : NULL; e; e = e->next) {
-		to_wire(&e->l, &wl);
+		plock_to_wire(&e->l, &wl);
 		msg_put_lock(out, &wl);
 	}
 	return 0;
