@@ -20,7 +20,8 @@
 # libfuse3-dev would compile without them (tests/integration/t1700).
 # DEPS_CMD=: skips the installer (package builds, which declare their deps).
 #
-# Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
+# Library objects are every .c of meta/ (the on-disk library), meta/mds/
+# (the coordinator), meta/fsck/, net/, lockd/ and fs/ that is not a
 # program's main file (PROG_SRCS). Each tests/unit/X_test.c is one CUnit
 # runner linked with them.
 
@@ -51,12 +52,13 @@ CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SAN) -D_GNU_SOURCE \
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(SAN)
 LDLIBS    += $(PKG_LIBS) $(CPG_LIBS) -lpthread
 
-PROG_SRCS := meta/mkfs_main.c meta/fsck_main.c fs/csvfsd_main.c \
+PROG_SRCS := meta/mkfs_main.c meta/fsck/fsck_main.c fs/csvfsd_main.c \
              fs/mount_main.c fs/csvfsctl_main.c
 PROGS     := $(B)/mkfs.csvfs $(B)/fsck.csvfs $(B)/csvfsd $(B)/mount.csvfs \
              $(B)/csvfsctl
 LIB_SRCS  := $(filter-out $(PROG_SRCS) %_fuzz.c, \
-               $(wildcard meta/*.c net/*.c lockd/*.c fs/*.c))
+               $(wildcard meta/*.c meta/mds/*.c meta/fsck/*.c net/*.c lockd/*.c \
+                 fs/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -91,7 +93,7 @@ $(B)/libcsvfs.a: $(LIB_OBJS)
 
 $(B)/mkfs.csvfs: $(B)/meta/mkfs_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/fsck.csvfs: $(B)/meta/fsck_main.o $(B)/libcsvfs.a
+$(B)/fsck.csvfs: $(B)/meta/fsck/fsck_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/csvfsd: $(B)/fs/csvfsd_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -128,7 +130,8 @@ build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/
 
 ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c
 FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
-                  $(filter-out $(PROG_SRCS),$(wildcard meta/*.c)) \
+                  $(filter-out $(PROG_SRCS),$(wildcard meta/*.c meta/mds/*.c \
+                    meta/fsck/*.c)) \
                   net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c)
 fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
            -artifact_prefix=tests/fuzz/corpus/$(1)/ \
@@ -137,7 +140,8 @@ fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
 build-fuzz/ondisk_fuzz: $(ONDISK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h)
 	@mkdir -p build-fuzz/corpus-ondisk
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ONDISK_FUZZ_SRCS) -o $@ -lz -lpthread
-build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h net/*.h lockd/*.h)
+build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h \
+                      meta/*/*.h net/*.h lockd/*.h)
 	@mkdir -p build-fuzz/corpus-fsck
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FSCK_FUZZ_SRCS) -o $@ -lz -lcrypto -lpthread
 
