@@ -3,6 +3,7 @@
 #   make              build every program into build/
 #   make check        install build deps, unit tests + integration tests
 #   make check-unit   the CUnit suites only
+#   make check-layers no include against the folder order (scripts/layercheck)
 #   make check-man    lint the man pages (man/)
 #   make deb          a Debian package in build/deb/ (debian/)
 #   make check-asan   unit + single-node tests under ASan/UBSan
@@ -174,10 +175,17 @@ torture: deps
 
 check: deps
 	$(MAKE) all
+	$(MAKE) check-layers
 	$(MAKE) check-man
 	$(MAKE) check-unit
 	$(MAKE) fuzz-smoke DEPS_CMD=:
 	tests/run-integration.sh $(B)
+
+# The folders depend one way (the order is declared in scripts/layercheck);
+# the self-test breaks scratch copies of the tree to prove the check fails.
+check-layers:
+	scripts/layercheck
+	scripts/layercheck --self-test
 
 # The man pages must lint clean (mandoc exits non-zero on a warning).
 MAN_PAGES := $(wildcard man/*.[0-9])
@@ -243,7 +251,7 @@ deb: deps
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all progs deps check check-man check-unit check-asan bench demo install install-files \
+.PHONY: all progs deps check check-layers check-man check-unit check-asan bench demo install install-files \
 	deb clean fuzz fuzz-build fuzz-smoke torture
 
 -include $(shell find $(B) -path $(DEB_DIR) -prune -o -name '*.d' -type f -print 2>/dev/null)
