@@ -147,7 +147,11 @@ for ((m = 1; m <= MOVES; m++)); do
 	pcmk_move "$to" 180 || pcmk_fail "move $m: the VM is not on $to"
 	hop_ms+=("$PCMK_MS")
 	mig_ms+=("${PCMK_MIGRATE_MS:-?}")
-	assert_match 'running' "$(virsh_on "${to#node}" domstate vm1)" "move $m: vm1 on $to"
+	# Pacemaker may report the target before libvirt's Finish step has
+	# resumed the guest there ("paused (migration)" for a moment); a
+	# guest paused for any other reason (an I/O error) stays paused
+	wait_for 300 eval '[[ $(virsh_on "${to#node}" domstate vm1) == running ]]' ||
+		pcmk_fail "move $m: vm1 on $to is $(virsh_on "${to#node}" domstate --reason vm1)"
 	[[ -z "$(virsh_on "${from#node}" list --name 2>/dev/null)" ]] ||
 		fail "move $m: vm1 still runs on $from"
 	wait_synced "$before" 120
