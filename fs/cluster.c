@@ -27,9 +27,11 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/le.h"
 #include "fs/cluster.h"
 #include "fs/elect.h"
 #include "fs/log.h"
+#include "fs/own.h"
 #include "lockd/hb.h"
 #include "meta/mds/mds.h"
 #include "meta/ondisk.h"
@@ -132,20 +134,6 @@ static int64_t mono_ms(void)
 
 /* ---- messages ----------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* ---- the role ------------------------------------------------------------ */
 
 static int serve(void *ctx, const struct csvfs_msg_hdr *h,
@@ -163,49 +151,18 @@ static int serve(void *ctx, const struct csvfs_msg_hdr *h,
 	return rc;
 }
 
-/* ---- file ownership: recalls ------------------------------------------- */
-
-struct recall_job {
-	struct clu *c;
-	uint64_t ino;
-};
-
-static void *recall_main(void *arg)
-{
-	struct recall_job *j = arg;
-
-	j->c->recall(j->c->recall_ctx, j->ino);
-	free(j);
-	return NULL;
-}
+/* ---- file ownership: recalls (the protocol: fs/own.h) ----------------- */
 
 /*
- * Runs the daemon's recall of ino on a thread of its own: the recall
- * reports through RPCs, which the push reader thread must not wait for.
+ * Runs the daemon's recall of ino on a thread of its own (own.h): the
+ * recall reports through RPCs, which the push reader thread must not wait
+ * for.
  */
 static int recall_spawn(struct clu *c, uint64_t ino)
 {
-	struct recall_job *j;
-	pthread_attr_t at;
-	pthread_t t;
-	int rc;
-
 	if (!c->recall)
 		return -ENOSYS;
-	j = malloc(sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	j->c = c;
-	j->ino = ino;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &at, recall_main, j);
-	pthread_attr_destroy(&at);
-	if (rc) {
-		free(j);
-		return -rc;
-	}
-	return 0;
+	return own_recall_spawn(c->recall, c->recall_ctx, ino);
 }
 
 /* Coordinator side (mds_opts.is_member). */
@@ -222,7 +179,7 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	struct clu *c = ctx;
 	struct csvfs_msg_hdr h;
 	struct rpc_server *srv;
-	uint8_t p[12];
+	uint8_t p[MSG_RECALL_LEN];
 
 	if (node == c->self)
 		return recall_spawn(c, ino);
@@ -233,9 +190,7 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	h.type = CSVFS_MSG_RECALL;
 	h.length = sizeof(p);
 	h.node_id = c->self;
-	put32(p, (uint32_t)ino);
-	put32(p + 4, (uint32_t)(ino >> 32));
-	put32(p + 8, to);
+	msg_recall_encode(ino, to, p);
 	return rpc_server_push(srv, node, &h, p);
 }
 
@@ -275,8 +230,7 @@ static int own_lock_wake(void *ctx, uint32_t node, uint64_t wait_id)
 	h.type = CSVFS_MSG_LOCK_WAKE;
 	h.length = sizeof(p);
 	h.node_id = c->self;
-	put32(p, (uint32_t)wait_id);
-	put32(p + 4, (uint32_t)(wait_id >> 32));
+	le_put64(p, wait_id);
 	pthread_mutex_lock(&c->wake_lock);
 	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
 	rc = srv ? rpc_server_push(srv, node, &h, p) : -ENOTCONN;
@@ -459,6 +413,7 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 {
 	struct clu *c = ctx;
 	uint64_t ino;
+	uint32_t to;
 	int rc;
 
 	if (h->type == CSVFS_MSG_INVAL && h->length >= 12) {
@@ -466,13 +421,12 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 		return;
 	}
 	if (h->type == CSVFS_MSG_LOCK_WAKE && h->length == 8) {
-		locks_call(c, (uint64_t)get32(payload) |
-			      (uint64_t)get32(payload + 4) << 32);
+		locks_call(c, le_get64(payload));
 		return;
 	}
-	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
+	if (h->type != CSVFS_MSG_RECALL ||
+	    msg_recall_decode(payload, h->length, &ino, &to))
 		return;
-	ino = (uint64_t)get32(payload) | (uint64_t)get32(payload + 4) << 32;
 	rc = recall_spawn(c, ino);
 	if (rc)
 		syslog(LOG_ERR, "ino %llu: cannot start the recall: %s",
