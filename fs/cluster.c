@@ -22,15 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
 #include "csvfs/le.h"
+#include "csvfs/log.h"
 #include "fs/cluster.h"
 #include "fs/elect.h"
-#include "fs/log.h"
 #include "fs/own.h"
 #include "lockd/hb.h"
 #include "meta/mds/mds.h"
@@ -376,8 +375,8 @@ static void on_inval(struct clu *c, const struct csvfs_msg_hdr *h,
 	id = msg_get_u64(&in);
 	n = msg_get_u32(&in);
 	if (in.err || (uint64_t)n * 8 != h->length - 12u) {
-		syslog(LOG_WARNING, "malformed cache invalidation from the "
-		       "coordinator: dropping the whole cache");
+		log_warn("malformed cache invalidation from the "
+			 "coordinator: dropping the whole cache");
 		n = 0;
 	}
 	/* In pieces: a long list must not need memory we may not get. */
@@ -429,8 +428,8 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 		return;
 	rc = recall_spawn(c, ino);
 	if (rc)
-		syslog(LOG_ERR, "ino %llu: cannot start the recall: %s",
-		       (unsigned long long)ino, strerror(-rc));
+		log_ino_at(LOG_ERR, ino, "cannot start the recall: %s",
+			   strerror(-rc));
 }
 
 void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
@@ -462,8 +461,9 @@ static void role_stop(struct clu *c, const char *why)
 	c->mds = NULL;
 	pthread_rwlock_unlock(&c->role_lock);
 	rc = mds_stop(m);
-	syslog(rc ? LOG_ERR : LOG_NOTICE, "node %u: coordinator stopped (%s)%s",
-	       c->self, why, rc ? ": final commit failed" : "");
+	log_node(rc ? LOG_ERR : LOG_NOTICE, c->self,
+		 "coordinator stopped (%s)%s", why,
+		 rc ? ": final commit failed" : "");
 	if (c->coord == c->self)
 		c->coord = 0;
 }
@@ -491,8 +491,8 @@ static int role_start(struct clu *c, uint64_t *epoch)
 	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: cannot start the coordinator: %s",
-		       c->self, csvfs_strerror(rc));
+		log_node(LOG_ERR, c->self, "cannot start the coordinator: %s",
+			 csvfs_strerror(rc));
 		return rc;
 	}
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -512,14 +512,15 @@ static int role_start(struct clu *c, uint64_t *epoch)
 			  1ull << CSVFS_MSG_RECALL_DONE;
 	rc = rpc_server_start(&so, &c->server);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
-		       c->self, c->o.port, strerror(-rc));
+		log_node(LOG_ERR, c->self, "cannot listen on port %u: %s",
+			 c->o.port, strerror(-rc));
 		role_stop(c, "no listener");
 		return rc;
 	}
 	*epoch = mds_epoch(m);
-	syslog(LOG_NOTICE, "node %u: coordinator started, port %u, epoch %llu",
-	       c->self, c->o.port, (unsigned long long)*epoch);
+	log_node(LOG_NOTICE, c->self,
+		 "coordinator started, port %u, epoch %llu", c->o.port,
+		 (unsigned long long)*epoch);
 	return 0;
 }
 
@@ -562,8 +563,8 @@ static void fence_update(struct clu *c, int quorate)
 		c->fenced = 1;
 		hb_suspend(c->hb, 1);
 		fence_call(c, 1);
-		syslog(LOG_WARNING, "node %u: quorum lost: fenced (no device "
-		       "writes, heartbeat stopped)", c->self);
+		log_node(LOG_WARNING, c->self, "quorum lost: fenced (no device "
+			 "writes, heartbeat stopped)");
 	} else if (quorate && c->fenced) {
 		c->fenced = 0;
 		hb_suspend(c->hb, 0);
@@ -573,8 +574,7 @@ static void fence_update(struct clu *c, int quorate)
 						     unfence_main, c);
 		if (!c->unfence_started)
 			fence_call(c, 0);
-		syslog(LOG_NOTICE, "node %u: quorum regained: unfenced",
-		       c->self);
+		log_node(LOG_NOTICE, c->self, "quorum regained: unfenced");
 	}
 }
 
@@ -598,9 +598,9 @@ static void follow_acks(struct clu *c, const char *addr, uint16_t port)
 	rpc_client_free(c->ack_client);
 	c->ack_client = NULL;
 fail:
-	syslog(LOG_ERR, "node %u: no connection for cache acknowledgements "
-	       "(%s): the coordinator will wait out this node's leases",
-	       c->self, strerror(-rc));
+	log_node(LOG_ERR, c->self, "no connection for cache acknowledgements "
+		 "(%s): the coordinator will wait out this node's leases",
+		 strerror(-rc));
 }
 
 /* Points the client at node's address (caller holds c->lock). */
@@ -611,8 +611,8 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 
 	rc = memb_node_addr(node, addr, sizeof(addr));
 	if (rc) {
-		syslog(LOG_ERR, "node %u: no address for coordinator node %u "
-		       "in the corosync nodelist", c->self, node);
+		log_node(LOG_ERR, c->self, "no address for coordinator node %u "
+			 "in the corosync nodelist", node);
 		return;
 	}
 	if (c->client && !strcmp(addr, c->coord_addr) &&
@@ -629,8 +629,7 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 	rc = rpc_client_new(addr, port, c->key, c->identity, c->self,
 			    &c->client);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: rpc client: %s", c->self,
-		       strerror(-rc));
+		log_node(LOG_ERR, c->self, "rpc client: %s", strerror(-rc));
 		c->client = NULL;
 		return;
 	}
@@ -1102,8 +1101,8 @@ void clu_stop(struct clu *c)
 	if (c->unfence_started)
 		pthread_join(c->unfence, NULL);
 	if (hb_stop(c->hb))
-		syslog(LOG_WARNING, "node %u: could not mark the heartbeat "
-		       "slot left", c->self);
+		log_node(LOG_WARNING, c->self, "could not mark the heartbeat "
+			 "slot left");
 	rpc_client_free(cl);
 	rpc_client_free(c->ack_client);
 	mdc_free(c->ack_mdc);

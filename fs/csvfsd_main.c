@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "fs/fsops.h"
-#include "fs/log.h"
 #include "fs/own.h"
 #include "fs/status.h"
 #include "meta/dev.h"

@@ -41,11 +41,11 @@
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
-#include "fs/log.h"
 #include "fs/own.h"
 #include "meta/dev.h"
 #include "net/mdc.h"

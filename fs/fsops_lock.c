@@ -18,10 +18,10 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "csvfs/log.h"
 #include "fs/fsops.h"
 #include "fs/fsops_i.h"
 #include "fs/lkc.h"
-#include "fs/log.h"
 #include "net/mdc.h"
 
 #define LIST_MAX	256

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
-#include "fs/log.h"
 #include "fs/own.h"
 #include "net/mdc.h"
 

@@ -5,13 +5,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/hb.h"
 #include "meta/dev.h"
 #include "meta/ondisk.h"
@@ -137,8 +137,9 @@ static void *hb_main(void *arg)
 		 * being written. */
 		rc = stamp(h, h->state);
 		if (rc && !failed)
-			syslog(LOG_WARNING, "node %u: heartbeat write failed: "
-			       "%s", h->node, csvfs_strerror(rc));
+			log_node(LOG_WARNING, h->node,
+				 "heartbeat write failed: %s",
+				 csvfs_strerror(rc));
 		failed = !!rc;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -188,8 +189,8 @@ void hb_suspend(struct hb *h, int on)
 		return;
 	pthread_mutex_lock(&h->lock);
 	if (h->suspended != !!on)
-		syslog(on ? LOG_WARNING : LOG_NOTICE, "node %u: heartbeat %s",
-		       h->node, on ? "suspended (fenced)" : "resumed");
+		log_node(on ? LOG_WARNING : LOG_NOTICE, h->node, "heartbeat %s",
+			 on ? "suspended (fenced)" : "resumed");
 	h->suspended = !!on;
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
@@ -238,8 +239,8 @@ int hb_check_others(struct dev *d, const struct csvfs_super *sb)
 		if (rc)
 			return rc;
 		if (b.counter != a.counter) {
-			syslog(LOG_ERR, "node %u (%s) is using the volume",
-			       a.node_id, a.hostname);
+			log_node(LOG_ERR, a.node_id, "is using the volume "
+				 "(host \"%s\")", a.hostname);
 			return -CSVFS_ELIVE;
 		}
 	}

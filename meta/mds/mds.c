@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/hb.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
@@ -61,8 +61,7 @@ int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	int rc = ino_get(r->op, r->m->a, ino, in, mb);
 
 	if (rc && rc != -ESTALE && rc != -ENOMEM)
-		syslog(LOG_ERR, "inode %llu: %s",
-		       (unsigned long long)ino, csvfs_strerror(rc));
+		log_ino_at(LOG_ERR, ino, "%s", csvfs_strerror(rc));
 	return rc;
 }
 
@@ -460,9 +459,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		int rc2 = mds_reclaim(m, r.reclaim_ino);
 
 		if (rc2)
-			syslog(LOG_ERR, "inode %llu: reclaim failed: %s",
-			       (unsigned long long)r.reclaim_ino,
-			       csvfs_strerror(rc2));
+			log_ino_at(LOG_ERR, r.reclaim_ino, "reclaim failed: %s",
+				   csvfs_strerror(rc2));
 	}
 	if (!rc && m->watch)
 		mds_orphans_sweep(m);
@@ -477,10 +475,11 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			return rc;
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */
-			syslog(LOG_ERR, "%s of inode %llu: %s (run fsck.csvfs)",
-			       msg_type_name(hdr->type), (unsigned long long)
-			       (hdr->length >= 8 ? od_get64(payload) : 0),
-			       csvfs_strerror(rc));
+			log_req(LOG_ERR, hdr->node_id, hdr->seq,
+				"%s of ino %llu: %s (run fsck.csvfs)",
+				msg_type_name(hdr->type), (unsigned long long)
+				(hdr->length >= 8 ? od_get64(payload) : 0),
+				csvfs_strerror(rc));
 			rc = csvfs_errno(rc);
 		}
 		return rc;
@@ -515,10 +514,10 @@ static int mds_backup_stale(struct mds *m)
 	if (fmt_read_backup(m->dev, &bk) ||
 	    bk.total_blocks == m->sb.total_blocks)
 		return 0;
-	syslog(LOG_NOTICE, "backup superblock: %llu blocks, the volume has "
-	       "%llu (interrupted grow): rewritten",
-	       (unsigned long long)bk.total_blocks,
-	       (unsigned long long)m->sb.total_blocks);
+	log_notice("backup superblock: %llu blocks, the volume has "
+		   "%llu (interrupted grow): rewritten",
+		   (unsigned long long)bk.total_blocks,
+		   (unsigned long long)m->sb.total_blocks);
 	return 1;
 }
 
@@ -561,13 +560,13 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	}
 	rc = jrnl_replay(dev, &m->sb, &ntx);
 	if (rc) {
-		syslog(LOG_ERR, "journal replay failed: %s (run fsck.csvfs -y)",
-		       csvfs_strerror(rc));
+		log_err("journal replay failed: %s (run fsck.csvfs -y)",
+			csvfs_strerror(rc));
 		goto fail;
 	}
 	if (ntx)
-		syslog(LOG_INFO, "journal: replayed %llu transactions",
-		       (unsigned long long)ntx);
+		log_info("journal: replayed %llu transactions",
+			 (unsigned long long)ntx);
 	m->sb.coord_epoch++;
 	m->sb.coord_node = o->node_id;
 	m->sb.mount_time = (uint64_t)time(NULL);

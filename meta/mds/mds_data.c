@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
@@ -902,8 +902,7 @@ void mds_orphans_sweep(struct mds *m)
 			return;
 		if (orphan_break_dead(m, cur) && trim_op(m, cur, &freed) == 0 &&
 		    freed)
-			syslog(LOG_INFO, "orphan inode %llu freed",
-			       (unsigned long long)cur);
+			log_ino_at(LOG_INFO, cur, "orphan freed");
 		cur = next;
 	}
 }
@@ -928,8 +927,8 @@ int mds_orphans_recover(struct mds *m)
 		if (!rc)
 			rc = trim_op(m, cur, &freed);
 		if (rc) {
-			syslog(LOG_ERR, "orphan inode %llu: %s",
-			       (unsigned long long)cur, csvfs_strerror(rc));
+			log_ino_at(LOG_ERR, cur, "orphan: %s",
+				   csvfs_strerror(rc));
 			return rc;
 		}
 		n++;
@@ -939,7 +938,7 @@ int mds_orphans_recover(struct mds *m)
 	if (rc)
 		return rc;
 	if (n)
-		syslog(LOG_INFO, "recovered %u orphan inodes (%u still open "
-		       "on a node, freed at their last close)", n, kept);
+		log_info("recovered %u orphan inodes (%u still open "
+			 "on a node, freed at their last close)", n, kept);
 	return jrnl_commit(m->j);
 }

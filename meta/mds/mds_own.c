@@ -32,10 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/hb.h"
 #include "lockd/lockd.h"
 #include "meta/inode.h"
@@ -69,10 +69,10 @@ int mds_may_modify(struct mds_req *r, uint64_t ino,
 	mds_own_decode(in, &s);
 	rc = lockd_may_modify(&s, r->hdr->node_id, frees, &owner);
 	if (rc)
-		syslog(LOG_NOTICE, "ino %llu: %s by node %u refused: held %s "
-		       "by node %u", (unsigned long long)ino, frees ?
-		       "freeing blocks" : "size change", r->hdr->node_id,
-		       lockd_mode_name(s.mode), owner);
+		log_ino_at(LOG_NOTICE, ino, "%s by node %u refused: held %s "
+			   "by node %u", frees ? "freeing blocks" :
+			   "size change", r->hdr->node_id,
+			   lockd_mode_name(s.mode), owner);
 	return rc;
 }
 
@@ -193,9 +193,8 @@ int mds_own_break_dead(struct mds *m, uint64_t ino, struct lockd_state *s,
 		open_drop_node(m, ino, n);
 		if (flags & MDS_BREAK_LOCKS)
 			mds_lock_node_dead(m, n);
-		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
-		       "heartbeat stopped: its ownership is broken",
-		       (unsigned long long)ino, n);
+		log_ino_at(LOG_WARNING, ino, "node %u left the cluster and its "
+			   "heartbeat stopped: its ownership is broken", n);
 		broke++;
 	}
 	return broke;
@@ -233,19 +232,19 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 		}
 	}
 	if (rc == -EBUSY) {
-		syslog(LOG_WARNING, "ino %llu: open for %s by node %u refused: "
-		       "%s node %u%s", (unsigned long long)ino,
-		       wr ? "write" : "read", node,
-		       s.mode == CSVFS_OWN_WRITER ?
-		       (s.iflags & CSVFS_IFL_STRICT ? "strict file written by" :
-			"written by") : "read by", owner,
-		       o && o->handoff_to ? " (handoff in progress)" : "");
+		log_ino_at(LOG_WARNING, ino, "open for %s by node %u refused: "
+			   "%s node %u%s", wr ? "write" : "read", node,
+			   s.mode == CSVFS_OWN_WRITER ?
+			   (s.iflags & CSVFS_IFL_STRICT ?
+			    "strict file written by" : "written by") :
+			   "read by", owner,
+			   o && o->handoff_to ? " (handoff in progress)" : "");
 		return rc;
 	}
 	if (rc == -ERANGE)
-		syslog(LOG_WARNING, "ino %llu: open by node %u refused: shared "
-		       "modes support nodes 1..%u only",
-		       (unsigned long long)ino, node, LOCKD_MAX_NODE);
+		log_ino_at(LOG_WARNING, ino, "open by node %u refused: shared "
+			   "modes support nodes 1..%u only", node,
+			   LOCKD_MAX_NODE);
 	if (rc <= 0)
 		return rc;
 	mds_own_encode(&s, in);
@@ -495,8 +494,8 @@ static void handoff_log(uint64_t ino, uint32_t from, uint32_t to, int rc)
 	default:
 		why = csvfs_strerror(rc);
 	}
-	syslog(LOG_WARNING, "ino %llu: handoff from node %u to node %u "
-	       "refused: %s", (unsigned long long)ino, from, to, why);
+	log_ino_at(LOG_WARNING, ino, "handoff from node %u to node %u "
+		   "refused: %s", from, to, why);
 }
 
 /* Clears the handing-off mark after a failed step 2. */
@@ -549,9 +548,9 @@ int mds_handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		goto out;
 	if (from && from != to && node_dead(m, from)) {
 		/* Nothing to flush: a dead node writes no more. */
-		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
-		       "heartbeat stopped: handing off without a recall",
-		       (unsigned long long)ino, from);
+		log_ino_at(LOG_WARNING, ino, "node %u left the cluster and its "
+			   "heartbeat stopped: handing off without a recall",
+			   from);
 		jop_begin(m->j, &op);
 		open_drop_node(m, ino, from);
 		jop_end(&op, 0);
@@ -579,8 +578,8 @@ int mds_handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		goto out;
 	}
 	mds_inval_send(&r);
-	syslog(LOG_INFO, "ino %llu: handed off from node %u to node %u",
-	       (unsigned long long)ino, from, to);
+	log_ino_at(LOG_INFO, ino, "handed off from node %u to node %u", from,
+		   to);
 	*reply = r.out.p;
 	*reply_len = r.out.len;
 	return 0;
