@@ -16,7 +16,8 @@
 #include "meta/dev.h"
 #include "meta/ondisk.h"
 
-#define HB_STALE_S	10	/* standalone check: older stamps are dead */
+#define HB_STALE_S	10	/* hb_find_live: older stamps are dead */
+#define HB_LIVE_WAIT_US	(2500 * 1000)	/* > 2 stamping intervals */
 
 struct hb {
 	struct dev *dev;
@@ -216,35 +217,64 @@ int hb_stop(struct hb *h)
 	return rc;
 }
 
-int hb_check_others(struct dev *d, const struct csvfs_super *sb)
+/*
+ * The rule, once for the coordinator's standalone start and for fsck:
+ * a slot is live when it says a mount uses it (STANDALONE or CLUSTER),
+ * its stamp is younger than HB_STALE_S, and its counter advances within
+ * HB_LIVE_WAIT_US (a mount that crashed left a recent stamp, but its
+ * counter stands still). One wait covers every fresh slot.
+ */
+int hb_find_live(struct dev *d, const struct csvfs_super *sb,
+		 struct csvfs_hb *who)
 {
 	uint64_t now = real_ns();
-	uint32_t s;
-	int rc;
+	struct csvfs_hb hb, *seen;
+	uint32_t s, nfresh = 0;
+	int rc, err = 0;
 
+	seen = calloc(sb->max_nodes, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
 	for (s = 0; s < sb->max_nodes; s++) {
-		struct csvfs_hb a, b;
-
 		/* Our own slot too: another standalone mount of ours. */
-		rc = hb_read(d, sb, s, &a);
-		if (rc)
-			return rc;
-		if (a.state != CSVFS_HB_STANDALONE &&
-		    a.state != CSVFS_HB_CLUSTER)
+		rc = hb_read(d, sb, s, &hb);
+		if (rc) {
+			err = err ? err : rc;
 			continue;
-		if (a.timestamp_ns + HB_STALE_S * 1000000000ull < now)
+		}
+		if ((hb.state != CSVFS_HB_STANDALONE &&
+		     hb.state != CSVFS_HB_CLUSTER) ||
+		    hb.timestamp_ns + HB_STALE_S * 1000000000ull < now)
 			continue;
-		usleep(2500 * 1000);
-		rc = hb_read(d, sb, s, &b);
-		if (rc)
-			return rc;
-		if (b.counter != a.counter) {
-			log_node(LOG_ERR, a.node_id, "is using the volume "
-				 "(host \"%s\")", a.hostname);
-			return -CSVFS_ELIVE;
+		seen[s] = hb;
+		nfresh++;
+	}
+	if (nfresh)
+		usleep(HB_LIVE_WAIT_US);
+	rc = 0;
+	for (s = 0; nfresh && s < sb->max_nodes; s++) {
+		if (seen[s].node_id == 0 && seen[s].counter == 0)
+			continue;
+		if (!hb_read(d, sb, s, &hb) && hb.counter != seen[s].counter) {
+			*who = hb;
+			rc = (int)s + 1;
+			break;
 		}
 	}
-	return 0;
+	free(seen);
+	return rc ? rc : err;
+}
+
+int hb_check_others(struct dev *d, const struct csvfs_super *sb)
+{
+	struct csvfs_hb a;
+	int rc = hb_find_live(d, sb, &a);
+
+	if (rc <= 0)
+		return rc;
+	log_node(LOG_ERR, a.node_id, "is using the volume (host \"%s\")",
+		 a.hostname);
+	return -CSVFS_ELIVE;
 }
 
 /* ---- watching the others --------------------------------------------------- */
