@@ -1,14 +1,20 @@
 /*
- * testmds.h: the fixture CUnit suites share to run the coordinator
- * standalone on an image file (img, formatted by the suite) and talk to it
- * through the metadata client, as the FUSE daemon does.
+ * testmds.h: the fixture CUnit suites share to run the coordinator on an
+ * image file and talk to it through the metadata client, as the FUSE
+ * daemon does: testmds_format makes and formats img, start/stop mount it
+ * standalone, testmds_start_nodes/testmds_stop_nodes run it in cluster
+ * mode with one client per node (the suite's stubs in its mds_opts).
  */
 #ifndef CSVFS_TESTMDS_H
 #define CSVFS_TESTMDS_H
 
 #include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "meta/dev.h"
+#include "meta/format.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
 
@@ -20,6 +26,69 @@ static struct mdc_volinfo vi;
 
 /* Every mount of a node is a new incarnation (its request records). */
 static uint64_t incarnation = 42;
+
+/*
+ * A new image file /tmp/<name>.XXXXXX of size bytes in img, formatted
+ * with the defaults. For a suite's init: 0 or -1 / the format error.
+ */
+static inline int testmds_format(const char *name, uint64_t size)
+{
+	struct fmt_opts fo = { 0 };
+	struct dev *d;
+	int fd, rc;
+
+	snprintf(img, sizeof(img), "/tmp/%s.XXXXXX", name);
+	fd = mkstemp(img);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (dev_open(img, 0, &d))
+		return -1;
+	rc = fmt_volume(d, &fo, NULL);
+	dev_close(d);
+	return rc;
+}
+
+/* For a suite's cleanup. */
+static inline int testmds_unlink(void)
+{
+	unlink(img);
+	return 0;
+}
+
+/*
+ * Cluster mode: the coordinator with options o, and a client nm[n] for
+ * each node 1..nnodes, each a new incarnation that said HELLO.
+ */
+static inline void testmds_start_nodes(const struct mds_opts *o,
+				       struct mdc **nm, uint32_t nnodes)
+{
+	struct mdc_transport t;
+	uint32_t n;
+
+	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	CU_ASSERT_FATAL(mds_start(dev, o, &mds) == 0);
+	mds_local_transport(mds, &t);
+	for (n = 1; n <= nnodes; n++) {
+		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
+		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
+	}
+}
+
+static inline void testmds_stop_nodes(struct mdc **nm, uint32_t nnodes)
+{
+	uint32_t n;
+
+	for (n = 1; n <= nnodes; n++)
+		mdc_free(nm[n]);
+	CU_ASSERT(mds_stop(mds) == 0);
+	dev_close(dev);
+	dev = NULL;
+}
 
 /* Mounts img: coordinator, client, HELLO. */
 static void start(void)
