@@ -17,6 +17,7 @@
 #include "lockd/hb.h"
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "tests/unit/testimg.h"
 
 static char img[64];
 static struct dev *dev;
@@ -24,16 +25,8 @@ static struct csvfs_super sb;
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd;
-
-	snprintf(img, sizeof(img), "/tmp/hb_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev) || fmt_volume(dev, &fo, NULL) ||
-	    fmt_read_super(dev, &sb))
+	if (testimg_new(img, sizeof(img), "hb_test", 1ull << 30) ||
+	    testimg_mkfs(img, 1ull << 30, &sb) || dev_open(img, 0, &dev))
 		return -1;
 	return 0;
 }

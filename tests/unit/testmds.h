@@ -9,14 +9,12 @@
 #define CSVFS_TESTMDS_H
 
 #include <CUnit/Basic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "meta/dev.h"
-#include "meta/format.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
+#include "tests/unit/testimg.h"
 
 static char img[64];
 static struct dev *dev;
@@ -33,24 +31,9 @@ static uint64_t incarnation = 42;
  */
 static inline int testmds_format(const char *name, uint64_t size)
 {
-	struct fmt_opts fo = { 0 };
-	struct dev *d;
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/%s.XXXXXX", name);
-	fd = mkstemp(img);
-	if (fd < 0)
+	if (testimg_new(img, sizeof(img), name, size))
 		return -1;
-	if (ftruncate(fd, (off_t)size)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (dev_open(img, 0, &d))
-		return -1;
-	rc = fmt_volume(d, &fo, NULL);
-	dev_close(d);
-	return rc;
+	return testimg_mkfs(img, size, NULL);
 }
 
 /* For a suite's cleanup. */
