@@ -11,7 +11,7 @@
  *
  * Caches. The daemon answers LOOKUP and GETATTR from its cache
  * (net/mcache.h), which the coordinator keeps coherent with INVAL pushes
- * (meta/mds_inval.c); the kernel caches no entries or attributes (its
+ * (meta/mds/mds_inval.c); the kernel caches no entries or attributes (its
  * dentry invalidation takes the directory's lock, which a request of this
  * node may hold while it waits for the coordinator), and file I/O is direct.
  * INVALs are acknowledged by the acker thread over a second connection,
@@ -823,7 +823,7 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		 * longer serves; ESTALEEPOCH: its epoch is not the one we
 		 * sent): wait for the election's news, then resend. A
 		 * request refused this way was not run, and one that ran is
-		 * answered from its record (meta/mds_retry.c).
+		 * answered from its record (meta/mds/mds_retry.c).
 		 */
 		if (rc != -ESTALE && rc != -CSVFS_ESTALEEPOCH)
 			return rc;

@@ -4,7 +4,7 @@
  *   csvfsd [-f] [-d] [-o OPTS] DEVICE MOUNTPOINT
  *
  * Standalone mode (the default) runs the coordinator in this process
- * (meta/mds.h) and reaches it through the local transport; cluster mode is
+ * (meta/mds/mds.h) and reaches it through the local transport; cluster mode is
  * not implemented yet.
  *
  * Daemonizing. The parent must exit only when the mount is up (its exit

@@ -8,7 +8,7 @@
  *     again must give the same 64 bytes.
  *   - A request (flags 0) of a known type: the payload is walked with the
  *     msg_get_* readers in the order the coordinator reads it (the same
- *     fields as meta/mds*.c); when it decodes exactly, re-encoding the
+ *     fields as meta/mds/*.c); when it decodes exactly, re-encoding the
  *     fields with msg_put_* must give the payload back.
  *   - A reply (CSVFS_MSGF_REPLY): the mdc call of that type runs through a
  *     fake transport that returns the payload and the header's status, so

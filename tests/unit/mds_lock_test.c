@@ -1,5 +1,5 @@
 /*
- * mds_lock_test: the coordinator's application locks (meta/mds_lock.c)
+ * mds_lock_test: the coordinator's application locks (meta/mds/mds_lock.c)
  * through the metadata client, with three nodes on the local transport:
  * conflicts and F_GETLK across nodes, queued requests woken by a push,
  * cancel, deadlock detection, the grace period and reclaim, a dead node's

@@ -1,5 +1,5 @@
 /*
- * mds_space_test: meta/mds_space.c through the metadata client,
+ * mds_space_test: meta/mds/mds_space.c through the metadata client,
  * standalone, on a freshly formatted 1 GiB image (1 MiB blocks):
  * reservation accounting (held back, used, given back on truncate and
  * unlink, journaled across a restart, refused when too large), zeroed

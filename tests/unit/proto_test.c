@@ -1,6 +1,6 @@
 /*
  * proto_test: the request lists of include/csvfs/proto.h against the
- * coordinator. CSVFS_MSG_MUTATING_MASK (what meta/mds.c resyncs and
+ * coordinator. CSVFS_MSG_MUTATING_MASK (what meta/mds/mds.c resyncs and
  * invalidates after) and CSVFS_MSG_RECORDED_MASK (what a retry is answered
  * from the record for) must agree: every metadata change is recorded, OPEN
  * is the one recorded request that changes no metadata, and every listed
