@@ -19,7 +19,9 @@
  *
  * All functions are thread-safe (one syslog call per line, so lines of
  * concurrent threads do not interleave) and may be called before
- * log_open.
+ * log_open (syslog's defaults then: every priority, ident of the
+ * program; the tools that never open, fsck.csvfs and mkfs.csvfs, log no
+ * debug lines).
  */
 #ifndef CSVFS_LOG_H
 #define CSVFS_LOG_H
