@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "meta/alloc.h"
 #include "meta/dir.h"
 #include "meta/inode.h"
@@ -775,9 +775,9 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 			 * name without attributes (ino 0); a lookup of it then
 			 * reports the damage for that file alone.
 			 */
-			syslog(LOG_ERR, "directory entry '%.*s' -> inode %llu: "
-			       "%s (run fsck.csvfs)", (int)len, name,
-			       (unsigned long long)ino, csvfs_strerror(rc));
+			log_ino_at(LOG_ERR, ino, "directory entry '%.*s': %s "
+				   "(run fsck.csvfs)", (int)len, name,
+				   csvfs_strerror(rc));
 			memset(&none, 0, sizeof(none));
 			msg_put_attr(&r->out, &none);
 		} else {
