@@ -120,6 +120,14 @@ struct clu {
 	uint64_t *ack_q;
 	size_t ack_n, ack_cap;
 	int ack_stop;
+	/* The depose watch (c->lock): heartbeats of whom we wait for. */
+	pthread_t watcher;
+	int watcher_running, watch_stop;
+	struct watch_slot {
+		uint64_t counter, incarnation;
+		int64_t changed_ms;	/* last advance seen, or watch start */
+		uint64_t pass;		/* the watch pass that read it last */
+	} watched[MAX_NODES + 1];
 };
 
 static int64_t mono_ms(void)
@@ -514,6 +522,37 @@ static void role_stop(struct clu *c, const char *why)
 		c->coord = 0;
 }
 
+/*
+ * elect_ops.abandon: this node was deposed, another may already serve.
+ * Fences the journal before anything else (requests may still run in
+ * the role), then stops like role_stop but writes nothing. Caller holds
+ * c->lock.
+ */
+static void role_abandon(struct clu *c, const char *why)
+{
+	struct rpc_server *srv;
+	struct mds *m;
+
+	if (!c->mds)
+		return;
+	mds_fence(c->mds);
+	srv = c->server;
+	pthread_mutex_lock(&c->wake_lock);
+	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->wake_lock);
+	if (srv)
+		rpc_server_stop(srv);
+	pthread_rwlock_wrlock(&c->role_lock);
+	m = c->mds;
+	c->mds = NULL;
+	pthread_rwlock_unlock(&c->role_lock);
+	mds_abandon(m);
+	syslog(LOG_WARNING, "node %u: coordinator dropped, nothing written "
+	       "(%s)", c->self, why);
+	if (c->coord == c->self)
+		c->coord = 0;
+}
+
 /* elect_ops.start. Caller holds c->lock. */
 static int role_start(struct clu *c, uint64_t *epoch)
 {
@@ -535,6 +574,10 @@ static int role_start(struct clu *c, uint64_t *epoch)
 	mo.lock_wake = own_lock_wake;
 	mo.lock_ctx = c;
 	mo.lowspace_pct = c->o.lowspace_pct;
+	/* The last coordinator was deposed, not ended: let its last
+	 * writes under an old epoch proof end first (lockd/hb.h). */
+	if (c->elect_ready && c->e.start_fence)
+		mo.fence_wait_ms = CSVFS_FENCE_WAIT_MS;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
 		syslog(LOG_ERR, "node %u: cannot start the coordinator: %s",
@@ -706,6 +749,11 @@ static void el_stop(void *ctx, const char *why)
 	role_stop(ctx, why);
 }
 
+static void el_abandon(void *ctx, const char *why)
+{
+	role_abandon(ctx, why);
+}
+
 static void el_follow(void *ctx, uint32_t node, uint16_t port, uint64_t epoch)
 {
 	struct clu *c = ctx;
@@ -737,7 +785,7 @@ static void el_timer(void *ctx, int ms)
 static struct elect *el(struct clu *c)
 {
 	static const struct elect_ops ops = {
-		el_send, el_start, el_stop, el_follow, el_timer
+		el_send, el_start, el_stop, el_follow, el_timer, el_abandon
 	};
 	struct elect_opts eo = { 0 };
 
@@ -805,6 +853,73 @@ static void on_timer(void *ctx)
 	pthread_mutex_lock(&c->lock);
 	elect_timer(el(c));
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the depose watch --------------------------------------------------- */
+
+/*
+ * One pass: reads the heartbeat slot of every member the election waits
+ * for (elect_waiting_for) and deposes one whose counter has not moved for
+ * CSVFS_DEPOSE_MS while watched without a break. A member not watched in
+ * the previous pass starts its count anew: only the time it was waited
+ * for counts. Takes c->lock around the election calls only.
+ */
+static void watch_pass(struct clu *c, uint64_t pass)
+{
+	uint32_t nodes[16];
+	struct csvfs_hb hb;
+	int n, i;
+
+	pthread_mutex_lock(&c->lock);
+	n = c->elect_ready ? elect_waiting_for(&c->e, nodes, 16) : 0;
+	pthread_mutex_unlock(&c->lock);
+	for (i = 0; i < n; i++) {
+		struct watch_slot *w;
+		int64_t now;
+
+		if (nodes[i] == 0 || nodes[i] > MAX_NODES ||
+		    nodes[i] > c->sb.max_nodes ||
+		    hb_read(c->o.dev, &c->sb, nodes[i] - 1, &hb))
+			continue;	/* unreadable: no news */
+		w = &c->watched[nodes[i]];
+		now = mono_ms();
+		if (w->pass + 1 != pass || hb.counter != w->counter ||
+		    hb.incarnation != w->incarnation) {
+			w->counter = hb.counter;
+			w->incarnation = hb.incarnation;
+			w->changed_ms = now;
+		}
+		w->pass = pass;
+		if (now - w->changed_ms < CSVFS_DEPOSE_MS)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		if (!c->stopping)
+			elect_depose(&c->e, nodes[i]);
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
+static void *watcher_main(void *arg)
+{
+	struct clu *c = arg;
+	struct timespec ts;
+	uint64_t pass = 1;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->watch_stop) {
+		pthread_mutex_unlock(&c->lock);
+		watch_pass(c, pass++);
+		pthread_mutex_lock(&c->lock);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (CSVFS_HB_INTERVAL_MS / 2) * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		while (!c->watch_stop &&
+		       pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
 }
 
 /* ---- transport ----------------------------------------------------------- */
@@ -913,13 +1028,15 @@ static int status_json(struct clu *c, char *out, size_t size)
 		     "\"node\":%u,\"quorate\":%s,\"coordinator\":{\"node\":%u,"
 		     "\"target\":%u,\"preferred\":%u,\"self\":%s,"
 		     "\"epoch\":%llu},\"election\":{\"state\":\"%s\","
-		     "\"round\":%u,\"rounds\":%llu},\"members\":[", uuid,
+		     "\"round\":%u,\"rounds\":%llu,\"deposed\":%llu},"
+		     "\"members\":[", uuid,
 		     c->o.sb->label, 1ull << c->o.sb->block_shift, c->self,
 		     c->quorate ? "true" : "false", c->coord, c->e.target.node,
 		     c->e.preferred, c->mds ? "true" : "false",
 		     (unsigned long long)c->coord_epoch,
 		     elect_state_name(c->e.state), c->e.round,
-		     (unsigned long long)c->e.rounds);
+		     (unsigned long long)c->e.rounds,
+		     (unsigned long long)c->e.deposes);
 	for (i = 0; i < c->nmembers && n > 0 && (size_t)n < size; i++)
 		n += snprintf(out + n, size - (size_t)n, "%s{\"node\":%u,"
 			      "\"state\":\"%s\"}", i ? "," : "", c->members[i],
@@ -1101,6 +1218,13 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 			 "(slot %u): %s", c->self, csvfs_strerror(rc));
 		goto fail;
 	}
+	rc = -pthread_create(&c->watcher, NULL, watcher_main, c);
+	if (rc) {
+		snprintf(why, whylen, "cannot start a thread: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	c->watcher_running = 1;
 	/*
 	 * Wait for a coordinator that answers us. The one we follow may
 	 * resign while we connect (another node joined and a round moved
@@ -1138,6 +1262,13 @@ void clu_stop(struct clu *c)
 	cl = c->client;
 	c->client = NULL;
 	pthread_mutex_unlock(&c->lock);
+	if (c->watcher_running) {
+		pthread_mutex_lock(&c->lock);
+		c->watch_stop = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->watcher, NULL);
+	}
 	if (c->acker_running) {
 		pthread_mutex_lock(&c->ack_lock);
 		c->ack_stop = 1;
