@@ -607,6 +607,11 @@ static int role_start(struct clu *c, uint64_t *epoch)
 		return rc;
 	}
 	*epoch = mds_epoch(m);
+	/* What this node cached came from the predecessor, which no
+	 * longer invalidates it: the new coordinator need not wait out
+	 * our lease (meta/mds_inval.c). */
+	if (c->o.cache)
+		mcache_clear(c->o.cache);
 	syslog(LOG_NOTICE, "node %u: coordinator started, port %u, epoch %llu",
 	       c->self, c->o.port, (unsigned long long)*epoch);
 	return 0;
@@ -830,8 +835,18 @@ static void on_quorum(void *ctx, int quorate)
 
 	pthread_mutex_lock(&c->lock);
 	c->quorate = quorate;
-	fence_update(c, quorate);
-	elect_quorum(el(c), quorate);
+	/*
+	 * Quorum lost: the role stops (its last writes) before the
+	 * heartbeat does, so others that see our heartbeat stand still
+	 * know we write no metadata any more (elect_fenced).
+	 */
+	if (!quorate) {
+		elect_quorum(el(c), quorate);
+		fence_update(c, quorate);
+	} else {
+		fence_update(c, quorate);
+		elect_quorum(el(c), quorate);
+	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -858,11 +873,13 @@ static void on_timer(void *ctx)
 /* ---- the depose watch --------------------------------------------------- */
 
 /*
- * One pass: reads the heartbeat slot of every member the election waits
- * for (elect_waiting_for) and deposes one whose counter has not moved for
- * CSVFS_DEPOSE_MS while watched without a break. A member not watched in
- * the previous pass starts its count anew: only the time it was waited
- * for counts. Takes c->lock around the election calls only.
+ * One pass: reads the heartbeat slot of every node the election waits
+ * for (elect_waiting_for) and deposes a member whose counter has not moved
+ * for CSVFS_DEPOSE_MS, or ends the grace for a lost coordinator's node
+ * whose counter has not moved for CSVFS_GRACE_HB_MS. The time counts from
+ * the first read that showed the current counter (the stamp was earlier:
+ * the count errs on the late side). Takes c->lock around the election
+ * calls only.
  */
 static void watch_pass(struct clu *c, uint64_t pass)
 {
@@ -883,13 +900,21 @@ static void watch_pass(struct clu *c, uint64_t pass)
 			continue;	/* unreadable: no news */
 		w = &c->watched[nodes[i]];
 		now = mono_ms();
-		if (w->pass + 1 != pass || hb.counter != w->counter ||
+		if (!w->pass || hb.counter != w->counter ||
 		    hb.incarnation != w->incarnation) {
 			w->counter = hb.counter;
 			w->incarnation = hb.incarnation;
 			w->changed_ms = now;
 		}
 		w->pass = pass;
+		/* The lost coordinator's node: fenced once its stamps
+		 * stopped (lockd/hb.h: the grace). */
+		if (now - w->changed_ms >= CSVFS_GRACE_HB_MS) {
+			pthread_mutex_lock(&c->lock);
+			if (!c->stopping)
+				elect_fenced(&c->e, nodes[i]);
+			pthread_mutex_unlock(&c->lock);
+		}
 		if (now - w->changed_ms < CSVFS_DEPOSE_MS)
 			continue;
 		pthread_mutex_lock(&c->lock);

@@ -34,7 +34,9 @@
  *    synchronous call that completes before the process can end) or went
  *    away with its node (NODEDOWN: cut off or dead): then the target
  *    waits the grace time, within which a cut-off node loses quorum and
- *    stops serving by itself. A node without quorum never serves.
+ *    stops serving by itself; the grace ends early once that node's
+ *    heartbeat has stood still for CSVFS_GRACE_HB_MS (it stops its role
+ *    before its stamps when it loses quorum: elect_fenced). A node without quorum never serves.
  *  - The target then bumps the epoch on disk and multicasts ANNOUNCE with
  *    the round's VIEW; members follow only an ANNOUNCE of the target of
  *    their current round.
@@ -297,6 +299,7 @@ static void try_start(struct elect *e)
 	if (ep > e->epoch)
 		e->epoch = ep;
 	e->lost = 0;
+	e->grace_node = 0;
 	e->state = ELECT_SERVING;
 	announce(e);
 	set_coord(e, &e->view[view_index(e, e->o.node, e->o.pid)],
@@ -406,8 +409,10 @@ void elect_confchg(struct elect *e, const struct memb_member *members,
 
 		if (!may_serve || is_self(e, &g))
 			continue;
-		if (left[i].reason == MEMB_LEFT_NODE)
+		if (left[i].reason == MEMB_LEFT_NODE) {
 			e->lost |= CSVFS_ELECTF_LOST_NODE;
+			e->grace_node = g.node;
+		}
 		else if (left[i].reason == MEMB_LEFT_PROC)
 			e->lost |= CSVFS_ELECTF_LOST_PROC;
 		log_warn("node %u: coordinator node %u left without "
@@ -605,10 +610,24 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max)
 	if (e->state == ELECT_LEAVING || e->state == ELECT_JOINING ||
 	    e->state == ELECT_NO_QUORUM || !e->quorate)
 		return 0;
+	if (e->state == ELECT_GRACE && e->grace_node &&
+	    e->grace_node != e->o.node)
+		n = add_node(nodes, n, max, e->grace_node);
 	for (i = 0; i < e->nview; i++)
 		if (waits_for(e, i))
 			n = add_node(nodes, n, max, e->view[i].node);
 	return n;
+}
+
+void elect_fenced(struct elect *e, uint32_t node)
+{
+	if (e->state != ELECT_GRACE || !node || node != e->grace_node ||
+	    in_view(e, node))
+		return;
+	log_warn("node %u: lost coordinator node %u stopped its heartbeat "
+		 "(it lost quorum and stopped): grace over", e->o.node, node);
+	e->ops.timer(e->ctx, -1);
+	try_start(e);
 }
 
 int elect_depose(struct elect *e, uint32_t node)

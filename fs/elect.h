@@ -117,6 +117,8 @@ struct elect {
 	uint32_t depose_sent_node;
 	uint32_t depose_sent_round;
 	uint64_t deposes;		/* members deposed (statistics) */
+	/* ELECT_GRACE: the node of the coordinator that went away with it. */
+	uint32_t grace_node;
 	/* During ops.start: the last coordinator was deposed, so it may
 	 * still write under an old epoch proof: wait before writing. */
 	int start_fence;
@@ -142,8 +144,9 @@ int elect_move(struct elect *e, uint32_t node);
 /*
  * The members this node waits for and whose heartbeats it should watch:
  * the coordinator it follows, the target it waits for, a member that
- * still serves and has not resigned, and in a running round the members
- * whose STATE has not come. Writes up to max node ids to nodes (never
+ * still serves and has not resigned, in a running round the members
+ * whose STATE has not come, and during the grace the node of the lost
+ * coordinator (no longer a member). Writes up to max node ids to nodes (never
  * this node's own); returns how many.
  */
 int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
@@ -154,6 +157,13 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
  * node is not one elect_waiting_for names, or the send error.
  */
 int elect_depose(struct elect *e, uint32_t node);
+/*
+ * node's heartbeat has stood still for CSVFS_GRACE_HB_MS: when it is the
+ * lost coordinator's node this node waits the grace for, that node has
+ * fenced itself (it stops its role before its stamps), so the grace ends
+ * now. Otherwise nothing.
+ */
+void elect_fenced(struct elect *e, uint32_t node);
 /* Unmount: stops and resigns the role if held; never serves again. */
 void elect_leave(struct elect *e);
 /* "sync", "serving"...: the state's name for logs and status. */

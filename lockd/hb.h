@@ -69,6 +69,13 @@
  * (meta/dev.h, CSVFS_TEST_DEV_STALL) delays writes in user space before
  * they are submitted, which the watchdog does stop.
  */
+/*
+ * Grace after a coordinator went away with its node (fs/elect.c): it
+ * ends when that node's slot has stood still this long while watched (a
+ * node that loses quorum stops its role, then its stamps: two missed
+ * stamps mean it has), at the latest after GRACE_MS (fs/cluster.c).
+ */
+#define CSVFS_GRACE_HB_MS	(2 * CSVFS_HB_INTERVAL_MS)
 #define CSVFS_IO_DEADLINE_MS	2500
 #define CSVFS_WATCHDOG_TICK_MS	100
 #define CSVFS_DEPOSE_MS		4000

@@ -640,6 +640,42 @@ static void test_depose_needs_a_member_waited_for(void)
 	CU_ASSERT_EQUAL(nodes[1].follows, 2);
 }
 
+/*
+ * The coordinator's node is lost (NODEDOWN): the target waits the grace,
+ * watching that node's heartbeat; once it has stood still
+ * (elect_fenced) the target starts at once, before the timer.
+ */
+static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
+{
+	uint32_t w[NMAX];
+	int i, n;
+
+	reset(3);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	kill_node(1);
+	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+	for (i = 0; i < 50; i++) {
+		order_one(2);
+		order_one(3);
+		step_node(2);
+		step_node(3);
+	}
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	n = elect_waiting_for(&nodes[2].e, w, NMAX);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(w[0], 1);
+	elect_fenced(&nodes[2].e, 3);		/* not the lost node */
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_GRACE);
+	elect_fenced(&nodes[2].e, 1);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].timer_at, -1);
+	drain();
+	check_agreement(2);
+}
+
 static void test_codec_round_trip_and_rejects(void)
 {
 	struct msg_elect m, d;
@@ -742,6 +778,8 @@ int main(void)
 		    test_frozen_member_does_not_stall_rounds);
 	CU_add_test(s, "depose needs a member waited for",
 		    test_depose_needs_a_member_waited_for);
+	CU_add_test(s, "grace ends when the lost node stopped stamping",
+		    test_grace_ends_when_the_lost_node_stopped_stamping);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();
