@@ -15,7 +15,8 @@
 # - every record sits at its own offset in its own file;
 # - no file holds interleaved writers (once another writer follows, the
 #   earlier one never appears again further on);
-# - every acknowledged (fsynced) record is there;
+# - every acknowledged (fsynced) record, of this trial and the earlier
+#   ones, is there;
 # - fsck is clean.
 # CSVFS_T3320_TRIALS (default 10; `make torture`: 100) sets the trials,
 # CSVFS_T3320_SEED the random seed (printed, to replay a failure).
@@ -181,8 +182,7 @@ for ((trial = 1; trial <= trials; trial++)); do
 	rm -f "$T/stop"
 	wpids=()
 	for n in 1 2 3; do
-		rm -f "$T/acks$n"
-		: >"$T/acks$n"
+		# Kept across trials: earlier trials' records must stay too.
 		run "$n" -- python3 "$T/writer.py" "node$n" "$(mnt "$n")" "$T/acks$n" "$T/stop" "$trial" \
 			2>>"$T/writer$n.err" &
 		wpids+=($!)
