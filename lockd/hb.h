@@ -27,8 +27,9 @@
  *           whose slot a watcher has not seen advance this long is dead:
  *           another node may take its files from then on
  *   T_io    CSVFS_IO_DEADLINE_MS: every device write a node submits (file
- *           data, metadata, journal, heartbeat, zeroing, flush) must have
- *           returned this long after it began
+ *           data, metadata, journal, heartbeat, zeroing) must have
+ *           returned this long after it began (a flush submits no new
+ *           data and is not timed)
  *   T_tick  CSVFS_WATCHDOG_TICK_MS: how often the watchdog (meta/dev.c)
  *           looks; a write older than T_io makes it kill the daemon
  *           (SIGKILL to itself), as a hardware watchdog would reset the host

@@ -65,8 +65,8 @@ int dev_zero(struct dev *d, uint64_t off, uint64_t len);
  */
 int dev_zero_bytes(struct dev *d, uint64_t off, uint64_t len);
 /*
- * Bounded I/O (lockd/hb.h, rule 1): from now on every write, zeroing and
- * flush of d is timed, and a thread checks every CSVFS_WATCHDOG_TICK_MS;
+ * Bounded I/O (lockd/hb.h, rule 1): from now on every write and zeroing
+ * of d is timed (a flush is not: it submits no new data), and a thread checks every CSVFS_WATCHDOG_TICK_MS;
  * when one has been in flight longer than deadline_ms, it logs the fact
  * and kills this process with SIGKILL (a node whose I/O cannot complete
  * in time stops itself before others may take its files, as a hardware
