@@ -7,7 +7,10 @@
 # its own files and, about once a second, tries a read-write open of a
 # file it never wrote (granted only when the holder closed it or is dead:
 # then it appends after the size it sees). A file whose write fails is
-# closed and never written again by that node. Meanwhile a random node is
+# closed and never written again by that node; a failed fdatasync only
+# goes unacknowledged (the writer goes on, as a program that ignores it
+# would: only the node's fencing keeps such writes off a file another
+# node took). Meanwhile a random node is
 # cut off (scripts/cluster cut) at a random moment for a random 1-12 s
 # (sometimes shorter, sometimes longer than the 5 s after which others
 # may take its files) and healed. Then the writers stop, the volume is
@@ -90,7 +93,6 @@ while not os.path.exists(stop):
         buf.write(rec.ljust(4096, b"\0"))
         try:
             os.pwrite(fd, buf, off)
-            os.fdatasync(fd)
         except OSError:
             try:
                 os.close(fd)
@@ -99,8 +101,15 @@ while not os.path.exists(stop):
             del held[name]
             lost.add(name)
             continue
-        ack.write(f"{name} {off} {node} {seq}\n")
         held[name][1] = off + 4096
+        # A failed flush is not acknowledged, and the writer goes on (a
+        # program that ignores it): only the fencing keeps its later
+        # writes off a file another node took.
+        try:
+            os.fdatasync(fd)
+        except OSError:
+            continue
+        ack.write(f"{name} {off} {node} {seq}\n")
     if time.time() - last_take > 1:
         last_take = time.time()
         try:
