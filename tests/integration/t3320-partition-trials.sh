@@ -62,8 +62,9 @@ settled() { # all 3 nodes quorate and naming one coordinator
 
 cat >"$T/writer.py" <<'EOF'
 # writer.py NODE MNT ACKS STOP TRIAL
-import errno, mmap, os, random, sys, time
+import ctypes, errno, mmap, os, random, sys, time
 node, mnt, acks, stop, trial = sys.argv[1:6]
+libc = ctypes.CDLL(None, use_errno=True)
 held, lost = {}, set()
 gen = seq = 0
 buf = mmap.mmap(-1, 4096)
@@ -80,6 +81,10 @@ def new_own():
                      os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_DIRECT, 0o644)
     except OSError:
         return
+    # Blocks for its records ahead of the size (FALLOC_FL_KEEP_SIZE): its
+    # writes need no allocation from the coordinator, so a node cut off
+    # could go on writing were it not fenced.
+    libc.fallocate(fd, 1, ctypes.c_long(0), ctypes.c_long(4 << 20))
     held[name] = [fd, 0]
 
 while not os.path.exists(stop):
