@@ -28,6 +28,7 @@
 
 #include "csvfs/errors.h"
 #include "fs/cluster.h"
+#include "fs/cluster_i.h"
 #include "fs/elect.h"
 #include "fs/log.h"
 #include "lockd/hb.h"
@@ -40,7 +41,6 @@
 #include "net/rpc.h"
 #include "net/tls.h"
 
-#define MAX_NODES	CSVFS_MAX_NODES_LIMIT
 /*
  * After the coordinator went away with its node (cut off, crashed), wait
  * this long before taking over: the cut-off node loses quorum within the
@@ -56,87 +56,7 @@
 #define CLU_COORD_WAIT_MS	120000
 #define CLU_NOQUORUM_WAIT_MS	10000
 
-struct clu {
-	struct clu_opts o;
-	struct csvfs_super sb;		/* o.sb points here */
-	struct memb *memb;
-	char identity[TLS_IDENTITY_SIZE];
-	uint8_t key[32];
-	uint32_t self;
 
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct elect e;			/* under lock */
-	int elect_ready;
-	uint32_t members[MAX_NODES];	/* node ids, for status */
-	size_t nmembers;
-	int quorate;
-	uint32_t coord;			/* who serves, 0 = none known */
-	uint64_t coord_epoch;
-
-	/* The role. */
-	pthread_rwlock_t role_lock;	/* read: local calls; write: stop */
-	struct mds *mds;
-	struct rpc_server *server;
-
-	/* The client side. */
-	struct rpc_client *client;
-	struct mdc_transport client_t;
-	char coord_addr[64];
-	uint16_t coord_port;
-	int stopping;
-
-	/* File ownership. Read by request threads without c->lock (a
-	 * handler taking c->lock could deadlock with role_stop). */
-	_Atomic unsigned char is_memb[MAX_NODES + 1];
-	void (*recall)(void *ctx, uint64_t ino);
-	void *recall_ctx;
-
-	/* Caches: INVAL acknowledgements (acker thread, ack_lock). */
-	struct rpc_client *ack_client;	/* second connection, acks only */
-	struct mdc *ack_mdc;
-	pthread_t acker;
-	int acker_running;
-	pthread_mutex_t ack_lock;
-	pthread_cond_t ack_cond;
-	/* What the data path cached (clu_set_inval), under inval_lock. */
-	pthread_mutex_t inval_lock;
-	void (*inval_data)(void *ctx, uint64_t ino);
-	void *inval_data_ctx;
-	/* Application locks (clu_set_locks, under inval_lock). */
-	void (*locks)(void *ctx, uint64_t wait_id);
-	void *locks_ctx;
-	/* Held while a LOCK_WAKE is pushed: the coordinator's dead-node
-	 * reaper is no request thread, so role_stop must not free the
-	 * server under it. */
-	pthread_mutex_t wake_lock;
-	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
-	void (*fence)(void *ctx, int on);
-	void *fence_ctx;
-	struct hb *hb;			/* this node's on-disk heartbeat */
-	int was_quorate, fenced;
-	pthread_t unfence;		/* the last unfencing thread */
-	int unfence_started;
-	uint64_t *ack_q;
-	size_t ack_n, ack_cap;
-	int ack_stop;
-	/* The depose watch (c->lock): heartbeats of whom we wait for. */
-	pthread_t watcher;
-	int watcher_running, watch_stop;
-	struct watch_slot {
-		uint64_t counter, incarnation;
-		int64_t changed_ms;	/* last advance seen, or watch start */
-		uint64_t pass;		/* the watch pass that read it last */
-	} watched[MAX_NODES + 1];
-};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -870,83 +790,6 @@ static void on_timer(void *ctx)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* ---- the depose watch --------------------------------------------------- */
-
-/*
- * One pass: reads the heartbeat slot of every node the election waits
- * for (elect_waiting_for) and deposes a member whose counter has not moved
- * for CSVFS_DEPOSE_MS, or ends the grace for a lost coordinator's node
- * whose counter has not moved for CSVFS_GRACE_HB_MS. The time counts from
- * the first read that showed the current counter (the stamp was earlier:
- * the count errs on the late side). Takes c->lock around the election
- * calls only.
- */
-static void watch_pass(struct clu *c, uint64_t pass)
-{
-	uint32_t nodes[16];
-	struct csvfs_hb hb;
-	int n, i;
-
-	pthread_mutex_lock(&c->lock);
-	n = c->elect_ready ? elect_waiting_for(&c->e, nodes, 16) : 0;
-	pthread_mutex_unlock(&c->lock);
-	for (i = 0; i < n; i++) {
-		struct watch_slot *w;
-		int64_t now;
-
-		if (nodes[i] == 0 || nodes[i] > MAX_NODES ||
-		    nodes[i] > c->sb.max_nodes ||
-		    hb_read(c->o.dev, &c->sb, nodes[i] - 1, &hb))
-			continue;	/* unreadable: no news */
-		w = &c->watched[nodes[i]];
-		now = mono_ms();
-		if (!w->pass || hb.counter != w->counter ||
-		    hb.incarnation != w->incarnation) {
-			w->counter = hb.counter;
-			w->incarnation = hb.incarnation;
-			w->changed_ms = now;
-		}
-		w->pass = pass;
-		/* The lost coordinator's node: fenced once its stamps
-		 * stopped (lockd/hb.h: the grace). */
-		if (now - w->changed_ms >= CSVFS_GRACE_HB_MS) {
-			pthread_mutex_lock(&c->lock);
-			if (!c->stopping)
-				elect_fenced(&c->e, nodes[i]);
-			pthread_mutex_unlock(&c->lock);
-		}
-		if (now - w->changed_ms < CSVFS_DEPOSE_MS)
-			continue;
-		pthread_mutex_lock(&c->lock);
-		if (!c->stopping)
-			elect_depose(&c->e, nodes[i]);
-		pthread_mutex_unlock(&c->lock);
-	}
-}
-
-static void *watcher_main(void *arg)
-{
-	struct clu *c = arg;
-	struct timespec ts;
-	uint64_t pass = 1;
-
-	pthread_mutex_lock(&c->lock);
-	while (!c->watch_stop) {
-		pthread_mutex_unlock(&c->lock);
-		watch_pass(c, pass++);
-		pthread_mutex_lock(&c->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += (CSVFS_HB_INTERVAL_MS / 2) * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
-		while (!c->watch_stop &&
-		       pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
-			;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
-}
-
 /* ---- transport ----------------------------------------------------------- */
 
 /*
@@ -956,11 +799,11 @@ static void *watcher_main(void *arg)
  */
 static int wait_coord(struct clu *c)
 {
-	int64_t start = mono_ms(), noq = 0, now;
+	int64_t start = clu_mono_ms(), noq = 0, now;
 	struct timespec ts;
 
 	while (!c->coord && !c->stopping) {
-		now = mono_ms();
+		now = clu_mono_ms();
 		if (c->quorate)
 			noq = 0;
 		else if (!noq)
@@ -1038,108 +881,13 @@ uint32_t clu_node(const struct clu *c)
 	return c->self;
 }
 
-/* ---- control -------------------------------------------------------------- */
-
-static int status_json(struct clu *c, char *out, size_t size)
-{
-	char uuid[OD_UUID_STR_LEN];
-	size_t i, len;
-	int n;
-
-	od_uuid_str(c->o.sb->hdr.uuid, uuid);
-	pthread_mutex_lock(&c->lock);
-	n = snprintf(out, size, "{\"mode\":\"cluster\",\"volume\":{\"uuid\":"
-		     "\"%s\",\"label\":\"%.63s\",\"block_size\":%llu},"
-		     "\"node\":%u,\"quorate\":%s,\"coordinator\":{\"node\":%u,"
-		     "\"target\":%u,\"preferred\":%u,\"self\":%s,"
-		     "\"epoch\":%llu},\"election\":{\"state\":\"%s\","
-		     "\"round\":%u,\"rounds\":%llu,\"deposed\":%llu},"
-		     "\"members\":[", uuid,
-		     c->o.sb->label, 1ull << c->o.sb->block_shift, c->self,
-		     c->quorate ? "true" : "false", c->coord, c->e.target.node,
-		     c->e.preferred, c->mds ? "true" : "false",
-		     (unsigned long long)c->coord_epoch,
-		     elect_state_name(c->e.state), c->e.round,
-		     (unsigned long long)c->e.rounds,
-		     (unsigned long long)c->e.deposes);
-	for (i = 0; i < c->nmembers && n > 0 && (size_t)n < size; i++)
-		n += snprintf(out + n, size - (size_t)n, "%s{\"node\":%u,"
-			      "\"state\":\"%s\"}", i ? "," : "", c->members[i],
-			      c->members[i] == c->coord ? "coordinator" :
-			      "member");
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(out + n, size - (size_t)n, "]");
-	pthread_mutex_unlock(&c->lock);
-	if (c->o.cache && n > 0 && (size_t)n < size) {
-		struct mcache_stats st;
-
-		mcache_get_stats(c->o.cache, &st);
-		n += snprintf(out + n, size - (size_t)n, ",\"cache\":{"
-			      "\"hits\":%llu,\"misses\":%llu,\"fills\":%llu,"
-			      "\"invalidations\":%llu,\"entries\":%llu}",
-			      (unsigned long long)st.hits,
-			      (unsigned long long)st.misses,
-			      (unsigned long long)st.fills,
-			      (unsigned long long)st.invals,
-			      (unsigned long long)st.entries);
-	}
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(out + n, size - (size_t)n, "}");
-	if (n < 0 || (size_t)n >= size)
-		return -ERANGE;
-	len = (size_t)n;
-	return (int)len;
-}
-
-int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size)
-{
-	char tmp[8192];
-	int n;
-
-	if (strcmp(name, "trusted.csvfs.status"))
-		return -ENODATA;
-	n = status_json(ctx, tmp, sizeof(tmp));
-	if (n < 0)
-		return n;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
-}
-
-int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
-{
-	struct clu *c = ctx;
-	char tmp[16];
-	unsigned long node;
-	char *end;
-	int rc;
-
-	if (strcmp(name, "trusted.csvfs.move"))
-		return -EOPNOTSUPP;
-	if (len == 0 || len >= sizeof(tmp))
-		return -EINVAL;
-	memcpy(tmp, val, len);
-	tmp[len] = '\0';
-	node = strtoul(tmp, &end, 10);
-	if (*end || node == 0 || node > MAX_NODES)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-	rc = c->elect_ready ? elect_move(&c->e, (uint32_t)node) :
-			      -EHOSTUNREACH;
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
 /* ---- lifecycle ------------------------------------------------------------- */
 
 
 /* clu_start: until this node serves or is connected to who serves. */
 static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 {
-	int64_t deadline = mono_ms() + wait_ms, left;
+	int64_t deadline = clu_mono_ms() + wait_ms, left;
 	struct rpc_client *cl;
 	struct timespec ts;
 	uint32_t coord = 0;
@@ -1147,7 +895,7 @@ static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		while (!c->coord && (left = deadline - mono_ms()) > 0) {
+		while (!c->coord && (left = deadline - clu_mono_ms()) > 0) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			left = left < 200 ? left : 200;
 			ts.tv_nsec += (long)(left % 1000) * 1000000;
@@ -1173,7 +921,7 @@ static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 			return 0;
 		}
 		pthread_mutex_unlock(&c->lock);
-		left = deadline - mono_ms();
+		left = deadline - clu_mono_ms();
 		rc = rpc_client_wait_connected(cl, left < 500 ? (int)left :
 					       500);
 		if (!rc)
@@ -1243,7 +991,7 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 			 "(slot %u): %s", c->self, csvfs_strerror(rc));
 		goto fail;
 	}
-	rc = -pthread_create(&c->watcher, NULL, watcher_main, c);
+	rc = -pthread_create(&c->watcher, NULL, clu_watcher_main, c);
 	if (rc) {
 		snprintf(why, whylen, "cannot start a thread: %s",
 			 strerror(-rc));

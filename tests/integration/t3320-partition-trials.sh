@@ -7,10 +7,11 @@
 # its own files and, about once a second, tries a read-write open of a
 # file it never wrote (granted only when the holder closed it or is dead:
 # then it appends after the size it sees). A file whose write fails is
-# closed and never written again by that node; a failed fdatasync only
-# goes unacknowledged (the writer goes on, as a program that ignores it
-# would: only the node's fencing keeps such writes off a file another
-# node took). Meanwhile a random node is
+# closed and never written again by that node. Writes do not wait for
+# flushes: a second thread flushes every 0.2 s and acknowledges the
+# records it covered; a failed flush only goes unacknowledged (the writer
+# goes on, as a program that ignores it would: only the node's fencing
+# keeps its later writes off a file another node took). Meanwhile a random node is
 # cut off (scripts/cluster cut) at a random moment for a random 1-12 s
 # (sometimes shorter, sometimes longer than the 5 s after which others
 # may take its files) and healed. Then the writers stop, the volume is
@@ -61,16 +62,47 @@ settled() { # all 3 nodes quorate and naming one coordinator
 }
 
 cat >"$T/writer.py" <<'EOF'
-# writer.py NODE MNT ACKS STOP TRIAL
-import ctypes, errno, mmap, os, random, sys, time
+# writer.py NODE MNT ACKS STOP TRIAL: records go out without waiting for
+# flushes (a second thread flushes and acknowledges what it covered), as
+# QEMU's writes and flushes do
+import ctypes, mmap, os, random, sys, threading, time
 node, mnt, acks, stop, trial = sys.argv[1:6]
 libc = ctypes.CDLL(None, use_errno=True)
-held, lost = {}, set()
+lock = threading.Lock()
+held, lost, pending = {}, set(), {}	# name -> [fd, next_off]; unflushed
 gen = seq = 0
 buf = mmap.mmap(-1, 4096)
 ack = open(acks, "a", buffering=1)
-last_take = time.time()
 random.seed(f"{node}-{trial}")
+done = False
+
+def drop(name):
+    fd = held.pop(name)[0]
+    lost.add(name)
+    pending.pop(name, None)
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+def flusher():
+    while not done:
+        time.sleep(0.2)
+        with lock:
+            todo = [(n, held[n][0], pending.pop(n, [])) for n in list(held)]
+        for name, fd, recs in todo:
+            # A failed flush acknowledges nothing; the writer goes on, as
+            # a program that ignores it would: only the node's fencing
+            # keeps its later writes off a file another node took.
+            try:
+                os.fdatasync(fd)
+            except OSError:
+                continue
+            with lock:
+                if held.get(name, [None])[0] != fd:
+                    continue	# dropped meanwhile: fd may be another's
+            for r in recs:
+                ack.write(r)
 
 def new_own():
     global gen
@@ -85,13 +117,41 @@ def new_own():
     # writes need no allocation from the coordinator, so a node cut off
     # could go on writing were it not fenced.
     libc.fallocate(fd, 1, ctypes.c_long(0), ctypes.c_long(4 << 20))
-    held[name] = [fd, 0]
+    with lock:
+        held[name] = [fd, 0]
 
+def taker():
+    while not done:
+        time.sleep(1)
+        try:
+            names = [n for n in os.listdir(mnt)
+                     if n not in held and n not in lost and
+                     not n.startswith(node + "-") and f"-t{trial}-" in n]
+        except OSError:
+            continue
+        if not names:
+            continue
+        name = random.choice(names)
+        try:
+            fd = os.open(os.path.join(mnt, name), os.O_RDWR | os.O_DIRECT)
+            size = os.fstat(fd).st_size
+        except OSError:
+            continue
+        with lock:
+            held[name] = [fd, (size + 4095) // 4096 * 4096]
+        ack.write(f"TAKE {name} {size} {node}\n")
+
+threads = [threading.Thread(target=f) for f in (flusher, taker)]
+for t in threads:
+    t.start()
 while not os.path.exists(stop):
-    if not held:
+    with lock:
+        empty = not held
+    if empty:
         new_own()
-    for name in list(held):
-        fd, off = held[name]
+    with lock:
+        items = [(n, held[n][0], held[n][1]) for n in held]
+    for name, fd, off in items:
         seq += 1
         rec = f"file={name} writer={node} seq={seq} off={off}\n".encode()
         buf.seek(0)
@@ -99,45 +159,21 @@ while not os.path.exists(stop):
         try:
             os.pwrite(fd, buf, off)
         except OSError:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-            del held[name]
-            lost.add(name)
+            with lock:
+                if name in held:
+                    drop(name)
             continue
-        held[name][1] = off + 4096
-        # A failed flush is not acknowledged, and the writer goes on (a
-        # program that ignores it): only the fencing keeps its later
-        # writes off a file another node took.
-        try:
-            os.fdatasync(fd)
-        except OSError:
-            continue
-        ack.write(f"{name} {off} {node} {seq}\n")
-    if time.time() - last_take > 1:
-        last_take = time.time()
-        try:
-            names = [n for n in os.listdir(mnt)
-                     if n not in held and n not in lost and
-                     not n.startswith(node + "-") and f"-t{trial}-" in n]
-        except OSError:
-            names = []
-        if names:
-            name = random.choice(names)
-            try:
-                fd = os.open(os.path.join(mnt, name), os.O_RDWR | os.O_DIRECT)
-                size = os.fstat(fd).st_size
-                held[name] = [fd, (size + 4095) // 4096 * 4096]
-                ack.write(f"TAKE {name} {size} {node}\n")
-            except OSError:
-                pass
+        with lock:
+            if name in held:
+                held[name][1] = off + 4096
+                pending.setdefault(name, []).append(f"{name} {off} {node} {seq}\n")
     time.sleep(0.05)
-for fd, _ in held.values():
-    try:
-        os.close(fd)
-    except OSError:
-        pass
+done = True
+for t in threads:
+    t.join()
+with lock:
+    for name in list(held):
+        drop(name)
 EOF
 
 cat >"$T/check.py" <<'EOF'
