@@ -214,6 +214,7 @@ bench: deps
 	tests/bench/buffered.sh $(B)
 	tests/bench/migrate.sh $(B)
 	tests/bench/failover.sh $(B)
+	tests/bench/pacemaker.sh $(B)
 
 demo: deps
 	$(MAKE) all
