@@ -100,16 +100,26 @@ int hb_read(struct dev *d, const struct csvfs_super *sb, uint32_t slot,
 	return rc;
 }
 
-/* ---- this node's stamp ----------------------------------------------------- */
-
-static int stamp(struct hb *h, uint32_t state)
+int hb_write(struct dev *d, uint64_t mblk, const uint8_t *uuid,
+	     struct csvfs_hb *hb)
 {
 	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
-	struct csvfs_hb hb;
 	int rc;
 
 	if (!raw)
 		return -ENOMEM;
+	od_hb_slot_encode(hb, mblk, uuid, raw);
+	rc = dev_pwrite(d, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
+	free(raw);
+	return rc;
+}
+
+/* ---- this node's stamp ----------------------------------------------------- */
+
+static int stamp(struct hb *h, uint32_t state)
+{
+	struct csvfs_hb hb;
+
 	memset(&hb, 0, sizeof(hb));
 	hb.node_id = h->node;
 	hb.state = state;
@@ -117,11 +127,7 @@ static int stamp(struct hb *h, uint32_t state)
 	hb.counter = ++h->counter;
 	hb.timestamp_ns = real_ns();
 	gethostname(hb.hostname, sizeof(hb.hostname) - 1);
-	od_hb_slot_encode(&hb, h->mblk, h->uuid, raw);
-	rc = dev_pwrite(h->dev, raw, CSVFS_MBLK_SIZE,
-			h->mblk * CSVFS_MBLK_SIZE);
-	free(raw);
-	return rc;
+	return hb_write(h->dev, h->mblk, h->uuid, &hb);
 }
 
 static void *hb_main(void *arg)

@@ -32,6 +32,14 @@ int hb_read(struct dev *d, const struct csvfs_super *sb, uint32_t slot,
 	    struct csvfs_hb *out);
 
 /*
+ * Encodes hb (its header filled here) into heartbeat block mblk of the
+ * volume uuid and writes it, not flushed. 0 or -errno. For the stamping
+ * thread and fsck's slot reset.
+ */
+int hb_write(struct dev *d, uint64_t mblk, const uint8_t *uuid,
+	     struct csvfs_hb *hb);
+
+/*
  * Stamps node's slot with state (CSVFS_HB_STANDALONE / CLUSTER) now and
  * then every CSVFS_HB_INTERVAL_MS from a thread. 0 or -errno (the first
  * write failed: nothing runs).

@@ -428,18 +428,13 @@ int fk_released(struct fsck *f, uint64_t mblk)
 
 static int hb_reset(struct fsck *f, uint64_t m)
 {
-	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
 	struct csvfs_hb hb;
 	int rc;
 
-	if (!raw)
-		return -ENOMEM;
 	memset(&hb, 0, sizeof(hb));
-	od_hb_slot_encode(&hb, m, f->sb.hdr.uuid, raw);
-	rc = dev_pwrite(f->d, raw, CSVFS_MBLK_SIZE, m * CSVFS_MBLK_SIZE);
+	rc = hb_write(f->d, m, f->sb.hdr.uuid, &hb);
 	if (!rc)
 		rc = dev_flush(f->d);
-	free(raw);
 	return rc;
 }
 

@@ -118,7 +118,7 @@ sleep 1
 assert_eq "" "$(cat "$w1")" "node 1 waiter granted while node 3 holds"
 "$CL" kill 3 >/dev/null
 wait_for 600 grep -q granted "$w1" || fail "node 1's waiter not granted after node 3 died"
-assert_match 'node 3 .*(dead|heartbeat stopped)' "$(cat "$CSVFS_CLUSTER_STATE/node2/csvfs.log")" "coordinator log"
+assert_match 'node 3: .*(dead|heartbeat stopped)' "$(cat "$CSVFS_CLUSTER_STATE/node2/csvfs.log")" "coordinator log"
 kill_holders
 
 step "locks survive the coordinator's death (failover, reclaim)"
