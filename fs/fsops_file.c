@@ -557,21 +557,41 @@ void fsops_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 /* ---- directories --------------------------------------------------------------- */
 
+/*
+ * A directory's handles are counted on the coordinator like a file's,
+ * so that one removed while open here stays (empty, its number not
+ * reused) until its last close (meta/mds_ns.c drop_dir).
+ */
 void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
 		   struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	struct csvfs_attr a;
+	int rc, cached;
+
+	rc = own_open(c, fsops_to_ino(c, ino), 0, O_RDONLY, &a, 0, &cached);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
 	fi->fh = 0;
 	fi->cache_readdir = 0;
 	fi->keep_cache = 0;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi))
+		own_release(c, fsops_to_ino(c, ino), 0, 0);
 }
 
 void fsops_releasedir(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	int rc;
+
 	(void)fi;
+	rc = own_release(c, fsops_to_ino(c, ino), 0, 0);
+	if (rc && rc != -ESTALE)
+		log_ino(fsops_to_ino(c, ino), "directory close: %s",
+			csvfs_strerror(rc));
 	fuse_reply_err(req, 0);
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dir.h"
 #include "meta/inode.h"
@@ -32,6 +33,9 @@ static int get_dir(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 
 	if (!rc && !S_ISDIR(in->mode))
 		rc = -ENOTDIR;
+	/* Removed while open (drop_dir): nothing is found or goes in. */
+	else if (!rc && in->nlink == 0)
+		rc = -ENOENT;
 	return rc;
 }
 
@@ -385,7 +389,40 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 	return ino_put(r->op, mb, &in);
 }
 
-/* Frees an empty directory that has just been taken out of its parent. */
+/*
+ * Records in dir *in, just removed while open, the nodes that have it
+ * open, as readers (cluster mode), so that a coordinator that takes over
+ * keeps it (mds_ino_busy) until those nodes close it (RELEASE with
+ * CSVFS_OPEN_LAST drops each hold) or are known dead (the orphan sweep).
+ */
+static void hold_open_dir(struct mds_req *r, uint64_t ino,
+			  struct csvfs_inode *in)
+{
+	struct mds_open *o = mds_open_find(r->m, ino, 0);
+	struct lockd_state s;
+	uint32_t i, owner;
+
+	if (r->m->o.standalone || !o)
+		return;
+	mds_own_decode(in, &s);
+	for (i = 0; i < o->nnodes; i++)
+		if (o->per[i].nopen &&
+		    lockd_acquire(&s, o->per[i].node, LOCKD_READ,
+				  mds_now_ns(), &owner) < 0)
+			syslog(LOG_WARNING, "ino %llu: removed directory open "
+			       "on node %u: its hold is not recorded (kept "
+			       "until a coordinator change only)",
+			       (unsigned long long)ino, o->per[i].node);
+	mds_own_encode(&s, in);
+}
+
+/*
+ * Frees an empty directory that has just been taken out of its parent.
+ * One still open on a node (opendir) stays, empty and without links, on
+ * the orphan list until its last close (h_release, mds_trim), so its
+ * handles keep working (fstat; readdir lists nothing) and its number is
+ * not handed to a new inode meanwhile.
+ */
 static int drop_dir(struct mds_req *r, uint64_t ino)
 {
 	struct csvfs_inode in;
@@ -396,6 +433,13 @@ static int drop_dir(struct mds_req *r, uint64_t ino)
 	if (rc)
 		return rc;
 	r->alloc_touched = 1;
+	if (mds_ino_busy(r->m, ino, &in)) {
+		in.nlink = 0;
+		ino_touch(&in, 0);
+		hold_open_dir(r, ino, &in);
+		rc = mds_orphan_add(r, ino, &in);
+		return rc ? rc : ino_put(r->op, mb, &in);
+	}
 	rc = dir_destroy(r->op, r->m->a, &in);
 	if (!rc)
 		rc = ino_put(r->op, mb, &in);
@@ -814,7 +858,9 @@ int mds_h_readdir(struct mds_req *r)
 		c.max = 512;
 	if (c.max > CSVFS_MSG_MAX_PAYLOAD / 2)
 		c.max = CSVFS_MSG_MAX_PAYLOAD / 2;
-	rc = get_dir(r, ino, &dir, NULL);
+	rc = mds_get(r, ino, &dir, NULL);
+	if (!rc && !S_ISDIR(dir.mode))
+		rc = -ENOTDIR;
 	/* The node may cache the listing: any entry change stamps the
 	 * directory's inode, which sends it an INVAL (mds_inval.c). */
 	if (!rc)
@@ -824,6 +870,11 @@ int mds_h_readdir(struct mds_req *r)
 	/* count and eof are patched in at the end. */
 	msg_put_u32(&r->out, 0);
 	msg_put_u32(&r->out, 0);
+	/* Removed while open: its handles list nothing more. */
+	if (dir.nlink == 0) {
+		od_put32(r->out.p + 4, 1);
+		return r->out.err;
+	}
 	if (cookie == 0)
 		rc = put_dirent(&c, ".", 1, ino, CSVFS_DT_DIR, 1);
 	if (!rc && cookie <= 1 && !c.full)
