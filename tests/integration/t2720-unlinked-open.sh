@@ -76,7 +76,7 @@ try:
     os.mkdir(path + ".d")
     dfd = os.open(path + ".d", os.O_RDONLY | os.O_DIRECTORY)
     dino = os.fstat(dfd).st_ino
-    mark("opened", "%d %d" % (os.fstat(fd).st_ino, dino))
+    mark("opened", "%d %d\n" % (os.fstat(fd).st_ino, dino))
     wait("unlinked")
     os.ftruncate(fd, M)
     os.ftruncate(fd, 0)
