@@ -18,6 +18,7 @@
 #include "csvfs/errors.h"
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
+#include "meta/blob.h"
 #include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
@@ -248,6 +249,17 @@ static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 		if (rc)
 			return rc;
 		dir.nlink++;
+	} else if (S_ISLNK(mode) && tlen > CSVFS_SYMLINK_INLINE_MAX) {
+		/* A long target lives in a blob chain (ext4's slow link). */
+		uint64_t head;
+
+		rc = blob_store(r->op, r->m->a, ino, CSVFS_BLOB_SYMLINK,
+				target, tlen, &head);
+		if (rc)
+			return rc;
+		od_put64(in.body, head);
+		in.size = tlen;
+		in.flags |= CSVFS_IFL_LONGLINK;
 	} else if (S_ISLNK(mode)) {
 		memcpy(in.body, target, tlen);
 		in.size = tlen;
@@ -776,8 +788,19 @@ int mds_h_readlink(struct mds_req *r)
 		return rc;
 	if (!S_ISLNK(in.mode))
 		return -EINVAL;
-	if (in.size > CSVFS_SYMLINK_MAX)
+	if (in.size == 0 || in.size > CSVFS_SYMLINK_MAX ||
+	    (!(in.flags & CSVFS_IFL_LONGLINK) &&
+	     in.size > CSVFS_SYMLINK_INLINE_MAX))
 		return -CSVFS_ECORRUPT;
+	if (in.flags & CSVFS_IFL_LONGLINK) {
+		char target[CSVFS_SYMLINK_MAX];
+
+		rc = blob_load(r->op, od_get64(in.body), ino,
+			       CSVFS_BLOB_SYMLINK, target, in.size);
+		if (!rc)
+			msg_put_str(&r->out, target, in.size);
+		return rc;
+	}
 	msg_put_str(&r->out, (const char *)in.body, in.size);
 	return 0;
 }
@@ -904,6 +927,7 @@ int mds_h_getxattr(struct mds_req *r)
 	uint64_t ino = msg_get_u64(&r->in);
 	char name[CSVFS_NAME_MAX + 2];
 	struct csvfs_inode in;
+	struct ino_xattrs x;
 	uint8_t *buf;
 	int rc, n;
 
@@ -913,16 +937,51 @@ int mds_h_getxattr(struct mds_req *r)
 	rc = xname_ok(name);
 	if (!rc)
 		rc = mds_get(r, ino, &in, NULL);
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 0, &x);
 	if (rc)
 		return rc;
-	buf = malloc(CSVFS_INODE_XATTR_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	n = ino_xattr_get(&in, name, buf, CSVFS_INODE_XATTR_SIZE);
+	n = ino_xattr_get(&x, name, NULL, 0);
+	buf = n > 0 ? malloc((size_t)n) : NULL;
+	if (n > 0 && !buf)
+		n = -ENOMEM;
+	if (n > 0)
+		n = ino_xattr_get(&x, name, buf, (size_t)n);
 	if (n >= 0)
 		msg_put_bytes(&r->out, buf, (size_t)n);
 	free(buf);
+	ino_xattr_done(&x);
 	return n < 0 ? n : 0;
+}
+
+/* One change of ino's xattr records: set (value) or remove (!value). */
+static int xattr_change(struct mds_req *r, uint64_t ino, const char *name,
+			const uint8_t *val, uint32_t vlen, uint32_t flags,
+			int remove)
+{
+	struct csvfs_inode in;
+	struct ino_xattrs x;
+	struct mbuf *mb;
+	int rc;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (!rc && !remove && vlen > CSVFS_XATTR_VALUE_MAX)
+		rc = -E2BIG;
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 1, &x);
+	if (rc)
+		return rc;
+	rc = remove ? ino_xattr_remove(&x, name) :
+		      ino_xattr_set(&x, name, val, vlen, (int)flags);
+	if (!rc) {
+		r->alloc_touched = 1;
+		rc = ino_xattr_store(r->op, r->m->a, ino, &in, &x);
+	}
+	ino_xattr_done(&x);
+	if (rc)
+		return rc;
+	ino_touch(&in, 0);
+	return ino_put(r->op, mb, &in);
 }
 
 int mds_h_setxattr(struct mds_req *r)
@@ -931,8 +990,6 @@ int mds_h_setxattr(struct mds_req *r)
 	char name[CSVFS_NAME_MAX + 2];
 	const uint8_t *val;
 	uint32_t vlen, flags;
-	struct csvfs_inode in;
-	struct mbuf *mb;
 	int rc;
 
 	msg_get_str(&r->in, name, sizeof(name));
@@ -941,38 +998,33 @@ int mds_h_setxattr(struct mds_req *r)
 	if (msg_rd_end(&r->in))
 		return -ERANGE;
 	rc = xname_ok(name);
-	if (!rc)
-		rc = mds_get(r, ino, &in, &mb);
-	if (rc)
-		return rc;
-	if (vlen > CSVFS_INODE_XATTR_SIZE)
-		return -E2BIG;
-	rc = ino_xattr_set(&in, name, val, vlen, (int)flags);
-	if (rc)
-		return rc;
-	ino_touch(&in, 0);
-	return ino_put(r->op, mb, &in);
+	return rc ? rc : xattr_change(r, ino, name, val, vlen, flags, 0);
 }
 
 int mds_h_listxattr(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in);
 	struct csvfs_inode in;
-	char *buf;
+	struct ino_xattrs x;
+	char *buf = NULL;
 	int rc, n;
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
 	rc = mds_get(r, ino, &in, NULL);
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 0, &x);
 	if (rc)
 		return rc;
-	buf = malloc(CSVFS_INODE_XATTR_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	n = ino_xattr_list(&in, buf, CSVFS_INODE_XATTR_SIZE);
+	n = ino_xattr_list(&x, NULL, 0);
+	if (n > 0) {
+		buf = malloc((size_t)n);
+		n = buf ? ino_xattr_list(&x, buf, (size_t)n) : -ENOMEM;
+	}
 	if (n >= 0)
 		msg_put_bytes(&r->out, buf, (size_t)n);
 	free(buf);
+	ino_xattr_done(&x);
 	return n < 0 ? n : 0;
 }
 
@@ -980,20 +1032,11 @@ int mds_h_removexattr(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in);
 	char name[CSVFS_NAME_MAX + 2];
-	struct csvfs_inode in;
-	struct mbuf *mb;
 	int rc;
 
 	msg_get_str(&r->in, name, sizeof(name));
 	if (msg_rd_end(&r->in))
 		return -ERANGE;
 	rc = xname_ok(name);
-	if (!rc)
-		rc = mds_get(r, ino, &in, &mb);
-	if (!rc)
-		rc = ino_xattr_remove(&in, name);
-	if (rc)
-		return rc;
-	ino_touch(&in, 0);
-	return ino_put(r->op, mb, &in);
+	return rc ? rc : xattr_change(r, ino, name, NULL, 0, 0, 1);
 }
