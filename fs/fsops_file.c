@@ -318,6 +318,46 @@ void fsops_open(fuse_req_t req, fuse_ino_t ino,
 		file_close(c, fsops_to_ino(c, ino), fi);
 }
 
+/*
+ * O_TMPFILE (a FUSE_TMPFILE, fsops_io.c): a file without a name, opened;
+ * linkat() gives it one (LINK), its last close frees it.
+ */
+static void tmpfile_create(fuse_req_t req, fuse_ino_t parent, mode_t mode,
+			   struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	uint32_t f = open_flags(fi->flags & ~O_TRUNC);
+	struct fuse_entry_param e;
+	struct csvfs_attr a;
+	int rc;
+
+	rc = mdc_tmpfile(c->mdc, fsops_to_ino(c, parent), mode & 07777,
+			 who->uid, who->gid, f, &a);
+	if (rc)
+		goto out;
+	rc = fsops_fill_entry(c, &a, &e);
+	if (rc) {
+		mdc_release(c->mdc, a.ino, f | CSVFS_OPEN_LAST);
+		goto out;
+	}
+	rc = file_open(c, a.ino, fi, &a);
+	if (rc)
+		goto out;
+	rc = fsops_lookup_inc(c, a.ino);
+	if (rc) {
+		file_close(c, a.ino, fi);
+		goto out;
+	}
+	if (fuse_reply_create(req, &e, fi)) {
+		file_close(c, a.ino, fi);
+		fsops_lookup_dec(c, a.ino, 1);
+	}
+out:
+	if (rc)
+		fsops_reply_err(req, rc);
+}
+
 void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, struct fuse_file_info *fi)
 {
@@ -327,6 +367,10 @@ void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct csvfs_attr a;
 	int rc, created;
 
+	if (fsops_io_tmpfile()) {
+		tmpfile_create(req, parent, mode, fi);
+		return;
+	}
 	rc = fsops_name_check(name);
 	if (rc)
 		goto out;

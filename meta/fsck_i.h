@@ -194,7 +194,7 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw);
 			 CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED | \
 			 CSVFS_IFL_ORPHAN | CSVFS_IFL_STRICT | \
 			 CSVFS_IFL_HANDOFF | CSVFS_IFL_LONGLINK | \
-			 CSVFS_IFL_XBLOB)
+			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE)
 #define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD)
 #define DIR_DEPTH_MAX	17	/* dir.c's DIR_MAX_DEPTH */
 #define LOST_FOUND	"lost+found"

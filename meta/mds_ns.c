@@ -196,6 +196,71 @@ static int next_generation(struct mds_req *r, uint64_t *gen)
 	return 0;
 }
 
+/* A new inode of mode (nlink 1) for directory *dir, not yet written. */
+static int new_inode(struct mds_req *r, const struct csvfs_inode *dir,
+		     uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		     uint64_t *ino, struct csvfs_inode *in, struct mbuf **mb)
+{
+	int rc;
+
+	r->alloc_touched = 1;
+	rc = ino_alloc(r->op, r->m->a, ino, in, mb);
+	if (rc)
+		return rc;
+	in->mode = mode;
+	in->uid = uid;
+	in->gid = gid;
+	if (dir->mode & S_ISGID) {
+		in->gid = dir->gid;
+		if (S_ISDIR(mode))
+			in->mode |= S_ISGID;
+	}
+	in->rdev = rdev;
+	in->nlink = 1;
+	rc = next_generation(r, &in->generation);
+	if (rc)
+		return rc;
+	ino_touch(in, 1);
+	in->atime_sec = in->btime_sec = in->mtime_sec;
+	in->atime_nsec = in->btime_nsec = in->mtime_nsec;
+	return 0;
+}
+
+/*
+ * O_TMPFILE: a regular file without a name, opened. It lives on the
+ * orphan list like an unlinked open file (freed at its last close, or by
+ * the next start after a crash) until LINK gives it a first name.
+ */
+int mds_h_tmpfile(struct mds_req *r)
+{
+	uint64_t parent = msg_get_u64(&r->in), ino;
+	uint32_t mode = msg_get_u32(&r->in), uid = msg_get_u32(&r->in);
+	uint32_t gid = msg_get_u32(&r->in), open_flags = msg_get_u32(&r->in);
+	struct csvfs_inode dir, in;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = get_dir(r, parent, &dir, NULL);
+	if (!rc)
+		rc = new_inode(r, &dir, S_IFREG | (mode & 07777), 0, uid, gid,
+			       &ino, &in, &mb);
+	if (rc)
+		return rc;
+	in.nlink = 0;
+	in.flags |= CSVFS_IFL_INLINE | CSVFS_IFL_TMPFILE;
+	rc = mds_orphan_add(r, ino, &in);
+	if (!rc)
+		rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		rc = mds_open_ino(r, ino, &in, mb, open_flags);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
 /*
  * Creates an inode of mode under parent/name. For a directory it is made
  * empty and the parent's link count grows; a symlink gets its target.
@@ -222,26 +287,9 @@ static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 		return rc ? rc : -EEXIST;
 	if (S_ISDIR(mode) && dir.nlink >= LINK_MAX_COUNT)
 		return -EMLINK;
-	r->alloc_touched = 1;
-	rc = ino_alloc(r->op, r->m->a, &ino, &in, &mb);
+	rc = new_inode(r, &dir, mode, rdev, uid, gid, &ino, &in, &mb);
 	if (rc)
 		return rc;
-	in.mode = mode;
-	in.uid = uid;
-	in.gid = gid;
-	if (dir.mode & S_ISGID) {
-		in.gid = dir.gid;
-		if (S_ISDIR(mode))
-			in.mode |= S_ISGID;
-	}
-	in.rdev = rdev;
-	in.nlink = 1;
-	rc = next_generation(r, &in.generation);
-	if (rc)
-		return rc;
-	ino_touch(&in, 1);
-	in.atime_sec = in.btime_sec = in.mtime_sec;
-	in.atime_nsec = in.btime_nsec = in.mtime_nsec;
 	if (S_ISDIR(mode)) {
 		in.nlink = 2;
 		in.parent = parent;
@@ -753,11 +801,18 @@ int mds_h_link(struct mds_req *r)
 		return -EPERM;
 	if (in.nlink >= LINK_MAX_COUNT)
 		return -EMLINK;
-	if (in.nlink == 0)
+	/* Only an O_TMPFILE file comes back from no link (its first). */
+	if (in.nlink == 0 && !(in.flags & CSVFS_IFL_TMPFILE))
 		return -ENOENT;
 	rc = get_dir(r, np, &dir, &dmb);
 	if (rc)
 		return rc;
+	if (in.nlink == 0) {
+		rc = mds_orphan_del(r, ino, &in);
+		if (rc)
+			return rc;
+		in.flags &= ~(uint32_t)CSVFS_IFL_TMPFILE;
+	}
 	r->alloc_touched = 1;
 	rc = dir_add(r->op, r->m->a, np, &dir, r->m->sb.hash_seed, nn, nnl,
 		     ino, ino_dtype(in.mode));

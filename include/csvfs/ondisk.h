@@ -53,7 +53,8 @@
  *        longer than the inode body (CSVFS_IFL_LONGLINK) and an inode's
  *        xattr records once they outgrow its xattr area
  *        (CSVFS_IFL_XBLOB); xattr records carry a third value length
- *        byte (values up to 64 KiB). Volumes without such inodes read
+ *        byte (values up to 64 KiB). CSVFS_IFL_TMPFILE marks an
+ *        O_TMPFILE file (an orphan) that may still get a first name. Volumes without such inodes read
  *        the same; older code misreads those inodes (the lead of the
  *        format-2.0 work folds this into its version number).
  */
@@ -302,7 +303,9 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_IFL_XBLOB		0x40	/* (1.2) the xattr records, xattr_len
 					 * bytes, are in a blob chain; xattr[]
 					 * holds le64 its first mblk */
-/* 0x80: free. Ownership flags (format 1.1, lockd/lockd.h): */
+#define CSVFS_IFL_TMPFILE	0x80	/* (1.2) made by O_TMPFILE and never
+					 * linked: LINK may give it a name */
+/* Ownership flags (format 1.1, lockd/lockd.h): */
 #define CSVFS_IFL_STRICT	0x100	/* admin: while a node writes, no
 					 * other node may even read */
 #define CSVFS_IFL_HANDOFF	0x200	/* the writer got the file by a

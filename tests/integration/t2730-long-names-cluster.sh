@@ -5,8 +5,10 @@
 # Checks, with 3 nodes: a 4,095-byte symlink and a 64 KiB xattr made on
 # node 1 read back the same on nodes 2 and 3 (with the size probes), a
 # value replaced on node 3 is seen on node 2, the coordinator moves to
-# node 2 and everything still reads back, node 2 removes it all and the
-# free inode count (metadata blocks) is what it was; fsck is clean.
+# node 2 and everything still reads back; an O_TMPFILE on node 3 linked
+# by linkat is read on node 1, one closed without a name is freed; node
+# 2 removes it all and the free inode count (metadata blocks) is what it
+# was; fsck is clean.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -55,6 +57,24 @@ elif what == "replaced":
 print("ok")
 EOF2
 
+cat >"$T/tmp.py" <<'EOF2'
+# tmp.py DIR: an O_TMPFILE linked by name, another closed without one
+import ctypes, os, sys
+d = sys.argv[1]
+libc = ctypes.CDLL(None, use_errno=True)
+fd = os.open(d, os.O_TMPFILE | os.O_RDWR, 0o644)
+os.write(fd, b"tmpfile data")
+src = ("/proc/self/fd/%d" % fd).encode()
+dst = os.path.join(d, "fromtmp").encode()
+if libc.linkat(-100, src, -100, dst, 0x400):
+    raise OSError(ctypes.get_errno(), "linkat")
+os.close(fd)
+fd = os.open(d, os.O_TMPFILE | os.O_WRONLY)
+os.write(fd, b"gone" * 100000)
+os.close(fd)
+print("ok")
+EOF2
+
 mkimg "$img" 2G
 mkfs_vol "$img"
 step "3 nodes up"
@@ -78,8 +98,13 @@ wait_for 300 eval '[ "$(coord_of 3)" = 2 ]' || fail "the role did not move to no
 assert_ok run 3 -- python3 "$T/ln.py" replaced "$(mnt 3)"
 assert_eq "$(run 1 -- readlink "$(mnt 1)/long" | wc -c)" 4096 "target length (+ newline) on node 1"
 
+step "O_TMPFILE on node 3: linked, read on node 1; one closed unnamed is freed"
+assert_ok run 3 -- python3 "$T/tmp.py" "$(mnt 3)"
+assert_eq ok "$OUT" "tmp.py on node 3"
+assert_eq "tmpfile data" "$(run 1 -- cat "$(mnt 1)/fromtmp")" "the linked tmpfile on node 1"
+
 step "node 2 removes everything: the metadata blocks come back"
-run 2 -- rm "$(mnt 2)/long" "$(mnt 2)/x"
+run 2 -- rm "$(mnt 2)/long" "$(mnt 2)/x" "$(mnt 2)/fromtmp"
 wait_for 100 eval '[ "$(free_inodes)" = "$i0" ]' ||
 	fail "free inodes $(free_inodes) after the removal, $i0 before"
 

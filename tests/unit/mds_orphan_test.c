@@ -445,6 +445,51 @@ static void test_cluster_rmdir_open_dir(void)
 	stop_cluster();
 }
 
+/*
+ * O_TMPFILE: a file without a name is an orphan while open, freed at its
+ * last close or at a restart; LINK gives it a name once (a plain unlinked
+ * file cannot be linked back).
+ */
+static void test_tmpfile(void)
+{
+	struct csvfs_attr a, b, t;
+	uint64_t ffree;
+
+	start();
+	ffree = free_inodes(mdc);
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	CU_ASSERT(t.nlink == 0 && S_ISREG(t.mode));
+	CU_ASSERT_FATAL(mdc_mknod(mdc, vi.root_ino, "o", S_IFREG | 0644, 0,
+				  0, 0, &b) == 0);
+	CU_ASSERT(b.ino != t.ino);
+	CU_ASSERT(mdc_unlink(mdc, vi.root_ino, "o") == 0);
+	CU_ASSERT(mdc_release(mdc, t.ino, CSVFS_OPEN_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	/* given a name: it stays after its close */
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	CU_ASSERT(mdc_link(mdc, t.ino, vi.root_ino, "named", &a) == 0);
+	CU_ASSERT(a.nlink == 1);
+	CU_ASSERT(mdc_release(mdc, t.ino, CSVFS_OPEN_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == 0 && a.nlink == 1);
+	/* an ordinary unlinked open file does not come back */
+	CU_ASSERT(mdc_open(mdc, t.ino, 0, &a) == 0);
+	CU_ASSERT(mdc_unlink(mdc, vi.root_ino, "named") == 0);
+	CU_ASSERT(mdc_link(mdc, t.ino, vi.root_ino, "again", &a) == -ENOENT);
+	CU_ASSERT(mdc_release(mdc, t.ino, 0) == 0);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	/* open across a restart (a crash for it): freed */
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	stop();
+	start();
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	stop();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -471,6 +516,8 @@ int main(void)
 		    test_rmdir_open_dir_restart);
 	CU_add_test(s, "cluster: rmdir of a directory open on another node",
 		    test_cluster_rmdir_open_dir);
+	CU_add_test(s, "O_TMPFILE: orphan until linked or closed",
+		    test_tmpfile);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();
