@@ -31,7 +31,7 @@
 #include "fs/elect.h"
 #include "fs/log.h"
 #include "lockd/hb.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mcache.h"
 #include "net/mdc.h"

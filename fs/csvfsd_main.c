@@ -40,7 +40,7 @@
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/keyfile.h"
 #include "net/mcache.h"

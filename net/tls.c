@@ -534,6 +534,27 @@ static const char *ssl_reason(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Did the handshake end because the peer closed the connection (EOF or a
+ * reset, no TLS alert)? A wrong key ends with an alert instead: the side
+ * that cannot find the PSK answers handshake_failure or decrypt_error.
+ */
+static int peer_closed(int ssl_err, int sys_err)
+{
+	unsigned long e;
+
+	if (ssl_err == SSL_ERROR_ZERO_RETURN)
+		return 1;
+	if (ssl_err == SSL_ERROR_SYSCALL)
+		return !ERR_peek_error() && (!sys_err || sys_err == EPIPE ||
+					     sys_err == ECONNRESET);
+	if (ssl_err != SSL_ERROR_SSL)
+		return 0;
+	e = ERR_peek_error();
+	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 static int handshake(struct tls_ctx *t, struct tls_conn *c, int64_t deadline)
 {
 	char why[160];
@@ -564,6 +585,15 @@ static int handshake(struct tls_ctx *t, struct tls_conn *c, int64_t deadline)
 		if (e == SSL_ERROR_SYSCALL && err && err != EPIPE &&
 		    !ERR_peek_error())
 			rc = -err;
+		else if (peer_closed(e, err))
+			/*
+			 * The peer hung up mid-handshake: a coordinator that
+			 * resigns closes its listener and the connections
+			 * being accepted. That is not a wrong key, and a
+			 * mounting node that took it for one gave up instead
+			 * of following the next election (issue 15).
+			 */
+			rc = -ECONNRESET;
 		else
 			rc = -EACCES;
 		/* A client's caller logs (and rate-limits) its retries. */

@@ -91,8 +91,8 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/mds.h"
+#include "meta/fsck/fsck.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 

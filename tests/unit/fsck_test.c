@@ -20,10 +20,10 @@
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 

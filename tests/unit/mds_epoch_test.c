@@ -19,7 +19,7 @@
 #include "csvfs/errors.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 
 static char img[64];

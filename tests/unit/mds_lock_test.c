@@ -17,7 +17,7 @@
 
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 

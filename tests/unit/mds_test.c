@@ -20,7 +20,7 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mcache.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"

@@ -21,7 +21,7 @@
 #include "csvfs/proto.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 

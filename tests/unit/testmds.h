@@ -9,7 +9,7 @@
 #include <CUnit/Basic.h>
 
 #include "meta/dev.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 
 static char img[64];

@@ -16,7 +16,7 @@
 
 #include "csvfs/errors.h"
 #include "meta/dev.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 
 static const char *prog = "fsck.csvfs";
 

@@ -15,7 +15,7 @@
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"

@@ -48,7 +48,7 @@
 
 #include "lockd/hb.h"
 #include "lockd/plock.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "net/msg.h"
 
 #define GRACE_MS_DEFAULT	10000

@@ -15,8 +15,8 @@
 #include "meta/dir.h"
 #include "meta/extent.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 

@@ -22,7 +22,7 @@
 #include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 #define LINK_MAX_COUNT 65000

@@ -27,7 +27,7 @@
 #include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 #define AHEAD_MAX	(256ull << 20)

@@ -13,7 +13,7 @@
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "meta/extent.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/msg.h"
 
 struct dev;

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "csvfs/ondisk.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 
 struct dev;
 struct jrnl;

@@ -41,7 +41,7 @@
 #include "meta/format.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 

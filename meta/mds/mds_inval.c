@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 static uint64_t mono_ns(void)
