@@ -4,7 +4,7 @@
  *   csvfsd [-f] [-d] [-o OPTS] DEVICE MOUNTPOINT
  *
  * Standalone mode (the default) runs the coordinator in this process
- * (meta/mds.h) and reaches it through the local transport; cluster mode is
+ * (meta/mds/mds.h) and reaches it through the local transport; cluster mode is
  * not implemented yet.
  *
  * Daemonizing. The parent must exit only when the mount is up (its exit
@@ -34,8 +34,9 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "fs/fsops.h"
-#include "fs/log.h"
+#include "fs/own.h"
 #include "fs/status.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
@@ -460,15 +461,8 @@ static struct recall_ctx recall_ctx;
 static void recall_file(void *ctx, uint64_t ino)
 {
 	struct recall_ctx *r = ctx;
-	int rc = fsops_recall(r->fs, ino), rc2;
 
-	if (rc)
-		log_ino(ino, "recall: flushing the file failed: %s",
-			csvfs_strerror(rc));
-	rc2 = mdc_recall_done(r->mdc, ino, rc ? csvfs_errno(rc) : 0);
-	if (rc2)
-		log_ino(ino, "recall: telling the coordinator failed: %s",
-			csvfs_strerror(rc2));
+	own_recall_answer(r->mdc, ino, fsops_recall(r->fs, ino));
 }
 
 /* Quorum lost / regained (clu_set_fence). */

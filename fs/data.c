@@ -41,11 +41,12 @@
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
-#include "fs/log.h"
+#include "fs/own.h"
 #include "meta/dev.h"
 #include "net/mdc.h"
 
@@ -92,12 +93,7 @@ struct data_file {
 	int mtime_dirty;
 	struct timespec mtime;
 	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
-	/*
-	 * Ownership recall: writes hold gate for reading while they reach
-	 * the device; data_recall takes it for writing to set revoked.
-	 */
-	pthread_rwlock_t gate;
-	int revoked;			/* gate; handed off: writes get EIO */
+	struct own_gate gate;		/* ownership recall (fs/own.h) */
 	uint32_t mode;			/* from the coordinator (setuid) */
 	int mode_stale;			/* another node changed the file */
 };
@@ -248,7 +244,7 @@ static struct data_file *file_get(struct data *d, uint64_t ino)
 
 static void file_destroy(struct data_file *f)
 {
-	pthread_rwlock_destroy(&f->gate);
+	own_gate_destroy(&f->gate);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->rmw_lock);
 	pthread_mutex_destroy(&f->flush_lock);
@@ -293,16 +289,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
-	{
-		pthread_rwlockattr_t ra;
-
-		/* A recall must not starve behind a stream of writes. */
-		pthread_rwlockattr_init(&ra);
-		pthread_rwlockattr_setkind_np(&ra,
-			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&nf->gate, &ra);
-		pthread_rwlockattr_destroy(&ra);
-	}
+	own_gate_init(&nf->gate);
 
 	pthread_mutex_lock(&d->lock);
 	n = itab_get(&d->files, ino);
@@ -662,41 +649,15 @@ static int write_account(struct data *d, struct data_file *f, uint64_t off,
 	return rc ? rc : due;
 }
 
-/*
- * Lets a write through the recall gate (read lock held on success). A
- * revoked file is writable again only once this node owns it again (a
- * handoff back, as when a migration is cancelled).
- */
-static int gate_enter(struct data *d, struct data_file *f)
+/* Owned again after a recall: what was cached then is stale (gate held). */
+static void gate_restored(void *arg, const struct csvfs_attr *a)
 {
-	struct csvfs_attr a;
-	int rc;
+	struct data_file *f = arg;
 
-	pthread_rwlock_rdlock(&f->gate);
-	if (!f->revoked)
-		return 0;
-	pthread_rwlock_unlock(&f->gate);
-	rc = mdc_getattr(d->mdc, file_ino(f), &a);
-	if (rc)
-		return -EIO;
-	if (!(a.flags & CSVFS_IFL_MULTIWRITER) &&
-	    !(a.own_mode == CSVFS_OWN_WRITER && a.own_node == d->node_id)) {
-		log_ino(file_ino(f), "write refused: the file was handed off "
-			"to node %u", a.own_node);
-		return -EIO;
-	}
-	pthread_rwlock_wrlock(&f->gate);
-	if (f->revoked) {
-		f->revoked = 0;
-		pthread_mutex_lock(&f->lock);
-		f->size = a.size;
-		map_drop(f);
-		pthread_mutex_unlock(&f->lock);
-		log_ino(file_ino(f), "write access restored (owned again)");
-	}
-	pthread_rwlock_unlock(&f->gate);
-	pthread_rwlock_rdlock(&f->gate);
-	return 0;
+	pthread_mutex_lock(&f->lock);
+	f->size = a->size;
+	map_drop(f);
+	pthread_mutex_unlock(&f->lock);
 }
 
 static int write_gated(struct data *d, struct data_file *f, uint64_t off,
@@ -712,11 +673,12 @@ int data_write(struct data *d, struct data_file *f, uint64_t off,
 	/* Fenced: fail at once, before anything waits for the network. */
 	if (__atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
 		return -EIO;
-	rc = gate_enter(d, f);
+	rc = own_gate_enter(&f->gate, d->mdc, file_ino(f), d->node_id,
+			    gate_restored, f);
 	if (rc)
 		return rc;
 	rc = write_gated(d, f, off, buf, len);
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_leave(&f->gate);
 	return rc;
 }
 
@@ -861,9 +823,7 @@ int data_recall(struct data *d, uint64_t ino)
 	 * them in its volatile cache. */
 	if (!f)
 		return dev_flush(d->dev);
-	pthread_rwlock_wrlock(&f->gate);
-	f->revoked = 1;
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_revoke(&f->gate);
 	/* Data on the device first, then the report that makes it readable. */
 	rc = dev_flush(d->dev);
 	rc2 = data_flush(d, f);
@@ -886,9 +846,7 @@ static int revoke_one(struct itab_node *n, void *arg)
 	struct data_file *f = (struct data_file *)n;
 
 	(void)arg;
-	pthread_rwlock_wrlock(&f->gate);
-	f->revoked = 1;
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_revoke(&f->gate);
 	return 0;
 }
 
@@ -907,7 +865,7 @@ void data_fence(struct data *d, int on)
 		return;
 	/*
 	 * Our holds may have been broken meanwhile: every open file must
-	 * prove it is still ours (gate_enter) before it writes again.
+	 * prove it is still ours (own_gate_enter) before it writes again.
 	 */
 	pthread_mutex_lock(&d->lock);
 	itab_each(&d->files, revoke_one, NULL);

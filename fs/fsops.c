@@ -38,6 +38,7 @@
 #include <sys/xattr.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
@@ -45,7 +46,6 @@
 #include "fs/fsops_i.h"
 #include "fs/itab.h"
 #include "fs/lkc.h"
-#include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
 

@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
 #include "fs/fsops_i.h"
-#include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
 

@@ -41,9 +41,17 @@ void hb_suspend(struct hb *h, int on);
 int hb_stop(struct hb *h);
 
 /*
+ * Whether a mount is using the volume: a slot recently stamped whose
+ * counter still advances (waits 2.5 s once if any slot is recent).
+ * Returns the slot + 1 with the slot in *who, 0 if none, or the first
+ * read error when no slot is live (unreadable slots are skipped).
+ * Used by the standalone start (hb_check_others) and by fsck.
+ */
+int hb_find_live(struct dev *d, const struct csvfs_super *sb,
+		 struct csvfs_hb *who);
+/*
  * Standalone start: -CSVFS_ELIVE (logged, naming the node) when another
- * mount's slot is recently stamped and still advancing; waits up to
- * 2.5 s per such slot to tell.
+ * mount is live (hb_find_live), its read error, or 0.
  */
 int hb_check_others(struct dev *d, const struct csvfs_super *sb);
 

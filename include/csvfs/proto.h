@@ -293,7 +293,7 @@ enum csvfs_msg_type {
 					 *   (O_TMPFILE: nlink 0, an orphan,
 					 *   CSVFS_IFL_TMPFILE), opened; LINK
 					 *   may give it its first name */
-	/* 44..49: unused; application locks from 50 (meta/mds_lock.c). */
+	/* 44..49: unused; application locks from 50 (meta/mds/mds_lock.c). */
 	CSVFS_MSG_LOCK_SET	= 50,	/* → le64 ino, LOCK, le32 flags
 					 *   (CSVFS_LK_*), le64 wait_id (WAIT:
 					 *   unique on the node)  ← (none).
@@ -383,7 +383,7 @@ enum csvfs_msg_type {
 
 /*
  * The requests that change metadata: the one list of them. The coordinator
- * (meta/mds.c mds_dispatch) resyncs its allocator after one of them failed
+ * (meta/mds/mds.c mds_dispatch) resyncs its allocator after one of them failed
  * and sends the cache invalidations of one that succeeded; each is also
  * recorded for retries (below). tests/unit/proto_test.c checks both lists
  * against the coordinator's table.

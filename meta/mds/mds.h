@@ -59,7 +59,7 @@ struct mds_opts {
 	 */
 	int lowspace_pct;
 	/*
-	 * Application locks (meta/mds_lock.c): tells node that its queued
+	 * Application locks (meta/mds/mds_lock.c): tells node that its queued
 	 * lock request wait_id may be granted now (a LOCK_WAKE push; for
 	 * this node's own daemon a direct call). Returns 0 once sent or
 	 * -errno. Called without any mds lock held; must not wait for a

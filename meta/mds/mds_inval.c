@@ -22,10 +22,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "csvfs/log.h"
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
@@ -354,9 +354,9 @@ void mds_inval_send(struct mds_req *r)
 		if (t > until)
 			until = t;
 		if (t > mono_ns())
-			syslog(LOG_WARNING, "node %u did not acknowledge a cache "
-			       "invalidation: waiting for its lease to end",
-			       node);
+			log_node(LOG_WARNING, node, "did not acknowledge a "
+				 "cache invalidation: waiting for its lease "
+				 "to end");
 	}
 	sleep_until(until);
 }

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/blob.h"
@@ -469,10 +469,10 @@ static void hold_open_dir(struct mds_req *r, uint64_t ino,
 		if (o->per[i].nopen &&
 		    lockd_acquire(&s, o->per[i].node, LOCKD_READ,
 				  mds_now_ns(), &owner) < 0)
-			syslog(LOG_WARNING, "ino %llu: removed directory open "
-			       "on node %u: its hold is not recorded (kept "
-			       "until a coordinator change only)",
-			       (unsigned long long)ino, o->per[i].node);
+			log_ino_at(LOG_WARNING, ino, "removed directory open "
+				   "on node %u: its hold is not recorded "
+				   "(kept until a coordinator change only)",
+				   o->per[i].node);
 	mds_own_encode(&s, in);
 }
 
@@ -897,9 +897,9 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 			 * name without attributes (ino 0); a lookup of it then
 			 * reports the damage for that file alone.
 			 */
-			syslog(LOG_ERR, "directory entry '%.*s' -> inode %llu: "
-			       "%s (run fsck.csvfs)", (int)len, name,
-			       (unsigned long long)ino, csvfs_strerror(rc));
+			log_ino_at(LOG_ERR, ino, "directory entry '%.*s': %s "
+				   "(run fsck.csvfs)", (int)len, name,
+				   csvfs_strerror(rc));
 			memset(&none, 0, sizeof(none));
 			msg_put_attr(&r->out, &none);
 		} else {

@@ -29,12 +29,8 @@
  * that the next -n finds clean (abort otherwise): "repairs, or says what
  * it cannot".
  *
- * Build and run (see the report / Makefile rules):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined -Iinclude -I. -D_GNU_SOURCE \
- *     -D_FILE_OFFSET_BITS=64 tests/fuzz/fsck_fuzz.c meta/[a-l]*.c \
- *     meta/mds*.c meta/ondisk.c net/msg.c net/mdc.c lockd/lockd.c \
- *     -lz -lcrypto -lpthread -o build-fuzz/fsck_fuzz
+ * Build and run (the sources: FSCK_FUZZ_SRCS in the Makefile):
+ *   make build-fuzz/fsck_fuzz
  *   build-fuzz/fsck_fuzz -max_total_time=60 tests/fuzz/corpus/fsck
  */
 #include <errno.h>

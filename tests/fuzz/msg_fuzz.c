@@ -8,7 +8,7 @@
  *     again must give the same 64 bytes.
  *   - A request (flags 0) of a known type: the payload is walked with the
  *     msg_get_* readers in the order the coordinator reads it (the same
- *     fields as meta/mds*.c); when it decodes exactly, re-encoding the
+ *     fields as meta/mds/*.c); when it decodes exactly, re-encoding the
  *     fields with msg_put_* must give the payload back.
  *   - A reply (CSVFS_MSGF_REPLY): the mdc call of that type runs through a
  *     fake transport that returns the payload and the header's status, so
@@ -410,6 +410,24 @@ static void run_elect(const uint8_t *data, size_t size)
 	free(e);
 }
 
+/*
+ * A RECALL push as the node decodes it (msg_recall_decode): what decodes
+ * re-encodes to the same first MSG_RECALL_LEN bytes.
+ */
+static void run_recall(uint16_t type, const uint8_t *payload, size_t len)
+{
+	uint8_t again[MSG_RECALL_LEN];
+	uint64_t ino;
+	uint32_t to;
+
+	if (type != CSVFS_MSG_RECALL ||
+	    msg_recall_decode(payload, len, &ino, &to))
+		return;
+	msg_recall_encode(ino, to, again);
+	if (memcmp(again, payload, sizeof(again)))
+		FAIL();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -447,6 +465,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				run_reply(h.type);
 			} else {
 				walk_request(h.type, payload, plen);
+				run_recall(h.type, payload, plen);
 			}
 			free(payload);
 			return 0;

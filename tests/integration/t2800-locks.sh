@@ -1,5 +1,5 @@
 #!/bin/bash
-# t2800 — cluster-wide application locks (meta/mds_lock.c, fs/lkc.c) on 3
+# t2800 — cluster-wide application locks (meta/mds/mds_lock.c, fs/lkc.c) on 3
 # nodes: node 2 is refused fcntl, OFD and flock locks node 1 holds; F_GETLK
 # on node 2 reports the lock (pid 0: not a process of node 2) and the
 # trusted.csvfs.locks xattr names node 1 and its pid; a blocked F_SETLKW on

@@ -26,6 +26,7 @@
 #include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
+#include "tests/unit/testimg.h"
 
 /* Every mount is a new incarnation (request records are per mount). */
 static uint64_t incarnation = 7;
@@ -286,20 +287,12 @@ static int populate(void)
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	struct dev *d;
-	int fd, rc;
+	int rc;
 
-	snprintf(golden, sizeof(golden), "/tmp/fsck_test.XXXXXX");
-	fd = mkstemp(golden);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
+	if (testimg_new(golden, sizeof(golden), "fsck_test", 1ull << 30))
 		return -1;
-	close(fd);
 	snprintf(img, sizeof(img), "%s.cur", golden);
-	if (dev_open(golden, 0, &d))
-		return -1;
-	rc = fmt_volume(d, &fo, &sb);
-	dev_close(d);
+	rc = testimg_mkfs(golden, 1ull << 30, &sb);
 	if (!rc)
 		rc = populate();
 	if (rc)

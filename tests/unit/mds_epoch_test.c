@@ -21,25 +21,15 @@
 #include "meta/format.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
+#include "tests/unit/testimg.h"
 
 static char img[64];
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	struct dev *d;
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_epoch_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 2ull << 30))
+	if (testimg_new(img, sizeof(img), "mds_epoch_test", 2ull << 30))
 		return -1;
-	close(fd);
-	if (dev_open(img, 0, &d))
-		return -1;
-	rc = fmt_volume(d, &fo, NULL);
-	dev_close(d);
-	return rc;
+	return testimg_mkfs(img, 2ull << 30, NULL);
 }
 
 static int suite_clean(void)

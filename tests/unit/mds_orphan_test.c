@@ -32,25 +32,12 @@ static int node3_gone;
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_orphan_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	return rc;
+	return testmds_format("mds_orphan_test", 1ull << 30);
 }
 
 static int suite_clean(void)
 {
-	unlink(img);
-	return 0;
+	return testmds_unlink();
 }
 
 static int stub_is_member(void *ctx, uint32_t node)
@@ -75,26 +62,13 @@ static void start_cluster(void)
 			      .is_member = stub_is_member,
 			      .recall = stub_recall, .recall_ms = 300,
 			      .dead_ms = 100 };
-	struct mdc_transport t;
-	uint32_t n;
 
-	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
-	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
-	for (n = 1; n <= NNODES; n++) {
-		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
-		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
-	}
+	testmds_start_nodes(&o, nm, NNODES);
 }
 
 static void stop_cluster(void)
 {
-	uint32_t n;
-
-	for (n = 1; n <= NNODES; n++)
-		mdc_free(nm[n]);
-	CU_ASSERT(mds_stop(mds) == 0);
-	dev_close(dev);
+	testmds_stop_nodes(nm, NNODES);
 }
 
 static uint64_t free_blocks(struct mdc *c)

@@ -27,25 +27,12 @@
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 2ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	return rc;
+	return testmds_format("mds_test", 2ull << 30);
 }
 
 static int suite_clean(void)
 {
-	unlink(img);
-	return 0;
+	return testmds_unlink();
 }
 
 static void test_create_lookup_unlink(void)
