@@ -716,6 +716,10 @@ client:
 		goto out;
 	}
 	mounted = 1;
+	if (fsops_custom_io(se)) {
+		log_err("%s: cannot take over the session's requests", mnt);
+		goto out;
+	}
 	if (o.pidfile) {
 		rc = pidfile_write(o.pidfile);
 		if (rc) {

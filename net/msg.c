@@ -501,6 +501,7 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL_DONE] = "recall_done",
 	[CSVFS_MSG_SET_IFLAGS] = "set_iflags",
 	[CSVFS_MSG_CREATE] = "create",
+	[CSVFS_MSG_TMPFILE] = "tmpfile",
 	[CSVFS_MSG_INVAL] = "inval",
 	[CSVFS_MSG_INVAL_ACK] = "inval_ack",
 	[CSVFS_MSG_SET_RESERVE] = "set_reserve",

@@ -45,6 +45,10 @@
  *        CSVFS_ELECTF_LOST_DEPOSED (issue 13: a frozen coordinator is
  *        replaced; a node without them ignores the message, so every
  *        node of a cluster must run this version for it to work).
+ *      + TMPFILE (O_TMPFILE, issue 14; type 43; a coordinator without it
+ *        answers EOPNOTSUPP) and LINK of a TMPFILE file without a name;
+ *        OPEN/RELEASE of directories (a removed open directory is kept
+ *        until its last close; an older coordinator counts them too).
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -287,7 +291,13 @@ enum csvfs_msg_type {
 	CSVFS_MSG_GROW		= 42,	/* → (none)  ← le64 old total blocks,
 					 *   le64 new total blocks: the volume
 					 *   now covers the device (re-read) */
-	/* 43..49: unused; application locks from 50 (meta/mds/mds_lock.c). */
+	CSVFS_MSG_TMPFILE	= 43,	/* → le64 parent, le32 mode, le32 uid,
+					 *   le32 gid, le32 open flags  ← ATTR:
+					 *   a regular file without a name
+					 *   (O_TMPFILE: nlink 0, an orphan,
+					 *   CSVFS_IFL_TMPFILE), opened; LINK
+					 *   may give it its first name */
+	/* 44..49: unused; application locks from 50 (meta/mds/mds_lock.c). */
 	CSVFS_MSG_LOCK_SET	= 50,	/* → le64 ino, LOCK, le32 flags
 					 *   (CSVFS_LK_*), le64 wait_id (WAIT:
 					 *   unique on the node)  ← (none).
@@ -405,7 +415,7 @@ enum csvfs_msg_type {
 	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
 	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE) |	\
 	 CSVFS_MSG_BIT(CSVFS_MSG_SET_RESERVE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC))
+	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC) | CSVFS_MSG_BIT(CSVFS_MSG_TMPFILE))
 
 /*
  * Retries. A node sends a request again, unchanged (same incarnation and

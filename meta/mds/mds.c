@@ -375,6 +375,7 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL_DONE] = { mds_h_recall_done, 0 },
 	[CSVFS_MSG_SET_IFLAGS] = { mds_h_set_iflags, SYNC },
 	[CSVFS_MSG_CREATE] = { mds_h_create, 0 },
+	[CSVFS_MSG_TMPFILE] = { mds_h_tmpfile, 0 },
 	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, SYNC },
 	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, SYNC },
 	/* GROW: mds_grow(), outside the table (it commits between steps) */

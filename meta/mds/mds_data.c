@@ -24,6 +24,7 @@
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
+#include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
@@ -692,6 +693,13 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		if (!rc)
 			rc = mds_set_nblocks(r, &in, ext_blocks(&em));
 		ext_free(&em);
+		if (rc)
+			return rc;
+	}
+	/* A directory removed while open still has its (empty) table. */
+	if (free_inode && S_ISDIR(in.mode)) {
+		r->alloc_touched = 1;
+		rc = dir_destroy(r->op, r->m->a, &in);
 		if (rc)
 			return rc;
 	}

@@ -266,6 +266,7 @@ int mds_h_getattr(struct mds_req *r);
 int mds_h_setattr(struct mds_req *r);
 int mds_h_mknod(struct mds_req *r);
 int mds_h_create(struct mds_req *r);
+int mds_h_tmpfile(struct mds_req *r);
 int mds_h_mkdir(struct mds_req *r);
 int mds_h_symlink(struct mds_req *r);
 int mds_h_unlink(struct mds_req *r);

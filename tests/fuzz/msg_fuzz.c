@@ -54,6 +54,7 @@ static const char *const req_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_SETATTR] = "qllllqqlql",
 	[CSVFS_MSG_MKNOD] = "qslqll",
 	[CSVFS_MSG_CREATE] = "qslqlll",
+	[CSVFS_MSG_TMPFILE] = "qllll",
 	[CSVFS_MSG_MKDIR] = "qslll",	/* no rdev (mdc_mkdir, h_create) */
 	[CSVFS_MSG_SYMLINK] = "qssll",
 	[CSVFS_MSG_UNLINK] = "qs",
@@ -257,6 +258,9 @@ static void run_reply(uint16_t type)
 		break;
 	case CSVFS_MSG_CREATE:
 		mdc_create(mdc, 1, "f", 0100644, 0, 0, CSVFS_OPEN_WRITE, a);
+		break;
+	case CSVFS_MSG_TMPFILE:
+		mdc_tmpfile(mdc, 1, 0600, 0, 0, CSVFS_OPEN_WRITE, a);
 		break;
 	case CSVFS_MSG_MKDIR:
 		mdc_mkdir(mdc, 1, "d", 040755, 0, 0, a);
@@ -552,6 +556,7 @@ static const char *const reply_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_FORGET] = "",
 	[CSVFS_MSG_HANDOFF] = "A", [CSVFS_MSG_RECALL_DONE] = "",
 	[CSVFS_MSG_SET_IFLAGS] = "A", [CSVFS_MSG_CREATE] = "A",
+	[CSVFS_MSG_TMPFILE] = "A",
 	[CSVFS_MSG_LOCK_SET] = "", [CSVFS_MSG_LOCK_GET] = "lllqllqq",
 	[CSVFS_MSG_LOCK_CANCEL] = "", [CSVFS_MSG_LOCK_RECLAIM_DONE] = "",
 	[CSVFS_MSG_LOCK_LIST] = "lllqllqq",	/* n = 3: short, rejected */
