@@ -643,20 +643,11 @@ void mds_fence(struct mds *m)
 	jrnl_abandon(m->j);
 }
 
-void mds_abandon(struct mds *m)
+/* The memory of a coordinator whose journal is closed (stop or abandon). */
+static void mds_free(struct mds *m)
 {
 	unsigned i;
 
-	/* First: from here on nothing of this coordinator reaches the
-	 * device, whatever its threads still do. */
-	jrnl_abandon(m->j);
-	mds_lock_free(m);
-	hb_watch_stop(m->watch);
-	if (jrnl_close(m->j) != -CSVFS_ESTALEEPOCH)
-		log_at(LOG_CRIT, "abandoned coordinator: the journal did not "
-		       "stay fenced");
-	if (m->hb)
-		hb_stop(m->hb);
 	alloc_release(m->a);
 	for (i = 0; i < MDS_OPEN_HASH; i++)
 		while (m->open[i]) {
@@ -672,9 +663,23 @@ void mds_abandon(struct mds *m)
 	free(m);
 }
 
+void mds_abandon(struct mds *m)
+{
+	/* First: from here on nothing of this coordinator reaches the
+	 * device, whatever its threads still do. */
+	jrnl_abandon(m->j);
+	mds_lock_free(m);
+	hb_watch_stop(m->watch);
+	if (jrnl_close(m->j) != -CSVFS_ESTALEEPOCH)
+		log_at(LOG_CRIT, "abandoned coordinator: the journal did not "
+		       "stay fenced");
+	if (m->hb)
+		hb_stop(m->hb);
+	mds_free(m);
+}
+
 int mds_stop(struct mds *m)
 {
-	unsigned i;
 	int rc;
 
 	mds_lock_free(m);
@@ -692,19 +697,7 @@ int mds_stop(struct mds *m)
 		if (!rc)
 			rc = rc2;
 	}
-	alloc_release(m->a);
-	for (i = 0; i < MDS_OPEN_HASH; i++)
-		while (m->open[i]) {
-			struct mds_open *o = m->open[i];
-
-			m->open[i] = o->next;
-			free(o->per);
-			free(o);
-		}
-	pthread_mutex_destroy(&m->recall_lock);
-	pthread_cond_destroy(&m->recall_cond);
-	mds_inval_free(m);
-	free(m);
+	mds_free(m);
 	return rc;
 }
 

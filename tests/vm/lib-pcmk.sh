@@ -1,5 +1,5 @@
 # lib-pcmk.sh — the Pacemaker configuration of a csvfs volume and a libvirt
-# VM, written once for t2550, `make demo` and the Pacemaker bench. Source it
+# VM, written once for t2500, t2550, `make demo` and the Pacemaker bench. Source it
 # with PCMK_CL (scripts/cluster) and CSVFS_CLUSTER_STATE set, on a cluster
 # started with `scripts/cluster up --no-mount --pacemaker --libvirt`.
 #
