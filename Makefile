@@ -134,7 +134,7 @@ ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c
 FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
                   $(filter-out $(PROG_SRCS),$(wildcard meta/*.c meta/mds/*.c \
                     meta/fsck/*.c)) \
-                  net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c)
+                  net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c) fs/local.c
 fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
            -artifact_prefix=tests/fuzz/corpus/$(1)/ \
            build-fuzz/corpus-$(1) tests/fuzz/corpus/$(1)

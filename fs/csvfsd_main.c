@@ -42,6 +42,7 @@
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/keyfile.h"
@@ -635,7 +636,7 @@ int main(int argc, char **argv)
 				device);
 		goto out;
 	}
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 client:
 	rc = mdc_new(&t, o.node_id, new_incarnation(), &mdc);
 	if (rc) {

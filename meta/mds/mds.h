@@ -1,7 +1,7 @@
 /*
  * mds: the metadata service — the coordinator. It alone changes metadata on
  * the device. Requests arrive as encoded messages of include/csvfs/proto.h,
- * from the local FUSE daemon (standalone: mds_local_transport) or from other
+ * from the local FUSE daemon (standalone: fs/local.h) or from other
  * nodes over TLS; mds_dispatch validates and decodes each through a table
  * indexed by type, runs the handler in one metadata transaction, and encodes
  * the reply.
@@ -19,7 +19,6 @@
 
 struct dev;
 struct mds;
-struct mdc_transport;
 
 struct mds_opts {
 	uint32_t node_id;	/* this node (1 in standalone mode) */
@@ -118,7 +117,5 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
  */
 int mds_handles(unsigned type);
 
-/* A transport that calls mds_dispatch directly (standalone mode). */
-void mds_local_transport(struct mds *m, struct mdc_transport *t);
 
 #endif /* CSVFS_MDS_H */

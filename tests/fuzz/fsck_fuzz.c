@@ -46,6 +46,7 @@
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/fsck/fsck.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
@@ -163,7 +164,7 @@ static void populate(void)
 
 	CK(dev_open(path, 0, &dv));
 	CK(mds_start(dv, &mo, &m));
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	CK(mdc_new(&t, 1, 1, &c));
 	CK(mdc_hello(c, "fuzz", &vi));
 	CK(mdc_mkdir(c, vi.root_ino, "dir", 0755, 0, 0, &d));

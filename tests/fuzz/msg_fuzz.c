@@ -8,8 +8,9 @@
  *     again must give the same 64 bytes.
  *   - A request (flags 0) of a known type: the payload is walked with the
  *     msg_get_* readers in the order the coordinator reads it (the same
- *     fields as meta/mds/*.c); when it decodes exactly, re-encoding the
- *     fields with msg_put_* must give the payload back.
+ *     fields as the coordinator's files in meta/mds/); when it decodes
+ *     exactly, re-encoding the fields with msg_put_* must give the
+ *     payload back.
  *   - A reply (CSVFS_MSGF_REPLY): the mdc call of that type runs through a
  *     fake transport that returns the payload and the header's status, so
  *     its reply decoder meets hostile bytes exactly as from the network.

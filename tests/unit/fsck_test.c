@@ -23,6 +23,7 @@
 #include "meta/fsck/fsck.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
@@ -245,7 +246,7 @@ static int populate(void)
 		dev_close(d);
 		return rc;
 	}
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);
@@ -723,7 +724,7 @@ static void test_big_structures(void)
 	CU_ASSERT_FATAL(copy_golden() == 0);
 	CU_ASSERT_FATAL(dev_open(img, 0, &d) == 0);
 	CU_ASSERT_FATAL(mds_start(d, &o, &m) == 0);
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);

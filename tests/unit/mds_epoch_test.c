@@ -19,6 +19,7 @@
 #include "csvfs/errors.h"
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testimg.h"
@@ -54,7 +55,7 @@ static void coord_start(struct coord *c, uint32_t node)
 	memset(c, 0, sizeof(*c));
 	CU_ASSERT_FATAL(dev_open(img, 0, &c->dev) == 0);
 	CU_ASSERT_FATAL(mds_start(c->dev, &o, &c->mds) == 0);
-	mds_local_transport(c->mds, &t);
+	local_transport(c->mds, &t);
 	CU_ASSERT_FATAL(mdc_new(&t, node, 100 + node, &c->mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(c->mdc, "test", &c->vi) == 0);
 }

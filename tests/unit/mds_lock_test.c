@@ -17,6 +17,7 @@
 
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
@@ -259,7 +260,7 @@ static void test_restarted_daemon_loses_old_locks(void)
 	CU_ASSERT_EQUAL(set(3, W(1, 2, 0, 99), 0, 0), 0);
 	CU_ASSERT_EQUAL(set(2, W(1, 2, 0, 0), 0, 0), -EAGAIN);
 	mdc_free(nm[3]);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	CU_ASSERT_FATAL(mdc_new(&t, 3, ++incarnation, &nm[3]) == 0);
 	CU_ASSERT_EQUAL(mdc_lock_reclaim_done(nm[3]), 0);
 	CU_ASSERT_EQUAL(set(2, W(1, 2, 0, 0), 0, 0), 0);

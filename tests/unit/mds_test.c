@@ -20,6 +20,7 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "net/mcache.h"
 #include "net/mdc.h"
@@ -264,7 +265,7 @@ static void start_cluster(void)
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
@@ -685,7 +686,7 @@ static void test_cache_coherence(void)
 	 * from its predecessor's entries. */
 	t0 = mono_s();
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mcache_new(0, 200, &nc[n]) == 0);
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
@@ -823,7 +824,7 @@ static void test_new_coordinator_skips_the_lease_once_all_came(void)
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	t0 = mono_s();
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 2; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "meta/dev.h"
+#include "fs/local.h"
 #include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testimg.h"
@@ -55,7 +56,7 @@ static inline void testmds_start_nodes(const struct mds_opts *o,
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 1; n <= nnodes; n++) {
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
@@ -81,7 +82,7 @@ static void start(void)
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
 }
