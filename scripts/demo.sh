@@ -96,9 +96,9 @@ pacemaker_part() {
 		echo "live move $n: $from -> $to by crm_resource --move in $PCMK_MS ms" \
 			"(libvirt's migration: ${PCMK_MIGRATE_MS:-?} ms); the guest kept running"
 	done
-	last=$(sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$con" | tail -n 1)
+	last=$(synced "$con")
 	until_ok 120 "the guest's progress" eval \
-		'(( $(sed -n "s/^gw: synced \([0-9]*\).*/\1/p" "$con" | tail -n 1) > last + 50 ))'
+		'(( $(synced "$con") > last + 50 ))'
 	echo "guest I/O errors so far: $(grep -ciE 'I/O error|blk_update_request' "$con" || true)"
 
 	say "Pacemaker: the VM's node is killed; STONITH fences it and the VM starts on another node"
@@ -106,7 +106,7 @@ pacemaker_part() {
 	until_ok 120 "the fence device start" eval 'run 1 -- crm_mon -1 | grep -q "fence.*Started"'
 	victim=$(pcmk_located)
 	obs=$(( ${victim#node} % 3 + 1 ))
-	flushed=$(sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$con" | tail -n 1)
+	flushed=$(synced "$con")
 	boots=$(grep -c '^gw: resume' "$con")
 	t0=$(ms)
 	"$CL" kill "${victim#node}" >/dev/null 2>&1
@@ -121,7 +121,7 @@ pacemaker_part() {
 	run "$obs" -- crm_resource --resource vm --set-parameter target-role --meta \
 		--parameter-value Stopped >/dev/null
 	until_ok 180 "the VM stop" eval '[ -z "$(pcmk_located "$obs")" ]'
-	last=$(sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$con" | tail -n 1)
+	last=$(synced "$con")
 	echo "VM stopped; node $obs checks every record the guest flushed ($last):"
 	run "$obs" -- "$B/tests/vmwriter" verify-disk "$mp/vm.raw" --min "$last" | sed 's/^/    /'
 	"$CL" down >/dev/null 2>&1
@@ -200,7 +200,8 @@ qemu_on() { # NODE NAME [INCOMING]
 	run "$1" -- qemu-system-x86_64 "${a[@]}" || return 1
 	VM_PIDS+=("$(cat "$WORK/$2.pid")")
 }
-synced() { sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$WORK/vm3.console" | tail -n 1; }
+# synced [CONSOLE]: the last record the guest reported flushed
+synced() { sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "${1:-$WORK/vm3.console}" | tail -n 1; }
 ip_of() { run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4 }'; }
 qemu_on 1 q0
 until [[ -n $(synced) ]]; do sleep 0.5; done
