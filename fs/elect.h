@@ -53,6 +53,12 @@ struct elect_ops {
 	void (*follow)(void *ctx, uint32_t node, uint16_t port, uint64_t epoch);
 	/* Arms the one timer (elect_timer after ms); ms < 0 disarms it. */
 	void (*timer)(void *ctx, int ms);
+	/*
+	 * This node was deposed (its process was frozen while the others
+	 * waited for it): drops the role writing nothing more, since
+	 * another node may already serve. NULL: stop is called instead.
+	 */
+	void (*abandon)(void *ctx, const char *why);
 };
 
 struct elect_opts {
@@ -98,6 +104,24 @@ struct elect {
 	int serving;
 	uint64_t serve_epoch;
 	uint64_t rounds;		/* decided rounds (statistics) */
+	/*
+	 * Deposed members of this configuration (ELECT_DEPOSE; by view
+	 * index): their STATEs do not count, they are never the target.
+	 * Cleared at every configuration change, which all members see at
+	 * the same position of the order (a member that joins knows none).
+	 */
+	uint8_t deposed[CSVFS_ELECT_MAX_MEMBERS];
+	uint32_t ndeposed;
+	uint64_t conf_gen;		/* configuration changes seen */
+	uint64_t depose_sent;		/* (conf_gen, round, node) sent last */
+	uint32_t depose_sent_node;
+	uint32_t depose_sent_round;
+	uint64_t deposes;		/* members deposed (statistics) */
+	/* ELECT_GRACE: the node of the coordinator that went away with it. */
+	uint32_t grace_node;
+	/* During ops.start: the last coordinator was deposed, so it may
+	 * still write under an old epoch proof: wait before writing. */
+	int start_fence;
 };
 
 void elect_init(struct elect *e, const struct elect_opts *o,
@@ -117,6 +141,29 @@ void elect_timer(struct elect *e);
  * -EHOSTUNREACH (node is not a member) or the send error.
  */
 int elect_move(struct elect *e, uint32_t node);
+/*
+ * The members this node waits for and whose heartbeats it should watch:
+ * the coordinator it follows, the target it waits for, a member that
+ * still serves and has not resigned, in a running round the members
+ * whose STATE has not come, and during the grace the node of the lost
+ * coordinator (no longer a member). Writes up to max node ids to nodes (never
+ * this node's own); returns how many.
+ */
+int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
+/*
+ * Multicasts ELECT_DEPOSE for node's member: its heartbeat has not
+ * advanced for CSVFS_DEPOSE_MS while this node waits for it. Returns 0
+ * once sent, -EALREADY when sent in this round already, -ENOENT when
+ * node is not one elect_waiting_for names, or the send error.
+ */
+int elect_depose(struct elect *e, uint32_t node);
+/*
+ * node's heartbeat has stood still for CSVFS_GRACE_HB_MS: when it is the
+ * lost coordinator's node this node waits the grace for, that node has
+ * fenced itself (it stops its role before its stamps), so the grace ends
+ * now. Otherwise nothing.
+ */
+void elect_fenced(struct elect *e, uint32_t node);
 /* Unmount: stops and resigns the role if held; never serves again. */
 void elect_leave(struct elect *e);
 /* "sync", "serving"...: the state's name for logs and status. */
