@@ -421,8 +421,8 @@ static void role_abandon(struct clu *c, const char *why)
 	c->mds = NULL;
 	pthread_rwlock_unlock(&c->role_lock);
 	mds_abandon(m);
-	syslog(LOG_WARNING, "node %u: coordinator dropped, nothing written "
-	       "(%s)", c->self, why);
+	log_node(LOG_WARNING, c->self, "coordinator dropped, nothing written "
+		 "(%s)", why);
 	if (c->coord == c->self)
 		c->coord = 0;
 }
@@ -752,7 +752,7 @@ static void on_timer(void *ctx)
  */
 static int wait_coord(struct clu *c)
 {
-	int64_t start = clu_mono_ms(), noq = 0, now;
+	int64_t start = clu_mono_ms(), noq = 0, now = start;
 	struct timespec ts;
 
 	while (!c->coord && !c->stopping) {
@@ -770,7 +770,13 @@ static int wait_coord(struct clu *c)
 		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
-	return c->coord && !c->stopping ? 0 : -EIO;
+	if (c->coord && !c->stopping)
+		return 0;
+	if (!c->stopping)
+		log_node(LOG_ERR, c->self, "no coordinator after %lld ms%s: "
+			 "failing the request", (long long)(now - start),
+			 c->quorate ? "" : " without quorum");
+	return -EIO;
 }
 
 static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
@@ -797,8 +803,12 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 			struct mdc_transport t = c->client_t;
 
 			pthread_mutex_unlock(&c->lock);
-			if (!t.call)
+			if (!t.call) {
+				log_node(LOG_ERR, c->self, "coordinator %u "
+					 "known but not connected: failing "
+					 "the request", c->coord);
 				return -EIO;
+			}
 			rc = t.call(t.ctx, hdr, payload, reply, reply_len);
 		}
 		/*
@@ -820,6 +830,9 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
+	log_node(LOG_ERR, c->self, "%s: refused %d times as sent to a "
+		 "coordinator that no longer serves: failing it",
+		 msg_type_name(hdr->type), tries);
 	return -EIO;
 }
 

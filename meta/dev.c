@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "csvfs/log.h"
 #include "meta/dev.h"
 #include "csvfs/fencing.h"
 
@@ -94,7 +95,7 @@ static void *wd_main(void *arg)
 				continue;
 			/* No way to cancel a write the kernel holds: end
 			 * the process, before others may take our files. */
-			syslog(LOG_CRIT, "%s: a device write has been in flight "
+			log_at(LOG_CRIT, "%s: a device write has been in flight "
 			       "for %llu ms (deadline %u ms): stopping this "
 			       "node hard (watchdog)", w->path,
 			       (unsigned long long)((now - s) / 1000000),

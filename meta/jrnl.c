@@ -420,10 +420,13 @@ static int fence_proof(struct jrnl *j, int force)
 	}
 	pthread_mutex_unlock(&j->fence_lock);
 	if (rc == -CSVFS_ESTALEEPOCH)
-		syslog(LOG_CRIT, "journal: the volume's coordinator epoch is "
+		log_at(LOG_CRIT, "journal: the volume's coordinator epoch is "
 		       "%llu, ours is %llu: another node took over, writing "
 		       "nothing more", (unsigned long long)sb.coord_epoch,
 		       (unsigned long long)epoch);
+	else if (rc)
+		log_err("journal: cannot read the superblock to check the "
+			"coordinator epoch: %s", csvfs_strerror(rc));
 	return rc;
 }
 

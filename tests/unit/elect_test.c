@@ -48,6 +48,7 @@ struct simnode {
 	int role;
 	uint32_t follows;
 	int starts;
+	int fenced_starts;		/* starts that waited out epoch proofs */
 	int frozen;			/* SIGSTOP: reads, sends, times nothing */
 	int abandoned;			/* dropped the role writing nothing */
 	int stops;
@@ -98,6 +99,8 @@ static int sim_start(void *ctx, uint64_t *epoch)
 		}
 	s->role = 1;
 	s->starts++;
+	if (s->e.start_fence)
+		s->fenced_starts++;
 	*epoch = ++disk_epoch;
 	return 0;
 }
@@ -672,6 +675,42 @@ static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
 	elect_fenced(&nodes[2].e, 1);
 	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
 	CU_ASSERT_EQUAL(nodes[2].timer_at, -1);
+	/* Its heartbeat stood still: it stopped its role, no wait. */
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
+	drain();
+	check_agreement(2);
+}
+
+/*
+ * The same loss, but the lost node's heartbeat never stands still in the
+ * grace (its Corosync has not told it yet that it lost quorum, so it
+ * still serves): the grace runs out, and the start must wait out the
+ * lost coordinator's epoch proofs (start_fence) before replay.
+ */
+static void test_grace_timeout_fences_by_epoch(void)
+{
+	int i;
+
+	reset(3);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	kill_node(1);
+	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+	for (i = 0; i < 50; i++) {
+		order_one(2);
+		order_one(3);
+		step_node(2);
+		step_node(3);
+	}
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
+	now = nodes[2].timer_at;
+	CU_ASSERT_TRUE(fire_timers());
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	CU_ASSERT_EQUAL(nodes[2].e.grace_unproven, 0);
 	drain();
 	check_agreement(2);
 }
@@ -780,6 +819,8 @@ int main(void)
 		    test_depose_needs_a_member_waited_for);
 	CU_add_test(s, "grace ends when the lost node stopped stamping",
 		    test_grace_ends_when_the_lost_node_stopped_stamping);
+	CU_add_test(s, "grace timeout fences the lost node by epoch",
+		    test_grace_timeout_fences_by_epoch);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();
