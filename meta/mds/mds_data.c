@@ -125,7 +125,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 		return -ENOMEM;
 	memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ? in->size :
 							     CSVFS_INLINE_MAX);
-	rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
+	rc = jrnl_fence_check(m->j);
+	if (!rc)
+		rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
 	/* Durable before the transaction that points the file at it. */
 	if (!rc)
 		rc = dev_flush(m->dev);
