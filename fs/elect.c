@@ -282,8 +282,15 @@ static void try_start(struct elect *e)
 		e->ops.timer(e->ctx, (int)e->o.grace_ms);
 		return;
 	}
-	e->start_fence = (e->lost & CSVFS_ELECTF_LOST_DEPOSED) ||
-			 e->grace_unproven;
+	/*
+	 * The grace is the time in which a cut-off node hears that it lost
+	 * quorum (Corosync may deliver the configuration change first: a
+	 * lone node must not start, bump the epoch and so fence the real
+	 * coordinator). It proves nothing about the lost coordinator's
+	 * writes in flight, so the start after it is fenced by epoch.
+	 */
+	e->start_fence = !!(e->lost & (CSVFS_ELECTF_LOST_DEPOSED |
+				       CSVFS_ELECTF_LOST_NODE));
 	rc = e->ops.start(e->ctx, &ep);
 	e->start_fence = 0;
 	if (rc) {
@@ -301,7 +308,6 @@ static void try_start(struct elect *e)
 		e->epoch = ep;
 	e->lost = 0;
 	e->grace_node = 0;
-	e->grace_unproven = 0;
 	e->state = ELECT_SERVING;
 	announce(e);
 	set_coord(e, &e->view[view_index(e, e->o.node, e->o.pid)],
@@ -414,7 +420,6 @@ void elect_confchg(struct elect *e, const struct memb_member *members,
 		if (left[i].reason == MEMB_LEFT_NODE) {
 			e->lost |= CSVFS_ELECTF_LOST_NODE;
 			e->grace_node = g.node;
-			e->grace_unproven = 0;
 		}
 		else if (left[i].reason == MEMB_LEFT_PROC)
 			e->lost |= CSVFS_ELECTF_LOST_PROC;
@@ -571,17 +576,10 @@ void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
 void elect_timer(struct elect *e)
 {
 	if (e->state == ELECT_GRACE) {
-		/*
-		 * The lost node's heartbeat did not stand still in time
-		 * (unreadable, or the node still stamps because its
-		 * Corosync has not told it yet that it lost quorum): it may
-		 * still commit under its last epoch proof. The start waits
-		 * that out after the epoch bump (csvfs/fencing.h, rule 3).
-		 */
-		log_warn("node %u: grace over without proof that lost node %u "
-			 "stopped: fencing it by epoch before replay",
-			 e->o.node, e->grace_node);
-		e->grace_unproven = 1;
+		/* The lost node's heartbeat did not stand still in time: the
+		 * fenced start covers it all the same. */
+		log_warn("node %u: grace over before lost node %u's heartbeat "
+			 "stood still", e->o.node, e->grace_node);
 		try_start(e);
 	} else if (e->state == ELECT_START_FAILED) {
 		send_simple(e, CSVFS_MSG_ELECT_RESTART);

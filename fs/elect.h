@@ -119,9 +119,6 @@ struct elect {
 	uint64_t deposes;		/* members deposed (statistics) */
 	/* ELECT_GRACE: the node of the coordinator that went away with it. */
 	uint32_t grace_node;
-	/* The grace ran out before that node's heartbeat stood still: no
-	 * proof that it stopped its role. */
-	int grace_unproven;
 	/* During ops.start: the last coordinator may still write under an
 	 * old epoch proof (it was deposed, or the grace ran out without
 	 * proof that it stopped): wait before replay. */

@@ -44,9 +44,15 @@
  * a live one is not deposed for one late stamp. The deposed one may still
  * run: its epoch check (meta/jrnl.c) proves the epoch for T_proof
  * (CSVFS_FENCE_PROOF_MS) from when its read was issued, and every write
- * asks for a fresh proof. Rule 3: the new coordinator writes nothing for
- * T_proof + T_io + T_tick after its epoch bump (CSVFS_FENCE_WAIT_MS): a
- * write the deposed one began under an old proof has ended or killed it.
+ * asks for a fresh proof. Rule 3: after a depose, and after a coordinator
+ * went away with its node (cut off, it serves until its own Corosync
+ * reports the quorum loss), the new coordinator neither replays nor
+ * writes for T_proof + T_io + T_tick after its epoch bump
+ * (CSVFS_FENCE_WAIT_MS): a write the old one began under an old proof has
+ * ended or killed it. After a node loss the grace (fs/elect.c) comes
+ * first: not for the old coordinator's writes but so that a cut-off lone
+ * node hears of its quorum loss before it could elect itself and bump
+ * the epoch (Corosync may deliver the configuration change first).
  *
  * What no software timer closes: a process stopped between its last clock
  * check and the write entering the kernel, and a write the kernel or the
@@ -70,7 +76,7 @@
 #define CSVFS_IO_DEADLINE_MS	2500
 #define CSVFS_WATCHDOG_TICK_MS	100
 #define CSVFS_DEPOSE_MS		4000
-#define CSVFS_FENCE_PROOF_MS	1000
+#define CSVFS_FENCE_PROOF_MS	300
 #define CSVFS_FENCE_WAIT_MS	(CSVFS_FENCE_PROOF_MS + CSVFS_IO_DEADLINE_MS + \
 				 CSVFS_WATCHDOG_TICK_MS)
 _Static_assert(CSVFS_HB_INTERVAL_MS + CSVFS_IO_DEADLINE_MS +

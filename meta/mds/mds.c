@@ -523,6 +523,51 @@ static int mds_backup_stale(struct mds *m)
 	return 1;
 }
 
+/*
+ * After the epoch bump of a takeover from a coordinator that may still
+ * run: waits until a write it began under its last epoch proof has ended
+ * (csvfs/fencing.h, rule 3). Its last write may have been its clean-stop
+ * superblock (mds_stop), which carries its own, older epoch over ours:
+ * then ours is written again, and waited for again (at most a few times:
+ * a stopped coordinator writes nothing more).
+ */
+static int fence_wait(struct mds *m, unsigned ms)
+{
+	struct csvfs_super now;
+	int rc, round;
+
+	for (round = 0; round < 4; round++) {
+		log_notice("epoch %llu written: waiting %u ms for the replaced "
+			   "coordinator's last writes",
+			   (unsigned long long)m->sb.coord_epoch, ms);
+		usleep(ms * 1000u);
+		rc = fmt_read_super(m->dev, &now);
+		if (rc)
+			return rc;
+		if (now.coord_epoch == m->sb.coord_epoch &&
+		    now.coord_node == m->sb.coord_node)
+			return 0;
+		log_warn("the replaced coordinator overwrote the superblock "
+			 "(epoch %llu of node %u): writing epoch %llu again",
+			 (unsigned long long)now.coord_epoch, now.coord_node,
+			 (unsigned long long)m->sb.coord_epoch + 1);
+		/* Its fields (a grow it finished) with our role over them. */
+		if (now.coord_epoch < m->sb.coord_epoch)
+			now.coord_epoch = m->sb.coord_epoch;
+		now.coord_epoch++;
+		now.coord_node = m->sb.coord_node;
+		now.mount_time = m->sb.mount_time;
+		now.state = CSVFS_STATE_MOUNTED;
+		m->sb = now;
+		rc = fmt_write_super(m->dev, &m->sb, mds_backup_stale(m));
+		if (rc)
+			return rc;
+	}
+	log_err("the superblock keeps changing under a new coordinator: "
+		"another writer of the volume is alive");
+	return -CSVFS_ELIVE;
+}
+
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 {
 	struct mds *m;
@@ -574,10 +619,9 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	if (rc)
 		goto fail;
 	if (o->fence_wait_ms) {
-		log_notice("epoch %llu written: waiting %u ms for the "
-		       "replaced coordinator's last writes",
-		       (unsigned long long)m->sb.coord_epoch, o->fence_wait_ms);
-		usleep(o->fence_wait_ms * 1000u);
+		rc = fence_wait(m, o->fence_wait_ms);
+		if (rc)
+			goto fail;
 	}
 	rc = jrnl_replay(dev, &m->sb, &ntx);
 	if (rc) {
@@ -666,6 +710,32 @@ void mds_abandon(struct mds *m)
 	mds_free(m);
 }
 
+/*
+ * The clean-stop superblock, unless another coordinator took over since
+ * the journal's last epoch proof: its superblock carries its newer epoch,
+ * which ours must not overwrite (what is left of the window between this
+ * read and the write, fence_wait on the new coordinator's side closes).
+ */
+static int clean_super(struct mds *m)
+{
+	struct csvfs_super now;
+	int rc;
+
+	rc = fmt_read_super(m->dev, &now);
+	if (rc)
+		return rc;
+	if (now.coord_epoch != m->sb.coord_epoch) {
+		log_at(LOG_CRIT, "stopping: the volume's coordinator epoch is "
+		       "%llu, ours %llu: another node took over, the "
+		       "superblock is left to it",
+		       (unsigned long long)now.coord_epoch,
+		       (unsigned long long)m->sb.coord_epoch);
+		return -CSVFS_ESTALEEPOCH;
+	}
+	m->sb.state = CSVFS_STATE_CLEAN;
+	return fmt_write_super(m->dev, &m->sb, 0);
+}
+
 int mds_stop(struct mds *m)
 {
 	int rc;
@@ -673,10 +743,8 @@ int mds_stop(struct mds *m)
 	mds_lock_free(m);
 	hb_watch_stop(m->watch);
 	rc = jrnl_close(m->j);
-	if (!rc) {
-		m->sb.state = CSVFS_STATE_CLEAN;
-		rc = fmt_write_super(m->dev, &m->sb, 0);
-	}
+	if (!rc)
+		rc = clean_super(m);
 	if (!rc)
 		rc = dev_flush(m->dev);
 	if (m->hb) {
