@@ -484,13 +484,14 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
-		/* Epoch fencing: the node resends to the new coordinator. */
-		if (rc == -CSVFS_ESTALEEPOCH)
+		/*
+		 * Epoch fencing: the node resends to the new coordinator.
+		 * A refused write report (mds_may_report, logged there):
+		 * the node drops it and fails the fsync (fs/data.h).
+		 */
+		if (rc == -CSVFS_ESTALEEPOCH || rc == -CSVFS_ELEASE)
 			return rc;
-		if (rc == -CSVFS_ELEASE) {
-			/* An ownership refusal, logged where it was made. */
-			rc = csvfs_errno(rc);
-		} else if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
+		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */
 			log_req(LOG_ERR, hdr->node_id, hdr->seq,
 				"%s of ino %llu: %s (run fsck.csvfs)",

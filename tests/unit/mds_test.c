@@ -403,7 +403,7 @@ static void test_ownership_handoff(void)
 	/* the old owner's late report of writes is refused: node 2 may
 	 * already have written over them (its fsync must fail) */
 	CU_ASSERT(mdc_write_done(nm[1], ino, 200, 0, 0, 0, NULL, 0,
-				 &b) == -EIO);
+				 &b) == -CSVFS_ELEASE);
 	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
 	CU_ASSERT(b.size == 0);
 	CU_ASSERT(mdc_write_done(nm[2], ino, 100, 0, 0, 0, NULL, 0, &b) == 0);
