@@ -43,6 +43,12 @@
 #include "net/tls.h"
 
 /*
+ * After the coordinator went away with its node (cut off, crashed), wait
+ * this long before taking over: the cut-off node loses quorum within the
+ * token timeout (1 s here) plus its consensus timeout and stops serving.
+ */
+#define GRACE_MS	3000
+/*
  * How long a request waits for a coordinator: while the node has quorum,
  * up to 2 minutes (an election plus a long journal replay); without
  * quorum 10 s, then it fails with EIO (the node is cut off; the data path
@@ -668,6 +674,7 @@ static struct elect *el(struct clu *c)
 	eo.pid = memb_local_pid(c->memb);
 	eo.port = c->o.port;
 	eo.disk_epoch = c->sb.coord_epoch;
+	eo.grace_ms = GRACE_MS;
 	elect_init(&c->e, &eo, &ops, c);
 	c->elect_ready = 1;
 	return &c->e;
@@ -702,9 +709,9 @@ static void on_quorum(void *ctx, int quorate)
 	pthread_mutex_lock(&c->lock);
 	c->quorate = quorate;
 	/*
-	 * Quorum lost: the role stops (its last writes, each under a fresh
-	 * epoch proof: the new coordinator fences us by epoch) before the
-	 * heartbeat and the data path are fenced.
+	 * Quorum lost: the role stops (its last writes) before the
+	 * heartbeat does, so others that see our heartbeat stand still
+	 * know we write no metadata any more (elect_fenced).
 	 */
 	if (!quorate) {
 		elect_quorum(el(c), quorate);

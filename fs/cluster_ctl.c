@@ -1,8 +1,8 @@
 /*
  * cluster_ctl: the parts of a node's cluster state that only look at it:
  * the status and control attributes (csvfsctl status, coordinator move)
- * and the heartbeat watch that deposes a stalled member (fs/elect.c
- * decides; this only tells it what the device shows).
+ * and the heartbeat watch that deposes a stalled member or ends the grace
+ * (fs/elect.c decides; this only tells it what the device shows).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -31,9 +31,10 @@ int64_t clu_mono_ms(void)
 /*
  * One pass: reads the heartbeat slot of every node the election waits
  * for (elect_waiting_for) and deposes a member whose counter has not moved
- * for CSVFS_DEPOSE_MS. The time counts from the first read that showed
- * the current counter (the stamp was earlier: the count errs on the late
- * side). Takes c->lock around the election
+ * for CSVFS_DEPOSE_MS, or ends the grace for a lost coordinator's node
+ * whose counter has not moved for CSVFS_GRACE_HB_MS. The time counts from
+ * the first read that showed the current counter (the stamp was earlier:
+ * the count errs on the late side). Takes c->lock around the election
  * calls only.
  */
 static void watch_pass(struct clu *c, uint64_t pass)
@@ -62,6 +63,14 @@ static void watch_pass(struct clu *c, uint64_t pass)
 			w->changed_ms = now;
 		}
 		w->pass = pass;
+		/* The lost coordinator's node: fenced once its stamps
+		 * stopped (csvfs/fencing.h: the grace). */
+		if (now - w->changed_ms >= CSVFS_GRACE_HB_MS) {
+			pthread_mutex_lock(&c->lock);
+			if (!c->stopping)
+				elect_fenced(&c->e, nodes[i]);
+			pthread_mutex_unlock(&c->lock);
+		}
 		if (now - w->changed_ms < CSVFS_DEPOSE_MS)
 			continue;
 		pthread_mutex_lock(&c->lock);

@@ -103,8 +103,9 @@ int64_t clu_mono_ms(void);
 /*
  * The depose watch thread (fs/cluster_ctl.c): every half heartbeat
  * interval it reads the slots of whom the election waits for, deposes a
- * member whose heartbeat stood still for CSVFS_DEPOSE_MS. Runs until
- * c->watch_stop (under c->lock).
+ * member whose heartbeat stood still for CSVFS_DEPOSE_MS and ends the
+ * grace for a lost coordinator's node still for CSVFS_GRACE_HB_MS. Runs
+ * until c->watch_stop (under c->lock).
  */
 void *clu_watcher_main(void *arg);
 

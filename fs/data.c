@@ -93,6 +93,9 @@ struct data_file {
 	int mtime_dirty;
 	struct timespec mtime;
 	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
+	unsigned lost_seq;		/* bumps when the coordinator refused
+					 * a report: the writes are lost
+					 * (data_lost_check) */
 	struct own_gate gate;		/* ownership recall (fs/own.h) */
 	uint32_t mode;			/* from the coordinator (setuid) */
 	int mode_stale;			/* another node changed the file */
@@ -770,7 +773,23 @@ int data_flush(struct data *d, struct data_file *f)
 
 	rc = mdc_write_done(d->mdc, file_ino(f), size, mtv, (int64_t)mt.tv_sec,
 			    (uint32_t)mt.tv_nsec, r, nr, &a);
-	if (rc) {
+	if (rc == -CSVFS_ELEASE) {
+		/*
+		 * This node lost the file (handed off, or its hold broken
+		 * while it was cut off) before the report arrived: another
+		 * node may have written over these blocks, so the report
+		 * can never be accepted. Drop it, and let every handle's
+		 * next fsync or close say the writes were lost (as Linux
+		 * reports a failed writeback once per open file).
+		 */
+		log_ino(file_ino(f), "written data (size %llu, %u ranges) "
+			"lost: this node no longer owns the file",
+			(unsigned long long)size, nr);
+		pthread_mutex_lock(&f->lock);
+		f->lost_seq++;
+		pthread_mutex_unlock(&f->lock);
+		rc = -EIO;
+	} else if (rc) {
 		log_ino(file_ino(f), "reporting written data (size %llu, %u "
 			"ranges) failed: %s", (unsigned long long)size, nr,
 			csvfs_strerror(rc));
@@ -791,6 +810,26 @@ int data_flush(struct data *d, struct data_file *f)
 	free(r);
 	pthread_mutex_unlock(&f->flush_lock);
 	return rc;
+}
+
+unsigned data_lost_seq(struct data_file *f)
+{
+	unsigned seq;
+
+	pthread_mutex_lock(&f->lock);
+	seq = f->lost_seq;
+	pthread_mutex_unlock(&f->lock);
+	return seq;
+}
+
+int data_lost_check(struct data_file *f, unsigned *seen)
+{
+	unsigned seq = data_lost_seq(f);
+
+	if (seq == *seen)
+		return 0;
+	*seen = seq;
+	return -EIO;
 }
 
 int data_fsync(struct data *d, struct data_file *f)

@@ -79,6 +79,16 @@ int data_write(struct data *d, struct data_file *f, uint64_t off,
 int data_flush(struct data *d, struct data_file *f);
 /* Makes the file durable: device flush, pending report, journal commit. */
 int data_fsync(struct data *d, struct data_file *f);
+/*
+ * Lost writes: a report the coordinator refused because this node no
+ * longer owns the file (CSVFS_ELEASE) is dropped, not kept, and bumps
+ * the file's loss count. A handle remembers the count it saw
+ * (data_lost_seq at open); data_lost_check returns -EIO once when the
+ * count moved since, and records it -- so each open handle's next fsync
+ * or close fails once, as a failed writeback does on Linux.
+ */
+unsigned data_lost_seq(struct data_file *f);
+int data_lost_check(struct data_file *f, unsigned *seen);
 /* data_flush for ino if it has state; 0 if it has none. */
 int data_flush_ino(struct data *d, uint64_t ino);
 /*

@@ -32,13 +32,11 @@
  *    (CPG reason PROCDOWN: its daemon exited, and a process that has
  *    exited has no write in flight, since each of its writes is a
  *    synchronous call that completes before the process can end) or went
- *    away with its node (NODEDOWN: cut off or dead): a cut-off node may
- *    still serve until its Corosync tells it that it lost quorum, so the
- *    target starts fenced (ops.start with start_fence): it bumps the
- *    epoch on disk and waits out the old coordinator's epoch proofs and
- *    write deadline before replay (csvfs/fencing.h, rule 3); nothing
- *    the old one commits after that can land. A node without quorum
- *    never serves.
+ *    away with its node (NODEDOWN: cut off or dead): then the target
+ *    waits the grace time, within which a cut-off node loses quorum and
+ *    stops serving by itself; the grace ends early once that node's
+ *    heartbeat has stood still for CSVFS_GRACE_HB_MS (it stops its role
+ *    before its stamps when it loses quorum: elect_fenced). A node without quorum never serves.
  *  - The target then bumps the epoch on disk and multicasts ANNOUNCE with
  *    the round's VIEW; members follow only an ANNOUNCE of the target of
  *    their current round.
@@ -57,8 +55,8 @@
  *    DEPOSE it drops the role without writing (ops.abandon) and
  *    follows the new coordinator. The deposed marks last until the next
  *    configuration change.
- * Only "when" depends on local time (the fence wait, a retry after a
- * failed start, the heartbeat watch), never "who".
+ * Only "when" depends on local time (the grace, a retry after a failed
+ * start, the heartbeat watch), never "who".
  */
 #include <errno.h>
 #include <string.h>
@@ -73,6 +71,7 @@ static const char *const state_names[] = {
 	[ELECT_JOINING] = "joining",
 	[ELECT_SYNC] = "sync",
 	[ELECT_WAIT_RESIGN] = "wait-resign",
+	[ELECT_GRACE] = "grace",
 	[ELECT_START_FAILED] = "start-failed",
 	[ELECT_SERVING] = "serving",
 	[ELECT_WAIT_ANNOUNCE] = "wait-announce",
@@ -275,13 +274,23 @@ static void try_start(struct elect *e)
 	uint64_t ep = 0;
 	int rc;
 
-	/* The last coordinator may still be alive (cut off, or frozen and
-	 * deposed): fence it by epoch before replay. */
+	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE) {
+		log_warn("node %u: elected; the last coordinator went away "
+			 "with its node: waiting %u ms until it has fenced "
+			 "itself", e->o.node, e->o.grace_ms);
+		e->state = ELECT_GRACE;
+		e->ops.timer(e->ctx, (int)e->o.grace_ms);
+		return;
+	}
+	/*
+	 * The grace is the time in which a cut-off node hears that it lost
+	 * quorum (Corosync may deliver the configuration change first: a
+	 * lone node must not start, bump the epoch and so fence the real
+	 * coordinator). It proves nothing about the lost coordinator's
+	 * writes in flight, so the start after it is fenced by epoch.
+	 */
 	e->start_fence = !!(e->lost & (CSVFS_ELECTF_LOST_DEPOSED |
 				       CSVFS_ELECTF_LOST_NODE));
-	if (e->lost & CSVFS_ELECTF_LOST_NODE)
-		log_warn("node %u: elected; the last coordinator went away "
-			 "with its node: starting fenced", e->o.node);
 	rc = e->ops.start(e->ctx, &ep);
 	e->start_fence = 0;
 	if (rc) {
@@ -298,6 +307,7 @@ static void try_start(struct elect *e)
 	if (ep > e->epoch)
 		e->epoch = ep;
 	e->lost = 0;
+	e->grace_node = 0;
 	e->state = ELECT_SERVING;
 	announce(e);
 	set_coord(e, &e->view[view_index(e, e->o.node, e->o.pid)],
@@ -407,8 +417,10 @@ void elect_confchg(struct elect *e, const struct memb_member *members,
 
 		if (!may_serve || is_self(e, &g))
 			continue;
-		if (left[i].reason == MEMB_LEFT_NODE)
+		if (left[i].reason == MEMB_LEFT_NODE) {
 			e->lost |= CSVFS_ELECTF_LOST_NODE;
+			e->grace_node = g.node;
+		}
 		else if (left[i].reason == MEMB_LEFT_PROC)
 			e->lost |= CSVFS_ELECTF_LOST_PROC;
 		log_warn("node %u: coordinator node %u left without "
@@ -440,7 +452,7 @@ void elect_quorum(struct elect *e, int quorate)
 		return;
 	if (!quorate) {
 		/* Before anything else: a node without quorum may be the cut
-		 * off one, and the others take over fenced. */
+		 * off one, and the others take over after the grace. */
 		role_stop(e, "quorum lost", 1);
 		set_coord(e, NULL, 0, 0);
 		/* A round running goes on: its decision is everyone's. */
@@ -563,8 +575,15 @@ void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
 
 void elect_timer(struct elect *e)
 {
-	if (e->state == ELECT_START_FAILED)
+	if (e->state == ELECT_GRACE) {
+		/* The lost node's heartbeat did not stand still in time: the
+		 * fenced start covers it all the same. */
+		log_warn("node %u: grace over before lost node %u's heartbeat "
+			 "stood still", e->o.node, e->grace_node);
+		try_start(e);
+	} else if (e->state == ELECT_START_FAILED) {
 		send_simple(e, CSVFS_MSG_ELECT_RESTART);
+	}
 }
 
 static int add_node(uint32_t *nodes, int n, int max, uint32_t node)
@@ -604,10 +623,24 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max)
 	if (e->state == ELECT_LEAVING || e->state == ELECT_JOINING ||
 	    e->state == ELECT_NO_QUORUM || !e->quorate)
 		return 0;
+	if (e->state == ELECT_GRACE && e->grace_node &&
+	    e->grace_node != e->o.node)
+		n = add_node(nodes, n, max, e->grace_node);
 	for (i = 0; i < e->nview; i++)
 		if (waits_for(e, i))
 			n = add_node(nodes, n, max, e->view[i].node);
 	return n;
+}
+
+void elect_fenced(struct elect *e, uint32_t node)
+{
+	if (e->state != ELECT_GRACE || !node || node != e->grace_node ||
+	    in_view(e, node))
+		return;
+	log_warn("node %u: lost coordinator node %u stopped its heartbeat "
+		 "(it lost quorum and stopped): grace over", e->o.node, node);
+	e->ops.timer(e->ctx, -1);
+	try_start(e);
 }
 
 int elect_depose(struct elect *e, uint32_t node)

@@ -24,6 +24,8 @@ enum elect_state {
 	ELECT_JOINING,		/* joined, no configuration delivered yet */
 	ELECT_SYNC,		/* a round runs: every member's STATE awaited */
 	ELECT_WAIT_RESIGN,	/* elected; another member still serves */
+	ELECT_GRACE,		/* elected; the last coordinator vanished with
+				 * its node: wait until it has fenced itself */
 	ELECT_START_FAILED,	/* elected, but the role did not start: a new
 				 * round after a pause */
 	ELECT_SERVING,		/* this node is the coordinator */
@@ -64,6 +66,9 @@ struct elect_opts {
 	uint32_t pid;		/* this daemon's pid in the group */
 	uint16_t port;		/* where this node serves when elected */
 	uint64_t disk_epoch;	/* the coordinator epoch read at mount */
+	/* After a coordinator went away with its node: wait this long
+	 * before taking over (it loses quorum and stops in that time). */
+	unsigned grace_ms;
 	unsigned retry_ms;	/* after a failed start; 0 = 1000 */
 };
 
@@ -112,9 +117,11 @@ struct elect {
 	uint32_t depose_sent_node;
 	uint32_t depose_sent_round;
 	uint64_t deposes;		/* members deposed (statistics) */
+	/* ELECT_GRACE: the node of the coordinator that went away with it. */
+	uint32_t grace_node;
 	/* During ops.start: the last coordinator may still write under an
-	 * old epoch proof (it was deposed, or went away with its node, which
-	 * serves until it hears that it lost quorum): wait before replay. */
+	 * old epoch proof (it was deposed, or the grace ran out without
+	 * proof that it stopped): wait before replay. */
 	int start_fence;
 };
 
@@ -139,7 +146,8 @@ int elect_move(struct elect *e, uint32_t node);
  * The members this node waits for and whose heartbeats it should watch:
  * the coordinator it follows, the target it waits for, a member that
  * still serves and has not resigned, in a running round the members
- * whose STATE has not come. Writes up to max node ids to nodes (never
+ * whose STATE has not come, and during the grace the node of the lost
+ * coordinator (no longer a member). Writes up to max node ids to nodes (never
  * this node's own); returns how many.
  */
 int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
@@ -150,6 +158,13 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
  * node is not one elect_waiting_for names, or the send error.
  */
 int elect_depose(struct elect *e, uint32_t node);
+/*
+ * node's heartbeat has stood still for CSVFS_GRACE_HB_MS: when it is the
+ * lost coordinator's node this node waits the grace for, that node has
+ * fenced itself (it stops its role before its stamps), so the grace ends
+ * now. Otherwise nothing.
+ */
+void elect_fenced(struct elect *e, uint32_t node);
 /* Unmount: stops and resigns the role if held; never serves again. */
 void elect_leave(struct elect *e);
 /* "sync", "serving"...: the state's name for logs and status. */

@@ -38,6 +38,7 @@
  */
 struct fsops_fh {
 	struct data_file *df;
+	unsigned lost_seen;		/* data_lost_check */
 };
 
 static struct data_file *fh_file(const struct fuse_file_info *fi)
@@ -45,6 +46,19 @@ static struct data_file *fh_file(const struct fuse_file_info *fi)
 	const struct fsops_fh *h = (const void *)(uintptr_t)fi->fh;
 
 	return h ? h->df : NULL;
+}
+
+/* The result of a flush or fsync through fi: rc, or -EIO once if writes
+ * of the file were lost since the handle last looked (fs/data.h). */
+static int fh_sync_result(struct fuse_file_info *fi, int rc)
+{
+	struct fsops_fh *h = (void *)(uintptr_t)fi->fh;
+	int lost;
+
+	if (!h)
+		return rc;
+	lost = data_lost_check(h->df, &h->lost_seen);
+	return rc ? rc : lost;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -279,6 +293,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		return rc;
 	}
 	h->df = df;
+	h->lost_seen = data_lost_seq(df);
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
 	fi->fh = (uintptr_t)h;
@@ -506,7 +521,8 @@ void fsops_flush(fuse_req_t req, fuse_ino_t ino,
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
 	fsops_lock_flush(c, fsops_to_ino(c, ino), fi);
-	fsops_reply_err(req, data_flush(c->data, fh_file(fi)));
+	fsops_reply_err(req, fh_sync_result(fi, data_flush(c->data,
+							  fh_file(fi))));
 }
 
 void fsops_release_file(fuse_req_t req, fuse_ino_t ino,
@@ -527,7 +543,8 @@ void fsops_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 
 	(void)ino;
 	(void)datasync;
-	fsops_reply_err(req, data_fsync(c->data, fh_file(fi)));
+	fsops_reply_err(req, fh_sync_result(fi, data_fsync(c->data,
+							  fh_file(fi))));
 }
 
 void fsops_fallocate(fuse_req_t req, fuse_ino_t fino, int mode,

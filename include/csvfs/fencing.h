@@ -42,21 +42,17 @@
  * total order (ELECT_DEPOSE, fs/elect.c). Rule 2: T_depose > T_hb + T_io,
  * so a coordinator whose stamps merely hang has killed itself first, and
  * a live one is not deposed for one late stamp. The deposed one may still
- * run, and so may a coordinator that went away with its node (cut off:
- * it serves until its own Corosync tells it that it lost quorum, which
- * on a loaded host can come late). Its epoch check (meta/jrnl.c) proves
- * the epoch for T_proof (CSVFS_FENCE_PROOF_MS) from when its read was
- * issued, and every write asks for a fresh proof. Rule 3: after a depose
- * or a node loss the new coordinator bumps the epoch and then neither
- * replays nor writes for T_proof + T_io + T_tick (CSVFS_FENCE_WAIT_MS):
- * a write the old one began under an old proof has ended or killed it,
- * and every later one finds the new epoch. So the takeover after a node
- * loss is the election plus CSVFS_FENCE_WAIT_MS plus the replay; T_proof
- * is short because it is on that path and costs only a 4 KiB read when
- * a coordinator's writes are further apart than T_proof (each journal
- * group reads the superblock anyway). Only a coordinator whose daemon
- * is known to have exited (CPG: its process left, its node stayed) is
- * replaced at once: an exited process starts no write.
+ * run: its epoch check (meta/jrnl.c) proves the epoch for T_proof
+ * (CSVFS_FENCE_PROOF_MS) from when its read was issued, and every write
+ * asks for a fresh proof. Rule 3: after a depose, and after a coordinator
+ * went away with its node (cut off, it serves until its own Corosync
+ * reports the quorum loss), the new coordinator neither replays nor
+ * writes for T_proof + T_io + T_tick after its epoch bump
+ * (CSVFS_FENCE_WAIT_MS): a write the old one began under an old proof has
+ * ended or killed it. After a node loss the grace (fs/elect.c) comes
+ * first: not for the old coordinator's writes but so that a cut-off lone
+ * node hears of its quorum loss before it could elect itself and bump
+ * the epoch (Corosync may deliver the configuration change first).
  *
  * What no software timer closes: a process stopped between its last clock
  * check and the write entering the kernel, and a write the kernel or the
@@ -70,6 +66,13 @@
  * (meta/dev.h, CSVFS_TEST_DEV_STALL) delays writes in user space before
  * they are submitted, which the watchdog does stop.
  */
+/*
+ * Grace after a coordinator went away with its node (fs/elect.c): it
+ * ends when that node's slot has stood still this long while watched (a
+ * node that loses quorum stops its role, then its stamps: two missed
+ * stamps mean it has), at the latest after GRACE_MS (fs/cluster.c).
+ */
+#define CSVFS_GRACE_HB_MS	(2 * CSVFS_HB_INTERVAL_MS)
 #define CSVFS_IO_DEADLINE_MS	2500
 #define CSVFS_WATCHDOG_TICK_MS	100
 #define CSVFS_DEPOSE_MS		4000

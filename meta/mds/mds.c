@@ -484,8 +484,12 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
-		/* Epoch fencing: the node resends to the new coordinator. */
-		if (rc == -CSVFS_ESTALEEPOCH)
+		/*
+		 * Epoch fencing: the node resends to the new coordinator.
+		 * A refused write report (mds_may_report, logged there):
+		 * the node drops it and fails the fsync (fs/data.h).
+		 */
+		if (rc == -CSVFS_ESTALEEPOCH || rc == -CSVFS_ELEASE)
 			return rc;
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */

@@ -277,6 +277,8 @@ int mds_h_write_done(struct mds_req *r)
 		return -EPROTO;
 	rc = get_reg(r, ino, &in, &mb);
 	if (!rc)
+		rc = mds_may_report(r, ino, &in);
+	if (!rc)
 		rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;

@@ -144,6 +144,13 @@ void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
 int mds_open_ino(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 		 struct mbuf *mb, uint32_t flags);
 /*
+ * May the requesting node report writes (WRITE_DONE: size, written
+ * ranges) to ino? Only while it holds the file: 0, or -CSVFS_ELEASE once
+ * its hold was broken or handed off. Standalone: always.
+ */
+int mds_may_report(struct mds_req *r, uint64_t ino,
+		   const struct csvfs_inode *in);
+/*
  * Cluster mode: -EBUSY (logged) when the requesting node may not change
  * ino's size or blocks (frees: free some) because other nodes hold it
  * (lockd_may_modify).

@@ -76,6 +76,31 @@ int mds_may_modify(struct mds_req *r, uint64_t ino,
 	return rc;
 }
 
+int mds_may_report(struct mds_req *r, uint64_t ino,
+		   const struct csvfs_inode *in)
+{
+	struct lockd_state s;
+
+	if (r->m->o.standalone)
+		return 0;
+	mds_own_decode(in, &s);
+	/* The writer, or in multi-writer mode a holder; not a node that
+	 * merely still has the file open after it lost the write right. */
+	if (lockd_is_writer(&s, r->hdr->node_id) ||
+	    (s.mode == CSVFS_OWN_MULTI && lockd_holds(&s, r->hdr->node_id)))
+		return 0;
+	/*
+	 * Its hold was broken (it was cut off and declared dead) or handed
+	 * off since it wrote: another node may already have written over
+	 * what it reports. Accepting the report would let its fsync succeed
+	 * for data that is no longer the file's.
+	 */
+	log_ino_at(LOG_NOTICE, ino, "written data reported by node %u "
+		   "refused: it no longer holds the file (%s by node %u)",
+		   r->hdr->node_id, lockd_mode_name(s.mode), s.node);
+	return -CSVFS_ELEASE;
+}
+
 void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in)
 {
 	in->own_node = s->node;

@@ -5,7 +5,9 @@
  * coordinator (size) by data_flush; a read at EOF returns nothing. And
  * the ownership gate (fs/own.c) as the data path sees it: after a recall
  * or an unfence the file is not writable until the coordinator says this
- * node may write it (here: the file made multi-writer).
+ * node may write it (here: the file made multi-writer). And lost writes:
+ * a report the coordinator refuses because the node lost the file is
+ * dropped, and each open handle's next sync fails once.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -13,7 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "csvfs/errors.h"
 #include "csvfs/ondisk.h"
+#include "csvfs/proto.h"
 #include "fs/data.h"
 #include "tests/unit/testmds.h"
 
@@ -167,6 +171,67 @@ static void test_fenced_node_writes_nothing_until_confirmed(void)
 	down();
 }
 
+static int two_nodes(void *ctx, uint32_t node)
+{
+	(void)ctx;
+	return node == 1 || node == 2;
+}
+
+static int no_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
+{
+	(void)ctx;
+	(void)node;
+	(void)ino;
+	(void)to;
+	return 0;
+}
+
+static void test_refused_report_is_dropped_and_fails_each_sync_once(void)
+{
+	struct mds_opts o = { .node_id = 1, .standalone = 0,
+			      .is_member = two_nodes, .recall = no_recall,
+			      .recall_ms = 300 };
+	struct data_opts d = { 0 };
+	static uint8_t buf[64 * KiB];
+	struct mdc *nm[3];
+	struct data_file *f;
+	struct csvfs_attr a;
+	unsigned seen1, seen2;
+
+	testmds_start_nodes(&o, nm, 2);
+	d.mdc = nm[1];
+	d.dev = dev;
+	d.block_shift = vi.block_shift;
+	d.max_io = 1 << 20;
+	d.node_id = 1;
+	CU_ASSERT_FATAL(data_new(&d, &data) == 0);
+	CU_ASSERT_FATAL(mdc_create(nm[1], vi.root_ino, "lost", S_IFREG | 0644,
+				   0, 0, CSVFS_OPEN_WRITE, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, a.ino, &a, &f) == 0);
+	seen1 = seen2 = data_lost_seq(f);
+	fill(buf, sizeof(buf), 9);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	/* Node 1 loses the file before its report (here: it let go and
+	 * node 2 took it; after a partition: its hold was broken). */
+	CU_ASSERT(mdc_release(nm[1], a.ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[2], a.ino, CSVFS_OPEN_WRITE, &a) == 0);
+	CU_ASSERT_EQUAL(data_flush(data, f), -EIO);
+	CU_ASSERT(mdc_getattr(nm[2], a.ino, &a) == 0);
+	CU_ASSERT_EQUAL(a.size, 0);
+	/* Dropped, not resent: the next report has nothing to say. */
+	CU_ASSERT_EQUAL(data_flush(data, f), 0);
+	/* Each handle hears of it once. */
+	CU_ASSERT_EQUAL(data_lost_check(f, &seen1), -EIO);
+	CU_ASSERT_EQUAL(data_lost_check(f, &seen1), 0);
+	CU_ASSERT_EQUAL(data_lost_check(f, &seen2), -EIO);
+	CU_ASSERT_EQUAL(data_lost_check(f, &seen2), 0);
+	CU_ASSERT(data_close(data, f) == 0);
+	data_free(data);
+	data = NULL;
+	testmds_stop_nodes(nm, 2);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -181,6 +246,8 @@ int main(void)
 		    test_recalled_file_writes_again_only_when_owned);
 	CU_add_test(s, "a fenced node writes nothing until confirmed",
 		    test_fenced_node_writes_nothing_until_confirmed);
+	CU_add_test(s, "a refused report is dropped, each sync fails once",
+		    test_refused_report_is_dropped_and_fails_each_sync_once);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

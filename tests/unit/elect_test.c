@@ -203,6 +203,7 @@ static void join(int i, int quorate_late)
 	o.pid = s->pid;
 	o.port = 7420;
 	o.disk_epoch = disk_epoch;
+	o.grace_ms = 300;
 	elect_init(&s->e, &o, &ops, s);
 	/* Corosync was quorate before the mount: the callback comes first. */
 	if (!quorate_late)
@@ -643,20 +644,20 @@ static void test_depose_needs_a_member_waited_for(void)
 }
 
 /*
- * The coordinator's node is lost (NODEDOWN: cut off, it may still serve
- * until it hears that it lost quorum): the target starts at once, fenced
- * (it bumps the epoch and waits out the old one's proofs before replay).
+ * The coordinator's node is lost (NODEDOWN): the target waits the grace,
+ * watching that node's heartbeat; once it has stood still
+ * (elect_fenced) the target starts at once, before the timer.
  */
-static void test_lost_coordinator_node_is_fenced_by_epoch(void)
+static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
 {
-	int i;
+	uint32_t w[NMAX];
+	int i, n;
 
 	reset(3);
 	for (i = 1; i <= 3; i++)
 		join(i, 0);
 	drain();
 	check_agreement(1);
-	CU_ASSERT_EQUAL(nodes[1].fenced_starts, 0);
 	kill_node(1);
 	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
 	for (i = 0; i < 50; i++) {
@@ -665,6 +666,49 @@ static void test_lost_coordinator_node_is_fenced_by_epoch(void)
 		step_node(2);
 		step_node(3);
 	}
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	n = elect_waiting_for(&nodes[2].e, w, NMAX);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(w[0], 1);
+	elect_fenced(&nodes[2].e, 3);		/* not the lost node */
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_GRACE);
+	elect_fenced(&nodes[2].e, 1);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].timer_at, -1);
+	/* A stood-still heartbeat proves no write ended: fenced all the
+	 * same. */
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
+/*
+ * The same loss, but the lost node's heartbeat never stands still in the
+ * grace (its Corosync has not told it yet that it lost quorum, so it
+ * still serves): the grace runs out, and the start must wait out the
+ * lost coordinator's epoch proofs (start_fence) before replay.
+ */
+static void test_grace_timeout_fences_by_epoch(void)
+{
+	int i;
+
+	reset(3);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	kill_node(1);
+	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+	for (i = 0; i < 50; i++) {
+		order_one(2);
+		order_one(3);
+		step_node(2);
+		step_node(3);
+	}
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
+	now = nodes[2].timer_at;
+	CU_ASSERT_TRUE(fire_timers());
 	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
 	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
 	drain();
@@ -773,8 +817,10 @@ int main(void)
 		    test_frozen_member_does_not_stall_rounds);
 	CU_add_test(s, "depose needs a member waited for",
 		    test_depose_needs_a_member_waited_for);
-	CU_add_test(s, "a lost coordinator node is fenced by epoch",
-		    test_lost_coordinator_node_is_fenced_by_epoch);
+	CU_add_test(s, "grace ends when the lost node stopped stamping",
+		    test_grace_ends_when_the_lost_node_stopped_stamping);
+	CU_add_test(s, "grace timeout fences the lost node by epoch",
+		    test_grace_timeout_fences_by_epoch);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();

@@ -400,6 +400,14 @@ static void test_ownership_handoff(void)
 	CU_ASSERT(recalls_seen == 1);
 	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(b.own_epoch > a.own_epoch);
+	/* the old owner's late report of writes is refused: node 2 may
+	 * already have written over them (its fsync must fail) */
+	CU_ASSERT(mdc_write_done(nm[1], ino, 200, 0, 0, 0, NULL, 0,
+				 &b) == -CSVFS_ELEASE);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.size == 0);
+	CU_ASSERT(mdc_write_done(nm[2], ino, 100, 0, 0, 0, NULL, 0, &b) == 0);
+	CU_ASSERT(b.size == 100);
 	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
 	/* the target's read-only probe keeps its reservation */
 	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
