@@ -28,10 +28,19 @@
  * show the local size. Reads never look at UNWRITTEN: the device returns
  * zeroes for blocks nobody wrote.
  *
- * Locks, in order: flush_lock or rmw_lock, then f->lock; d->lock (the
- * table) is never held while waiting for another lock. f->lock is held
- * across coordinator calls that change the map (alloc, inline writes) but
- * never across device I/O.
+ * Sub-blocks (meta/subblk.h). A small file's map is one run of 4 KiB
+ * units (CSVFS_EXT_SUB), kept apart from the large-block map (sub_phys,
+ * sub_bytes). A write past the run asks for an ALLOC_SMALL while the file
+ * stays within CSVFS_SUB_MAX, else for large blocks; either may move the
+ * file's data on the device (the coordinator copies it), so such a write
+ * holds io_lock for writing while it asks, and every device I/O holds it
+ * for reading: no I/O of this node is in flight on the old place while
+ * the data moves. The map is fetched again afterwards.
+ *
+ * Locks, in order: flush_lock or rmw_lock, then io_lock, then f->lock;
+ * d->lock (the table) is never held while waiting for another lock.
+ * f->lock is held across coordinator calls that change the map (alloc,
+ * inline writes) but never across device I/O.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -80,6 +89,10 @@ struct data_file {
 	pthread_mutex_t rmw_lock;	/* unaligned writes */
 	pthread_mutex_t flush_lock;	/* one write_done at a time */
 	int is_inline;
+	int sub;			/* the map is a sub-block run: */
+	uint64_t sub_phys;		/* its device offset */
+	uint64_t sub_bytes;		/* and length */
+	pthread_rwlock_t io_lock;	/* device I/O (rd) vs data moves (wr) */
 	int map_valid;
 	int map_stale;			/* atomic, no lock: another node
 					 * changed the map (data_map_inval) */
@@ -151,6 +164,8 @@ static void map_drop(struct data_file *f)
 {
 	fmap_release(&f->map);
 	f->map_valid = 0;
+	f->sub = 0;
+	f->sub_phys = f->sub_bytes = 0;
 }
 
 /*
@@ -181,8 +196,19 @@ static int map_load(struct data *d, struct data_file *f)
 		}
 		if (!n)
 			break;
+		if (n == 1 && lblk == 0 && (batch[0].flags & CSVFS_EXT_SUB)) {
+			/* A sub-block run: the file's only extent. */
+			fmap_release(&f->map);
+			fmap_release(&m);
+			f->map_valid = 1;
+			f->sub = 1;
+			f->sub_phys = batch[0].pblk * CSVFS_SUB_UNIT;
+			f->sub_bytes = (uint64_t)batch[0].len * CSVFS_SUB_UNIT;
+			goto out;
+		}
 		for (i = 0; i < n && i < DATA_EXT_MAX; i++) {
-			if (!batch[i].len || batch[i].lblk < lblk) {
+			if (!batch[i].len || batch[i].lblk < lblk ||
+			    (batch[i].flags & CSVFS_EXT_SUB)) {
 				log_ino(file_ino(f), "coordinator returned an "
 					"unsorted or empty extent at block "
 					"%llu",
@@ -199,6 +225,8 @@ static int map_load(struct data *d, struct data_file *f)
 	fmap_release(&f->map);
 	f->map = m;
 	f->map_valid = 1;
+	f->sub = 0;
+	f->sub_phys = f->sub_bytes = 0;
 	fmap_init(&m);
 out:
 	fmap_release(&m);
@@ -243,6 +271,7 @@ static struct data_file *file_get(struct data *d, uint64_t ino)
 
 static void file_destroy(struct data_file *f)
 {
+	pthread_rwlock_destroy(&f->io_lock);
 	pthread_rwlock_destroy(&f->gate);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->rmw_lock);
@@ -287,6 +316,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
+	pthread_rwlock_init(&nf->io_lock, NULL);
 	{
 		pthread_rwlockattr_t ra;
 
@@ -336,21 +366,67 @@ int data_close(struct data *d, struct data_file *f)
 
 /* ---- device I/O ---------------------------------------------------------- */
 
+static int io_range_locked(struct data *d, struct data_file *f, int wr,
+			   char *buf, uint64_t pos, size_t len);
+
 /*
  * Reads or writes len bytes of the file at pos (both DEV_ALIGN multiples)
  * from/to buf, one device call per extent piece. Holes read as zeroes;
  * a write into a hole is a bug of the caller (it allocates first).
  */
+/*
+ * Where file offset pos is on the device (f->lock held): 1 and *phys if
+ * mapped, else 0; *nbytes gets how far from pos that answer holds.
+ */
+static int map_at(struct data *d, struct data_file *f, uint64_t pos,
+		  uint64_t *phys, uint64_t *nbytes)
+{
+	uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1), nblk;
+	int mapped;
+	uint32_t i;
+
+	if (f->sub) {
+		if (pos < f->sub_bytes) {
+			*phys = f->sub_phys + pos;
+			*nbytes = f->sub_bytes - pos;
+			return 1;
+		}
+		*nbytes = UINT64_MAX;
+		return 0;
+	}
+	mapped = fmap_find(&f->map, lblk, &i);
+	if (mapped) {
+		const struct csvfs_wext *e = &f->map.ext[i];
+
+		nblk = e->lblk + e->len - lblk;
+		*phys = ((e->pblk + (lblk - e->lblk)) << d->shift) + inb;
+	} else {
+		nblk = i < f->map.n ? f->map.ext[i].lblk - lblk : UINT64_MAX;
+	}
+	*nbytes = nblk > (UINT64_MAX >> d->shift) ? UINT64_MAX :
+		  (nblk << d->shift) - inb;
+	return mapped;
+}
+
 static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		    uint64_t pos, size_t len)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&f->io_lock);
+	rc = io_range_locked(d, f, wr, buf, pos, len);
+	pthread_rwlock_unlock(&f->io_lock);
+	return rc;
+}
+
+static int io_range_locked(struct data *d, struct data_file *f, int wr,
+			   char *buf, uint64_t pos, size_t len)
 {
 	int rc = 0, refreshed = 0;
 
 	while (len) {
-		uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1);
-		uint64_t phys = 0, seg = len, nblk;
+		uint64_t phys = 0, seg = len, nbytes;
 		int mapped;
-		uint32_t i;
 
 		pthread_mutex_lock(&f->lock);
 		rc = map_fresh(d, f);
@@ -358,7 +434,7 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 			pthread_mutex_unlock(&f->lock);
 			return rc;
 		}
-		mapped = fmap_find(&f->map, lblk, &i);
+		mapped = map_at(d, f, pos, &phys, &nbytes);
 		if (!mapped && !wr && d->shared && !refreshed) {
 			/* Another node may have allocated it since. */
 			refreshed = 1;
@@ -368,21 +444,11 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 				pthread_mutex_unlock(&f->lock);
 				return rc;
 			}
-			mapped = fmap_find(&f->map, lblk, &i);
-		}
-		if (mapped) {
-			const struct csvfs_wext *e = &f->map.ext[i];
-
-			nblk = e->lblk + e->len - lblk;
-			phys = ((e->pblk + (lblk - e->lblk)) << d->shift) + inb;
-		} else {
-			nblk = i < f->map.n ? f->map.ext[i].lblk - lblk :
-			       UINT64_MAX;
+			mapped = map_at(d, f, pos, &phys, &nbytes);
 		}
 		pthread_mutex_unlock(&f->lock);
-		if (nblk <= (len >> d->shift) + 1 &&
-		    (nblk << d->shift) - inb < seg)
-			seg = (nblk << d->shift) - inb;
+		if (nbytes < seg)
+			seg = nbytes;
 
 		if (!mapped && wr) {
 			log_ino(file_ino(f), "write at offset %llu found no "
@@ -478,6 +544,70 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 
 /* ---- writes -------------------------------------------------------------- */
 
+/* Whether a file written up to end may stay in sub-blocks (f->lock). */
+static int small_ok(const struct data *d, const struct data_file *f,
+		    uint64_t end)
+{
+	uint64_t max = CSVFS_SUB_MAX(d->shift);
+
+	return end <= max && f->size <= max;
+}
+
+/*
+ * A small file (f->lock held): a sub-block run, or no block yet. A write
+ * past the run asks for a longer run (ALLOC_SMALL) or, past the
+ * threshold, for large blocks (the coordinator moves the run to a large
+ * block first); the map is then fetched anew. Sets *done when the file
+ * is not small (the caller allocates large blocks as usual).
+ */
+static int write_alloc_small(struct data *d, struct data_file *f,
+			     uint64_t off, uint64_t end, int *done)
+{
+	uint64_t l = off >> d->shift, le = ((end - 1) >> d->shift) + 1;
+	struct csvfs_wext *ext;
+	struct csvfs_attr a;
+	uint64_t phys, nb;
+	uint32_t n;
+	int rc;
+
+	*done = 0;
+	if (!f->sub && (f->map.n || !small_ok(d, f, end)))
+		return 0;
+	*done = 1;
+	if (f->sub && end <= f->sub_bytes)
+		return 0;
+	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	if (small_ok(d, f, end))
+		rc = mdc_alloc(d->mdc, file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
+			       &a, ext, DATA_EXT_MAX, &n);
+	else
+		rc = mdc_alloc(d->mdc, file_ino(f), l, le - l,
+			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
+	free(ext);
+	if (rc) {
+		if (rc != -ENOSPC && rc != -EDQUOT)
+			log_ino(file_ino(f), "allocating up to offset %llu of "
+				"a small file failed: %s",
+				(unsigned long long)end, csvfs_strerror(rc));
+		return rc;
+	}
+	if (a.size > f->size)
+		f->size = a.size;
+	map_drop(f);
+	rc = map_load(d, f);
+	if (rc)
+		return rc;
+	if (!map_at(d, f, off, &phys, &nb) ||
+	    !map_at(d, f, end - 1, &phys, &nb)) {
+		log_ino(file_ino(f), "allocation up to offset %llu returned "
+			"no extent covering it", (unsigned long long)end);
+		return -EIO;
+	}
+	return 0;
+}
+
 /*
  * Inline file (f->lock held): small writes go to the inode. Sets *done
  * when the write was handled; otherwise the file has been converted to
@@ -512,8 +642,12 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
 	if (!ext)
 		return -ENOMEM;
-	rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb, CSVFS_ALLOC_AHEAD, &a,
-		       ext, DATA_EXT_MAX, &n);
+	if (small_ok(d, f, end))
+		rc = mdc_alloc(d->mdc, file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
+			       &a, ext, DATA_EXT_MAX, &n);
+	else
+		rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb,
+			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
 	free(ext);
 	if (rc)
 		return rc;
@@ -544,10 +678,12 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 	struct csvfs_attr a;
 	uint32_t i, j, n, flags;
 	uint64_t run_end;
-	int rc = 0;
+	int rc = 0, small;
 
 	rc = map_fresh(d, f);
-	if (rc)
+	if (!rc)
+		rc = write_alloc_small(d, f, off, end, &small);
+	if (rc || small)
 		return rc;
 	while (l < le) {
 		if (fmap_find(&f->map, l, &i)) {
@@ -698,7 +834,7 @@ static int write_gated(struct data *d, struct data_file *f, uint64_t off,
 		       const void *buf, size_t len)
 {
 	uint64_t end = off + len, a0, a1;
-	int head, tail, done, rc;
+	int head, tail, done, excl, rc;
 	size_t alen;
 	char *b;
 
@@ -707,19 +843,24 @@ static int write_gated(struct data *d, struct data_file *f, uint64_t off,
 	if (end < off || end > DATA_MAX_FILE)
 		return -EFBIG;
 
+	/* A write that may move a small file's data waits for our I/O. */
+	pthread_mutex_lock(&f->lock);
+	excl = f->is_inline || !f->map_valid || f->map.n == 0 ||
+	       (f->sub && end > f->sub_bytes);
+	pthread_mutex_unlock(&f->lock);
+	if (excl)
+		pthread_rwlock_wrlock(&f->io_lock);
 	pthread_mutex_lock(&f->lock);
 	rc = 0;
-	if (f->is_inline) {
+	done = 0;
+	if (f->is_inline)
 		rc = write_inline(d, f, off, buf, len, &done);
-		if (!rc && done) {
-			pthread_mutex_unlock(&f->lock);
-			return 0;
-		}
-	}
-	if (!rc)
+	if (!rc && !done)
 		rc = write_alloc(d, f, off, end);
 	pthread_mutex_unlock(&f->lock);
-	if (rc)
+	if (excl)
+		pthread_rwlock_unlock(&f->io_lock);
+	if (rc || done)
 		return rc;
 
 	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);

@@ -593,6 +593,24 @@ int jrnl_commit(struct jrnl *j)
 	return rc;
 }
 
+int jrnl_checkpoint(struct jrnl *j)
+{
+	int rc;
+
+	if (j->flags & JRNL_RDONLY)
+		return 0;
+	pthread_mutex_lock(&j->commit_lock);
+	rc = commit_locked(j);
+	if (!rc)
+		rc = checkpoint(j, j->tid_running);
+	pthread_mutex_unlock(&j->commit_lock);
+	if (rc)
+		set_error(j, rc);
+	else
+		rc = jrnl_error(j);
+	return rc;
+}
+
 int jrnl_error(struct jrnl *j)
 {
 	int rc;

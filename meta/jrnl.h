@@ -17,8 +17,11 @@
  * space. Replay applies every committed transaction from the journal
  * superblock's start in order and stops at the first torn or missing one.
  *
- * Meta chunks are never given back to the data pool, so a replayed block
- * image can only land on a metadata block: no revoke records are needed.
+ * Replay and freed chunks: a replayed block image must only land on a
+ * metadata block. Meta and sub chunks do go back to the data pool once
+ * empty, but only after jrnl_checkpoint has left no transaction in the
+ * journal that holds an image of their blocks (meta/subblk.h): so no
+ * revoke records are needed.
  */
 #ifndef CSVFS_JRNL_H
 #define CSVFS_JRNL_H
@@ -118,6 +121,12 @@ uint64_t jop_end(struct jop *op, int err);
 int jrnl_wait(struct jrnl *j, uint64_t tid);
 /* Commits the running transaction now and waits for it. */
 int jrnl_commit(struct jrnl *j);
+/*
+ * Commits the running transaction, then empties the journal (every
+ * in-place write flushed, the journal superblock advanced): afterwards no
+ * replay can write any image committed so far. Without the metadata lock.
+ */
+int jrnl_checkpoint(struct jrnl *j);
 /* The volume UUID, for building blocks. */
 const uint8_t *jrnl_uuid(const struct jrnl *j);
 void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st);

@@ -40,6 +40,7 @@
 #include "meta/jrnl.h"
 #include "meta/mds_i.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 #include "net/mdc.h"
 
 
@@ -74,6 +75,8 @@ int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	      struct csvfs_attr *a)
 {
+	struct csvfs_extent sub;
+
 	memset(a, 0, sizeof(*a));
 	a->ino = ino;
 	a->generation = in->generation;
@@ -85,6 +88,8 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->alloc_bytes = in->nblocks * m->bsize;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
 		a->alloc_bytes = CSVFS_MBLK_SIZE;
+	if (subblk_inode_run(in, &sub))
+		a->alloc_bytes = (uint64_t)sub.len * CSVFS_SUB_UNIT;
 	a->rdev = in->rdev;
 	a->atime_sec = (int64_t)in->atime_sec;
 	a->mtime_sec = (int64_t)in->mtime_sec;
@@ -245,6 +250,8 @@ int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
 	uint64_t end = off + len;
 	int rc = 0;
 
+	if (em->n == 1 && (em->e[0].flags & CSVFS_EXT_SUB))
+		return mds_sub_zero(m, &em->e[0], off, len);
 	while (off < end && !rc) {
 		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
 		uint64_t n = m->bsize - in_blk;
@@ -282,20 +289,29 @@ static int h_hello(struct mds_req *r)
 static int h_statfs(struct mds_req *r)
 {
 	struct alloc_stats st;
-	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree;
+	struct subblk_stats ss;
+	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree, free4k, resv4k;
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
 	alloc_get_stats(r->m->a, &st);
+	subblk_get_stats(alloc_sub(r->m->a), &ss);
 	ffree = st.mblks_free + st.free_blocks * mpb;
-	msg_put_u32(&r->out, (uint32_t)r->m->bsize);
-	msg_put_u64(&r->out, st.total_blocks);
-	msg_put_u64(&r->out, st.free_blocks);
-	msg_put_u64(&r->out, st.free_blocks > st.reserved_blocks ?
-		    st.free_blocks - st.reserved_blocks : 0);
+	/*
+	 * Counted in 4 KiB units, so that sub-blocks count exactly: free is
+	 * the free large blocks, the free units of sub chunks and the free
+	 * metadata blocks of meta chunks (each can take a file's data or an
+	 * inline file); used is everything else.
+	 */
+	free4k = st.free_blocks * mpb + ss.units_free + st.mblks_free;
+	resv4k = st.reserved_blocks * mpb;
+	msg_put_u32(&r->out, CSVFS_MBLK_SIZE);
+	msg_put_u64(&r->out, st.total_blocks * mpb);
+	msg_put_u64(&r->out, free4k);
+	msg_put_u64(&r->out, free4k > resv4k ? free4k - resv4k : 0);
 	msg_put_u64(&r->out, st.mblks_used + ffree);
 	msg_put_u64(&r->out, ffree);
-	msg_put_u64(&r->out, st.reserved_blocks);
+	msg_put_u64(&r->out, resv4k);
 	msg_put_u64(&r->out, r->m->provisioned);
 	return 0;
 }
@@ -990,6 +1006,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       (unsigned long long)r.reclaim_ino,
 			       csvfs_strerror(rc2));
 	}
+	if (!rc && r.alloc_touched)
+		mds_chunks_release(m);
 	if (!rc && (e->flags & MUT))
 		mds_inval_send(&r);
 	else if (!rc && r.ninv)
@@ -1108,6 +1126,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	if (rc)
 		goto fail;
 	rc = mds_orphans_recover(m);
+	if (!rc)
+		rc = mds_sub_startup(m);
 	if (rc)
 		goto fail;
 	/* A cluster node's own heartbeat is its daemon's (fs/cluster.c);

@@ -27,6 +27,7 @@
 #include "meta/jrnl.h"
 #include "meta/mds_i.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 #define AHEAD_MAX	(256ull << 20)
 #define AHEAD_MIN	(8ull << 20)
@@ -198,6 +199,26 @@ static int fill_holes(struct mds_req *r, const struct csvfs_inode *in,
 	return 0;
 }
 
+/* ALLOC_SMALL of a file that may stay in sub-blocks (meta/mds_sub.c). */
+static int alloc_small(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		       struct mbuf *mb, uint64_t end, uint32_t max)
+{
+	struct extmap em;
+	int rc;
+
+	rc = mds_sub_alloc(r, in, end);
+	if (!rc)
+		rc = ino_put(r->op, mb, in);
+	if (!rc)
+		rc = ext_load(r->op, ino, in, &em);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, in);
+	put_extents(r, &em, 0, 0, max);
+	ext_free(&em);
+	return 0;
+}
+
 int mds_h_alloc(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
@@ -211,6 +232,17 @@ int mds_h_alloc(struct mds_req *r)
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
+	if (flags & CSVFS_ALLOC_SMALL) {
+		/* count is the byte end of the write (lblk 0). */
+		if (lblk || count == 0)
+			return -EINVAL;
+		rc = get_reg(r, ino, &in, &mb);
+		if (!rc && mds_sub_eligible(m, &in, count))
+			return alloc_small(r, ino, &in, mb, count, max);
+		if (rc)
+			return rc;
+		count = blocks_for(m, count);
+	}
 	maxb = m->sb.total_blocks;
 	if (count == 0 || count > maxb || lblk > (UINT64_MAX >> 24) - count)
 		return count == 0 ? -EINVAL : -EFBIG;
@@ -219,6 +251,8 @@ int mds_h_alloc(struct mds_req *r)
 		rc = mds_uninline(r, ino, &in);
 	if (!rc)
 		rc = ext_load(r->op, ino, &in, &em);
+	if (!rc && (rc = mds_sub_promote(r, &in, &em)))
+		ext_free(&em);
 	if (rc)
 		return rc;
 	rc = fill_holes(r, &in, &em, lblk, count, 0, 0);
@@ -393,6 +427,14 @@ static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	rc = ext_load(r->op, ino, in, &em);
 	if (rc)
 		return rc;
+	if (em.n == 1 && (em.e[0].flags & CSVFS_EXT_SUB)) {
+		/* A sub-block run keeps its units: zero in place. */
+		rc = mds_sub_zero(m, &em.e[0], off, end - off);
+		if (!rc)
+			rc = dev_flush(m->dev);
+		ext_free(&em);
+		return rc;
+	}
 	b0 = blocks_for(m, off);
 	b1 = end / m->bsize;
 	if (end == in->size)
@@ -456,6 +498,8 @@ int mds_h_fallocate(struct mds_req *r)
 			rc = mds_uninline(r, ino, &in);
 		if (!rc && !(in.flags & CSVFS_IFL_INLINE)) {
 			rc = ext_load(r->op, ino, &in, &em);
+			if (!rc && (rc = mds_sub_promote(r, &in, &em)))
+				ext_free(&em);
 			if (!rc) {
 				rc = fill_holes(r, &in, &em, off / m->bsize,
 						blocks_for(m, end) -
@@ -520,7 +564,9 @@ int mds_h_prealloc(struct mds_req *r)
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
 			return rc;
-		rc = fill_holes(r, &in, &em, 0, n, 0, 0);
+		rc = mds_sub_promote(r, &in, &em);
+		if (!rc)
+			rc = fill_holes(r, &in, &em, 0, n, 0, 0);
 		if (!rc)
 			rc = ext_mark_written(&em, 0, n);
 		if (!rc)
@@ -626,6 +672,17 @@ int mds_h_lseek(struct mds_req *r)
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
+	if (em.n == 1 && (em.e[0].flags & CSVFS_EXT_SUB)) {
+		/* The run is data (written or zeroes), the rest a hole. */
+		uint64_t run = (uint64_t)em.e[0].len * CSVFS_SUB_UNIT;
+
+		ext_free(&em);
+		if (whence == SEEK_DATA && off >= run)
+			return -ENXIO;
+		res = whence == SEEK_DATA ? off : (off < run ? run : off);
+		msg_put_u64(&r->out, res > in.size ? in.size : res);
+		return 0;
+	}
 	res = whence == SEEK_DATA ? UINT64_MAX : off;
 	for (i = 0; i < em.n; i++) {
 		const struct csvfs_extent *e = &em.e[i];
@@ -655,6 +712,7 @@ int mds_h_lseek(struct mds_req *r)
 int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 	     int free_inode)
 {
+	struct csvfs_extent sub;
 	struct csvfs_inode in;
 	struct extmap em;
 	struct mbuf *mb;
@@ -668,7 +726,11 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		rc = mds_resv_update(r, &in, 0, in.nblocks);
 	if (rc)
 		return rc;
-	if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
+	if (S_ISREG(in.mode) && subblk_inode_run(&in, &sub)) {
+		rc = mds_sub_trim(r, &in, free_inode);
+		if (rc)
+			return rc;
+	} else if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
 			return rc;

@@ -270,4 +270,23 @@ int mds_inval_ack(struct mds *m, const struct csvfs_msg_hdr *hdr,
 /* Every request: when the node was last heard of. */
 void mds_note_request(struct mds *m, uint32_t node);
 
+/* mds_sub.c: sub-block files (under the metadata lock unless said) */
+/* Whether an ALLOC_SMALL up to byte end may keep the file in sub-blocks. */
+int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
+		     uint64_t end);
+/* Gives the file a sub-block run covering [0, end) (inline data moved). */
+int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end);
+/* A loaded map that is a sub-block run moves to one large block. */
+int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
+		    struct extmap *em);
+/* Frees the run past EOF (all of it: free_all), zeroing the EOF tail. */
+int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all);
+/* Zeroes bytes [off, off+len) of a sub-block run (not flushed). */
+int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
+		 uint64_t len);
+/* Gives empty meta and sub chunks back. No metadata lock held. */
+int mds_chunks_release(struct mds *m);
+/* Start-up, after orphan recovery: finishes an interrupted release. */
+int mds_sub_startup(struct mds *m);
+
 #endif /* CSVFS_MDS_I_H */

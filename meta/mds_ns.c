@@ -363,9 +363,14 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		o = mds_open_find(r->m, ino, 0);
 		if ((!o || o->nopen == 0) && in.nblocks == 0 &&
 		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
-			/* No blocks to zero: the inode goes in this op. */
+			/*
+			 * No blocks to zero: the inode goes in this op (a
+			 * sub-block run is freed dirty, nothing to zero).
+			 */
 			r->alloc_touched = 1;
-			rc = mds_resv_update(r, &in, 0, 0);
+			rc = S_ISREG(in.mode) ? mds_sub_trim(r, &in, 1) : 0;
+			if (!rc)
+				rc = mds_resv_update(r, &in, 0, 0);
 			if (rc)
 				return rc;
 			if (S_ISREG(in.mode))

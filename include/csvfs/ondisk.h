@@ -42,15 +42,35 @@
  * writes the superblock, so after a crash they may be clear (still past
  * the end, unused).
  *
+ * Sub-blocks (format 2): a regular file whose data fits in
+ * CSVFS_SUB_MAX(block_shift) bytes lives in one run of 4 KiB sub-blocks
+ * carved from a "sub chunk", a large block given over to small-file data
+ * (unit 0 is the csvfs_chunk header with magic CSVFS_MAGIC_SUBCHUNK, bit i
+ * of used[] says whether 4 KiB unit i is taken). Such a file has exactly
+ * one extent, flagged CSVFS_EXT_SUB, whose pblk is the mblk number of its
+ * first unit and len the number of units; it maps bytes [0, len * 4 KiB).
+ * Sub chunks form a list from vstate.sub_head. Stale data: a free unit
+ * reads as zeroes unless its dirty[] bit is set; a unit is freed with its
+ * dirty bit set in the very transaction that takes it from its file (so a
+ * file moving to new blocks gives up its old run atomically, with no
+ * zeroing before the switch is durable), and the coordinator zeroes dirty
+ * units, durably, before the transaction that hands them out commits.
+ * A unit handed to a file thus never shows another file's bytes. A meta or sub
+ * chunk that becomes empty is given back to the bitmap; vstate.release_blk
+ * names a chunk taken off its list whose bit is still set (see
+ * meta/subblk.h for why the release is done in two steps).
+ *
  * Format changelog:
  *   1.0  first format.
+ *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
+ *        vstate.release_blk); empty meta chunks return to the bitmap.
  */
 #ifndef CSVFS_ONDISK_H
 #define CSVFS_ONDISK_H
 
 #include <stdint.h>
 
-#define CSVFS_VERSION_MAJOR	1	/* incompatible changes bump this */
+#define CSVFS_VERSION_MAJOR	2	/* incompatible changes bump this */
 #define CSVFS_VERSION_MINOR	0	/* compatible additions bump this */
 
 #define CSVFS_MBLK_SIZE		4096u
@@ -81,6 +101,7 @@
 #define CSVFS_MAGIC_EXTENT	0x58455643u	/* "CVEX" extent overflow block */
 #define CSVFS_MAGIC_DINDEX	0x49445643u	/* "CVDI" directory hash index */
 #define CSVFS_MAGIC_DBUCKET	0x42445643u	/* "CVDB" directory bucket */
+#define CSVFS_MAGIC_SUBCHUNK	0x42535643u	/* "CVSB" sub chunk header */
 
 /*
  * Common header of every metadata block (64 bytes).
@@ -141,7 +162,9 @@ struct csvfs_vstate {
 	uint64_t orphan_head;	/* 0x040 first orphan inode, 0 if none */
 	uint64_t next_generation;/* 0x048 next inode generation number */
 	uint64_t reserved_blocks;/* 0x050 sum of per-file reservations */
-	uint8_t  reserved[4008];/* 0x058 */
+	uint64_t sub_head;	/* 0x058 first sub chunk (large block), 0 */
+	uint64_t release_blk;	/* 0x060 chunk being given back, 0 = none */
+	uint8_t  reserved[3992];/* 0x068 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_vstate) == CSVFS_MBLK_SIZE, "vstate size");
 
@@ -259,15 +282,31 @@ struct csvfs_chunk {
 	uint32_t nused;		/* 0x054 bits set in used[] */
 	uint64_t reserved0;	/* 0x058 */
 	uint8_t  used[CSVFS_CHUNK_MAX_MBLKS / 8]; /* 0x060 */
-	uint8_t  reserved[3744];/* 0x160 */
+	uint8_t  dirty[CSVFS_CHUNK_MAX_MBLKS / 8]; /* 0x160 sub chunks: free
+				 *       unit that may hold old bytes (zeroed
+				 *       before it is handed out); meta: 0 */
+	uint8_t  reserved[3488];/* 0x260 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
+
+/*
+ * Sub-blocks: the unit is one mblk (4 KiB, the data path's alignment, so
+ * direct I/O needs no new rules and a file wastes less than 4 KiB). A file
+ * stays in sub-blocks while its data fits in CSVFS_SUB_MAX bytes: half a
+ * large block, at most 1 MiB (see meta/subblk.h for the figures).
+ */
+#define CSVFS_SUB_UNIT		CSVFS_MBLK_SIZE
+#define CSVFS_SUB_MAX(shift)	((shift) >= 21 ? (1u << 20) : \
+				 (1u << ((shift) - 1)))
 
 /* Extent: a run of large blocks of a file. */
 #define CSVFS_EXT_UNWRITTEN	0x1	/* allocated, never written: zeroes */
 #define CSVFS_EXT_AHEAD		0x2	/* allocated ahead of a sequential
 					 * writer (with UNWRITTEN); given back
 					 * at last close when beyond EOF */
+#define CSVFS_EXT_SUB		0x4	/* sub-block run: pblk is an mblk
+					 * number, len counts 4 KiB units,
+					 * lblk is 0; the file's only extent */
 struct csvfs_extent {
 	uint64_t lblk;		/* 0x00 first logical large block */
 	uint64_t pblk;		/* 0x08 first physical large block */

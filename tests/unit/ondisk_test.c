@@ -125,7 +125,9 @@ static const struct off_case ondisk_offsets[] = {
 	OFF(csvfs_vstate, orphan_head, 0x040),
 	OFF(csvfs_vstate, next_generation, 0x048),
 	OFF(csvfs_vstate, reserved_blocks, 0x050),
-	OFF(csvfs_vstate, reserved, 0x058),
+	OFF(csvfs_vstate, sub_head, 0x058),
+	OFF(csvfs_vstate, release_blk, 0x060),
+	OFF(csvfs_vstate, reserved, 0x068),
 	END(csvfs_vstate, 0x1000),
 
 	OFF(csvfs_hb, hdr, 0x000),
@@ -183,7 +185,8 @@ static const struct off_case ondisk_offsets[] = {
 	OFF(csvfs_chunk, nused, 0x054),
 	OFF(csvfs_chunk, reserved0, 0x058),
 	OFF(csvfs_chunk, used, 0x060),
-	OFF(csvfs_chunk, reserved, 0x160),
+	OFF(csvfs_chunk, dirty, 0x160),
+	OFF(csvfs_chunk, reserved, 0x260),
 	END(csvfs_chunk, 0x1000),
 
 	OFF(csvfs_extent, lblk, 0x00),

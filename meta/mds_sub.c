@@ -1,0 +1,318 @@
+/*
+ * mds_sub: the coordinator's side of sub-block files (meta/subblk.h):
+ * ALLOC with CSVFS_ALLOC_SMALL, the move of a growing file to large
+ * blocks, trimming a sub-block run, and giving empty chunks back.
+ *
+ * Moves. A run that must grow and cannot be extended in place, and a file
+ * that outgrows CSVFS_SUB_MAX (promotion to a large block), get new space;
+ * the data is copied on the device and flushed, then, in the same
+ * operation, the inode points at the new space and the old run is freed
+ * with its dirty bits set (ondisk.h): one transaction switches the file,
+ * and a crash before it commits leaves the file on its old run, intact.
+ * The requesting node is the file's writer (single-writer ownership;
+ * multi-writer files never use sub-blocks) and holds its own writes back
+ * while it asks (fs/data.c), so no write lands on the old run after the
+ * copy. Other nodes that cached the map are told through the inode's
+ * invalidation like for any change of the inode.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "csvfs/errors.h"
+#include "meta/alloc.h"
+#include "meta/dev.h"
+#include "meta/jrnl.h"
+#include "meta/mds_i.h"
+#include "meta/ondisk.h"
+#include "meta/subblk.h"
+
+#define COPY_MAX	(1u << 20)
+
+static uint64_t sub_max(const struct mds *m)
+{
+	return CSVFS_SUB_MAX(m->sb.block_shift);
+}
+
+static uint32_t units_for(uint64_t bytes)
+{
+	return (uint32_t)((bytes + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT);
+}
+
+int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
+		     uint64_t end)
+{
+	struct csvfs_extent e;
+
+	if (end == 0 || end > sub_max(m) || in->size > sub_max(m) ||
+	    (in->flags & CSVFS_IFL_MULTIWRITER) || in->reserve_blocks)
+		return 0;
+	if (in->flags & CSVFS_IFL_INLINE)
+		return 1;
+	if (in->flags & CSVFS_IFL_EXTBLOCKS)
+		return 0;
+	return in->nextents == 0 || subblk_inode_run(in, &e);
+}
+
+static int zero_units(struct mds *m, uint64_t mblk, uint32_t n)
+{
+	int rc = dev_zero_bytes(m->dev, mblk * CSVFS_SUB_UNIT,
+				(uint64_t)n * CSVFS_SUB_UNIT);
+
+	return rc ? rc : dev_flush(m->dev);
+}
+
+/* Copies len bytes (DEV_ALIGN multiple) on the device, then flushes. */
+static int dev_copy(struct mds *m, uint64_t src, uint64_t dst, uint64_t len)
+{
+	uint64_t done = 0;
+	uint8_t *buf;
+	int rc = 0;
+
+	buf = dev_alloc_buf(len < COPY_MAX ? (size_t)len : COPY_MAX);
+	if (!buf)
+		return -ENOMEM;
+	while (!rc && done < len) {
+		size_t n = len - done < COPY_MAX ? (size_t)(len - done) :
+						   COPY_MAX;
+
+		rc = dev_pread(m->dev, buf, n, src + done);
+		if (!rc)
+			rc = dev_pwrite(m->dev, buf, n, dst + done);
+		done += n;
+	}
+	free(buf);
+	return rc ? rc : dev_flush(m->dev);
+}
+
+static void store_run(struct csvfs_inode *in, uint64_t mblk, uint32_t n)
+{
+	struct csvfs_extent e;
+
+	e.lblk = 0;
+	e.pblk = mblk;
+	e.len = n;
+	e.flags = CSVFS_EXT_SUB;
+	memset(in->body, 0, sizeof(in->body));
+	od_extent_encode(&e, in->body);
+	in->flags &= ~(uint32_t)(CSVFS_IFL_INLINE | CSVFS_IFL_EXTBLOCKS);
+	in->nextents = 1;
+}
+
+int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
+{
+	struct mds *m = r->m;
+	struct subblk *s = alloc_sub(m->a);
+	struct csvfs_extent old;
+	int had = subblk_inode_run(in, &old), dirty = 0, rc;
+	uint32_t need = units_for(end);
+	uint64_t mblk;
+	uint8_t *buf;
+
+	if ((in->flags & CSVFS_IFL_INLINE) && units_for(in->size) > need)
+		need = units_for(in->size);
+	if (had && need <= old.len)
+		return 0;
+	r->alloc_touched = 1;
+	if (had) {
+		rc = subblk_extend(s, r->op, old.pblk, old.len, need - old.len,
+				   &dirty);
+		if (!rc && dirty)
+			rc = zero_units(m, old.pblk + old.len,
+					need - old.len);
+		if (!rc)
+			store_run(in, old.pblk, need);
+		if (rc != -ENOSPC)
+			return rc;
+	}
+	rc = subblk_alloc(s, m->a, r->op, need, &mblk, &dirty);
+	if (!rc && dirty)
+		rc = zero_units(m, mblk, need);
+	if (rc)
+		return rc;
+	if ((in->flags & CSVFS_IFL_INLINE) && in->size) {
+		size_t len = (size_t)units_for(in->size) * CSVFS_SUB_UNIT;
+
+		buf = dev_alloc_buf(len);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ?
+				      in->size : CSVFS_INLINE_MAX);
+		rc = dev_pwrite(m->dev, buf, len, mblk * CSVFS_SUB_UNIT);
+		free(buf);
+		/* Durable before the transaction that points the file at it. */
+		if (!rc)
+			rc = dev_flush(m->dev);
+		r->sync = 1;
+	} else if (had) {
+		rc = dev_copy(m, old.pblk * CSVFS_SUB_UNIT,
+			      mblk * CSVFS_SUB_UNIT,
+			      (uint64_t)old.len * CSVFS_SUB_UNIT);
+		if (!rc)
+			rc = subblk_free(s, r->op, old.pblk, old.len);
+		r->sync = 1;
+	}
+	if (!rc)
+		store_run(in, mblk, need);
+	return rc;
+}
+
+int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
+		    struct extmap *em)
+{
+	struct mds *m = r->m;
+	struct csvfs_extent old;
+	uint64_t start, n;
+	int rc;
+
+	if (em->n != 1 || !(em->e[0].flags & CSVFS_EXT_SUB))
+		return 0;
+	old = em->e[0];
+	r->alloc_touched = 1;
+	rc = alloc_blocks_own(m->a, r->op, 0, 1, 1,
+			      mds_resv_held(in->reserve_blocks, in->nblocks),
+			      &start, &n);
+	if (rc)
+		return rc;
+	/* The rest of the new block is zero: free large blocks are. */
+	rc = dev_copy(m, old.pblk * CSVFS_SUB_UNIT, start * m->bsize,
+		      (uint64_t)old.len * CSVFS_SUB_UNIT);
+	if (!rc)
+		rc = subblk_free(alloc_sub(m->a), r->op, old.pblk, old.len);
+	if (rc)
+		return rc;
+	em->e[0].lblk = 0;
+	em->e[0].pblk = start;
+	em->e[0].len = 1;
+	em->e[0].flags = 0;
+	r->sync = 1;
+	return 0;
+}
+
+int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all)
+{
+	struct mds *m = r->m;
+	struct csvfs_extent e;
+	uint32_t keep;
+	int rc = 0;
+
+	if (!subblk_inode_run(in, &e))
+		return 0;
+	keep = free_all ? 0 : units_for(in->size);
+	if (keep > e.len)
+		keep = e.len;
+	/* A kept file: the bytes past EOF in its last unit read 0. */
+	if (keep && in->size % CSVFS_SUB_UNIT) {
+		rc = dev_zero_bytes(m->dev, e.pblk * CSVFS_SUB_UNIT + in->size,
+				    CSVFS_SUB_UNIT -
+				    in->size % CSVFS_SUB_UNIT);
+		if (!rc)
+			rc = dev_flush(m->dev);
+	}
+	if (rc || keep == e.len)
+		return rc;
+	r->alloc_touched = 1;
+	rc = subblk_free(alloc_sub(m->a), r->op, e.pblk + keep, e.len - keep);
+	if (rc)
+		return rc;
+	if (keep) {
+		store_run(in, e.pblk, keep);
+	} else {
+		memset(in->body, 0, sizeof(in->body));
+		in->nextents = 0;
+	}
+	return 0;
+}
+
+int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
+		 uint64_t len)
+{
+	uint64_t run = (uint64_t)e->len * CSVFS_SUB_UNIT;
+
+	if (off >= run)
+		return 0;
+	if (len > run - off)
+		len = run - off;
+	return dev_zero_bytes(m->dev, e->pblk * CSVFS_SUB_UNIT + off, len);
+}
+
+/* ---- giving empty chunks back -------------------------------------------- */
+
+/* Step 2 of a release (meta/subblk.h), no metadata lock held. */
+static int release_finish(struct mds *m, uint64_t blk)
+{
+	struct jop op;
+	int rc;
+
+	/* No transaction left that could replay an image onto blk. */
+	rc = jrnl_checkpoint(m->j);
+	if (!rc)
+		rc = dev_zero_bytes(m->dev, blk * m->bsize, m->bsize);
+	if (!rc)
+		rc = dev_flush(m->dev);
+	if (rc)
+		return rc;
+	jop_begin(m->j, &op);
+	rc = subblk_release_done(m->a, &op, blk);
+	jop_end(&op, rc);
+	if (rc) {
+		jop_begin(m->j, &op);
+		alloc_resync(m->a, &op);
+		jop_end(&op, 0);
+	}
+	return rc;
+}
+
+int mds_chunks_release(struct mds *m)
+{
+	struct jop op;
+	uint64_t blk;
+	int rc, n = 0;
+
+	for (;;) {
+		jop_begin(m->j, &op);
+		rc = alloc_take_empty_chunk(m->a, &op, &blk);
+		if (rc == -ENOENT)
+			rc = subblk_take_empty(alloc_sub(m->a), &op, &blk);
+		jop_end(&op, rc);
+		if (rc == -ENOENT || rc == -EBUSY)
+			break;
+		if (!rc)
+			rc = release_finish(m, blk);
+		if (rc) {
+			syslog(LOG_ERR, "giving chunk %llu back failed: %s",
+			       (unsigned long long)blk, csvfs_strerror(rc));
+			jop_begin(m->j, &op);
+			alloc_resync(m->a, &op);
+			jop_end(&op, 0);
+			return rc;
+		}
+		n++;
+	}
+	if (n)
+		syslog(LOG_INFO, "gave %d empty chunks back to the free space",
+		       n);
+	return 0;
+}
+
+int mds_sub_startup(struct mds *m)
+{
+	struct jop op;
+	uint64_t blk;
+	int rc;
+
+	jop_begin(m->j, &op);
+	blk = subblk_release_pending(&op);
+	jop_end(&op, 0);
+	if (blk) {
+		/* Replay emptied the journal: finish the release. */
+		syslog(LOG_INFO, "finishing the release of chunk %llu",
+		       (unsigned long long)blk);
+		rc = release_finish(m, blk);
+		if (rc)
+			return rc;
+	}
+	return mds_chunks_release(m);
+}
