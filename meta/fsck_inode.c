@@ -82,11 +82,13 @@ static int check_reg(struct fsck *f, struct todov *tv, uint64_t ino,
 		return rc ? rc : fk_collect_broken(f, ino, in);
 	}
 	for (i = 0; i < m.n && !rc; i++) {
-		if (fk_ext_ok(f, &m.e[i], 1))
+		if (!fk_ext_ok(f, &m.e[i], 1))
+			outside++;
+		else if (m.e[i].flags & CSVFS_EXT_SUB)
+			rc = fk_sub_run_add(f, ino, &m.e[i]);
+		else
 			rc = fk_run_add(f, m.e[i].pblk, m.e[i].len,
 					m.e[i].lblk, ino);
-		else
-			outside++;
 	}
 	for (i = 0; i < m.nleaf && !rc; i++)
 		rc = fk_ref_add(f, m.leaf[i].mblk, ino);

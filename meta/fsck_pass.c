@@ -83,6 +83,12 @@ int fk_ext_ok(const struct fsck *f, const struct csvfs_extent *e,
 	if (e->len == 0 || e->lblk + e->len < e->lblk ||
 	    e->pblk + e->len < e->pblk || (e->flags & ~(uint32_t)EXT_KNOWN))
 		return 0;
+	/* A sub-block run: 4 KiB units of the data area (fsck_sub.c). */
+	if (e->flags & CSVFS_EXT_SUB)
+		return e->flags == CSVFS_EXT_SUB && e->lblk == 0 &&
+		       e->len < f->mpb && (!in_area ||
+		       (e->pblk >= f->sb.data_start * f->mpb &&
+			e->pblk + e->len <= f->sb.total_blocks * f->mpb));
 	return !in_area || (e->pblk >= f->sb.data_start &&
 			    e->pblk + e->len <= f->sb.total_blocks);
 }
@@ -876,7 +882,11 @@ static int collect_inode(struct fsck *f, uint64_t ino)
 		   !(in.flags & CSVFS_IFL_INLINE)) {
 		if (ext_load(&op, ino, &in, &m) == 0) {
 			for (i = 0; i < m.n && !rc; i++)
-				if (fk_ext_ok(f, &m.e[i], 1))
+				if (m.e[i].flags & CSVFS_EXT_SUB)
+					rc = fk_ext_ok(f, &m.e[i], 1) ?
+					     fk_sub_run_add(f, ino, &m.e[i]) :
+					     0;
+				else if (fk_ext_ok(f, &m.e[i], 1))
 					rc = fk_run_add(f, m.e[i].pblk,
 							m.e[i].len,
 							m.e[i].lblk, ino);
@@ -899,6 +909,8 @@ int fk_add_fixed_runs(struct fsck *f)
 
 	for (i = 0; i < f->nchunk && !rc; i++)
 		rc = fk_run_add(f, f->chunk[i], 1, 0, OWN_CHUNK);
+	if (!rc)
+		rc = fk_sub_collect(f);
 	return rc;
 }
 
@@ -914,6 +926,7 @@ int fk_recollect(struct fsck *f)
 	int rc = 0;
 
 	f->nrun = f->nref = f->nchunk = 0;
+	fk_sub_reset_runs(f);
 	f->csorted = 0;
 	while (blk && blk >= f->sb.data_start && blk < f->sb.total_blocks &&
 	       hset_add(&seen, blk) == 1) {
