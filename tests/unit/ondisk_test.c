@@ -855,12 +855,30 @@ static void test_wrong_uuid_is_foreign(void)
 			-CSVFS_EFOREIGN);
 }
 
+/* The sub-block threshold documented in ondisk.h and meta/subblk.h. */
+static void test_sub_max_is_half_a_block_at_most_1mib(void)
+{
+	CU_ASSERT_EQUAL(CSVFS_VERSION_MAJOR, 2);
+	CU_ASSERT_EQUAL(CSVFS_SUB_UNIT, 4096);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(20), 512u << 10);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(21), 1u << 20);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(22), 1u << 20);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(23), 1u << 20);
+	CU_ASSERT(CSVFS_EXT_SUB != CSVFS_EXT_UNWRITTEN &&
+		  CSVFS_EXT_SUB != CSVFS_EXT_AHEAD);
+}
+
 static void test_other_major_version_is_eversion(void)
 {
 	static uint8_t raw[CSVFS_MBLK_SIZE];
 
 	make_inode_block(raw);
-	od_put16(raw + 0x28, 2);
+	od_put16(raw + 0x28, CSVFS_VERSION_MAJOR + 1);
+	od_seal(raw);
+	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1234, test_uuid),
+			-CSVFS_EVERSION);
+	/* format 1 (before sub-blocks) is refused too */
+	od_put16(raw + 0x28, 1);
 	od_seal(raw);
 	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1234, test_uuid),
 			-CSVFS_EVERSION);
@@ -884,7 +902,7 @@ static void test_check_order_is_magic_crc_version_mblk_uuid(void)
 			-CSVFS_EBADCRC);
 
 	make_inode_block(raw);
-	od_put16(raw + 0x28, 2);
+	od_put16(raw + 0x28, CSVFS_VERSION_MAJOR + 1);
 	od_seal(raw);		/* sealed, other version */
 	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1, other),
 			-CSVFS_EVERSION);
@@ -1013,6 +1031,7 @@ static const struct test_def check_tests[] = {
 	T(test_wrong_mblk_is_badblk),
 	T(test_wrong_uuid_is_foreign),
 	T(test_other_major_version_is_eversion),
+	T(test_sub_max_is_half_a_block_at_most_1mib),
 	T(test_check_order_is_magic_crc_version_mblk_uuid),
 };
 
