@@ -1,0 +1,171 @@
+#!/bin/bash
+# t1950 — small files in sub-blocks: a 192 MiB volume (1 MiB blocks) is
+# filled with small files of a header-tree-like size distribution until
+# ENOSPC; it must hold at least 70 % of what a 4 KiB-cluster file system
+# holds (computed from the same sizes: each file takes its size rounded up
+# to 4 KiB, nothing for inodes); every file reads back after a remount;
+# st_blocks shows 4 KiB granularity; a file growing past the threshold
+# moves to a large block intact; fsck is clean; removing everything gives
+# the space back (empty chunks return to the free space), and fsck finds
+# and repairs a sub-block map that lost a bit.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+tmp_setup
+need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" python3
+
+img=$T/vol.img
+M=$T/mnt
+log=$T/csvfsd.log
+mkimg "$img" 192M
+mkfs_vol "$img"
+mount_vol "$img" "$M" "logfile=$log"
+
+dfj() {
+	"$B/csvfsctl" --json df "$M" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+base_used=$(dfj used_bytes)
+size_bytes=$(dfj size_bytes)
+info "volume: $size_bytes bytes, $base_used used at start"
+
+step "st_blocks of a small file counts 4 KiB units"
+head -c 10000 /dev/urandom >"$T/ten"
+cp "$T/ten" "$M/ten"
+assert_eq 24 "$(stat -c %b "$M/ten")" "a 10000-byte file takes 12 KiB (24 sectors)"
+assert_ok cmp "$T/ten" "$M/ten"
+
+step "a file growing past the sub-block threshold keeps its bytes"
+head -c 300000 /dev/urandom >"$T/grow"
+cp "$T/grow" "$M/grow"
+assert_eq 592 "$(stat -c %b "$M/grow")" "300000 bytes in 74 units"
+head -c 400000 /dev/urandom >>"$T/grow"
+tail -c 400000 "$T/grow" >>"$M/grow"
+assert_ok cmp "$T/grow" "$M/grow"
+assert_eq 2048 "$(stat -c %b "$M/grow")" "700000 bytes: one 1 MiB block"
+rm "$M/ten" "$M/grow"
+
+step "fill the volume with small files until ENOSPC"
+python3 - "$M/fill" "$T/sizes" <<'EOF'
+import errno, os, random, sys
+d, out = sys.argv[1], sys.argv[2]
+os.mkdir(d)
+rnd = random.Random(1950)
+sizes = []
+n = 0
+cur = None
+try:
+    while True:
+        # lognormal around 5 KiB, like a tree of C headers, at most 256 KiB
+        s = min(int(rnd.lognormvariate(8.5, 1.3)), 256 << 10)
+        sub = os.path.join(d, "d%03d" % (n // 500))
+        if n % 500 == 0:
+            os.mkdir(sub)
+        p = os.path.join(sub, "f%06d" % n)
+        data = rnd.randbytes(s)
+        cur = p
+        with open(p, "wb") as f:
+            f.write(data)
+        cur = None
+        sizes.append(s)
+        n += 1
+except OSError as e:
+    if e.errno != errno.ENOSPC:
+        raise
+    if cur:
+        try:
+            os.unlink(cur)	# the one that did not fit (may be partial)
+        except FileNotFoundError:
+            pass
+with open(out, "w") as f:
+    f.write("\n".join(map(str, sizes)) + "\n")
+print(n)
+EOF
+nfiles=$(wc -l <"$T/sizes")
+info "$nfiles files fit"
+ref=$(python3 - "$T/sizes" "$size_bytes" <<'EOF'
+import sys
+sizes = [int(x) for x in open(sys.argv[1])]
+cap = int(sys.argv[2])
+used = n = 0
+while True:
+    s = sizes[n % len(sizes)]
+    need = (s + 4095) // 4096 * 4096
+    if used + need > cap:
+        break
+    used += need
+    n += 1
+print(n)
+EOF
+)
+info "a 4 KiB-cluster file system of the same size holds $ref of them"
+((nfiles * 100 >= ref * 70)) ||
+	fail "only $nfiles small files fit, below 70 % of the $ref a 4 KiB-cluster file system holds"
+
+step "every file reads back after a remount; fsck clean"
+umount_vol "$M"
+fsck_clean "$img"
+mount_vol "$img" "$M" "logfile=$log"
+python3 - "$M/fill" "$T/sizes" <<'EOF'
+import os, random, sys
+d, sizes = sys.argv[1], [int(x) for x in open(sys.argv[2])]
+rnd = random.Random(1950)
+for n, want in enumerate(sizes):
+    s = min(int(rnd.lognormvariate(8.5, 1.3)), 256 << 10)
+    assert s == want
+    data = rnd.randbytes(s)
+    p = os.path.join(d, "d%03d" % (n // 500), "f%06d" % n)
+    got = open(p, "rb").read()
+    if got != data:
+        sys.exit("%s: %d bytes differ from what was written" % (p, len(got)))
+EOF
+
+step "removing everything gives the space back"
+rm -rf "$M/fill"
+wait_for 100 test "$(dfj used_bytes)" -le $((base_used + (4 << 20)))
+used=$(dfj used_bytes)
+info "used after removing: $used (at start: $base_used)"
+((used <= base_used + (4 << 20))) ||
+	fail "$used bytes still used after removing every file (at start $base_used)"
+assert_match "gave [0-9]+ empty chunks back" "$(cat "$log")" "empty chunks are given back"
+umount_vol "$M"
+fsck_clean "$img"
+
+step "fsck repairs a sub-block map bit that went missing"
+mount_vol "$img" "$M" "logfile=$log"
+head -c 20000 /dev/urandom >"$T/one"
+cp "$T/one" "$M/one"
+umount_vol "$M"
+# the sub chunk holding it: the extent of "one" names its first unit
+dump=$("$B/fsck.csvfs" -n "$img")
+info "$dump"
+chunk=$(python3 - "$img" <<'EOF'
+import struct, sys
+f = open(sys.argv[1], "r+b")
+sb = f.read(4096)
+shift = struct.unpack_from("<I", sb, 0x44)[0]
+f.seek(4096)
+vs = f.read(4096)
+head = struct.unpack_from("<Q", vs, 0x58)[0]
+# clear one used bit (unit 1) of the head sub chunk, keep the checksum
+import zlib
+off = head << shift
+f.seek(off)
+h = bytearray(f.read(4096))
+assert h[0:4] == b"CVSB", h[0:4]
+h[0x60] &= ~0x02
+struct.pack_into("<I", h, 4, 0)
+struct.pack_into("<I", h, 4, zlib.crc32(bytes(h)) & 0xffffffff)
+f.seek(off)
+f.write(h)
+print(head)
+EOF
+)
+run_capture "$B/fsck.csvfs" -n "$img"
+((RC != 0)) || fail "fsck -n says clean with a sub-block bit missing in chunk $chunk"
+assert_match "sub chunk $chunk: .* owned but marked free" "$OUT" "fsck names the sub chunk"
+run_capture "$B/fsck.csvfs" -y "$img"
+((RC == 1)) || { _show "$OUT"; fail "fsck -y exit $RC, expected 1 (fixed)"; }
+fsck_clean "$img"
+mount_vol "$img" "$M" "logfile=$log"
+assert_ok cmp "$T/one" "$M/one"
+umount_vol "$M"
