@@ -158,6 +158,7 @@ check-asan: deps
 
 bench: deps all
 	tests/bench/run.sh $(B)
+	tests/bench/smallfiles.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
 

@@ -554,6 +554,26 @@ static int small_ok(const struct data *d, const struct data_file *f,
 }
 
 /*
+ * An ALLOC_SMALL reply that is one sub-block run covering end is the
+ * whole map (f->lock held): taken as the map, 1. Else 0: fetch the map.
+ */
+static int sub_reply(struct data_file *f, const struct csvfs_wext *ext,
+		     uint32_t n, const struct csvfs_attr *a, uint64_t end)
+{
+	if (n != 1 || !(ext[0].flags & CSVFS_EXT_SUB) ||
+	    (uint64_t)ext[0].len * CSVFS_SUB_UNIT < end)
+		return 0;
+	fmap_release(&f->map);
+	f->map_valid = 1;
+	f->sub = 1;
+	f->sub_phys = ext[0].pblk * CSVFS_SUB_UNIT;
+	f->sub_bytes = (uint64_t)ext[0].len * CSVFS_SUB_UNIT;
+	if (a->size > f->size)
+		f->size = a->size;
+	return 1;
+}
+
+/*
  * A small file (f->lock held): a sub-block run, or no block yet. A write
  * past the run asks for a longer run (ALLOC_SMALL) or, past the
  * threshold, for large blocks (the coordinator moves the run to a large
@@ -585,6 +605,10 @@ static int write_alloc_small(struct data *d, struct data_file *f,
 	else
 		rc = mdc_alloc(d->mdc, file_ino(f), l, le - l,
 			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
+	if (!rc && sub_reply(f, ext, n, &a, end)) {
+		free(ext);
+		return 0;
+	}
 	free(ext);
 	if (rc) {
 		if (rc != -ENOSPC && rc != -EDQUOT)
@@ -648,6 +672,12 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	else
 		rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb,
 			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
+	if (!rc && !(a.flags & CSVFS_IFL_INLINE) &&
+	    sub_reply(f, ext, n, &a, end)) {
+		f->is_inline = 0;
+		free(ext);
+		return 0;
+	}
 	free(ext);
 	if (rc)
 		return rc;

@@ -589,16 +589,17 @@ struct subblk *alloc_sub(struct alloc *a)
 	return a->sub;
 }
 
-int alloc_take_empty_chunk(struct alloc *a, struct jop *op, uint64_t *blk)
+int alloc_take_empty_chunk(struct alloc *a, struct jop *op, unsigned spare,
+			   uint64_t *blk)
 {
 	struct mbuf *mb, *pmb, *vmb;
 	uint64_t k, empty = 0, victim = 0;
 	int rc;
 
-	/* Chunk 0 holds the root inode; one empty chunk stays as a spare. */
+	/* Chunk 0 holds the root inode; spare empty chunks stay. */
 	for (k = 1; k < a->nchunks; k++)
-		if (a->chunks[k].nfree == a->mblks_per_chunk - 1 && empty++ &&
-		    !victim)
+		if (a->chunks[k].nfree == a->mblks_per_chunk - 1 &&
+		    empty++ >= spare && !victim)
 			victim = k;
 	if (!victim)
 		return -ENOENT;

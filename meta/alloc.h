@@ -77,11 +77,12 @@ uint64_t alloc_chunk_blk(struct alloc *a, uint64_t i);
 struct subblk *alloc_sub(struct alloc *a);
 /*
  * Step 1 of giving an empty meta chunk back (meta/subblk.h explains the
- * two steps): takes it off the chunk list (the first chunk and one empty
- * spare stay) and names it in vstate.release_blk. Returns 0 with *blk,
+ * two steps): takes it off the chunk list (the first chunk and "spare"
+ * empty ones stay) and names it in vstate.release_blk. Returns 0 with *blk,
  * -ENOENT when no chunk can go, -EBUSY while another release is pending.
  */
-int alloc_take_empty_chunk(struct alloc *a, struct jop *op, uint64_t *blk);
+int alloc_take_empty_chunk(struct alloc *a, struct jop *op, unsigned spare,
+			   uint64_t *blk);
 
 /*
  * Online grow, in two steps. The largest total_blocks the bitmap region

@@ -634,17 +634,24 @@ static int chunk_visit(struct fsck *f, uint64_t blk, uint64_t prev,
 }
 
 /*
- * Meta chunks are never given back, so a block marked in use that starts
- * with a valid chunk header of this volume is a chunk: after damage to the
- * list, the ones it lost are found that way and linked at its end.
+ * A meta chunk goes back to the free space only zeroed (meta/subblk.h), so
+ * a block marked in use that starts with a valid chunk header of this
+ * volume is a chunk -- or the one being given back (vstate.release_blk):
+ * after damage to the list, the ones it lost are found that way and
+ * linked at its end.
  */
 static int stray_chunks(struct fsck *f, struct hset *seen, uint64_t last,
 			uint8_t *buf)
 {
 	uint8_t bm[CSVFS_MBLK_SIZE];
 	struct csvfs_chunk ch;
-	uint64_t b, k = UINT64_MAX;
+	uint64_t b, k = UINT64_MAX, releasing = 0;
 	int rc = 0, dummy = 0;
+
+	if (fk_pread(f, bm, CSVFS_STATE_MBLK) == 0 &&
+	    od_get32(bm) == CSVFS_MAGIC_STATE)
+		releasing = od_get64(bm + offsetof(struct csvfs_vstate,
+						   release_blk));
 
 	for (b = f->sb.data_start; b < f->sb.total_blocks && rc >= 0; b++) {
 		uint64_t i = b % CSVFS_BITMAP_BITS;
@@ -655,8 +662,8 @@ static int stray_chunks(struct fsck *f, struct hset *seen, uint64_t last,
 			if (rc)
 				break;
 		}
-		if (!fk_bit(bm + CSVFS_MHDR_SIZE, i) || !fk_holds_chunk(f, b) ||
-		    (rc = hset_add(seen, b)) <= 0)
+		if (!fk_bit(bm + CSVFS_MHDR_SIZE, i) || b == releasing ||
+		    !fk_holds_chunk(f, b) || (rc = hset_add(seen, b)) <= 0)
 			continue;
 		if (fk_problem(f, 0, "meta chunk at block %llu is not on the "
 			       "chunk list", (unsigned long long)b)) {

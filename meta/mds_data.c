@@ -727,7 +727,7 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 	if (rc)
 		return rc;
 	if (S_ISREG(in.mode) && subblk_inode_run(&in, &sub)) {
-		rc = mds_sub_trim(r, &in, free_inode);
+		rc = mds_sub_trim(r, &in, free_inode, 1);
 		if (rc)
 			return rc;
 	} else if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
@@ -769,6 +769,7 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 
 int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 {
+	struct csvfs_extent sub;
 	struct csvfs_inode in;
 	struct extmap em;
 	struct mbuf *mb;
@@ -779,6 +780,13 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc || (in.flags & CSVFS_IFL_INLINE))
 		return rc;
+	if (subblk_inode_run(&in, &sub)) {
+		/* The room ahead of a sub-block run goes back. */
+		if (sub.len <= (in.size + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT)
+			return 0;
+		rc = mds_sub_trim(r, &in, 0, 0);
+		return rc ? rc : ino_put(r->op, mb, &in);
+	}
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;

@@ -279,8 +279,20 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end);
 /* A loaded map that is a sub-block run moves to one large block. */
 int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
 		    struct extmap *em);
-/* Frees the run past EOF (all of it: free_all), zeroing the EOF tail. */
-int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all);
+/*
+ * A sub-block file moves to a large block now (before it becomes
+ * multi-writer); -EBUSY while it is open anywhere (a writer there could
+ * still write to the old run).
+ */
+int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
+			  struct csvfs_inode *in);
+/*
+ * Frees the run past EOF (all of it: free_all); zero_tail: zeroes the
+ * bytes past EOF in the last unit (after a shrink; the writer never
+ * writes past EOF, so the room ahead given back at last close is zero).
+ */
+int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
+		 int zero_tail);
 /* Zeroes bytes [off, off+len) of a sub-block run (not flushed). */
 int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
 		 uint64_t len);

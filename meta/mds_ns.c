@@ -368,7 +368,7 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 			 * sub-block run is freed dirty, nothing to zero).
 			 */
 			r->alloc_touched = 1;
-			rc = S_ISREG(in.mode) ? mds_sub_trim(r, &in, 1) : 0;
+			rc = S_ISREG(in.mode) ? mds_sub_trim(r, &in, 1, 0) : 0;
 			if (!rc)
 				rc = mds_resv_update(r, &in, 0, 0);
 			if (rc)

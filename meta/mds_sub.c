@@ -3,6 +3,13 @@
  * ALLOC with CSVFS_ALLOC_SMALL, the move of a growing file to large
  * blocks, trimming a sub-block run, and giving empty chunks back.
  *
+ * Ahead. A file written in pieces (tar writes 10 KiB at a time) would ask
+ * for every piece; so a run is given room ahead: its length is rounded up
+ * to a power of two units (at most the threshold), in place when the
+ * units after it are free. What is still past EOF at the last close goes
+ * back (mds_trim_ahead -> mds_sub_trim), so a closed file wastes less than
+ * one unit.
+ *
  * Moves. A run that must grow and cannot be extended in place, and a file
  * that outgrows CSVFS_SUB_MAX (promotion to a large block), get new space;
  * the data is copied on the device and flushed, then, in the same
@@ -87,6 +94,16 @@ static int dev_copy(struct mds *m, uint64_t src, uint64_t dst, uint64_t len)
 	return rc ? rc : dev_flush(m->dev);
 }
 
+/* need units rounded up to a power of two, within the threshold. */
+static uint32_t ahead_units(const struct mds *m, uint32_t need)
+{
+	uint32_t max = units_for(sub_max(m)), n = 1;
+
+	while (n < need)
+		n <<= 1;
+	return n > max ? (need > max ? need : max) : n;
+}
+
 static void store_run(struct csvfs_inode *in, uint64_t mblk, uint32_t n)
 {
 	struct csvfs_extent e;
@@ -117,16 +134,23 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 		return 0;
 	r->alloc_touched = 1;
 	if (had) {
-		rc = subblk_extend(s, r->op, old.pblk, old.len, need - old.len,
-				   &dirty);
+		uint32_t want = ahead_units(m, need);
+
+		rc = subblk_extend(s, r->op, old.pblk, old.len,
+				   want - old.len, &dirty);
+		if (rc == -ENOSPC && want > need) {
+			want = need;
+			rc = subblk_extend(s, r->op, old.pblk, old.len,
+					   want - old.len, &dirty);
+		}
 		if (!rc && dirty)
-			rc = zero_units(m, old.pblk + old.len,
-					need - old.len);
+			rc = zero_units(m, old.pblk + old.len, want - old.len);
 		if (!rc)
-			store_run(in, old.pblk, need);
+			store_run(in, old.pblk, want);
 		if (rc != -ENOSPC)
 			return rc;
 	}
+	need = ahead_units(m, need);
 	rc = subblk_alloc(s, m->a, r->op, need, &mblk, &dirty);
 	if (!rc && dirty)
 		rc = zero_units(m, mblk, need);
@@ -191,7 +215,37 @@ int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
 	return 0;
 }
 
-int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all)
+int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
+			  struct csvfs_inode *in)
+{
+	struct csvfs_extent e;
+	struct mds_open *o;
+	struct extmap em;
+	int rc;
+
+	if (!subblk_inode_run(in, &e))
+		return 0;
+	o = mds_open_find(r->m, ino, 0);
+	if (o && o->nopen) {
+		syslog(LOG_NOTICE, "inode %llu: in sub-blocks and open: "
+		       "close it before making it multi-writer",
+		       (unsigned long long)ino);
+		return -EBUSY;
+	}
+	rc = ext_load(r->op, ino, in, &em);
+	if (rc)
+		return rc;
+	rc = mds_sub_promote(r, in, &em);
+	if (!rc)
+		rc = ext_store(r->op, r->m->a, ino, in, &em);
+	if (!rc)
+		rc = mds_set_nblocks(r, in, ext_blocks(&em));
+	ext_free(&em);
+	return rc;
+}
+
+int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
+		 int zero_tail)
 {
 	struct mds *m = r->m;
 	struct csvfs_extent e;
@@ -204,7 +258,7 @@ int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all)
 	if (keep > e.len)
 		keep = e.len;
 	/* A kept file: the bytes past EOF in its last unit read 0. */
-	if (keep && in->size % CSVFS_SUB_UNIT) {
+	if (zero_tail && keep && in->size % CSVFS_SUB_UNIT) {
 		rc = dev_zero_bytes(m->dev, e.pblk * CSVFS_SUB_UNIT + in->size,
 				    CSVFS_SUB_UNIT -
 				    in->size % CSVFS_SUB_UNIT);
@@ -267,15 +321,17 @@ static int release_finish(struct mds *m, uint64_t blk)
 
 int mds_chunks_release(struct mds *m)
 {
+	unsigned spare = m->o.chunk_no_spare ? 0 : 1;
 	struct jop op;
 	uint64_t blk;
 	int rc, n = 0;
 
 	for (;;) {
 		jop_begin(m->j, &op);
-		rc = alloc_take_empty_chunk(m->a, &op, &blk);
+		rc = alloc_take_empty_chunk(m->a, &op, spare, &blk);
 		if (rc == -ENOENT)
-			rc = subblk_take_empty(alloc_sub(m->a), &op, &blk);
+			rc = subblk_take_empty(alloc_sub(m->a), &op, spare,
+					       &blk);
 		jop_end(&op, rc);
 		if (rc == -ENOENT || rc == -EBUSY)
 			break;

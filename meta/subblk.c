@@ -360,14 +360,15 @@ uint32_t subblk_units_per_chunk(const struct subblk *s)
 	return s->upc;
 }
 
-int subblk_take_empty(struct subblk *s, struct jop *op, uint64_t *blk)
+int subblk_take_empty(struct subblk *s, struct jop *op, unsigned spare,
+		      uint64_t *blk)
 {
 	struct mbuf *mb, *pmb, *vmb;
 	uint64_t k, empty = 0, victim = UINT64_MAX, next;
 	int rc;
 
 	for (k = 0; k < s->n; k++)
-		if (s->c[k].nfree == s->upc - 1 && empty++ &&
+		if (s->c[k].nfree == s->upc - 1 && empty++ >= spare &&
 		    victim == UINT64_MAX)
 			victim = k;
 	if (victim == UINT64_MAX)

@@ -89,10 +89,11 @@ uint32_t subblk_units_per_chunk(const struct subblk *s);
 
 /*
  * Step 1 of a chunk release (see above): takes an empty sub chunk off the
- * list (one empty chunk stays) and sets vstate.release_blk. Returns 0 with
+ * list ("spare" empty chunks stay) and sets vstate.release_blk. Returns 0 with
  * *blk, or -ENOENT when there is nothing to release.
  */
-int subblk_take_empty(struct subblk *s, struct jop *op, uint64_t *blk);
+int subblk_take_empty(struct subblk *s, struct jop *op, unsigned spare,
+		      uint64_t *blk);
 
 /*
  * Step 2 (also used for meta chunks, see alloc_take_empty_chunk): once the
