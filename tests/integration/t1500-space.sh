@@ -117,8 +117,9 @@ assert_match '300.0 MiB reserved' "$OUT" "reserve without a size shows it"
 assert_eq $((300 * MiB)) "$(dfj reserved_bytes)" "df: reserved bytes"
 size=$(dfj size_bytes)
 avail=$(dfj available_bytes)
-assert_eq $((size - base * MiB - 300 * MiB)) "$avail" "df: available excludes the reservation"
-assert_eq $((avail / MiB)) "$(stat -f -c %a "$M")" "statfs f_bavail excludes the reservation"
+assert_eq $((size - $(dfj used_bytes) - 300 * MiB)) "$avail" "df: available excludes the reservation"
+# statfs counts 4 KiB units (sub-blocks count exactly)
+assert_eq $((avail / $(stat -f -c %S "$M"))) "$(stat -f -c %a "$M")" "statfs f_bavail excludes the reservation"
 : >"$M/other.img"
 assert_fails "$B/csvfsctl" reserve "$M/other.img" 10G
 assert_match 'not enough free space on the volume' "$OUT" "a too large reservation"
