@@ -7,15 +7,17 @@
  * alignment (DEV_ALIGN), so direct I/O on a sub-block file is the same
  * aligned I/O as on a large-block file and a file wastes less than one
  * unit, as on a 4 KiB-cluster file system. A file stays in sub-blocks while
- * it fits in CSVFS_SUB_MAX bytes (half a large block, at most 1 MiB): on
- * /usr/include of this machine (8,056 files, 116 MB) the space used
- * (4 KiB inode each, data rounded to its unit) over the apparent size is
- * 1.35x with 1 MiB blocks, 1.35x with 4 MiB, 1.39x with 8 MiB, against
- * 1.37x / 13.2x / 25.3x with 64 KiB units (VMFS-3 style sub-blocks of 64
- * KiB waste 60 KiB per 4 KiB header file; the inode is 0.28x of it
- * alone). Larger files take large blocks: a VM image written
- * sequentially in 1 MiB requests never sees a sub-block, one written in
- * small pieces moves to large blocks once it passes the threshold.
+ * it fits in CSVFS_SUB_MAX bytes (half a large block, below 1 MiB).
+ * Computed from the file sizes of /usr/include on the build machine
+ * (8,056 files, 116 MB; a 4 KiB inode each, files up to 2816 bytes
+ * inline), space over apparent size with 1 / 4 / 8 MiB blocks:
+ * 4 KiB units 1.35x / 1.35x / 1.39x, 8 KiB units 1.44x / 1.44x / 1.48x,
+ * 64 KiB units (VMFS-3) 3.50x / 3.51x / 3.55x. The 4 KiB inodes alone are
+ * 0.28x of it; directories add about 0.06x (tests/bench/smallfiles.sh
+ * measures the whole). Larger files take large blocks: a VM image written
+ * in 1 MiB requests never sees a sub-block; one written in small pieces
+ * moves to a large block once it passes the threshold (a copy of at most
+ * 1 MiB, once).
  *
  * A file's sub-block run is contiguous and lies in one chunk. Growing a
  * run extends it in place when the units after it are free, else moves it

@@ -293,10 +293,11 @@ _Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
  * Sub-blocks: the unit is one mblk (4 KiB, the data path's alignment, so
  * direct I/O needs no new rules and a file wastes less than 4 KiB). A file
  * stays in sub-blocks while its data fits in CSVFS_SUB_MAX bytes: half a
- * large block, at most 1 MiB (see meta/subblk.h for the figures).
+ * large block, below 1 MiB (so a first write of 1 MiB, as a VM image
+ * gets, takes a large block at once; see meta/subblk.h for the figures).
  */
 #define CSVFS_SUB_UNIT		CSVFS_MBLK_SIZE
-#define CSVFS_SUB_MAX(shift)	((shift) >= 21 ? (1u << 20) : \
+#define CSVFS_SUB_MAX(shift)	((shift) >= 21 ? (1u << 20) - CSVFS_SUB_UNIT : \
 				 (1u << ((shift) - 1)))
 
 /* Extent: a run of large blocks of a file. */

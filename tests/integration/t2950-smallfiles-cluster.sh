@@ -3,8 +3,8 @@
 # small files written on node 1 (buffered, O_DIRECT aligned, unaligned
 # pieces) read back on node 2; node 2 appends to one of them (its run
 # grows) and then past the threshold (its data moves to a large block);
-# node 1 reads the moved file; a file open for reading on node 2 while
-# node 1 rewrites it sees the new bytes; fsck is clean at the end.
+# node 1 reads the moved file; a reader on node 2 of a file node 1
+# rewrites in place sees the new bytes; fsck is clean at the end.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -35,15 +35,17 @@ done
 head -c 12288 /dev/urandom >"$T/direct"
 run 1 -- dd if="$T/direct" of="$(mnt 1)/direct" bs=4096 oflag=direct status=none
 # unaligned pieces: read-modify-write of the 4 KiB edges
-head -c 9000 /dev/urandom >"$T/rmw"
-run 1 -- python3 -c '
+head -c 9000 /dev/urandom >"$T/rmw.src"
+cat >"$T/rmw.py" <<'PY'
 import sys
 data = open(sys.argv[1], "rb").read()
 with open(sys.argv[2], "wb") as f:
     for off in (0, 1000, 4100, 7000):
         f.seek(off)
         f.write(data[off:off + 3000])
-' "$T/rmw" "$(mnt 1)/rmw"
+PY
+python3 "$T/rmw.py" "$T/rmw.src" "$T/rmw"
+run 1 -- python3 "$T/rmw.py" "$T/rmw.src" "$(mnt 1)/rmw"
 for f in f3000 f4096 f10000 f65536 f200000 direct rmw; do
 	assert_eq "$(sha256sum <"$T/$f" | cut -d' ' -f1)" "$(sum 2 "$f")" "$f read on node 2"
 done
@@ -59,14 +61,21 @@ assert_eq 640000 "$(run 1 -- stat -c %s "$(mnt 1)/f10000")" "size after the move
 assert_eq "$(sha256sum <"$T/f10000" | cut -d' ' -f1)" "$(sum 1 f10000)" "moved file read on node 1"
 assert_eq 2048 "$(run 1 -- stat -c %b "$(mnt 1)/f10000")" "the moved file takes one 1 MiB block"
 
-step "a reader on node 2 sees node 1 rewrite a small file"
-run 2 -- sh -c "exec 3<'$(mnt 2)/f3000'; sleep 6" &
-reader=$!
-sleep 1
-head -c 5000 /dev/urandom >"$T/f3000"
-run 1 -- cp "$T/f3000" "$(mnt 1)/f3000"
+step "a reader on node 2 sees the writes of node 1, which holds the file open"
+head -c 3000 /dev/urandom >"$T/f3000"
+run 1 -- python3 -c '
+import os, sys, time
+with open(sys.argv[1], "r+b") as f:
+    f.write(open(sys.argv[2], "rb").read())
+    f.flush()
+    os.fsync(f.fileno())
+    open(sys.argv[3], "w").close()
+    time.sleep(8)
+' "$(mnt 1)/f3000" "$T/f3000" "$T/ready" &
+writer=$!
+wait_for 300 test -e "$T/ready" || fail "the writer on node 1 did not start"
 assert_eq "$(sha256sum <"$T/f3000" | cut -d' ' -f1)" "$(sum 2 f3000)" "rewritten file on node 2"
-wait "$reader" || true
+wait "$writer" || fail "the writer on node 1 failed"
 
 step "fsck clean"
 "$CL" down >/dev/null 2>&1
