@@ -136,12 +136,12 @@ fi
 # it out. First the harness proves it sees a sub-block reused unzeroed.
 if [[ "${CRASH_SMALL_MIX:-1}" == 1 ]]; then
 	step "self-test: small-file mix on a device that never zeroes"
-	run_sim meta 3 20 -S -Z
+	run_sim meta 3 10 -S -Z
 	assert_match 'holds neither zero nor its own bytes: foreign bytes' "$OUT" \
 		"a dirty sub-block handed out unzeroed is not found"
 	for seed in $seeds; do
-		step "small-file mix: workload meta -S, seed $seed, $((cuts / 2)) cut points"
-		run_sim meta "$seed" $((cuts / 2)) -S -v
+		step "small-file mix: workload meta -S, seed $seed, $((cuts / 4)) cut points"
+		run_sim meta "$seed" $((cuts / 4)) -S -v
 		line=$(grep -E '^crashsim: workload [a-z]+: [0-9]+ cut points' \
 			<<<"$OUT" || true)
 		[[ -n "$line" ]] || { _show "$OUT"; fail "crashsim -S -s $seed did not finish (exit $RC)"; }
