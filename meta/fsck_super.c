@@ -73,6 +73,8 @@ static int sb_read_at(struct fsck *f, uint64_t mblk, struct csvfs_super *sb,
 	if (od_get32(raw) != CSVFS_MAGIC_SUPER)
 		return -CSVFS_ENOTCSVFS;
 	rc = od_check(raw, CSVFS_MAGIC_SUPER, mblk, NULL);
+	if (rc == -CSVFS_EVERSION)
+		od_super_decode(raw, sb);	/* for the message */
 	if (rc)
 		return rc;
 	od_super_decode(raw, sb);

@@ -24,6 +24,14 @@ dfj() {
 	"$B/csvfsctl" --json df "$M" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
+# With thousands of inodes cached, the kernel's forgets at unmount take a
+# while on a loaded machine: wait longer than umount_vol does.
+umount_wait() {
+	local dir=$1 pid=${_MOUNT_PID[$1]}
+	assert_ok umount "$dir"
+	wait_for 3000 eval '! _pid_alive '"$pid" ||
+		fail "daemon pid $pid still running 300 s after unmounting $dir"
+}
 base_used=$(dfj used_bytes)
 size_bytes=$(dfj size_bytes)
 info "volume: $size_bytes bytes, $base_used used at start"
@@ -102,7 +110,7 @@ info "a 4 KiB-cluster file system of the same size holds $ref of them"
 	fail "only $nfiles small files fit, below 70 % of the $ref a 4 KiB-cluster file system holds"
 
 step "every file reads back after a remount; fsck clean"
-umount_vol "$M"
+umount_wait "$M"
 fsck_clean "$img"
 mount_vol "$img" "$M" "logfile=$log"
 python3 - "$M/fill" "$T/sizes" <<'EOF'
@@ -127,14 +135,14 @@ info "used after removing: $used (at start: $base_used)"
 ((used <= base_used + (4 << 20))) ||
 	fail "$used bytes still used after removing every file (at start $base_used)"
 assert_match "gave [0-9]+ empty chunks back" "$(cat "$log")" "empty chunks are given back"
-umount_vol "$M"
+umount_wait "$M"
 fsck_clean "$img"
 
 step "fsck repairs a sub-block map bit that went missing"
 mount_vol "$img" "$M" "logfile=$log"
 head -c 20000 /dev/urandom >"$T/one"
 cp "$T/one" "$M/one"
-umount_vol "$M"
+umount_wait "$M"
 # the sub chunk holding it: the extent of "one" names its first unit
 dump=$("$B/fsck.csvfs" -n "$img")
 info "$dump"
@@ -168,4 +176,23 @@ run_capture "$B/fsck.csvfs" -y "$img"
 fsck_clean "$img"
 mount_vol "$img" "$M" "logfile=$log"
 assert_ok cmp "$T/one" "$M/one"
-umount_vol "$M"
+umount_wait "$M"
+
+step "a volume of format 1 (before sub-blocks) is refused by mount and fsck"
+mkimg "$T/old.img" 64M
+mkfs_vol "$T/old.img"
+python3 - "$T/old.img" <<'PY'
+import struct, sys, zlib
+f = open(sys.argv[1], "r+b")
+sb = bytearray(f.read(4096))
+struct.pack_into("<H", sb, 0x28, 1)	# block header: format major 1
+struct.pack_into("<H", sb, 0x40, 1)	# vmajor 1
+struct.pack_into("<I", sb, 4, 0)
+struct.pack_into("<I", sb, 4, zlib.crc32(bytes(sb)) & 0xffffffff)
+f.seek(0)
+f.write(sb)
+PY
+assert_mount_refused "$T/old.img" "$T/oldmnt" "unsupported format version"
+run_capture "$B/fsck.csvfs" -n "$T/old.img"
+assert_eq 8 "$RC" "fsck exit for a format it does not know"
+assert_match "format version 1\.0 is not supported" "$OUT" "fsck names the version"
