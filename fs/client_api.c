@@ -29,7 +29,7 @@ int csvfs_get_owner(const char *path, struct csvfs_owner *o)
 {
 	char v[160];
 	unsigned long long since, epoch;
-	unsigned node;
+	unsigned node, readers = 0;
 	ssize_t n;
 
 	n = getxattr(path, "trusted.csvfs.owner", v, sizeof(v) - 1);
@@ -37,10 +37,12 @@ int csvfs_get_owner(const char *path, struct csvfs_owner *o)
 		return -errno;
 	v[n] = '\0';
 	memset(o, 0, sizeof(*o));
-	if (sscanf(v, "node=%u mode=%15s since_ns=%llu epoch=%llu", &node,
-		   o->mode, &since, &epoch) != 4)
+	/* readers= came with format 1.1's rules; older daemons lack it */
+	if (sscanf(v, "node=%u mode=%15s since_ns=%llu epoch=%llu readers=%u",
+		   &node, o->mode, &since, &epoch, &readers) < 4)
 		return -EPROTO;
 	o->node = node;
+	o->readers = readers;
 	o->since_ns = since;
 	o->epoch = epoch;
 	return 0;
@@ -61,4 +63,9 @@ int csvfs_set_multiwriter(const char *path, int on)
 int csvfs_set_pinned(const char *path, int on)
 {
 	return set_flag(path, "trusted.csvfs.pinned", on);
+}
+
+int csvfs_set_strict(const char *path, int on)
+{
+	return set_flag(path, "trusted.csvfs.strict", on);
 }

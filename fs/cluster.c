@@ -1,18 +1,13 @@
 /*
- * cluster: coordinator election and the follow-the-coordinator transport.
+ * cluster: a node's part in a multi-node mount: the glue between Corosync
+ * (net/memb.h), the election (fs/elect.h), the role (the metadata service
+ * and its TLS server, run when elected) and the follow-the-coordinator
+ * transport.
  *
- * Election. Every member sees the same sequence of membership changes and
- * CPG messages (Corosync's total order), and computes the same target: the
- * node an admin moved the role to, if it is a member, else the lowest node
- * id. After each change every member first gives up the role if it holds it
- * and is not the target (commit, checkpoint, stop serving), then multicasts
- * a STATUS {its view of the members and target, whether it still serves}.
- * The target starts the role only once it has a matching STATUS from every
- * member and none of them serves: two coordinators never write the volume
- * at once. If the old coordinator left without resigning (killed, cut
- * off), the target waits GRACE_MS first: a node cut off loses quorum and
- * stops its coordinator well within that time. Without quorum nobody
- * serves.
+ * Election: fs/elect.c decides, from what CPG delivers in its total order,
+ * who serves; this file carries its callbacks out (multicast, start/stop
+ * the role, point the client at the coordinator, the one timer). Without
+ * quorum nobody serves, and the node fences itself (below).
  *
  * Caches. The daemon answers LOOKUP and GETATTR from its cache
  * (net/mcache.h), which the coordinator keeps coherent with INVAL pushes
@@ -33,6 +28,7 @@
 
 #include "csvfs/errors.h"
 #include "fs/cluster.h"
+#include "fs/elect.h"
 #include "fs/log.h"
 #include "lockd/hb.h"
 #include "meta/mds.h"
@@ -45,12 +41,20 @@
 #include "net/tls.h"
 
 #define MAX_NODES	CSVFS_MAX_NODES_LIMIT
+/*
+ * After the coordinator went away with its node (cut off, crashed), wait
+ * this long before taking over: the cut-off node loses quorum within the
+ * token timeout (1 s here) plus its consensus timeout and stops serving.
+ */
 #define GRACE_MS	3000
-#define MSG_STATUS	1
-#define MSG_ANNOUNCE	2
-#define MSG_MOVE	3
-#define MSG_RESIGN	4	/* the coordinator stopped cleanly */
-#define MSG_HDR		28
+/*
+ * How long a request waits for a coordinator: while the node has quorum,
+ * up to 2 minutes (an election plus a long journal replay); without
+ * quorum 10 s, then it fails with EIO (the node is cut off; the data path
+ * is fenced anyway).
+ */
+#define CLU_COORD_WAIT_MS	120000
+#define CLU_NOQUORUM_WAIT_MS	10000
 
 struct clu {
 	struct clu_opts o;
@@ -62,16 +66,13 @@ struct clu {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint32_t members[MAX_NODES];
+	struct elect e;			/* under lock */
+	int elect_ready;
+	uint32_t members[MAX_NODES];	/* node ids, for status */
 	size_t nmembers;
 	int quorate;
-	uint32_t preferred;		/* csvfsctl coordinator move */
-	uint32_t target;		/* who should serve */
-	uint32_t coord;			/* who announced and serves, 0 = none */
+	uint32_t coord;			/* who serves, 0 = none known */
 	uint64_t coord_epoch;
-	int coord_lost;			/* the last coordinator did not resign */
-	uint8_t status_seen[MAX_NODES + 1];
-	int status_busy;		/* some member still serves */
 
 	/* The role. */
 	pthread_rwlock_t role_lock;	/* read: local calls; write: stop */
@@ -102,6 +103,13 @@ struct clu {
 	pthread_mutex_t inval_lock;
 	void (*inval_data)(void *ctx, uint64_t ino);
 	void *inval_data_ctx;
+	/* Application locks (clu_set_locks, under inval_lock). */
+	void (*locks)(void *ctx, uint64_t wait_id);
+	void *locks_ctx;
+	/* Held while a LOCK_WAKE is pushed: the coordinator's dead-node
+	 * reaper is no request thread, so role_stop must not free the
+	 * server under it. */
+	pthread_mutex_t wake_lock;
 	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
 	void (*fence)(void *ctx, int on);
 	void *fence_ctx;
@@ -113,6 +121,14 @@ struct clu {
 	size_t ack_n, ack_cap;
 	int ack_stop;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -128,39 +144,6 @@ static uint32_t get32(const uint8_t *p)
 {
 	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
-}
-
-/*
- * {le32 type, le32 node, le32 arg (serving / port / move target),
- *  le32 target, le64 extra (ANNOUNCE: the preferred node), le32 n,
- *  n x le32 members}
- */
-static int send_msg(struct clu *c, uint32_t type, uint32_t arg,
-		    uint64_t extra, int with_members)
-{
-	uint8_t buf[MSG_HDR + 4 * MAX_NODES];
-	size_t n = with_members ? c->nmembers : 0, i;
-
-	put32(buf, type);
-	put32(buf + 4, c->self);
-	put32(buf + 8, arg);
-	put32(buf + 12, c->target);
-	put32(buf + 16, (uint32_t)extra);
-	put32(buf + 20, (uint32_t)(extra >> 32));
-	put32(buf + 24, (uint32_t)n);
-	for (i = 0; i < n; i++)
-		put32(buf + MSG_HDR + 4 * i, c->members[i]);
-	return memb_send(c->memb, buf, MSG_HDR + 4 * n);
-}
-
-static int is_member(const struct clu *c, uint32_t node)
-{
-	size_t i;
-
-	for (i = 0; i < c->nmembers; i++)
-		if (c->members[i] == node)
-			return 1;
-	return 0;
 }
 
 /* ---- the role ------------------------------------------------------------ */
@@ -254,6 +237,51 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	put32(p + 4, (uint32_t)(ino >> 32));
 	put32(p + 8, to);
 	return rpc_server_push(srv, node, &h, p);
+}
+
+/* ---- application locks ------------------------------------------------------ */
+
+void clu_set_locks(struct clu *c, void (*fn)(void *ctx, uint64_t wait_id),
+		   void *ctx)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	c->locks = fn;
+	c->locks_ctx = ctx;
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+static void locks_call(struct clu *c, uint64_t wait_id)
+{
+	pthread_mutex_lock(&c->inval_lock);
+	if (c->locks)
+		c->locks(c->locks_ctx, wait_id);
+	pthread_mutex_unlock(&c->inval_lock);
+}
+
+/* Coordinator side (mds_opts.lock_wake): push LOCK_WAKE, or wake here. */
+static int own_lock_wake(void *ctx, uint32_t node, uint64_t wait_id)
+{
+	struct clu *c = ctx;
+	struct csvfs_msg_hdr h;
+	struct rpc_server *srv;
+	uint8_t p[8];
+	int rc;
+
+	if (node == c->self) {
+		locks_call(c, wait_id);
+		return 0;
+	}
+	memset(&h, 0, sizeof(h));
+	h.type = CSVFS_MSG_LOCK_WAKE;
+	h.length = sizeof(p);
+	h.node_id = c->self;
+	put32(p, (uint32_t)wait_id);
+	put32(p + 4, (uint32_t)(wait_id >> 32));
+	pthread_mutex_lock(&c->wake_lock);
+	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
+	rc = srv ? rpc_server_push(srv, node, &h, p) : -ENOTCONN;
+	pthread_mutex_unlock(&c->wake_lock);
+	return rc;
 }
 
 /* ---- caches: invalidations ------------------------------------------------ */
@@ -418,9 +446,11 @@ static void on_conn(void *ctx, int connected)
 {
 	struct clu *c = ctx;
 
-	(void)connected;
 	if (c->o.cache)
 		mcache_clear(c->o.cache);
+	/* Lock wake-ups may have been lost, or a new coordinator serves. */
+	if (connected)
+		locks_call(c, 0);
 }
 
 /* Node side: the coordinator's pushes (client reader thread). */
@@ -433,6 +463,11 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 
 	if (h->type == CSVFS_MSG_INVAL && h->length >= 12) {
 		on_inval(c, h, payload);
+		return;
+	}
+	if (h->type == CSVFS_MSG_LOCK_WAKE && h->length == 8) {
+		locks_call(c, (uint64_t)get32(payload) |
+			      (uint64_t)get32(payload + 4) << 32);
 		return;
 	}
 	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
@@ -453,7 +488,7 @@ void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Caller holds c->lock. */
+/* elect_ops.stop. Caller holds c->lock. */
 static void role_stop(struct clu *c, const char *why)
 {
 	struct rpc_server *srv;
@@ -463,7 +498,9 @@ static void role_stop(struct clu *c, const char *why)
 	if (!c->mds)
 		return;
 	srv = c->server;
+	pthread_mutex_lock(&c->wake_lock);
 	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->wake_lock);
 	if (srv)
 		rpc_server_stop(srv);
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -477,8 +514,8 @@ static void role_stop(struct clu *c, const char *why)
 		c->coord = 0;
 }
 
-/* Caller holds c->lock. */
-static void role_start(struct clu *c)
+/* elect_ops.start. Caller holds c->lock. */
+static int role_start(struct clu *c, uint64_t *epoch)
 {
 	struct mds_opts mo = { 0 };
 	struct rpc_server_opts so = { 0 };
@@ -488,30 +525,21 @@ static void role_start(struct clu *c)
 	/* An unmounting node must not take the role: nothing would stop
 	 * it again, and the volume would be left dirty. */
 	if (c->stopping)
-		return;
-	if (c->coord_lost) {
-		syslog(LOG_NOTICE, "node %u: waiting %d ms before taking "
-		       "over from a coordinator that did not resign", c->self,
-		       GRACE_MS);
-		pthread_mutex_unlock(&c->lock);
-		usleep(GRACE_MS * 1000);
-		pthread_mutex_lock(&c->lock);
-		if (c->target != c->self || !c->quorate || c->mds ||
-		    c->stopping)
-			return;
-	}
+		return -ESHUTDOWN;
 	mo.node_id = c->self;
 	mo.standalone = 0;
 	mo.is_member = own_is_member;
 	mo.recall = own_recall;
 	mo.inval = own_inval;
 	mo.own_ctx = c;
+	mo.lock_wake = own_lock_wake;
+	mo.lock_ctx = c;
 	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: cannot start the coordinator: %d",
-		       c->self, rc);
-		return;
+		syslog(LOG_ERR, "node %u: cannot start the coordinator: %s",
+		       c->self, csvfs_strerror(rc));
+		return rc;
 	}
 	pthread_rwlock_wrlock(&c->role_lock);
 	c->mds = m;
@@ -533,48 +561,12 @@ static void role_start(struct clu *c)
 		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
 		       c->self, c->o.port, strerror(-rc));
 		role_stop(c, "no listener");
-		return;
+		return rc;
 	}
-	c->coord_lost = 0;
-	syslog(LOG_NOTICE, "node %u: coordinator started, port %u", c->self,
-	       c->o.port);
-	send_msg(c, MSG_ANNOUNCE, c->o.port, c->preferred, 0);
-}
-
-/* ---- election ------------------------------------------------------------ */
-
-/* After a membership change or a move. Caller holds c->lock. */
-static void elect(struct clu *c)
-{
-	uint32_t target = 0;
-
-	memset(c->status_seen, 0, sizeof(c->status_seen));
-	c->status_busy = 0;
-	/* A moved role falls back to the lowest id when its node leaves. */
-	if (c->preferred && !is_member(c, c->preferred))
-		c->preferred = 0;
-	if (c->quorate && c->nmembers) {
-		target = c->members[0];
-		if (c->preferred && is_member(c, c->preferred))
-			target = c->preferred;
-	}
-	c->target = target;
-	if (c->mds && (!c->quorate || target != c->self))
-		role_stop(c, c->quorate ? "the role moves" : "quorum lost");
-	if (c->coord && !is_member(c, c->coord)) {
-		syslog(LOG_WARNING, "node %u: coordinator node %u left the "
-		       "cluster", c->self, c->coord);
-		c->coord = 0;
-		c->coord_lost = 1;
-	}
-	if (!c->quorate)
-		c->coord = 0;
-	if (c->quorate)
-		send_msg(c, MSG_STATUS, c->mds ? 1 : 0, 0, 1);
-	/* Still serving: tell the members that just joined. */
-	if (c->mds)
-		send_msg(c, MSG_ANNOUNCE, c->o.port, c->preferred, 0);
-	pthread_cond_broadcast(&c->cond);
+	*epoch = mds_epoch(m);
+	syslog(LOG_NOTICE, "node %u: coordinator started, port %u, epoch %llu",
+	       c->self, c->o.port, (unsigned long long)*epoch);
+	return 0;
 }
 
 /* ---- self-fencing ---------------------------------------------------------- */
@@ -630,31 +622,6 @@ static void fence_update(struct clu *c, int quorate)
 		syslog(LOG_NOTICE, "node %u: quorum regained: unfenced",
 		       c->self);
 	}
-}
-
-static void on_changed(void *ctx, const uint32_t *nodes, size_t n,
-		       int quorate)
-{
-	struct clu *c = ctx;
-
-	pthread_mutex_lock(&c->lock);
-	if (n > MAX_NODES)
-		n = MAX_NODES;
-	memcpy(c->members, nodes, n * sizeof(*nodes));
-	c->nmembers = n;
-	{
-		size_t i;
-
-		for (i = 0; i <= MAX_NODES; i++)
-			c->is_memb[i] = 0;
-		for (i = 0; i < n; i++)
-			if (nodes[i] <= MAX_NODES)
-				c->is_memb[nodes[i]] = 1;
-	}
-	c->quorate = quorate;
-	fence_update(c, quorate);
-	elect(c);
-	pthread_mutex_unlock(&c->lock);
 }
 
 /* The connection for INVAL acknowledgements (caller holds c->lock). */
@@ -720,90 +687,173 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 	follow_acks(c, addr, port);
 }
 
-static void on_message(void *ctx, uint32_t from, const void *msg, size_t len)
-{
-	const uint8_t *p = msg;
-	struct clu *c = ctx;
-	uint32_t type, node, arg, target, n, i;
+/* ---- election: elect_ops and the Corosync callbacks ---------------------- */
 
-	if (len < MSG_HDR)
-		return;
-	type = get32(p);
-	node = get32(p + 4);
-	arg = get32(p + 8);
-	target = get32(p + 12);
-	n = get32(p + 24);
-	if (node != from || node == 0 || node > MAX_NODES ||
-	    len != MSG_HDR + 4ull * n)
-		return;
+static int el_send(void *ctx, const void *msg, size_t len)
+{
+	struct clu *c = ctx;
+
+	return memb_send(c->memb, msg, len);
+}
+
+static int el_start(void *ctx, uint64_t *epoch)
+{
+	return role_start(ctx, epoch);
+}
+
+static void el_stop(void *ctx, const char *why)
+{
+	role_stop(ctx, why);
+}
+
+static void el_follow(void *ctx, uint32_t node, uint16_t port, uint64_t epoch)
+{
+	struct clu *c = ctx;
+
+	/* A new coordinator knows no locks: give it ours. */
+	if (node && c->coord != node)
+		locks_call(c, 0);
+	c->coord = node;
+	c->coord_epoch = epoch;
+	/* Our own too, once we have a client: requests this node sent to
+	 * the old coordinator and still waits for go to our server. */
+	if (node && (node != c->self || c->client))
+		follow(c, node, port);
+	pthread_cond_broadcast(&c->cond);
+}
+
+static void el_timer(void *ctx, int ms)
+{
+	struct clu *c = ctx;
+
+	memb_timer(c->memb, ms);
+}
+
+/*
+ * The election starts with the first callback: memb_start publishes
+ * c->memb and this node's id before any callback runs, but returns after.
+ * Caller holds c->lock.
+ */
+static struct elect *el(struct clu *c)
+{
+	static const struct elect_ops ops = {
+		el_send, el_start, el_stop, el_follow, el_timer
+	};
+	struct elect_opts eo = { 0 };
+
+	if (c->elect_ready)
+		return &c->e;
+	c->self = memb_local_node(c->memb);
+	eo.node = c->self;
+	eo.pid = memb_local_pid(c->memb);
+	eo.port = c->o.port;
+	eo.disk_epoch = c->sb.coord_epoch;
+	eo.grace_ms = GRACE_MS;
+	elect_init(&c->e, &eo, &ops, c);
+	c->elect_ready = 1;
+	return &c->e;
+}
+
+static void on_confchg(void *ctx, const struct memb_member *mem, size_t n,
+		       const struct memb_member *left, size_t nleft)
+{
+	struct clu *c = ctx;
+	size_t i;
+
 	pthread_mutex_lock(&c->lock);
-	switch (type) {
-	case MSG_STATUS:
-		/* Only a STATUS about the same view counts. */
-		if (target != c->target || n != c->nmembers)
-			break;
-		for (i = 0; i < n; i++)
-			if (get32(p + MSG_HDR + 4 * i) != c->members[i])
-				break;
-		if (i != n)
-			break;
-		c->status_seen[node] = 1;
-		if (arg && node != c->self)
-			c->status_busy = 1;
-		if (c->target != c->self || c->mds || c->status_busy)
-			break;
-		for (i = 0; i < c->nmembers; i++)
-			if (!c->status_seen[c->members[i]])
-				break;
-		if (i == c->nmembers)
-			role_start(c);
-		break;
-	case MSG_ANNOUNCE:
-		c->coord = node;
-		c->coord_lost = 0;
-		/* A node that joined late learns an admin's move here. */
-		c->preferred = get32(p + 16);
-		/* Our own too: requests this node sent to the old
-		 * coordinator and still waits for go to our server. */
-		if (node != c->self || c->client)
-			follow(c, node, (uint16_t)arg);
-		syslog(LOG_INFO, "node %u: coordinator is node %u", c->self,
-		       node);
-		pthread_cond_broadcast(&c->cond);
-		break;
-	case MSG_MOVE:
-		c->preferred = arg;
-		elect(c);
-		break;
-	case MSG_RESIGN:
-		if (c->coord == node)
-			c->coord = 0;
-		c->coord_lost = 0;
-		break;
+	c->nmembers = 0;
+	for (i = 0; i <= MAX_NODES; i++)
+		c->is_memb[i] = 0;
+	for (i = 0; i < n; i++) {
+		if (mem[i].node == 0 || mem[i].node > MAX_NODES ||
+		    c->is_memb[mem[i].node])
+			continue;
+		c->is_memb[mem[i].node] = 1;
+		c->members[c->nmembers++] = mem[i].node;
 	}
+	elect_confchg(el(c), mem, n, left, nleft);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_quorum(void *ctx, int quorate)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	c->quorate = quorate;
+	fence_update(c, quorate);
+	elect_quorum(el(c), quorate);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_message(void *ctx, uint32_t node, uint32_t pid,
+		       const void *msg, size_t len)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	elect_deliver(el(c), node, pid, msg, len);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_timer(void *ctx)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	elect_timer(el(c));
 	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- transport ----------------------------------------------------------- */
+
+/*
+ * Waits until a coordinator is known: 0, or -EIO after CLU_COORD_WAIT_MS,
+ * or after CLU_NOQUORUM_WAIT_MS without quorum (a cut-off node fails its
+ * requests instead of hanging), or when unmounting. Caller holds c->lock.
+ */
+static int wait_coord(struct clu *c)
+{
+	int64_t start = mono_ms(), noq = 0, now;
+	struct timespec ts;
+
+	while (!c->coord && !c->stopping) {
+		now = mono_ms();
+		if (c->quorate)
+			noq = 0;
+		else if (!noq)
+			noq = now;
+		if (now - start >= CLU_COORD_WAIT_MS ||
+		    (noq && now - noq >= CLU_NOQUORUM_WAIT_MS))
+			break;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	}
+	return c->coord && !c->stopping ? 0 : -EIO;
+}
 
 static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		uint8_t **reply, size_t *reply_len)
 {
 	struct clu *c = ctx;
 	struct timespec ts;
+	uint64_t epoch;
 	int rc, tries;
 
 	for (tries = 0; tries < 1000; tries++) {
 		pthread_mutex_lock(&c->lock);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 120;
-		while (!c->coord && !c->stopping)
-			if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
-				break;
-		if (!c->coord || c->stopping) {
+		rc = wait_coord(c);
+		if (rc) {
 			pthread_mutex_unlock(&c->lock);
-			return -EIO;
+			return rc;
 		}
+		/* Epoch fencing: the coordinator refuses another epoch. */
+		epoch = hdr->epoch = c->coord_epoch;
 		if (c->coord == c->self) {
 			pthread_mutex_unlock(&c->lock);
 			rc = serve(c, hdr, payload, reply, reply_len);
@@ -815,10 +865,24 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 				return -EIO;
 			rc = t.call(t.ctx, hdr, payload, reply, reply_len);
 		}
-		/* The role moved under the request: ask the new one. */
-		if (rc != -ESTALE)
+		/*
+		 * The role moved under the request (ESTALE: the node no
+		 * longer serves; ESTALEEPOCH: its epoch is not the one we
+		 * sent): wait for the election's news, then resend. A
+		 * request refused this way was not run, and one that ran is
+		 * answered from its record (meta/mds_retry.c).
+		 */
+		if (rc != -ESTALE && rc != -CSVFS_ESTALEEPOCH)
 			return rc;
-		usleep(20000);
+		pthread_mutex_lock(&c->lock);
+		if (c->coord_epoch == epoch) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000000L;
+			ts.tv_sec += ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+		pthread_mutex_unlock(&c->lock);
 	}
 	return -EIO;
 }
@@ -847,11 +911,15 @@ static int status_json(struct clu *c, char *out, size_t size)
 	n = snprintf(out, size, "{\"mode\":\"cluster\",\"volume\":{\"uuid\":"
 		     "\"%s\",\"label\":\"%.63s\",\"block_size\":%llu},"
 		     "\"node\":%u,\"quorate\":%s,\"coordinator\":{\"node\":%u,"
-		     "\"target\":%u,\"preferred\":%u,\"self\":%s},"
-		     "\"members\":[", uuid, c->o.sb->label,
-		     1ull << c->o.sb->block_shift, c->self,
-		     c->quorate ? "true" : "false", c->coord, c->target,
-		     c->preferred, c->mds ? "true" : "false");
+		     "\"target\":%u,\"preferred\":%u,\"self\":%s,"
+		     "\"epoch\":%llu},\"election\":{\"state\":\"%s\","
+		     "\"round\":%u,\"rounds\":%llu},\"members\":[", uuid,
+		     c->o.sb->label, 1ull << c->o.sb->block_shift, c->self,
+		     c->quorate ? "true" : "false", c->coord, c->e.target.node,
+		     c->e.preferred, c->mds ? "true" : "false",
+		     (unsigned long long)c->coord_epoch,
+		     elect_state_name(c->e.state), c->e.round,
+		     (unsigned long long)c->e.rounds);
 	for (i = 0; i < c->nmembers && n > 0 && (size_t)n < size; i++)
 		n += snprintf(out + n, size - (size_t)n, "%s{\"node\":%u,"
 			      "\"state\":\"%s\"}", i ? "," : "", c->members[i],
@@ -905,6 +973,7 @@ int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
 	char tmp[16];
 	unsigned long node;
 	char *end;
+	int rc;
 
 	if (strcmp(name, "trusted.csvfs.move"))
 		return -EOPNOTSUPP;
@@ -916,22 +985,74 @@ int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
 	if (*end || node == 0 || node > MAX_NODES)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if (!is_member(c, (uint32_t)node)) {
-		pthread_mutex_unlock(&c->lock);
-		return -EHOSTUNREACH;
-	}
+	rc = c->elect_ready ? elect_move(&c->e, (uint32_t)node) :
+			      -EHOSTUNREACH;
 	pthread_mutex_unlock(&c->lock);
-	return send_msg(c, MSG_MOVE, (uint32_t)node, 0, 0);
+	return rc;
 }
 
 /* ---- lifecycle ------------------------------------------------------------- */
 
+
+/* clu_start: until this node serves or is connected to who serves. */
+static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
+{
+	int64_t deadline = mono_ms() + wait_ms, left;
+	struct rpc_client *cl;
+	struct timespec ts;
+	uint32_t coord = 0;
+	int rc = -ETIMEDOUT;
+
+	for (;;) {
+		pthread_mutex_lock(&c->lock);
+		while (!c->coord && (left = deadline - mono_ms()) > 0) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			left = left < 200 ? left : 200;
+			ts.tv_nsec += (long)(left % 1000) * 1000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		}
+		if (!c->coord) {
+			if (rc == -ETIMEDOUT || !coord)
+				snprintf(why, whylen, "no coordinator after %d "
+					 "s (%s; election %s)", wait_ms / 1000,
+					 c->quorate ? "quorate" : "the cluster "
+					 "has no quorum", c->elect_ready ?
+					 elect_state_name(c->e.state) : "not "
+					 "started");
+			pthread_mutex_unlock(&c->lock);
+			return -ETIMEDOUT;
+		}
+		coord = c->coord;
+		cl = c->client;
+		if (coord == c->self || !cl) {
+			pthread_mutex_unlock(&c->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&c->lock);
+		left = deadline - mono_ms();
+		rc = rpc_client_wait_connected(cl, left < 500 ? (int)left :
+					       500);
+		if (!rc)
+			return 0;
+		if (rc == -EACCES || rc == -ESHUTDOWN || left <= 500) {
+			snprintf(why, whylen, "cannot reach the coordinator "
+				 "(node %u): %s", coord, rc == -EACCES ?
+				 "TLS handshake refused: wrong cluster key" :
+				 strerror(-rc));
+			return rc;
+		}
+	}
+}
+
 int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	      size_t whylen)
 {
-	static const struct memb_cb cb = { on_changed, on_message };
+	static const struct memb_cb cb = {
+		on_confchg, on_quorum, on_message, on_timer
+	};
 	char group[64];
-	struct timespec ts;
 	struct clu *c;
 	const uint8_t *u = o->sb->hdr.uuid;
 	int rc, i, n;
@@ -952,6 +1073,7 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	pthread_mutex_init(&c->ack_lock, NULL);
 	pthread_cond_init(&c->ack_cond, NULL);
 	pthread_mutex_init(&c->inval_lock, NULL);
+	pthread_mutex_init(&c->wake_lock, NULL);
 	rc = -pthread_create(&c->acker, NULL, acker_main, c);
 	if (rc) {
 		snprintf(why, whylen, "cannot start a thread: %s",
@@ -979,37 +1101,14 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 			 "(slot %u): %s", c->self, csvfs_strerror(rc));
 		goto fail;
 	}
-	/* Wait for a coordinator that answers us. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += o->wait_ms / 1000;
-	pthread_mutex_lock(&c->lock);
-	while (!c->coord)
-		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts))
-			break;
-	if (!c->coord) {
-		snprintf(why, whylen, "no coordinator after %d s (%s)",
-			 o->wait_ms / 1000, c->quorate ? "quorate" :
-			 "the cluster has no quorum");
-		pthread_mutex_unlock(&c->lock);
-		rc = -ETIMEDOUT;
+	/*
+	 * Wait for a coordinator that answers us. The one we follow may
+	 * resign while we connect (another node joined and a round moved
+	 * the role): then wait for the next, until the deadline.
+	 */
+	rc = wait_served(c, o->wait_ms, why, whylen);
+	if (rc)
 		goto fail;
-	}
-	if (c->coord != c->self && c->client) {
-		struct rpc_client *cl = c->client;
-		uint32_t coord = c->coord;
-
-		pthread_mutex_unlock(&c->lock);
-		rc = rpc_client_wait_connected(cl, o->wait_ms);
-		if (rc) {
-			snprintf(why, whylen, "cannot reach the coordinator "
-				 "(node %u): %s", coord, rc == -EACCES ?
-				 "TLS handshake refused: wrong cluster key" :
-				 strerror(-rc));
-			goto fail;
-		}
-	} else {
-		pthread_mutex_unlock(&c->lock);
-	}
 	*out = c;
 	return 0;
 fail:
@@ -1025,10 +1124,10 @@ void clu_stop(struct clu *c)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->stopping = 1;
-	if (c->mds) {
+	if (c->elect_ready)
+		elect_leave(&c->e);
+	else
 		role_stop(c, "unmount");
-		send_msg(c, MSG_RESIGN, 0, 0, 0);
-	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 	/* Leaving the group tells the others; they elect again. */
@@ -1058,6 +1157,7 @@ void clu_stop(struct clu *c)
 	pthread_mutex_destroy(&c->ack_lock);
 	pthread_cond_destroy(&c->ack_cond);
 	pthread_mutex_destroy(&c->inval_lock);
+	pthread_mutex_destroy(&c->wake_lock);
 	pthread_rwlock_destroy(&c->role_lock);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);

@@ -65,6 +65,14 @@ void clu_set_inval(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
  * after clu_start; NULL before freeing ctx.
  */
 void clu_set_fence(struct clu *c, void (*fn)(void *ctx, int on), void *ctx);
+/*
+ * Application locks (fsops_lock_wake / fsops_lock_reclaim): fn(ctx, id)
+ * for a LOCK_WAKE push of queued request id, fn(ctx, 0) when another
+ * coordinator serves or the connection was remade (reclaim). Must not
+ * block. Set after clu_start; NULL before freeing ctx.
+ */
+void clu_set_locks(struct clu *c, void (*fn)(void *ctx, uint64_t wait_id),
+		   void *ctx);
 /* Control hooks for fsops (trusted.csvfs.status / trusted.csvfs.move). */
 int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size);
 int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len);

@@ -3,11 +3,13 @@
  * machines.
  *
  *   csvfsctl [--json] status [MOUNTPOINT]
+ *   csvfsctl [--json] nodes [MOUNTPOINT]
  *   csvfsctl keygen [--force] [FILE]
  *   csvfsctl coordinator move NODE [MOUNTPOINT]
  *   csvfsctl handoff FILE NODE [--from NODE]
  *   csvfsctl [--json] locks [PATH]
  *   csvfsctl multiwriter on|off FILE
+ *   csvfsctl strict on|off FILE
  *   csvfsctl [--json] df [MOUNTPOINT]
  *   csvfsctl reserve FILE [SIZE]
  *   csvfsctl preallocate --zero FILE [SIZE]
@@ -22,19 +24,28 @@
  * space commands through the xattrs of fs/fsops.h (FSOPS_XA_RESERVE...).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <linux/fs.h>
 #include <mntent.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "csvfs/errors.h"
+#include "csvfs/ondisk.h"
+#include "csvfs/size.h"
 #include "fs/client_api.h"
+#include "fs/nodeview.h"
 #include "net/keyfile.h"
 
 #define CSVFS_FSTYPE	"fuse.csvfs"
@@ -426,11 +437,11 @@ static const char *own_strerror(int rc)
 {
 	switch (rc) {
 	case -ENOLCK:
-		return "the file is not owned exclusively by the source node";
+		return "the source node is not the file's writer";
 	case -EHOSTUNREACH:
 		return "the target node is not a member of the cluster";
 	case -EBUSY:
-		return "the file is shared or another handoff is running";
+		return "the file is multi-writer or another handoff is running";
 	case -ETIMEDOUT:
 		return "the owner did not finish flushing in time (nothing "
 		       "changed)";
@@ -470,24 +481,28 @@ static int cmd_handoff(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_multiwriter(struct ctl *c, int argc, char **argv)
+/* csvfsctl multiwriter|strict on|off FILE: one per-file ownership flag. */
+static int cmd_own_flag(struct ctl *c, int argc, char **argv)
 {
+	int strict = !strcmp(argv[0], "strict");
 	int on, rc;
 
 	(void)c;
 	if (argc != 3 || (strcmp(argv[1], "on") && strcmp(argv[1], "off"))) {
-		fprintf(stderr, "usage: csvfsctl multiwriter on|off FILE\n");
+		fprintf(stderr, "usage: csvfsctl %s on|off FILE\n", argv[0]);
 		return 1;
 	}
 	on = !strcmp(argv[1], "on");
-	rc = csvfs_set_multiwriter(argv[2], on);
+	rc = strict ? csvfs_set_strict(argv[2], on) :
+		      csvfs_set_multiwriter(argv[2], on);
 	if (rc) {
-		fprintf(stderr, "csvfsctl: multiwriter %s \"%s\": %s\n",
+		fprintf(stderr, "csvfsctl: %s %s \"%s\": %s\n", argv[0],
 			argv[1], argv[2], rc == -EINVAL ? "not a regular file" :
 			own_strerror(rc));
 		return 1;
 	}
-	printf("\"%s\": multi-writer %s\n", argv[2], on ? "on" : "off");
+	printf("\"%s\": %s %s\n", argv[2], strict ? "strict" : "multi-writer",
+	       on ? "on" : "off");
 	return 0;
 }
 
@@ -521,15 +536,16 @@ static int locks_one(const char *path, const struct stat *st, int type,
 	if (locks_ctl->json) {
 		printf("%s{\"path\":", locks_n ? "," : "");
 		json_str(path);
-		printf(",\"node\":%u,\"mode\":\"%s\",\"since_ns\":%llu,"
-		       "\"epoch\":%llu}", o.node, o.mode,
-		       (unsigned long long)o.since_ns,
+		printf(",\"node\":%u,\"mode\":\"%s\",\"readers\":%u,"
+		       "\"since_ns\":%llu,\"epoch\":%llu}", o.node, o.mode,
+		       o.readers, (unsigned long long)o.since_ns,
 		       (unsigned long long)o.epoch);
 	} else {
 		if (!locks_n)
-			printf("%-40s %5s %-13s %s\n", "FILE", "NODE", "MODE",
-			       "SINCE");
-		printf("%-40s %5u %-13s %s\n", path, o.node, o.mode, when);
+			printf("%-40s %5s %-13s %7s %s\n", "FILE", "NODE",
+			       "MODE", "READERS", "SINCE");
+		printf("%-40s %5u %-13s %7u %s\n", path, o.node, o.mode,
+		       o.readers, when);
 	}
 	locks_n++;
 	return 0;
@@ -568,6 +584,112 @@ static int cmd_locks(struct ctl *c, int argc, char **argv)
 		return 1;
 	}
 	return locks_err;
+}
+
+/* ---- nodes ------------------------------------------------------------- */
+
+static struct nodeview *owners_view;
+
+/* nftw callback: counts the writer of each regular file. */
+static int owners_one(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	struct csvfs_owner o;
+
+	(void)ftw;
+	if (type != FTW_F || !S_ISREG(st->st_mode))
+		return 0;
+	if (!csvfs_get_owner(path, &o) && !strcmp(o.mode, "single-writer"))
+		nodeview_add_owned(owners_view, o.node);
+	return 0;
+}
+
+/* The node ids of the "members" array of the daemon's status. */
+static size_t status_members(const char *js, uint32_t *out, size_t max)
+{
+	const char *m = json_find(js, "members"), *p, *end;
+	size_t n = 0;
+
+	end = m ? strchr(m, ']') : NULL;
+	while (m && n < max && (p = json_find(m, "node")) && p < end) {
+		out[n++] = (uint32_t)strtoul(p, NULL, 10);
+		m = p;
+	}
+	return n;
+}
+
+static int nodes_one(struct ctl *c, const struct mount_info *mi, int first)
+{
+	struct nodeview v = { 0 };
+	uint32_t members[CSVFS_MAX_NODES_LIMIT];
+	const char *co, *p;
+	struct timespec now;
+	size_t nm = 0;
+	char *js;
+	int rc;
+
+	js = daemon_status(mi->dir);
+	if (!js) {
+		fprintf(stderr, "csvfsctl: nodes: %s: the daemon gives no "
+			"status: %s\n", mi->dir, strerror(errno));
+		return -EIO;
+	}
+	p = json_find(js, "mode");
+	v.cluster = p && !strncmp(p, "\"cluster\"", 9);
+	p = json_find(js, "quorate");
+	v.quorate = p && !strncmp(p, "true", 4);
+	p = json_find(js, "node");
+	v.self = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	co = json_find(js, "coordinator");
+	p = co ? json_find(co, "node") : NULL;
+	v.coord = p ? (uint32_t)strtoul(p, NULL, 10) : 0;
+	nm = status_members(js, members, CSVFS_MAX_NODES_LIMIT);
+	free(js);
+	clock_gettime(CLOCK_REALTIME, &now);
+	rc = nodeview_read_slots(mi->source, (uint64_t)now.tv_sec *
+				 1000000000ull + (uint64_t)now.tv_nsec, &v);
+	if (!rc)
+		rc = nodeview_judge(&v, members, nm);
+	if (rc) {
+		fprintf(stderr, "csvfsctl: nodes: %s: reading the heartbeat "
+			"slots of %s: %s\n", mi->dir, mi->source,
+			csvfs_strerror(rc));
+		nodeview_free(&v);
+		return rc;
+	}
+	/* Standalone mounts keep no ownership: nothing to count. */
+	if (v.cluster) {
+		owners_view = &v;
+		nftw(mi->dir, owners_one, 32, FTW_PHYS | FTW_MOUNT);
+	}
+	if (c->json && !c->single)
+		printf("%s\n    ", first ? "" : ",");
+	if (!c->json)
+		printf("%s%s (%s, volume on %s)\n", first ? "" : "\n",
+		       mi->dir, v.cluster ? (v.quorate ? "cluster, quorate" :
+		       "cluster, NOT quorate") : "standalone", mi->source);
+	nodeview_print(&v, c->json, stdout);
+	nodeview_free(&v);
+	return 0;
+}
+
+static int cmd_nodes(struct ctl *c, int argc, char **argv)
+{
+	const char *arg = NULL;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			c->json = 1;
+		} else if (!arg && argv[i][0] != '-') {
+			arg = argv[i];
+		} else {
+			fprintf(stderr, "usage: csvfsctl [--json] nodes "
+				"[MOUNTPOINT]\n");
+			return 1;
+		}
+	}
+	return each_mount(c, arg, "nodes: ", nodes_one);
 }
 
 /* ---- space: df, reserve, preallocate, grow ------------------------------ */
@@ -609,39 +731,6 @@ static const char *space_strerror(int rc)
 	default:
 		return strerror(-rc);
 	}
-}
-
-/*
- * A size with an optional binary suffix K, M, G, T (KiB...; "B" and "iB"
- * accepted after it). -1 when it is not one.
- */
-static int parse_size(const char *s, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-	int shift = 0;
-
-	errno = 0;
-	if (!*s || *s == '-')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	default: break;
-	}
-	if (shift && *end == 'i')
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
 }
 
 /*
@@ -767,9 +856,9 @@ static int cmd_reserve(struct ctl *c, int argc, char **argv)
 		printf("\"%s\": %s reserved\n", argv[1], h);
 		return 0;
 	}
-	if (parse_size(argv[2], &bytes)) {
+	if (csvfs_parse_size(argv[2], &bytes)) {
 		fprintf(stderr, "csvfsctl: reserve: \"%s\" is not a size (a "
-			"number with an optional K, M, G or T)\n", argv[2]);
+			"number with an optional K, M, G, T or P, then iB)\n", argv[2]);
 		return 1;
 	}
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)bytes);
@@ -828,9 +917,9 @@ static int cmd_preallocate(struct ctl *c, int argc, char **argv)
 		fputs(use, stderr);
 		return 1;
 	}
-	if (argc - optind == 2 && parse_size(argv[optind + 1], &bytes)) {
+	if (argc - optind == 2 && csvfs_parse_size(argv[optind + 1], &bytes)) {
 		fprintf(stderr, "csvfsctl: preallocate: \"%s\" is not a size "
-			"(a number with an optional K, M, G or T)\n",
+			"(a number with an optional K, M, G, T or P, then iB)\n",
 			argv[optind + 1]);
 		return 1;
 	}
@@ -853,10 +942,95 @@ static int cmd_preallocate(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+/* Size in bytes of the device or image file at path; 0 when unknown. */
+static uint64_t device_bytes(const char *path)
+{
+	uint64_t size = 0;
+	struct stat st;
+	int fd;
+
+	if (stat(path, &st))
+		return 0;
+	if (S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	close(fd);
+	return size;
+}
+
+struct grow_job {
+	const char *dir;
+	int rc;
+	int done;	/* atomic */
+};
+
+static void *grow_main(void *arg)
+{
+	struct grow_job *j = arg;
+
+	j->rc = setxattr(j->dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno : 0;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * Asks the coordinator to grow the volume on dir. On a terminal (stderr),
+ * shows the progress meanwhile: the coordinator grows in steps, each
+ * committing a larger block count, which the space xattr reports; the
+ * target is the device's size (source of the mount), as the coordinator
+ * sees it when the device is the same path on its node.
+ */
+static int grow_run(const char *dir, const char *source,
+		    const struct space *before)
+{
+	struct grow_job j = { dir, 0, 0 };
+	uint64_t target = 0, done, want;
+	struct space now;
+	pthread_t t;
+	int tty = isatty(STDERR_FILENO), shown = 0;
+
+	if (!tty)
+		return setxattr(dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno :
+		       0;
+	if (source)
+		target = device_bytes(source) / before->bsize;
+	if (pthread_create(&t, NULL, grow_main, &j))
+		return setxattr(dir, "trusted.csvfs.grow", "1", 1, 0) ? -errno :
+		       0;
+	for (;;) {
+		int fin = __atomic_load_n(&j.done, __ATOMIC_ACQUIRE);
+
+		if (!fin && !space_get(dir, &now) && target > before->blocks) {
+			done = now.blocks > before->blocks ?
+			       now.blocks - before->blocks : 0;
+			want = target - before->blocks;
+			fprintf(stderr, "\rcsvfsctl: grow %s: %3u%%", dir,
+				(unsigned)(done * 100 / want));
+			shown = 1;
+		}
+		if (fin)
+			break;
+		usleep(200000);
+	}
+	pthread_join(t, NULL);
+	if (shown || target > before->blocks)
+		fprintf(stderr, "\rcsvfsctl: grow %s: %s\n", dir,
+			j.rc ? "failed" : "100%, done");
+	return j.rc;
+}
+
 static int cmd_grow(struct ctl *c, int argc, char **argv)
 {
+	struct mount_info mi = { NULL, NULL };
 	char dir[4096], h0[32], h1[32];
 	struct space a, b;
+	FILE *mf;
 	int rc;
 
 	(void)c;
@@ -866,9 +1040,19 @@ static int cmd_grow(struct ctl *c, int argc, char **argv)
 	}
 	if (pick_mount(argc == 2 ? argv[1] : NULL, dir, sizeof(dir)))
 		return 1;
+	mf = setmntent("/proc/self/mounts", "r");
+	if (mf) {
+		if (mount_find(dir, mf, &mi) <= 0) {
+			free(mi.source);
+			mi.source = NULL;
+		}
+		endmntent(mf);
+	}
 	rc = space_get(dir, &a);
-	if (!rc && setxattr(dir, "trusted.csvfs.grow", "1", 1, 0))
-		rc = -errno;
+	if (!rc)
+		rc = grow_run(dir, mi.source, &a);
+	free(mi.source);
+	free(mi.dir);
 	if (!rc)
 		rc = space_get(dir, &b);
 	if (rc) {
@@ -893,6 +1077,8 @@ static int cmd_grow(struct ctl *c, int argc, char **argv)
 static const struct ctl_cmd cmds[] = {
 	{ "status", cmd_status,
 	  "status [MOUNTPOINT]            volume, coordinator, members, use" },
+	{ "nodes", cmd_nodes,
+	  "nodes [MOUNTPOINT]             node slots: heartbeat, member, dead" },
 	{ "keygen", cmd_keygen,
 	  "keygen [--force] [FILE]        write a new cluster key (0600)" },
 	{ "coordinator", cmd_coordinator,
@@ -901,8 +1087,10 @@ static const struct ctl_cmd cmds[] = {
 	  "handoff FILE NODE [--from N]   move a file's ownership to NODE" },
 	{ "locks", cmd_locks,
 	  "locks [PATH]                   owned files: node, mode, since" },
-	{ "multiwriter", cmd_multiwriter,
+	{ "multiwriter", cmd_own_flag,
 	  "multiwriter on|off FILE        allow writers on every node" },
+	{ "strict", cmd_own_flag,
+	  "strict on|off FILE             no reader elsewhere while written" },
 	{ "df", cmd_df,
 	  "df [MOUNTPOINT]                size, used, reserved, provisioned" },
 	{ "reserve", cmd_reserve,

@@ -36,6 +36,7 @@
 #include "csvfs/errors.h"
 #include "fs/fsops.h"
 #include "fs/log.h"
+#include "fs/status.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
@@ -421,32 +422,30 @@ out:
 /* Standalone answer to "trusted.csvfs.status" (see fsops.h). */
 static struct mdc_volinfo standalone_vi;
 static uint32_t standalone_node;
+static char standalone_label[CSVFS_LABEL_MAX];
 
 static int standalone_ctl_get(void *ctx, const char *name, char *buf,
 			      size_t size)
 {
-	char tmp[512], uuid[OD_UUID_STR_LEN];
+	struct status_view v = {
+		.mode = "standalone", .uuid = standalone_vi.uuid,
+		.label = standalone_label,
+		.block_size = 1ull << standalone_vi.block_shift,
+		.node = standalone_node, .quorate = 1,
+		.coord = standalone_node, .target = standalone_node,
+		.preferred = standalone_node, .self = 1,
+		.members = &standalone_node, .nmembers = 1,
+	};
+	char tmp[1024];
 	int n;
 
 	(void)ctx;
 	if (strcmp(name, "trusted.csvfs.status"))
 		return -ENODATA;
-	od_uuid_str(standalone_vi.uuid, uuid);
-	n = snprintf(tmp, sizeof(tmp), "{\"mode\":\"standalone\",\"volume\":"
-		     "{\"uuid\":\"%s\",\"block_size\":%llu},"
-		     "\"node\":%u,\"quorate\":true,\"coordinator\":{\"node\":%u,"
-		     "\"self\":true},\"members\":[{\"node\":%u,\"state\":"
-		     "\"coordinator\"}]}", uuid,
-		     1ull << standalone_vi.block_shift, standalone_node,
-		     standalone_node, standalone_node);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
+	n = status_json(&v, tmp, sizeof(tmp));
+	if (n < 0)
 		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }
 
 /* Joins the cluster of the volume on dev (cluster mode). */
@@ -476,6 +475,31 @@ static void recall_file(void *ctx, uint64_t ino)
 static void fence_data(void *ctx, int on)
 {
 	fsops_fence(ctx, on);
+}
+
+/*
+ * Application locks: a wake-up for queued request id, or 0: reclaim
+ * (clu_set_locks; standalone: the coordinator's mds_opts.lock_wake).
+ */
+static void locks_event(void *ctx, uint64_t id)
+{
+	if (id)
+		fsops_lock_wake(ctx, id);
+	else
+		fsops_lock_reclaim(ctx);
+}
+
+static struct fsops_ctx *_Atomic standalone_fs;
+
+static int standalone_lock_wake(void *ctx, uint32_t node, uint64_t id)
+{
+	struct fsops_ctx *fs = standalone_fs;
+
+	(void)ctx;
+	(void)node;
+	if (fs)
+		fsops_lock_wake(fs, id);
+	return 0;
 }
 
 /* Another node changed a file (clu_set_inval). */
@@ -593,6 +617,7 @@ int main(int argc, char **argv)
 	mo.node_id = o.node_id;
 	mo.standalone = 1;
 	mo.lowspace_pct = o.lowspace_pct;
+	mo.lock_wake = standalone_lock_wake;
 	rc = mds_start(dev, &mo, &mds);
 	if (rc) {
 		struct csvfs_super bsb;
@@ -638,8 +663,13 @@ client:
 		fo.ctl_set = clu_ctl_set;
 		fo.ctl_ctx = clu;
 	} else {
+		struct csvfs_super lsb;
+
 		standalone_vi = vi;
 		standalone_node = o.node_id;
+		if (!fmt_read_super(dev, &lsb))
+			snprintf(standalone_label, sizeof(standalone_label),
+				 "%.*s", (int)sizeof(lsb.label) - 1, lsb.label);
 		fo.ctl_get = standalone_ctl_get;
 		fo.entry_timeout = CSVFSD_TIMEOUT;
 		fo.attr_timeout = CSVFSD_TIMEOUT;
@@ -668,6 +698,10 @@ client:
 		clu_set_recall(clu, recall_file, &recall_ctx);
 		clu_set_inval(clu, inval_file, fs);
 		clu_set_fence(clu, fence_data, fs);
+		clu_set_locks(clu, locks_event, fs);
+		fsops_lock_reclaim(fs);
+	} else {
+		standalone_fs = fs;
 	}
 	if (fuse_set_signal_handlers(se)) {
 		log_err("cannot install signal handlers");
@@ -716,7 +750,9 @@ out:
 		clu_set_recall(clu, NULL, NULL);
 		clu_set_inval(clu, NULL, NULL);
 		clu_set_fence(clu, NULL, NULL);
+		clu_set_locks(clu, NULL, NULL);
 	}
+	standalone_fs = NULL;
 	if (se)
 		fuse_session_destroy(se);
 	if (fs) {

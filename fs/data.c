@@ -46,74 +46,18 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
+#include "fs/data_i.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
 #include "fs/log.h"
 #include "meta/dev.h"
 #include "net/mdc.h"
-
-#define DATA_PENDING_MAX	64
-/* Room for the extents of one GET_EXTENTS or ALLOC reply (its max). */
-#define DATA_EXT_MAX		8192
-#define DATA_MAX_FILE		((uint64_t)INT64_MAX)
-
-struct data {
-	struct mdc *mdc;
-	struct dev *dev;
-	uint32_t shift;
-	uint64_t bsize;
-	size_t max_io;
-	unsigned pending_max;
-	int shared;
-	uint32_t node_id;
-	int fenced;			/* atomic: no device writes at all */
-	pthread_key_t buf_key;		/* struct data_buf of each thread */
-	pthread_mutex_t lock;		/* files, data_file.refs */
-	struct itab files;
-};
-
-struct data_buf {
-	void *p;
-	size_t cap;
-};
-
-struct data_file {
-	struct itab_node node;		/* key: csvfs ino */
-	unsigned refs;			/* d->lock */
-	pthread_mutex_t lock;		/* every field below */
-	pthread_mutex_t rmw_lock;	/* unaligned writes */
-	pthread_mutex_t flush_lock;	/* one write_done at a time */
-	int is_inline;
-	int sub;			/* the map is a sub-block run: */
-	uint64_t sub_phys;		/* its device offset */
-	uint64_t sub_bytes;		/* and length */
-	pthread_rwlock_t io_lock;	/* device I/O (rd) vs data moves (wr) */
-	int map_valid;
-	int map_stale;			/* atomic, no lock: another node
-					 * changed the map (data_map_inval) */
-	struct fmap map;
-	uint64_t size;			/* local view */
-	int size_dirty;			/* size not reported yet */
-	int mtime_dirty;
-	struct timespec mtime;
-	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
-	/*
-	 * Ownership recall: writes hold gate for reading while they reach
-	 * the device; data_recall takes it for writing to set revoked.
-	 */
-	pthread_rwlock_t gate;
-	int revoked;			/* gate; handed off: writes get EIO */
-};
-
-static uint64_t file_ino(const struct data_file *f)
-{
-	return f->node.ino;
-}
 
 /* ---- per-thread bounce buffers ---------------------------------------- */
 
@@ -158,101 +102,7 @@ static char *tbuf(struct data *d, size_t len)
 	return b->p;
 }
 
-/* ---- extent map (f->lock held) ---------------------------------------- */
-
-static void map_drop(struct data_file *f)
-{
-	fmap_release(&f->map);
-	f->map_valid = 0;
-	f->sub = 0;
-	f->sub_phys = f->sub_bytes = 0;
-}
-
-/*
- * Fetches the whole map from the coordinator. GET_EXTENTS may stop early,
- * so ask again from the end of the last extent until it returns none.
- */
-static int map_load(struct data *d, struct data_file *f)
-{
-	struct csvfs_wext *batch;
-	struct fmap m;
-	uint64_t lblk = 0;
-	uint32_t n, i;
-	int rc;
-
-	fmap_init(&m);
-	batch = malloc(DATA_EXT_MAX * sizeof(*batch));
-	if (!batch)
-		return -ENOMEM;
-	for (;;) {
-		rc = mdc_get_extents(d->mdc, file_ino(f), lblk,
-				     UINT64_MAX - lblk, batch, DATA_EXT_MAX,
-				     &n);
-		if (rc) {
-			log_ino(file_ino(f), "fetching the extent map from "
-				"block %llu failed: %s",
-				(unsigned long long)lblk, csvfs_strerror(rc));
-			goto out;
-		}
-		if (!n)
-			break;
-		if (n == 1 && lblk == 0 && (batch[0].flags & CSVFS_EXT_SUB)) {
-			/* A sub-block run: the file's only extent. */
-			fmap_release(&f->map);
-			fmap_release(&m);
-			f->map_valid = 1;
-			f->sub = 1;
-			f->sub_phys = batch[0].pblk * CSVFS_SUB_UNIT;
-			f->sub_bytes = (uint64_t)batch[0].len * CSVFS_SUB_UNIT;
-			goto out;
-		}
-		for (i = 0; i < n && i < DATA_EXT_MAX; i++) {
-			if (!batch[i].len || batch[i].lblk < lblk ||
-			    (batch[i].flags & CSVFS_EXT_SUB)) {
-				log_ino(file_ino(f), "coordinator returned an "
-					"unsorted or empty extent at block "
-					"%llu",
-					(unsigned long long)batch[i].lblk);
-				rc = -EIO;
-				goto out;
-			}
-			rc = fmap_push(&m, &batch[i]);
-			if (rc)
-				goto out;
-			lblk = batch[i].lblk + batch[i].len;
-		}
-	}
-	fmap_release(&f->map);
-	f->map = m;
-	f->map_valid = 1;
-	f->sub = 0;
-	f->sub_phys = f->sub_bytes = 0;
-	fmap_init(&m);
-out:
-	fmap_release(&m);
-	free(batch);
-	return rc;
-}
-
 /* ---- file state table ---------------------------------------------------- */
-
-/*
- * A usable map (f->lock held): loaded if there is none, reloaded if another
- * node changed it. A reload replaces the map only once the new one is
- * complete, so a write finishing meanwhile still finds its extent there.
- */
-static int map_fresh(struct data *d, struct data_file *f)
-{
-	int rc;
-
-	if (f->map_valid &&
-	    !__atomic_exchange_n(&f->map_stale, 0, __ATOMIC_ACQ_REL))
-		return 0;
-	rc = map_load(d, f);
-	if (rc && f->map_valid)
-		__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
-	return rc;
-}
 
 static struct data_file *file_get(struct data *d, uint64_t ino)
 {
@@ -293,7 +143,7 @@ static void file_put(struct data *d, struct data_file *f)
 	if (!last)
 		return;
 	if (f->pend.n || f->size_dirty)
-		log_ino(file_ino(f), "closed with unreported writes: size "
+		log_ino(data_file_ino(f), "closed with unreported writes: size "
 			"%llu and %u written ranges lost from the metadata",
 			(unsigned long long)f->size, f->pend.n);
 	file_destroy(f);
@@ -313,6 +163,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	nf->refs = 1;
 	nf->size = a->size;
 	nf->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	nf->mode = a->mode;
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
@@ -349,6 +200,8 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 		pthread_mutex_lock(&f->lock);
 		if (a->size > f->size)
 			f->size = a->size;
+		f->mode = a->mode;
+		f->mode_stale = 0;
 		pthread_mutex_unlock(&f->lock);
 		file_destroy(nf);
 	}
@@ -369,45 +222,15 @@ int data_close(struct data *d, struct data_file *f)
 static int io_range_locked(struct data *d, struct data_file *f, int wr,
 			   char *buf, uint64_t pos, size_t len);
 
+/* Rereads of one piece that invalidations kept crossing, before the
+ * last answer is taken as it is. */
+#define DATA_REREAD_MAX	64
+
 /*
  * Reads or writes len bytes of the file at pos (both DEV_ALIGN multiples)
  * from/to buf, one device call per extent piece. Holes read as zeroes;
  * a write into a hole is a bug of the caller (it allocates first).
  */
-/*
- * Where file offset pos is on the device (f->lock held): 1 and *phys if
- * mapped, else 0; *nbytes gets how far from pos that answer holds.
- */
-static int map_at(struct data *d, struct data_file *f, uint64_t pos,
-		  uint64_t *phys, uint64_t *nbytes)
-{
-	uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1), nblk;
-	int mapped;
-	uint32_t i;
-
-	if (f->sub) {
-		if (pos < f->sub_bytes) {
-			*phys = f->sub_phys + pos;
-			*nbytes = f->sub_bytes - pos;
-			return 1;
-		}
-		*nbytes = UINT64_MAX;
-		return 0;
-	}
-	mapped = fmap_find(&f->map, lblk, &i);
-	if (mapped) {
-		const struct csvfs_wext *e = &f->map.ext[i];
-
-		nblk = e->lblk + e->len - lblk;
-		*phys = ((e->pblk + (lblk - e->lblk)) << d->shift) + inb;
-	} else {
-		nblk = i < f->map.n ? f->map.ext[i].lblk - lblk : UINT64_MAX;
-	}
-	*nbytes = nblk > (UINT64_MAX >> d->shift) ? UINT64_MAX :
-		  (nblk << d->shift) - inb;
-	return mapped;
-}
-
 static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		    uint64_t pos, size_t len)
 {
@@ -422,36 +245,45 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 static int io_range_locked(struct data *d, struct data_file *f, int wr,
 			   char *buf, uint64_t pos, size_t len)
 {
-	int rc = 0, refreshed = 0;
+	int rc = 0, refreshed = 0, rereads = 0;
 
 	while (len) {
 		uint64_t phys = 0, seg = len, nbytes;
+		unsigned gen;
 		int mapped;
 
+		/*
+		 * A reader beside another node's writer: the writer may free
+		 * a block (truncate, punch) once this node acknowledged the
+		 * invalidation, and the block may then go to another file. A
+		 * read that the invalidation crossed could return that
+		 * file's bytes, so it is redone with the new map.
+		 */
+		gen = __atomic_load_n(&f->map_gen, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&f->lock);
-		rc = map_fresh(d, f);
+		rc = data_map_fresh(d, f);
 		if (rc) {
 			pthread_mutex_unlock(&f->lock);
 			return rc;
 		}
-		mapped = map_at(d, f, pos, &phys, &nbytes);
+		mapped = data_map_at(d, f, pos, &phys, &nbytes);
 		if (!mapped && !wr && d->shared && !refreshed) {
 			/* Another node may have allocated it since. */
 			refreshed = 1;
-			map_drop(f);
-			rc = map_load(d, f);
+			data_map_drop(f);
+			rc = data_map_load(d, f);
 			if (rc) {
 				pthread_mutex_unlock(&f->lock);
 				return rc;
 			}
-			mapped = map_at(d, f, pos, &phys, &nbytes);
+			mapped = data_map_at(d, f, pos, &phys, &nbytes);
 		}
 		pthread_mutex_unlock(&f->lock);
 		if (nbytes < seg)
 			seg = nbytes;
 
 		if (!mapped && wr) {
-			log_ino(file_ino(f), "write at offset %llu found no "
+			log_ino(data_file_ino(f), "write at offset %llu found no "
 				"allocated block", (unsigned long long)pos);
 			return -EIO;
 		}
@@ -463,8 +295,13 @@ static int io_range_locked(struct data *d, struct data_file *f, int wr,
 			rc = dev_pwrite(d->dev, buf, seg, phys);
 		else
 			rc = dev_pread(d->dev, buf, seg, phys);
+		if (!rc && !wr && mapped && rereads < DATA_REREAD_MAX &&
+		    __atomic_load_n(&f->map_gen, __ATOMIC_ACQUIRE) != gen) {
+			rereads++;
+			continue;
+		}
 		if (rc) {
-			log_ino(file_ino(f), "device %s of %llu bytes at file "
+			log_ino(data_file_ino(f), "device %s of %llu bytes at file "
 				"offset %llu (device offset %llu) failed: %s",
 				wr ? "write" : "read", (unsigned long long)seg,
 				(unsigned long long)pos,
@@ -493,7 +330,7 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		struct csvfs_attr a;
 
 		/* The file may have grown on another node. */
-		rc = mdc_getattr(d->mdc, file_ino(f), &a);
+		rc = mdc_getattr(d->mdc, data_file_ino(f), &a);
 		if (rc) {
 			pthread_mutex_unlock(&f->lock);
 			return rc;
@@ -501,7 +338,7 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		if (a.size != f->size) {
 			f->size = size = a.size;
 			f->is_inline = !!(a.flags & CSVFS_IFL_INLINE);
-			map_drop(f);
+			data_map_drop(f);
 		}
 	}
 	if (off >= size || !len) {
@@ -512,12 +349,12 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		len = (size_t)(size - off);
 	if (f->is_inline) {
 		b = tbuf(d, len);
-		rc = b ? mdc_inline_read(d->mdc, file_ino(f), off, b,
+		rc = b ? mdc_inline_read(d->mdc, data_file_ino(f), off, b,
 					 (uint32_t)len) : -ENOMEM;
 		if (rc == -EAGAIN) {
 			/* Converted behind our back: read the blocks. */
 			f->is_inline = 0;
-			map_drop(f);
+			data_map_drop(f);
 		} else {
 			pthread_mutex_unlock(&f->lock);
 			if (rc < 0)
@@ -544,94 +381,6 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 
 /* ---- writes -------------------------------------------------------------- */
 
-/* Whether a file written up to end may stay in sub-blocks (f->lock). */
-static int small_ok(const struct data *d, const struct data_file *f,
-		    uint64_t end)
-{
-	uint64_t max = CSVFS_SUB_MAX(d->shift);
-
-	return end <= max && f->size <= max;
-}
-
-/*
- * An ALLOC_SMALL reply that is one sub-block run covering end is the
- * whole map (f->lock held): taken as the map, 1. Else 0: fetch the map.
- */
-static int sub_reply(struct data_file *f, const struct csvfs_wext *ext,
-		     uint32_t n, const struct csvfs_attr *a, uint64_t end)
-{
-	if (n != 1 || !(ext[0].flags & CSVFS_EXT_SUB) ||
-	    (uint64_t)ext[0].len * CSVFS_SUB_UNIT < end)
-		return 0;
-	fmap_release(&f->map);
-	f->map_valid = 1;
-	f->sub = 1;
-	f->sub_phys = ext[0].pblk * CSVFS_SUB_UNIT;
-	f->sub_bytes = (uint64_t)ext[0].len * CSVFS_SUB_UNIT;
-	if (a->size > f->size)
-		f->size = a->size;
-	return 1;
-}
-
-/*
- * A small file (f->lock held): a sub-block run, or no block yet. A write
- * past the run asks for a longer run (ALLOC_SMALL) or, past the
- * threshold, for large blocks (the coordinator moves the run to a large
- * block first); the map is then fetched anew. Sets *done when the file
- * is not small (the caller allocates large blocks as usual).
- */
-static int write_alloc_small(struct data *d, struct data_file *f,
-			     uint64_t off, uint64_t end, int *done)
-{
-	uint64_t l = off >> d->shift, le = ((end - 1) >> d->shift) + 1;
-	struct csvfs_wext *ext;
-	struct csvfs_attr a;
-	uint64_t phys, nb;
-	uint32_t n;
-	int rc;
-
-	*done = 0;
-	if (!f->sub && (f->map.n || !small_ok(d, f, end)))
-		return 0;
-	*done = 1;
-	if (f->sub && end <= f->sub_bytes)
-		return 0;
-	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
-	if (!ext)
-		return -ENOMEM;
-	if (small_ok(d, f, end))
-		rc = mdc_alloc(d->mdc, file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
-			       &a, ext, DATA_EXT_MAX, &n);
-	else
-		rc = mdc_alloc(d->mdc, file_ino(f), l, le - l,
-			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
-	if (!rc && sub_reply(f, ext, n, &a, end)) {
-		free(ext);
-		return 0;
-	}
-	free(ext);
-	if (rc) {
-		if (rc != -ENOSPC && rc != -EDQUOT)
-			log_ino(file_ino(f), "allocating up to offset %llu of "
-				"a small file failed: %s",
-				(unsigned long long)end, csvfs_strerror(rc));
-		return rc;
-	}
-	if (a.size > f->size)
-		f->size = a.size;
-	map_drop(f);
-	rc = map_load(d, f);
-	if (rc)
-		return rc;
-	if (!map_at(d, f, off, &phys, &nb) ||
-	    !map_at(d, f, end - 1, &phys, &nb)) {
-		log_ino(file_ino(f), "allocation up to offset %llu returned "
-			"no extent covering it", (unsigned long long)end);
-		return -EIO;
-	}
-	return 0;
-}
-
 /*
  * Inline file (f->lock held): small writes go to the inode. Sets *done
  * when the write was handled; otherwise the file has been converted to
@@ -649,7 +398,7 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 
 	*done = 0;
 	if (end <= CSVFS_INLINE_MAX) {
-		rc = mdc_inline_write(d->mdc, file_ino(f), off, buf,
+		rc = mdc_inline_write(d->mdc, data_file_ino(f), off, buf,
 				      (uint32_t)len, &a);
 		if (rc)
 			return rc;
@@ -666,14 +415,14 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
 	if (!ext)
 		return -ENOMEM;
-	if (small_ok(d, f, end))
-		rc = mdc_alloc(d->mdc, file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
+	if (data_small_ok(d, f, end))
+		rc = mdc_alloc(d->mdc, data_file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
 			       &a, ext, DATA_EXT_MAX, &n);
 	else
-		rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb,
+		rc = mdc_alloc(d->mdc, data_file_ino(f), lb, le - lb,
 			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
 	if (!rc && !(a.flags & CSVFS_IFL_INLINE) &&
-	    sub_reply(f, ext, n, &a, end)) {
+	    data_sub_reply(f, ext, n, &a, end)) {
 		f->is_inline = 0;
 		free(ext);
 		return 0;
@@ -682,7 +431,7 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	if (rc)
 		return rc;
 	if (a.flags & CSVFS_IFL_INLINE) {
-		log_ino(file_ino(f), "coordinator kept the file inline after "
+		log_ino(data_file_ino(f), "coordinator kept the file inline after "
 			"an allocation at block %llu",
 			(unsigned long long)lb);
 		return -EIO;
@@ -691,7 +440,7 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	if (a.size > f->size)
 		f->size = a.size;
 	/* The conversion may have mapped more than asked: fetch it all. */
-	map_drop(f);
+	data_map_drop(f);
 	return 0;
 }
 
@@ -710,9 +459,9 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 	uint64_t run_end;
 	int rc = 0, small;
 
-	rc = map_fresh(d, f);
+	rc = data_map_fresh(d, f);
 	if (!rc)
-		rc = write_alloc_small(d, f, off, end, &small);
+		rc = data_write_alloc_small(d, f, off, end, &small);
 	if (rc || small)
 		return rc;
 	while (l < le) {
@@ -731,11 +480,11 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 				goto out;
 			}
 		}
-		rc = mdc_alloc(d->mdc, file_ino(f), l, run_end - l, flags, &a,
+		rc = mdc_alloc(d->mdc, data_file_ino(f), l, run_end - l, flags, &a,
 			       ext, DATA_EXT_MAX, &n);
 		if (rc) {
 			if (rc != -ENOSPC && rc != -EDQUOT)
-				log_ino(file_ino(f), "allocating %llu blocks at "
+				log_ino(data_file_ino(f), "allocating %llu blocks at "
 					"block %llu failed: %s",
 					(unsigned long long)(run_end - l),
 					(unsigned long long)l,
@@ -750,7 +499,7 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 		if (a.size > f->size)
 			f->size = a.size;
 		if (!fmap_find(&f->map, l, &i)) {
-			log_ino(file_ino(f), "allocation at block %llu returned "
+			log_ino(data_file_ino(f), "allocation at block %llu returned "
 				"no extent covering it",
 				(unsigned long long)l);
 			rc = -EIO;
@@ -816,12 +565,12 @@ static int gate_enter(struct data *d, struct data_file *f)
 	if (!f->revoked)
 		return 0;
 	pthread_rwlock_unlock(&f->gate);
-	rc = mdc_getattr(d->mdc, file_ino(f), &a);
+	rc = mdc_getattr(d->mdc, data_file_ino(f), &a);
 	if (rc)
 		return -EIO;
 	if (!(a.flags & CSVFS_IFL_MULTIWRITER) &&
-	    !(a.own_mode == CSVFS_OWN_EXCLUSIVE && a.own_node == d->node_id)) {
-		log_ino(file_ino(f), "write refused: the file was handed off "
+	    !(a.own_mode == CSVFS_OWN_WRITER && a.own_node == d->node_id)) {
+		log_ino(data_file_ino(f), "write refused: the file was handed off "
 			"to node %u", a.own_node);
 		return -EIO;
 	}
@@ -830,9 +579,9 @@ static int gate_enter(struct data *d, struct data_file *f)
 		f->revoked = 0;
 		pthread_mutex_lock(&f->lock);
 		f->size = a.size;
-		map_drop(f);
+		data_map_drop(f);
 		pthread_mutex_unlock(&f->lock);
-		log_ino(file_ino(f), "write access restored (owned again)");
+		log_ino(data_file_ino(f), "write access restored (owned again)");
 	}
 	pthread_rwlock_unlock(&f->gate);
 	pthread_rwlock_rdlock(&f->gate);
@@ -951,10 +700,10 @@ int data_flush(struct data *d, struct data_file *f)
 	f->size_dirty = f->mtime_dirty = 0;
 	pthread_mutex_unlock(&f->lock);
 
-	rc = mdc_write_done(d->mdc, file_ino(f), size, mtv, (int64_t)mt.tv_sec,
+	rc = mdc_write_done(d->mdc, data_file_ino(f), size, mtv, (int64_t)mt.tv_sec,
 			    (uint32_t)mt.tv_nsec, r, nr, &a);
 	if (rc) {
-		log_ino(file_ino(f), "reporting written data (size %llu, %u "
+		log_ino(data_file_ino(f), "reporting written data (size %llu, %u "
 			"ranges) failed: %s", (unsigned long long)size, nr,
 			csvfs_strerror(rc));
 		/* Keep it for the next report. */
@@ -987,14 +736,14 @@ int data_fsync(struct data *d, struct data_file *f)
 	 */
 	rc = dev_flush(d->dev);
 	if (rc) {
-		log_ino(file_ino(f), "device flush failed: %s",
+		log_ino(data_file_ino(f), "device flush failed: %s",
 			csvfs_strerror(rc));
 		return -EIO;
 	}
 	rc = data_flush(d, f);
 	if (rc)
 		return rc;
-	return mdc_fsync(d->mdc, file_ino(f));
+	return mdc_fsync(d->mdc, data_file_ino(f));
 }
 
 int data_recall(struct data *d, uint64_t ino)
@@ -1015,7 +764,7 @@ int data_recall(struct data *d, uint64_t ino)
 	if (!rc)
 		rc = rc2;
 	pthread_mutex_lock(&f->lock);
-	map_drop(f);
+	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 	return rc;
@@ -1068,8 +817,86 @@ void data_map_inval(struct data *d, uint64_t ino)
 
 	if (!f)
 		return;
+	__atomic_add_fetch(&f->map_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&f->lock);
+	f->mode_stale = 1;
+	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
+}
+
+void data_note_mode(struct data *d, uint64_t ino, uint32_t mode)
+{
+	struct data_file *f = file_get(d, ino);
+
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->mode = mode;
+	f->mode_stale = 0;
+	pthread_mutex_unlock(&f->lock);
+	file_put(d, f);
+}
+
+/*
+ * The rule of the kernel's FUSE setattr (fs/fuse/dir.c): setuid always,
+ * setgid only with group-execute (without it, setgid marks mandatory
+ * locking, not privilege).
+ */
+static int mode_has_privs(uint32_t mode)
+{
+	return (mode & S_ISUID) ||
+	       (mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
+int data_has_privs(struct data *d, struct data_file *f)
+{
+	uint64_t ino = data_file_ino(f);
+	struct csvfs_attr a;
+	uint32_t mode;
+	int stale, rc;
+
+	pthread_mutex_lock(&f->lock);
+	stale = f->mode_stale;
+	f->mode_stale = 0;
+	mode = f->mode;
+	pthread_mutex_unlock(&f->lock);
+	if (stale) {
+		/* Rare: another node changed the file since we knew it. */
+		rc = mdc_getattr(d->mdc, ino, &a);
+		if (rc) {
+			pthread_mutex_lock(&f->lock);
+			f->mode_stale = 1;
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		mode = a.mode;
+		pthread_mutex_lock(&f->lock);
+		f->mode = mode;
+		pthread_mutex_unlock(&f->lock);
+	}
+	return S_ISREG(mode) && mode_has_privs(mode);
+}
+
+int data_kill_privs(struct data *d, struct data_file *f)
+{
+	uint64_t ino = data_file_ino(f);
+	struct mdc_setattr sa;
+	struct csvfs_attr a;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.valid = CSVFS_SA_KILL_SUIDGID;
+	rc = mdc_setattr(d->mdc, ino, &sa, &a);
+	if (rc) {
+		log_ino(ino, "clearing setuid/setgid before a write failed: %s",
+			csvfs_strerror(rc));
+		return rc;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->mode = a.mode;
+	pthread_mutex_unlock(&f->lock);
+	return 1;
 }
 
 int data_flush_ino(struct data *d, uint64_t ino)
@@ -1155,7 +982,7 @@ void data_attr_changed(struct data *d, uint64_t ino,
 	f->size = a->size;
 	f->size_dirty = 0;
 	f->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
-	map_drop(f);
+	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 }

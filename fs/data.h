@@ -95,6 +95,19 @@ int data_recall(struct data *d, uint64_t ino);
  */
 void data_map_inval(struct data *d, uint64_t ino);
 /*
+ * Setuid/setgid (issue 19), for direct-I/O writes. data_has_privs: 1 when
+ * the file's mode, as this node knows it, has setuid, or setgid with
+ * group-execute; 0 when not; -errno. No request unless a coordinator
+ * INVAL of the file made the mode stale (then one GETATTR). The mode
+ * comes from the open and from data_note_mode (this node's setattrs).
+ * data_kill_privs: asks the coordinator to clear them (SETATTR
+ * CSVFS_SA_KILL_SUIDGID) before the write goes on: 1 when done, or
+ * -errno. FUSE worker threads.
+ */
+int data_has_privs(struct data *d, struct data_file *f);
+int data_kill_privs(struct data *d, struct data_file *f);
+void data_note_mode(struct data *d, uint64_t ino, uint32_t mode);
+/*
  * Self-fencing (DESIGN.md): on, no byte reaches the device any more (writes
  * fail with EIO) -- at once, without waiting for anything; off (quorum is
  * back), every file open now must first prove with the coordinator that

@@ -44,12 +44,14 @@
 #include "fs/fsops.h"
 #include "fs/fsops_i.h"
 #include "fs/itab.h"
+#include "fs/lkc.h"
 #include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
 
 #define FSOPS_MAX_WRITE		(1u << 20)
 #define FSOPS_XATTR_NAME_MAX	255
+#define FSOPS_BLKSIZE		65536	/* st_blksize */
 
 struct lookup_ent {
 	struct itab_node node;
@@ -142,7 +144,13 @@ static void fill_stat(struct fsops_ctx *c, struct csvfs_attr *a,
 	st->st_gid = a->gid;
 	st->st_rdev = a->rdev;
 	st->st_size = (off_t)a->size;
-	st->st_blksize = a->blksize ? a->blksize : 1u << c->block_shift;
+	/*
+	 * Not the large block: stdio and python size their buffers by it
+	 * (a 100-byte random read refills a whole st_blksize through direct
+	 * I/O) and cp uses max(st_blksize, 128 KiB). 64 KiB: README
+	 * "st_blksize" has the measurement.
+	 */
+	st->st_blksize = FSOPS_BLKSIZE;
 	st->st_blocks = (blkcnt_t)(a->alloc_bytes / 512);
 	/* Inline data takes no block; tar and cp take 0 blocks for a hole. */
 	if (!st->st_blocks && (a->flags & CSVFS_IFL_INLINE))
@@ -207,18 +215,18 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
 			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
 			FUSE_CAP_ASYNC_DIO | FUSE_CAP_AUTO_INVAL_DATA |
-			FUSE_CAP_CACHE_SYMLINKS;
+			FUSE_CAP_CACHE_SYMLINKS | FUSE_CAP_POSIX_LOCKS |
+			FUSE_CAP_FLOCK_LOCKS;
 	/*
 	 * No writeback cache (the kernel would own size and mtime, which the
 	 * coordinator must own). No HANDLE_KILLPRIV: the kernel clears
-	 * setuid/setgid on write and chown itself, through setattr. No lock
-	 * forwarding yet: POSIX and flock locks stay local to this node.
+	 * setuid/setgid on write and chown itself, through setattr. POSIX
+	 * (fcntl, OFD) and flock locks go to the coordinator (fsops_lock.c).
 	 * No ATOMIC_O_TRUNC: the kernel truncates with its own setattr (size
 	 * 0, mtime now) before the open (the coordinator ignores
 	 * CSVFS_OPEN_TRUNC; file_open copes if O_TRUNC ever arrives).
 	 */
 	unsigned never = FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_HANDLE_KILLPRIV |
-			 FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS |
 			 FUSE_CAP_ATOMIC_O_TRUNC;
 
 	conn->want |= want & conn->capable;
@@ -398,8 +406,10 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	uint32_t f = 0;
 	int rc;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-	    ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE))) {
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+				RENAME_WHITEOUT) ||
+	    ((flags & RENAME_EXCHANGE) &&
+	     (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)))) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
@@ -407,12 +417,16 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		f |= CSVFS_RENAME_NOREPLACE;
 	if (flags & RENAME_EXCHANGE)
 		f |= CSVFS_RENAME_EXCHANGE;
+	if (flags & RENAME_WHITEOUT)
+		f |= CSVFS_RENAME_WHITEOUT;
 	rc = fsops_name_check(name);
 	if (!rc)
 		rc = fsops_name_check(newname);
 	if (!rc)
-		rc = mdc_rename(c->mdc, fsops_to_ino(c, parent), name,
-				fsops_to_ino(c, newparent), newname, f);
+		rc = mdc_rename_wo(c->mdc, fsops_to_ino(c, parent), name,
+				   fsops_to_ino(c, newparent), newname, f,
+				   fuse_req_ctx(req)->uid,
+				   fuse_req_ctx(req)->gid);
 	fsops_reply_err(req, rc);
 }
 
@@ -516,6 +530,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t fino, struct stat *attr,
 		goto out;
 	if (sa.valid & CSVFS_SA_SIZE)
 		data_attr_changed(c->data, ino, &a);
+	data_note_mode(c->data, ino, a.mode);
 out:
 	if (rc)
 		fsops_reply_err(req, rc);
@@ -551,6 +566,19 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes ------------------------------------------------------ */
 
+int fsops_xa_reply(const char *val, int n, size_t cap, char *buf,
+		   size_t size)
+{
+	if (n < 0 || (size_t)n >= cap)
+		return -ERANGE;
+	if (size == 0)
+		return n;
+	if ((size_t)n > size)
+		return -ERANGE;
+	memcpy(buf, val, (size_t)n);
+	return n;
+}
+
 /*
  * Only "user." and "trusted." are stored. "security." and "system." (ACLs,
  * capabilities, SELinux labels) fail at once with EOPNOTSUPP, so the
@@ -578,7 +606,8 @@ static int is_own_xa(const struct fsops_ctx *c, const char *name)
 	return c->shared && (!strcmp(name, FSOPS_XA_OWNER) ||
 			     !strcmp(name, FSOPS_XA_HANDOFF) ||
 			     !strcmp(name, FSOPS_XA_MULTIWRITER) ||
-			     !strcmp(name, FSOPS_XA_PINNED));
+			     !strcmp(name, FSOPS_XA_PINNED) ||
+			     !strcmp(name, FSOPS_XA_STRICT));
 }
 
 /* Parses a decimal node id 1..UINT32_MAX from [p, p+len). */
@@ -622,7 +651,7 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 			if (!rc)
 				rc = mdc_getattr(c->mdc, ino, &a);
 			if (!rc)
-				from = a.own_mode == CSVFS_OWN_EXCLUSIVE ?
+				from = a.own_mode == CSVFS_OWN_WRITER ?
 				       a.own_node : 0;
 		}
 		if (rc)
@@ -638,7 +667,8 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 		return rc;
 	}
 	flag = !strcmp(name, FSOPS_XA_MULTIWRITER) ? CSVFS_IFL_MULTIWRITER :
-						     CSVFS_IFL_PINNED;
+	       !strcmp(name, FSOPS_XA_STRICT) ? CSVFS_IFL_STRICT :
+						CSVFS_IFL_PINNED;
 	if (size != 1 || (value[0] != '0' && value[0] != '1'))
 		return -EINVAL;
 	return mdc_set_iflags(c->mdc, ino, value[0] == '1' ? flag : 0,
@@ -657,25 +687,22 @@ static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
 		return rc;
 	if (!strcmp(name, FSOPS_XA_OWNER))
 		n = snprintf(tmp, sizeof(tmp), "node=%u mode=%s since_ns=%llu "
-			     "epoch=%llu", a.own_node, lockd_mode_name(a.own_mode),
+			     "epoch=%llu readers=%u", a.own_node,
+			     lockd_mode_name(a.own_mode),
 			     (unsigned long long)a.own_since_ns,
-			     (unsigned long long)a.own_epoch);
+			     (unsigned long long)a.own_epoch, a.own_count);
 	else if (!strcmp(name, FSOPS_XA_MULTIWRITER))
 		n = snprintf(tmp, sizeof(tmp), "%d",
 			     !!(a.flags & CSVFS_IFL_MULTIWRITER));
 	else if (!strcmp(name, FSOPS_XA_PINNED))
 		n = snprintf(tmp, sizeof(tmp), "%d",
 			     !!(a.flags & CSVFS_IFL_PINNED));
+	else if (!strcmp(name, FSOPS_XA_STRICT))
+		n = snprintf(tmp, sizeof(tmp), "%d",
+			     !!(a.flags & CSVFS_IFL_STRICT));
 	else
 		return -ENODATA;
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }
 
 void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se)
@@ -695,12 +722,12 @@ void fsops_fence(struct fsops_ctx *c, int on)
 
 int fsops_recall(struct fsops_ctx *c, uint64_t ino)
 {
-	int rc = data_recall(c->data, ino);
-
+	/* Page-cached handles first: the kernel writes back dirty shared
+	 * mmap pages through us, which must happen before the revoke. */
 	if (c->se)
 		fuse_lowlevel_notify_inval_inode(c->se, fsops_to_fuse(c, ino),
 						 0, 0);
-	return rc;
+	return data_recall(c->data, ino);
 }
 
 static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
@@ -775,6 +802,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	else if (fsops_is_space_xa(name))
 		rc = fsops_space_xa_get(c, fsops_to_ino(c, ino), name, buf,
 					size);
+	else if (!strcmp(name, FSOPS_XA_LOCKS))
+		rc = fsops_locks_xa_get(c, fsops_to_ino(c, ino), buf, size);
 	else if (is_ctl(c, ino, name))
 		rc = c->ctl_get(c->ctl_ctx, name, buf, size);
 	else
@@ -850,6 +879,9 @@ static const struct fuse_lowlevel_ops fsops_ll = {
 	.create		= fsops_create,
 	.fallocate	= fsops_fallocate,
 	.lseek		= fsops_lseek,
+	.getlk		= fsops_getlk,
+	.setlk		= fsops_setlk,
+	.flock		= fsops_flock,
 };
 
 const struct fuse_lowlevel_ops *fsops_lowlevel_ops(void)
@@ -890,6 +922,13 @@ int fsops_init(const struct fsops_opts *o, struct fsops_ctx **out)
 		free(c);
 		return rc;
 	}
+	/* Standalone: node 1, the coordinator's default (mds_opts). */
+	rc = lkc_new(o->mdc, o->node_id ? o->node_id : 1, o->shared, &c->lkc);
+	if (rc) {
+		data_free(c->data);
+		free(c);
+		return rc;
+	}
 	pthread_mutex_init(&c->lookup_lock, NULL);
 	pthread_mutex_init(&c->open_lock, NULL);
 	itab_init(&c->lookups);
@@ -914,6 +953,7 @@ void fsops_free(struct fsops_ctx *c)
 {
 	if (!c)
 		return;
+	lkc_free(c->lkc);
 	data_free(c->data);
 	itab_each(&c->lookups, free_lookup, NULL);
 	itab_release(&c->lookups);

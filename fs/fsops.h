@@ -56,18 +56,23 @@ struct fsops_opts {
 /*
  * File ownership xattrs, on any regular file of a cluster mount, answered
  * by fsops through the coordinator (see fs/client_api.h):
- *   trusted.csvfs.owner       get: "node=N mode=M since_ns=T epoch=E"
+ *   trusted.csvfs.owner       get: "node=N mode=M since_ns=T epoch=E
+ *                             readers=R" (node: the writer in
+ *                             single-writer mode; R: other holders)
  *   trusted.csvfs.handoff     set "TO" or "FROM:TO": HANDOFF to node TO
  *                             (FROM: the owner in the caller's view;
  *                             without it the owner the coordinator
  *                             reports now)
  *   trusted.csvfs.multiwriter set "1" / "0"; get "0" / "1"
  *   trusted.csvfs.pinned      set "1" / "0"; get "0" / "1"
+ *   trusted.csvfs.strict      set "1" / "0"; get "0" / "1": while a node
+ *                             writes, no other node may even read
  */
 #define FSOPS_XA_OWNER		"trusted.csvfs.owner"
 #define FSOPS_XA_HANDOFF	"trusted.csvfs.handoff"
 #define FSOPS_XA_MULTIWRITER	"trusted.csvfs.multiwriter"
 #define FSOPS_XA_PINNED		"trusted.csvfs.pinned"
+#define FSOPS_XA_STRICT		"trusted.csvfs.strict"
 
 /*
  * Space management xattrs (fs/fsops_space.c), on standalone and cluster
@@ -88,6 +93,23 @@ struct fsops_opts {
 #define FSOPS_XA_GROW		"trusted.csvfs.grow"
 #define FSOPS_XA_SPACE		"trusted.csvfs.space"
 
+/*
+ * Application locks (fs/fsops_lock.c), on any file:
+ *   trusted.csvfs.locks       get: one line per lock held on the file,
+ *                             "node=N pid=P posix|flock read|write
+ *                             start=S end=E|eof"
+ */
+#define FSOPS_XA_LOCKS		"trusted.csvfs.locks"
+
+/*
+ * The one getxattr size probe for values a daemon formats itself (the
+ * ctl_get hooks, the ownership and space xattrs): val holds n bytes as
+ * snprintf returned them for a buffer of cap bytes; size 0 asks for the
+ * length only. Returns the length, -ERANGE when the value was cut short
+ * in val (n < 0 or n >= cap) or is longer than size. Any thread.
+ */
+int fsops_xa_reply(const char *val, int n, size_t cap, char *buf,
+		   size_t size);
 
 /*
  * Creates the operations' context (lookup-count table, data path).
@@ -117,6 +139,13 @@ int fsops_recall(struct fsops_ctx *c, uint64_t ino);
  * on I/O.
  */
 void fsops_inval(struct fsops_ctx *c, uint64_t ino);
+/*
+ * Application locks: the coordinator's wake-up push for the queued lock
+ * request wait_id, and "the coordinator changed or the connection was
+ * remade": give it our locks again (fs/lkc.h). Any thread; never block.
+ */
+void fsops_lock_wake(struct fsops_ctx *c, uint64_t wait_id);
+void fsops_lock_reclaim(struct fsops_ctx *c);
 /* Self-fencing of the data path (data_fence). */
 void fsops_fence(struct fsops_ctx *c, int on);
 /* Frees c. Main thread, after fsops_release and fuse_session_destroy. */

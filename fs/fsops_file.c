@@ -2,17 +2,21 @@
  * fsops_file: the FUSE operations on open files and directories (see the
  * top of fsops.c for inode numbers, lookup counts and attributes).
  *
- * Files are served by the data path (fs/data.h); fi->fh holds the
- * struct data_file of the inode, shared by all its handles. A file opened
+ * Files are served by the data path (fs/data.h); fi->fh holds a struct
+ * fsops_fh of the open, which points to the struct data_file of the
+ * inode, shared by all its handles. A file opened
  * with O_DIRECT gets FOPEN_DIRECT_IO; other opens use the page cache
  * (write-through: no writeback cache), invalidated at every open.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/falloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
@@ -21,14 +25,26 @@
 #include "fs/data.h"
 #include "fs/fsops_i.h"
 #include "fs/log.h"
+#include "lockd/lockd.h"
 #include "net/mdc.h"
 
 /* Smallest readdirplus record (header + entry_out + attr), for sizing. */
 #define FSOPS_DIRENTPLUS_MIN	152
 
+/*
+ * One open of a file. The data path's file is shared by the node's opens
+ * of an inode; this wrapper is unique per open, so that fs/lkc.c can tell
+ * which open file description took an OFD lock (dropped at its release).
+ */
+struct fsops_fh {
+	struct data_file *df;
+};
+
 static struct data_file *fh_file(const struct fuse_file_info *fi)
 {
-	return (struct data_file *)(uintptr_t)fi->fh;
+	const struct fsops_fh *h = (const void *)(uintptr_t)fi->fh;
+
+	return h ? h->df : NULL;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -44,21 +60,43 @@ static uint32_t open_flags(int flags)
 	return f;
 }
 
-/* Open handles of one ino on this node (cluster mode, under open_lock). */
+/*
+ * Open handles of one ino on this node (cluster mode, under open_lock).
+ *
+ * Page cache on cluster nodes: a handle opened without O_DIRECT on the
+ * node that is the file's single writer uses the page cache (and so
+ * allows shared writable mmap), as on a standalone mount; every other
+ * cluster handle is direct I/O. The cache stays right because no other
+ * node writes while this one holds the write right, and a cached handle
+ * keeps it: the node gives up write access (CSVFS_OPEN_LAST_WRITE) only
+ * once its last read-write handle AND its last cached handle are closed.
+ * Writes are write-through (no writeback cache) and shared-mmap pages
+ * are written back at close, so a reader elsewhere sees them after the
+ * writer's close; a handoff flushes and drops the cache (fsops_recall).
+ */
 struct open_ent {
 	struct itab_node node;
-	uint32_t n;
+	uint32_t n;			/* all handles */
+	uint32_t nw;			/* of which read-write */
+	uint32_t nc;			/* of which page-cached */
 };
 
-/* Adds delta to ino's handle count; returns the new count or -ENOMEM. */
-static long opens_add(struct fsops_ctx *c, uint64_t ino, int delta)
+/*
+ * Adds delta (+1 or -1) to ino's handle counts (write: a read-write
+ * handle; cached: a page-cached one). Returns the CSVFS_OPEN_LAST* flags
+ * a release must carry: LAST when the node's last handle closed,
+ * LAST_WRITE when it no longer needs write access (no read-write and no
+ * cached handle left) but read-only ones stay; 0 otherwise; -ENOMEM.
+ */
+static int opens_add(struct fsops_ctx *c, uint64_t ino, int delta, int write,
+		     int cached)
 {
 	struct open_ent *e = (struct open_ent *)itab_get(&c->opens, ino);
-	long n;
+	int had;
 
 	if (!e) {
 		if (delta < 0)
-			return 0;
+			return CSVFS_OPEN_LAST;
 		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
@@ -68,73 +106,131 @@ static long opens_add(struct fsops_ctx *c, uint64_t ino, int delta)
 			return -ENOMEM;
 		}
 	}
-	n = (long)e->n + delta;
-	if (n <= 0) {
-		itab_del(&c->opens, &e->node);
-		free(e);
+	if (delta > 0) {
+		e->n++;
+		e->nw += !!write;
+		e->nc += !!cached;
 		return 0;
 	}
-	e->n = (uint32_t)n;
-	return n;
+	had = e->nw || e->nc;
+	if (e->n)
+		e->n--;
+	if (write && e->nw)
+		e->nw--;
+	if (cached && e->nc)
+		e->nc--;
+	if (e->n == 0) {
+		itab_del(&c->opens, &e->node);
+		free(e);
+		return CSVFS_OPEN_LAST;
+	}
+	return had && !e->nw && !e->nc ? CSVFS_OPEN_LAST_WRITE : 0;
 }
 
-/* Names the owner of a file another node holds (after -EBUSY). */
+/* Names the node that holds a file another node could not open. */
 static void log_busy(struct fsops_ctx *c, uint64_t ino, uint32_t f)
 {
+	const char *what = f & CSVFS_OPEN_WRITE ? "write" : "read";
 	struct csvfs_attr a;
 
-	if (mdc_getattr(c->mdc, ino, &a) == 0)
-		log_ino(ino, "open for %s refused: %s by node %u",
-			f & CSVFS_OPEN_WRITE ? "write" : "read",
-			a.own_mode == CSVFS_OWN_EXCLUSIVE ?
-			"owned exclusively" : "held shared-read", a.own_node);
+	if (mdc_getattr(c->mdc, ino, &a))
+		log_ino(ino, "open for %s refused: held by another node", what);
+	else if (a.own_mode == CSVFS_OWN_WRITER)
+		log_ino(ino, "open for %s refused: node %u has it open for "
+			"writing%s", what, a.own_node,
+			a.flags & CSVFS_IFL_STRICT ?
+			" (strict: no reader elsewhere)" : "");
 	else
-		log_ino(ino, "open for %s refused: owned by another node",
-			f & CSVFS_OPEN_WRITE ? "write" : "read");
+		log_ino(ino, "open for %s refused: %s by node %u", what,
+			lockd_mode_name(a.own_mode), a.own_node);
 }
 
-/* mdc_open, counting the handle (cluster mode). */
-/*
- * Opens ino on the coordinator, or, when opened is set, records an open
- * the coordinator already made (CREATE) whose attributes are in *a.
- */
-static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f,
-		    struct csvfs_attr *a, int opened)
+/* May a handle of a file with attributes a use the page cache here? */
+static int may_cache(const struct fsops_ctx *c, const struct csvfs_attr *a,
+		     int flags)
 {
-	long n;
-	int rc = 0;
-
+	if (flags & O_DIRECT)
+		return 0;
 	if (!c->shared)
-		return opened ? 0 : mdc_open(c->mdc, ino, f, a);
-	pthread_mutex_lock(&c->open_lock);
-	if (!opened)
-		rc = mdc_open(c->mdc, ino, f, a);
-	if (!rc) {
-		n = opens_add(c, ino, 1);
-		if (n < 0) {
-			rc = (int)n;
-			mdc_release(c->mdc, ino, f |
-				    (itab_get(&c->opens, ino) ? 0 :
-				     CSVFS_OPEN_LAST));
-		}
+		return 1;
+	return a->own_mode == CSVFS_OWN_WRITER && a->own_node == c->node_id &&
+	       !(a->flags & CSVFS_IFL_MULTIWRITER);
+}
+
+/*
+ * A close reaches us as FUSE RELEASE after close(2) has returned: the
+ * kernel sends it in the background. So when QEMU's migration source
+ * closes its read-write descriptor and the target reopens the image for
+ * writing a moment later, the source's release may still be on its way.
+ * A write open refused with EBUSY is therefore asked again for up to
+ * FSOPS_BUSY_WAIT_MS before the refusal stands. Read opens never wait.
+ */
+#define FSOPS_BUSY_WAIT_MS	2000
+#define FSOPS_BUSY_STEP_MS	20
+
+/* Waits one step before a write open refused with EBUSY is asked again;
+ * 0 while the wait may go on, -EBUSY when it is over. */
+static int busy_step(uint32_t f, int *waited)
+{
+	struct timespec step = { 0, FSOPS_BUSY_STEP_MS * 1000000L };
+
+	if (!(f & CSVFS_OPEN_WRITE) || *waited >= FSOPS_BUSY_WAIT_MS)
+		return -EBUSY;
+	nanosleep(&step, NULL);
+	*waited += FSOPS_BUSY_STEP_MS;
+	return 0;
+}
+
+/*
+ * Opens ino on the coordinator (cluster mode: counting the handle), or,
+ * when opened is set, records an open the coordinator already made
+ * (CREATE) whose attributes are in *a. Sets *cached when the handle may
+ * use the page cache (see struct open_ent).
+ */
+static int own_open(struct fsops_ctx *c, uint64_t ino, uint32_t f, int flags,
+		    struct csvfs_attr *a, int opened, int *cached)
+{
+	int n, rc = 0, waited = 0;
+
+	*cached = 0;
+	if (!c->shared) {
+		rc = opened ? 0 : mdc_open(c->mdc, ino, f, a);
+		*cached = !rc && may_cache(c, a, flags);
+		return rc;
 	}
-	pthread_mutex_unlock(&c->open_lock);
+	do {
+		/* (the wait happens outside open_lock) */
+		pthread_mutex_lock(&c->open_lock);
+		if (!opened)
+			rc = mdc_open(c->mdc, ino, f, a);
+		if (!rc) {
+			*cached = may_cache(c, a, flags);
+			n = opens_add(c, ino, 1, f & CSVFS_OPEN_WRITE, *cached);
+			if (n < 0) {
+				rc = n;
+				mdc_release(c->mdc, ino, f |
+					    (itab_get(&c->opens, ino) ? 0 :
+					     CSVFS_OPEN_LAST));
+			}
+		}
+		pthread_mutex_unlock(&c->open_lock);
+	} while (rc == -EBUSY && busy_step(f, &waited) == 0);
 	if (rc == -EBUSY)
 		log_busy(c, ino, f);
 	return rc;
 }
 
-/* mdc_release; the node's last handle gives up its ownership. */
-static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f)
+/* mdc_release; the node's last (read-write) handle gives up that hold. */
+static int own_release(struct fsops_ctx *c, uint64_t ino, uint32_t f,
+		       int cached)
 {
-	int rc;
+	int last, rc;
 
 	if (!c->shared)
 		return mdc_release(c->mdc, ino, f);
 	pthread_mutex_lock(&c->open_lock);
-	if (opens_add(c, ino, -1) == 0)
-		f |= CSVFS_OPEN_LAST;
-	rc = mdc_release(c->mdc, ino, f);
+	last = opens_add(c, ino, -1, f & CSVFS_OPEN_WRITE, cached);
+	rc = mdc_release(c->mdc, ino, f | (uint32_t)(last > 0 ? last : 0));
 	pthread_mutex_unlock(&c->open_lock);
 	return rc;
 }
@@ -149,9 +245,10 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 {
 	uint32_t f = open_flags(fi->flags);
 	struct data_file *df;
+	struct fsops_fh *h;
 	struct mdc_setattr sa;
 	struct csvfs_attr a;
-	int rc;
+	int rc, cached;
 
 	if (created)
 		a = *created;
@@ -161,7 +258,7 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		if (rc)
 			return rc;
 	}
-	rc = own_open(c, ino, f, &a, created != NULL);
+	rc = own_open(c, ino, f, fi->flags, &a, created != NULL, &cached);
 	if (rc)
 		return rc;
 	/* The coordinator may ignore CSVFS_OPEN_TRUNC: truncate here. */
@@ -170,19 +267,22 @@ static int file_open(struct fsops_ctx *c, uint64_t ino,
 		sa.valid = CSVFS_SA_SIZE | CSVFS_SA_MTIME_NOW;
 		rc = mdc_setattr(c->mdc, ino, &sa, &a);
 		if (rc) {
-			own_release(c, ino, f);
+			own_release(c, ino, f, cached);
 			return rc;
 		}
 	}
-	rc = data_open(c->data, ino, &a, &df);
+	h = malloc(sizeof(*h));
+	rc = h ? data_open(c->data, ino, &a, &df) : -ENOMEM;
 	if (rc) {
-		own_release(c, ino, f);
+		free(h);
+		own_release(c, ino, f, cached);
 		return rc;
 	}
+	h->df = df;
 	if (f & CSVFS_OPEN_TRUNC)
 		data_attr_changed(c->data, ino, &a);
-	fi->fh = (uintptr_t)df;
-	fi->direct_io = c->shared || (fi->flags & O_DIRECT);
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = !cached;
 	fi->keep_cache = 0;
 	return 0;
 }
@@ -194,7 +294,9 @@ static int file_close(struct fsops_ctx *c, uint64_t ino,
 	int rc, rc2;
 
 	rc = data_close(c->data, fh_file(fi));
-	rc2 = own_release(c, ino, open_flags(fi->flags));
+	free((void *)(uintptr_t)fi->fh);
+	fi->fh = 0;
+	rc2 = own_release(c, ino, open_flags(fi->flags), !fi->direct_io);
 	if (rc2)
 		log_ino(ino, "release on the coordinator failed: %s",
 			csvfs_strerror(rc2));
@@ -290,18 +392,63 @@ void fsops_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_buf(req, buf, n);
 }
 
+/*
+ * Whether the writer has CAP_FSETID, the kernel's test (should_remove_suid)
+ * for keeping setuid/setgid: its effective capability set in
+ * /proc/PID/status (the FUSE request's pid, in this daemon's pid
+ * namespace). A writer gone already: root is taken to have it.
+ */
+static int caller_has_fsetid(fuse_req_t req)
+{
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	unsigned long long cap;
+	char path[64], line[256];
+	int has = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)who->pid);
+	f = who->pid > 0 ? fopen(path, "re") : NULL;
+	if (f) {
+		while (has < 0 && fgets(line, sizeof(line), f))
+			if (sscanf(line, "CapEff: %llx", &cap) == 1)
+				has = !!(cap & (1ull << CAP_FSETID));
+		fclose(f);
+	}
+	return has < 0 ? who->uid == 0 : has;
+}
+
 void fsops_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		 size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
-	int rc;
+	int rc = 0;
 
-	(void)ino;
 	if (off < 0) {
 		fsops_reply_err(req, -EINVAL);
 		return;
 	}
-	rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf, size);
+	/*
+	 * Direct I/O: the kernel leaves setuid/setgid to us. A page-cache
+	 * write arrives after the kernel cleared them itself (a setattr,
+	 * which data_note_mode saw), and writeback is no caller's write.
+	 * Only a file whose mode has them costs anything: the writer's
+	 * capabilities, then a SETATTR.
+	 */
+	if (!fi->writepage) {
+		rc = data_has_privs(c->data, fh_file(fi));
+		if (rc > 0 && !caller_has_fsetid(req))
+			rc = data_kill_privs(c->data, fh_file(fi));
+		else if (rc > 0)
+			rc = 0;
+	}
+	/* The kernel's cached mode is out of date (attributes only). */
+	if (rc > 0 && c->se)
+		fuse_lowlevel_notify_inval_inode(c->se, ino, -1, 0);
+	if (rc > 0)
+		rc = 0;
+	if (!rc)
+		rc = data_write(c->data, fh_file(fi), (uint64_t)off, buf,
+				size);
 	if (rc) {
 		fsops_reply_err(req, rc);
 		return;
@@ -314,7 +461,7 @@ void fsops_flush(fuse_req_t req, fuse_ino_t ino,
 {
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
-	(void)ino;
+	fsops_lock_flush(c, fsops_to_ino(c, ino), fi);
 	fsops_reply_err(req, data_flush(c->data, fh_file(fi)));
 }
 
@@ -324,6 +471,7 @@ void fsops_release_file(fuse_req_t req, fuse_ino_t ino,
 	struct fsops_ctx *c = fsops_ctx_of(req);
 
 	/* The kernel ignores release errors; file_close logged them. */
+	fsops_lock_release(c, fsops_to_ino(c, ino), fi);
 	file_close(c, fsops_to_ino(c, ino), fi);
 	fuse_reply_err(req, 0);
 }

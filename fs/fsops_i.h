@@ -40,6 +40,7 @@ struct fsops_ctx {
 	 */
 	pthread_mutex_t open_lock;
 	struct itab opens;
+	struct lkc *lkc;		/* application locks (fs/lkc.h) */
 };
 
 static inline struct fsops_ctx *fsops_ctx_of(fuse_req_t req)
@@ -110,5 +111,22 @@ int fsops_space_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 /* Returns the length or -errno, as getxattr (size 0: length only). */
 int fsops_space_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
 		       char *buf, size_t size);
+
+/* fsops_lock.c: application locks. */
+void fsops_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		 struct flock *lock);
+void fsops_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		 struct flock *lock, int sleep);
+void fsops_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		 int op);
+/* flush: the closing process's fcntl locks on ino go (POSIX). */
+void fsops_lock_flush(struct fsops_ctx *c, uint64_t ino,
+		      struct fuse_file_info *fi);
+/* release: the handle's flock and OFD locks go. */
+void fsops_lock_release(struct fsops_ctx *c, uint64_t ino,
+			struct fuse_file_info *fi);
+/* FSOPS_XA_LOCKS: length or -errno, as getxattr. */
+int fsops_locks_xa_get(struct fsops_ctx *c, uint64_t ino, char *buf,
+		       size_t size);
 
 #endif /* CSVFS_FS_FSOPS_I_H */

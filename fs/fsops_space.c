@@ -109,12 +109,5 @@ int fsops_space_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,
 	} else {
 		return -ENODATA;
 	}
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ERANGE;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
+	return fsops_xa_reply(tmp, n, sizeof(tmp), buf, size);
 }

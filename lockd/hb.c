@@ -94,9 +94,7 @@ int hb_read(struct dev *d, const struct csvfs_super *sb, uint32_t slot,
 		return -ENOMEM;
 	rc = dev_pread(d, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
 	if (!rc)
-		rc = od_check(raw, CSVFS_MAGIC_HB, mblk, sb->hdr.uuid);
-	if (!rc)
-		od_hb_decode(raw, out);
+		rc = od_hb_slot_decode(raw, mblk, sb->hdr.uuid, out);
 	free(raw);
 	return rc;
 }
@@ -112,15 +110,13 @@ static int stamp(struct hb *h, uint32_t state)
 	if (!raw)
 		return -ENOMEM;
 	memset(&hb, 0, sizeof(hb));
-	od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, h->mblk, h->uuid);
 	hb.node_id = h->node;
 	hb.state = state;
 	hb.incarnation = h->incarnation;
 	hb.counter = ++h->counter;
 	hb.timestamp_ns = real_ns();
 	gethostname(hb.hostname, sizeof(hb.hostname) - 1);
-	od_hb_encode(&hb, raw);
-	od_seal(raw);
+	od_hb_slot_encode(&hb, h->mblk, h->uuid, raw);
 	rc = dev_pwrite(h->dev, raw, CSVFS_MBLK_SIZE,
 			h->mblk * CSVFS_MBLK_SIZE);
 	free(raw);

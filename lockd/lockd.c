@@ -3,15 +3,18 @@
  * it reads and writes only the state it is given.
  *
  * Choices written down:
- * - A read-only open with no owner takes shared-read, so that a reader on
- *   one host and a writer on another never meet (DESIGN.md: shared-read
- *   means nobody writes).
- * - A node that is the only shared-read holder may upgrade to exclusive by
- *   opening for write; with other readers present it gets EBUSY.
- * - The exclusive owner's read-only opens stay under the exclusive grant.
+ * - Readers never block a writer and a writer never blocks readers
+ *   (unless the file is strict): with every cluster open served by direct
+ *   I/O, a read on any node reaches the device and sees every write that
+ *   returned on the writer's node, and readers' extent maps are kept
+ *   right by the coordinator's invalidations (fs/data.c rechecks a read
+ *   that an invalidation crossed). What must never happen is two writers:
+ *   a second read-write open is EBUSY.
+ * - The writer's own read-only handles stay under its write hold; when
+ *   its last read-write handle closes it is counted among the readers.
  * - With CSVFS_IFL_MULTIWRITER every open joins the multi-writer holders,
- *   unless the file is still held in another mode by other nodes (the flag
- *   was set while it was open): then EBUSY until they close.
+ *   unless another node is still the single writer (the flag was set while
+ *   it was open): then a write open is EBUSY until it closes.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -25,6 +28,11 @@ static uint64_t bit_of(uint32_t node)
 	return 1ull << (node - 1);
 }
 
+static int fits(uint32_t node)
+{
+	return node >= 1 && node <= LOCKD_MAX_NODE;
+}
+
 static uint32_t lowest_other(uint64_t holders, uint32_t node)
 {
 	uint32_t n;
@@ -35,28 +43,36 @@ static uint32_t lowest_other(uint64_t holders, uint32_t node)
 	return 0;
 }
 
-static void set_mode(struct lockd_state *s, uint32_t mode, uint32_t node,
-		     uint64_t now_ns)
+static uint32_t popcount(uint64_t v)
 {
-	s->mode = mode;
-	s->node = node;
-	s->holders = 0;
-	s->count = 0;
-	s->since_ns = now_ns;
-	s->epoch++;
+	return (uint32_t)__builtin_popcountll(v);
 }
 
-/* Adds node to a shared mode's holders. */
-static int join(struct lockd_state *s, uint32_t node)
+/* Sets holders and everything that follows from them and the writer. */
+static void settle(struct lockd_state *s, uint32_t writer, uint64_t holders,
+		   uint64_t now_ns)
 {
-	if (s->holders & bit_of(node))
-		return 0;
-	s->holders |= bit_of(node);
-	s->count++;
-	if (!s->node)
-		s->node = node;
+	uint32_t mode;
+
+	if (writer)
+		mode = CSVFS_OWN_WRITER;
+	else if (!holders)
+		mode = CSVFS_OWN_NONE;
+	else if (s->mode == CSVFS_OWN_MULTI)
+		mode = CSVFS_OWN_MULTI;	/* until its last holder leaves */
+	else
+		mode = CSVFS_OWN_READERS;
+	if (mode != s->mode || writer != (mode == CSVFS_OWN_WRITER ? s->node : 0))
+		s->since_ns = now_ns;
+	if (mode != CSVFS_OWN_WRITER)
+		s->iflags &= ~(uint32_t)CSVFS_IFL_HANDOFF;
+	s->mode = mode;
+	s->holders = holders;
+	s->count = popcount(holders);
+	s->node = writer ? writer : lowest_other(holders, 0);
+	if (mode == CSVFS_OWN_NONE)
+		s->since_ns = 0;
 	s->epoch++;
-	return 1;
 }
 
 static int busy(uint32_t who, uint32_t *owner)
@@ -66,166 +82,220 @@ static int busy(uint32_t who, uint32_t *owner)
 	return -EBUSY;
 }
 
-int lockd_may_modify(const struct lockd_state *s, uint32_t node, int frees,
-		     uint32_t *owner)
+/* A handoff's reservation that its target never used in time. */
+static int reservation_lapsed(const struct lockd_state *s, uint64_t now_ns)
 {
-	uint32_t n;
-
-	if (s->mode == CSVFS_OWN_NONE ||
-	    (s->mode == CSVFS_OWN_EXCLUSIVE && s->node == node) ||
-	    (s->mode == CSVFS_OWN_MULTI && lockd_holds(s, node) &&
-	     (!frees || s->holders == bit_of(node))))
-		return 0;
-	if (owner) {
-		*owner = s->node;
-		for (n = 1; !*owner && n <= LOCKD_MAX_NODE; n++)
-			if (s->holders & bit_of(n) && n != node)
-				*owner = n;
-	}
-	return -EBUSY;
+	return s->mode == CSVFS_OWN_WRITER &&
+	       (s->iflags & CSVFS_IFL_HANDOFF) &&
+	       now_ns > s->since_ns && now_ns - s->since_ns > LOCKD_RESERVE_NS;
 }
 
 int lockd_holds(const struct lockd_state *s, uint32_t node)
 {
 	if (node == 0)
 		return 0;
+	if (s->mode == CSVFS_OWN_WRITER && s->node == node)
+		return 1;
+	return s->mode != CSVFS_OWN_NONE && fits(node) &&
+	       (s->holders & bit_of(node));
+}
+
+int lockd_is_writer(const struct lockd_state *s, uint32_t node)
+{
+	return node && s->mode == CSVFS_OWN_WRITER && s->node == node;
+}
+
+int lockd_may_modify(const struct lockd_state *s, uint32_t node, int frees,
+		     uint32_t *owner)
+{
 	switch (s->mode) {
-	case CSVFS_OWN_EXCLUSIVE:
-		return s->node == node;
-	case CSVFS_OWN_SHARED_READ:
-	case CSVFS_OWN_MULTI:
-		return node <= LOCKD_MAX_NODE && (s->holders & bit_of(node));
-	default:
+	case CSVFS_OWN_NONE:
+	case CSVFS_OWN_READERS:
+		/* Readers revalidate their maps after the invalidation. */
 		return 0;
+	case CSVFS_OWN_WRITER:
+		if (s->node == node)
+			return 0;
+		return busy(s->node, owner);
+	case CSVFS_OWN_MULTI:
+		/* Other writers write through their maps: never free under
+		 * them. */
+		if (lockd_holds(s, node) &&
+		    (!frees || s->holders == bit_of(node)))
+			return 0;
+		return busy(lowest_other(s->holders, node), owner);
+	default:
+		return busy(s->node, owner);
 	}
+}
+
+/* CSVFS_IFL_MULTIWRITER is set; node is not the single writer. */
+static int acquire_multi(struct lockd_state *s, uint32_t node, int access,
+			 uint64_t now_ns, uint32_t *owner)
+{
+	uint64_t me = bit_of(node);
+
+	if (s->mode == CSVFS_OWN_WRITER) {
+		/* A single writer from before the flag was set: others
+		 * write once it has closed. */
+		if (access == LOCKD_WRITE)
+			return busy(s->node, owner);
+		if (s->holders & me)
+			return 0;
+		settle(s, s->node, s->holders | me, now_ns);
+		return 1;
+	}
+	if (s->mode == CSVFS_OWN_MULTI && (s->holders & me))
+		return 0;
+	/* none, multi-writer, or readers from before the flag was set */
+	s->mode = CSVFS_OWN_MULTI;
+	settle(s, 0, s->holders | me, now_ns);
+	return 1;
 }
 
 int lockd_acquire(struct lockd_state *s, uint32_t node, int access,
 		  uint64_t now_ns, uint32_t *owner)
 {
-	int multi = !!(s->iflags & CSVFS_IFL_MULTIWRITER);
-	uint64_t me;
+	int strict = !!(s->iflags & CSVFS_IFL_STRICT);
+	uint64_t me, others;
 
 	if (node == 0 || (access != LOCKD_READ && access != LOCKD_WRITE))
 		return -EINVAL;
-	me = node <= LOCKD_MAX_NODE ? bit_of(node) : 0;
-	if (s->mode == CSVFS_OWN_EXCLUSIVE) {
-		if (s->node == node)
-			return 0;
-		return busy(s->node, owner);
-	}
-	/* A node without a bitmap bit can only take exclusive. */
-	if (!me && (multi || access == LOCKD_READ))
-		return -ERANGE;
-	if (multi) {
-		if (s->mode == CSVFS_OWN_NONE) {
-			set_mode(s, CSVFS_OWN_MULTI, node, now_ns);
-			return join(s, node);
-		}
-		if (s->mode == CSVFS_OWN_MULTI)
-			return join(s, node);
-		/* shared-read held when the flag was set */
-		if (access == LOCKD_READ)
-			return join(s, node);
-		if (s->holders & ~me)
-			return busy(lowest_other(s->holders, node), owner);
-		set_mode(s, CSVFS_OWN_MULTI, node, now_ns);
-		return join(s, node);
-	}
-	switch (s->mode) {
-	case CSVFS_OWN_NONE:
-		if (access == LOCKD_WRITE) {
-			set_mode(s, CSVFS_OWN_EXCLUSIVE, node, now_ns);
+	if (reservation_lapsed(s, now_ns) && s->node != node)
+		settle(s, 0, s->holders, now_ns);
+	if (lockd_is_writer(s, node)) {
+		if (access == LOCKD_WRITE && (s->iflags & CSVFS_IFL_HANDOFF)) {
+			/* The handoff's target opens for writing: it is
+			 * the writer in its own right from now on. */
+			s->iflags &= ~(uint32_t)CSVFS_IFL_HANDOFF;
+			s->epoch++;
 			return 1;
 		}
-		set_mode(s, CSVFS_OWN_SHARED_READ, node, now_ns);
-		return join(s, node);
-	case CSVFS_OWN_SHARED_READ:
-		if (access == LOCKD_READ)
-			return join(s, node);
-		/* a writer needs every other holder gone */
-		__attribute__((fallthrough));
-	case CSVFS_OWN_MULTI:
-		/* multi-writer state left after the flag was cleared */
-		if (s->holders & ~me)
-			return busy(lowest_other(s->holders, node), owner);
-		set_mode(s, CSVFS_OWN_EXCLUSIVE, node, now_ns);
-		return 1;
-	default:
-		return -EINVAL;
-	}
-}
-
-int lockd_release(struct lockd_state *s, uint32_t node)
-{
-	if (node == 0)
-		return -EINVAL;
-	if (!lockd_holds(s, node))
 		return 0;
-	if (s->mode == CSVFS_OWN_EXCLUSIVE) {
-		if (s->iflags & CSVFS_IFL_PINNED)
+	}
+	/* Past here the node needs a bit in the holder bitmap, unless it
+	 * becomes the writer of a file nobody else holds. */
+	me = fits(node) ? bit_of(node) : 0;
+	others = s->holders & ~me;
+	if (s->iflags & CSVFS_IFL_MULTIWRITER) {
+		if (!me)
+			return -ERANGE;
+		return acquire_multi(s, node, access, now_ns, owner);
+	}
+	if (s->mode == CSVFS_OWN_WRITER) {
+		/* Two writers never; a reader only if not strict. */
+		if (access == LOCKD_WRITE || strict)
+			return busy(s->node, owner);
+		if (!me)
+			return -ERANGE;
+		if (s->holders & me)
 			return 0;
-		set_mode(s, CSVFS_OWN_NONE, 0, 0);
+		settle(s, s->node, s->holders | me, now_ns);
 		return 1;
 	}
-	if (s->count == 1 && (s->iflags & CSVFS_IFL_PINNED))
+	/* none, readers, or multi-writer left after the flag was cleared */
+	if (s->mode == CSVFS_OWN_MULTI && others && access == LOCKD_WRITE)
+		return busy(lowest_other(others, node), owner);
+	if (access == LOCKD_WRITE) {
+		if (strict && others)
+			return busy(lowest_other(others, node), owner);
+		if (!me && others)
+			return -ERANGE;
+		settle(s, node, others, now_ns);
+		return 1;
+	}
+	if (!me)
+		return -ERANGE;
+	if (s->holders & me)
 		return 0;
-	s->holders &= ~bit_of(node);
-	s->count = s->count ? s->count - 1 : 0;
-	if (!s->holders) {
-		set_mode(s, CSVFS_OWN_NONE, 0, 0);
-		return 1;
-	}
-	if (s->node == node)
-		s->node = lowest_other(s->holders, 0);
-	s->epoch++;
+	if (s->mode == CSVFS_OWN_NONE)
+		s->mode = CSVFS_OWN_READERS;
+	settle(s, 0, s->holders | me, now_ns);
 	return 1;
 }
 
-int lockd_break(struct lockd_state *s, uint32_t node)
+int lockd_release(struct lockd_state *s, uint32_t node, int what,
+		  uint64_t now_ns)
 {
+	uint64_t me;
+
+	if (node == 0 || (what != LOCKD_DROP_WRITE && what != LOCKD_DROP_ALL))
+		return -EINVAL;
+	if (!lockd_holds(s, node))
+		return 0;
+	me = fits(node) ? bit_of(node) : 0;
+	if (lockd_is_writer(s, node)) {
+		if (s->iflags & CSVFS_IFL_PINNED)
+			return 0;
+		/* A reserved target closing read-only handles (QEMU's probe
+		 * open) keeps its reservation. */
+		if ((s->iflags & CSVFS_IFL_HANDOFF) && what == LOCKD_DROP_ALL)
+			return 0;
+		if (what == LOCKD_DROP_WRITE && me) {
+			settle(s, 0, s->holders | me, now_ns);
+			return 1;
+		}
+		settle(s, 0, s->holders & ~me, now_ns);
+		return 1;
+	}
+	/* A reader keeps reading; a multi-writer hold covers both. */
+	if (what == LOCKD_DROP_WRITE)
+		return 0;
+	if (s->mode == CSVFS_OWN_MULTI && s->count == 1 &&
+	    (s->iflags & CSVFS_IFL_PINNED))
+		return 0;
+	settle(s, s->mode == CSVFS_OWN_WRITER ? s->node : 0,
+	       s->holders & ~me, now_ns);
+	return 1;
+}
+
+int lockd_break(struct lockd_state *s, uint32_t node, uint64_t now_ns)
+{
+	uint64_t me;
+
 	if (node == 0)
 		return -EINVAL;
 	if (!lockd_holds(s, node))
 		return 0;
-	if (s->mode == CSVFS_OWN_EXCLUSIVE) {
-		set_mode(s, CSVFS_OWN_NONE, 0, 0);
-		return 1;
-	}
-	s->holders &= ~bit_of(node);
-	s->count = s->count ? s->count - 1 : 0;
-	if (!s->holders) {
-		set_mode(s, CSVFS_OWN_NONE, 0, 0);
-		return 1;
-	}
-	if (s->node == node)
-		s->node = lowest_other(s->holders, 0);
-	s->epoch++;
+	me = fits(node) ? bit_of(node) : 0;
+	settle(s, lockd_is_writer(s, node) ? 0 :
+		  (s->mode == CSVFS_OWN_WRITER ? s->node : 0),
+	       s->holders & ~me, now_ns);
 	return 1;
 }
 
 int lockd_handoff(struct lockd_state *s, uint32_t from, uint32_t to,
-		  uint64_t now_ns)
+		  int from_open, uint64_t now_ns)
 {
+	uint64_t holders;
+
 	if (to == 0)
 		return -EINVAL;
-	if (s->mode == CSVFS_OWN_SHARED_READ || s->mode == CSVFS_OWN_MULTI)
+	if (s->mode == CSVFS_OWN_MULTI)
 		return -EBUSY;
-	if (s->mode == CSVFS_OWN_EXCLUSIVE ? s->node != from : from != 0)
+	if (s->mode == CSVFS_OWN_WRITER ? s->node != from : from != 0)
 		return -ENOLCK;
 	if (from == to)
 		return 0;
-	set_mode(s, CSVFS_OWN_EXCLUSIVE, to, now_ns);
+	holders = s->holders & ~(fits(to) ? bit_of(to) : 0);
+	if (from && from_open) {
+		if (!fits(from))
+			return -ERANGE;
+		holders |= bit_of(from);
+	}
+	settle(s, to, holders, now_ns);
+	s->since_ns = now_ns;
+	s->iflags |= CSVFS_IFL_HANDOFF;
 	return 1;
 }
 
 const char *lockd_mode_name(uint32_t mode)
 {
 	switch (mode) {
-	case CSVFS_OWN_EXCLUSIVE:
-		return "exclusive";
-	case CSVFS_OWN_SHARED_READ:
-		return "shared-read";
+	case CSVFS_OWN_WRITER:
+		return "single-writer";
+	case CSVFS_OWN_READERS:
+		return "readers";
 	case CSVFS_OWN_MULTI:
 		return "multi-writer";
 	case CSVFS_OWN_NONE:

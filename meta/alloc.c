@@ -502,6 +502,8 @@ void alloc_get_stats(struct alloc *a, struct alloc_stats *st)
 	for (k = 0; k < a->nchunks; k++) {
 		st->mblks_free += a->chunks[k].nfree;
 		st->mblks_used += a->mblks_per_chunk - a->chunks[k].nfree;
+		if (k && a->chunks[k].nfree == a->mblks_per_chunk - 1)
+			st->chunks_empty++;
 	}
 }
 

@@ -66,6 +66,8 @@ struct alloc_stats {
 	uint64_t reserved_blocks;
 	uint64_t chunks;
 	uint64_t mblks_used, mblks_free;
+	uint64_t chunks_empty;	/* meta chunks with no block in use (not
+				 * the first): their headers are free too */
 };
 void alloc_get_stats(struct alloc *a, struct alloc_stats *st);
 /* Sets the blocks held back for per-file reservations. */

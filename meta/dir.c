@@ -610,6 +610,7 @@ int dir_add(struct jop *op, struct alloc *a, uint64_t dir_ino,
 	L.b.nentries++;
 	L.b.used = (uint16_t)(L.b.used + rl);
 	od_dbucket_encode(&L.b, L.bmb->data);
+	dir->size += rl;
 	return 0;
 }
 
@@ -639,6 +640,8 @@ int dir_remove(struct jop *op, struct alloc *a, struct csvfs_inode *dir,
 	memset(L.b.entries + L.b.used, 0, e.rec_len);
 	L.b.nentries--;
 	od_dbucket_encode(&L.b, L.bmb->data);
+	/* Directories made before sizes were kept start at 0. */
+	dir->size = dir->size > e.rec_len ? dir->size - e.rec_len : 0;
 	return bucket_merge(op, a, &L);
 }
 
@@ -901,8 +904,9 @@ static int chk_entries(struct chk *k, unsigned long long m,
 					e.name);
 		if (!n || h != prev)
 			run = off;
-		for (o = run; o < off; o += r.rec_len)
-			if (!ent_at(b, o, &r) && r.name_len == e.name_len &&
+		/* entries before off were read above: ent_at cannot fail */
+		for (o = run; o < off && !ent_at(b, o, &r); o += r.rec_len)
+			if (r.name_len == e.name_len &&
 			    !memcmp(r.name, e.name, e.name_len))
 				return chk_fail(k, "bucket %llu: name '%.*s' "
 						"twice", m, (int)e.name_len,

@@ -32,6 +32,12 @@ int dir_create(struct jop *op, struct alloc *a, uint64_t ino,
 /* -ENOENT if absent. */
 int dir_lookup(struct jop *op, const struct csvfs_inode *dir, uint64_t seed,
 	       const char *name, size_t len, uint64_t *ino, uint8_t *type);
+/*
+ * dir->size counts the bytes of the entries (their rec_len), kept by
+ * dir_add and dir_remove (the caller writes dir); stat adds
+ * DIR_DOTS_BYTES for "." and "..", which are not stored.
+ */
+#define DIR_DOTS_BYTES	48
 /* -EEXIST if present; -ENOSPC if the directory cannot grow further. */
 int dir_add(struct jop *op, struct alloc *a, uint64_t dir_ino,
 	    struct csvfs_inode *dir, uint64_t seed, const char *name,

@@ -120,28 +120,84 @@ int fmt_write_super(struct dev *d, const struct csvfs_super *sb, int both)
 	return rc;
 }
 
+/*
+ * What is wrong with a decoded superblock's layout, NULL if nothing. Every
+ * region must lie where the next one starts and inside the volume; the
+ * shift of total_blocks by block_shift must not overflow (the device size
+ * check computes it).
+ */
+static const char *super_layout(const struct csvfs_super *sb)
+{
+	uint64_t mpb;
+
+	if (sb->block_shift < CSVFS_MIN_BLOCK_SHIFT ||
+	    sb->block_shift > CSVFS_MAX_BLOCK_SHIFT)
+		return "invalid block size";
+	mpb = 1ull << (sb->block_shift - CSVFS_MBLK_SHIFT);
+	if (sb->max_nodes == 0 || sb->max_nodes > CSVFS_MAX_NODES_LIMIT)
+		return "invalid node count";
+	if (sb->data_start == 0 || sb->data_start >= sb->total_blocks ||
+	    sb->total_blocks > (UINT64_MAX >> sb->block_shift))
+		return "invalid data area";
+	if (sb->hb_mblk < 2 || sb->backup_mblk != mpb - 1 ||
+	    sb->hb_mblk + sb->max_nodes > sb->backup_mblk)
+		return "invalid heartbeat or backup position";
+	if (sb->client_mblk < mpb ||
+	    sb->client_mblk + sb->max_nodes > sb->journal_mblk)
+		return "invalid client table position";
+	if (sb->journal_len < 16 ||
+	    sb->journal_mblk + sb->journal_len > sb->bitmap_mblk)
+		return "invalid journal position";
+	if (sb->bitmap_len == 0 ||
+	    sb->bitmap_len * CSVFS_BITMAP_BITS < sb->total_blocks ||
+	    sb->bitmap_mblk + sb->bitmap_len > sb->data_start * mpb)
+		return "invalid bitmap position";
+	if (sb->first_chunk < sb->data_start ||
+	    sb->first_chunk >= sb->total_blocks)
+		return "first meta chunk outside the data area";
+	if (sb->root_ino / mpb < sb->data_start ||
+	    sb->root_ino / mpb >= sb->total_blocks || sb->root_ino % mpb == 0)
+		return "root inode outside the data area";
+	return NULL;
+}
+
+int fmt_check_super(const void *raw, uint64_t mblk, struct csvfs_super *sb,
+		    const char **why)
+{
+	const char *w = NULL;
+	int rc;
+
+	if (od_get32(raw) != CSVFS_MAGIC_SUPER) {
+		rc = -CSVFS_ENOTCSVFS;
+		goto out;
+	}
+	rc = od_check(raw, CSVFS_MAGIC_SUPER, mblk, NULL);
+	if (rc == -CSVFS_EVERSION)
+		od_super_decode(raw, sb);	/* the caller names the version */
+	if (rc)
+		goto out;
+	od_super_decode(raw, sb);
+	/* Format 2 (sub-blocks) refuses 1.x volumes: no migration yet. */
+	if (sb->vmajor != CSVFS_VERSION_MAJOR) {
+		rc = -CSVFS_EVERSION;
+		goto out;
+	}
+	w = super_layout(sb);
+	if (w)
+		rc = -CSVFS_ECORRUPT;
+out:
+	if (why)
+		*why = w;
+	return rc;
+}
+
 static int check_super(struct dev *d, const uint8_t *raw, uint64_t mblk,
 		       struct csvfs_super *sb)
 {
-	int rc;
+	int rc = fmt_check_super(raw, mblk, sb, NULL);
 
-	if (od_get32(raw) != CSVFS_MAGIC_SUPER)
-		return -CSVFS_ENOTCSVFS;
-	rc = od_check(raw, CSVFS_MAGIC_SUPER, mblk, NULL);
 	if (rc)
 		return rc;
-	od_super_decode(raw, sb);
-	if (sb->vmajor != CSVFS_VERSION_MAJOR)
-		return -CSVFS_EVERSION;
-	if (sb->block_shift < CSVFS_MIN_BLOCK_SHIFT ||
-	    sb->block_shift > CSVFS_MAX_BLOCK_SHIFT ||
-	    sb->max_nodes == 0 || sb->max_nodes > CSVFS_MAX_NODES_LIMIT ||
-	    sb->data_start == 0 || sb->data_start >= sb->total_blocks ||
-	    sb->journal_len < 16 || sb->bitmap_len == 0 ||
-	    sb->bitmap_len * CSVFS_BITMAP_BITS < sb->total_blocks ||
-	    sb->first_chunk < sb->data_start ||
-	    sb->first_chunk >= sb->total_blocks)
-		return -CSVFS_ECORRUPT;
 	if (d->size < (sb->total_blocks << sb->block_shift))
 		return -CSVFS_ETOOSMALL;
 	return 0;
@@ -216,8 +272,7 @@ static int write_regions(struct dev *d, const struct csvfs_super *sb,
 		struct csvfs_client cl;
 
 		memset(&hb, 0, sizeof(hb));
-		od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, sb->hb_mblk + i, uuid);
-		od_hb_encode(&hb, raw);
+		od_hb_slot_encode(&hb, sb->hb_mblk + i, uuid, raw);
 		rc = write_mblk(d, raw, sb->hb_mblk + i);
 		if (rc)
 			break;
@@ -325,7 +380,7 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	struct layout l;
 	uint8_t *raw = NULL, uuid[CSVFS_UUID_SIZE];
 	unsigned shift, nodes, s;
-	uint64_t total;
+	uint64_t total, z, zstep, zsteps, ptotal;
 	int rc;
 
 	norm_opts(o, &shift, &nodes);
@@ -392,22 +447,31 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
 	}
 	if (!rc)
 		rc = dev_flush(d);
-	progress(o, 0, 4);
-	/* Zero everything after block 0: journal, bitmap, data. */
-	if (!rc)
-		rc = dev_zero(d, l.bsize, (total - 1) * l.bsize);
-	progress(o, 1, 4);
+	/*
+	 * Zero everything after block 0: journal, bitmap, data. In 100
+	 * steps, so a terminal shows progress: on a large block device
+	 * without offloaded zeroing this is most of mkfs's time. Progress
+	 * counts blocks; the writes after it are its last 1 %.
+	 */
+	zsteps = 100;
+	zstep = (total - 1 + zsteps - 1) / zsteps;
+	ptotal = total - 1 + zstep;
+	for (z = 1; !rc && z < total; z += zstep) {
+		uint64_t n = total - z < zstep ? total - z : zstep;
+
+		progress(o, z - 1, ptotal);
+		rc = dev_zero(d, z * l.bsize, n * l.bsize);
+	}
 	if (!rc)
 		rc = write_regions(d, &sb, raw);
-	progress(o, 2, 4);
 	if (!rc)
 		rc = dev_flush(d);
 	if (!rc)
 		rc = make_root(d, &sb);
-	progress(o, 3, 4);
 	if (!rc)
 		rc = fmt_write_super(d, &sb, 1);
-	progress(o, 4, 4);
+	if (!rc)
+		progress(o, ptotal, ptotal);
 	free(raw);
 	if (!rc && out)
 		*out = sb;

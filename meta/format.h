@@ -16,7 +16,7 @@ struct fmt_opts {
 	uint64_t journal_bytes;	/* 0 = by volume size */
 	const char *label;	/* NULL = none */
 	const uint8_t *uuid;	/* NULL = random */
-	/* Progress for large volumes (done, total); may be NULL. */
+	/* Progress (done of total, ending with done == total); may be NULL. */
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 };
@@ -41,6 +41,18 @@ int fmt_volume(struct dev *d, const struct fmt_opts *o,
  * device is smaller than the volume, or a checksum error.
  */
 int fmt_read_super(struct dev *d, struct csvfs_super *sb);
+/*
+ * The one superblock validator (mount, mkfs and fsck): checks a raw
+ * superblock read from mblk (magic, checksum, block number, version) and
+ * decodes it into *sb, then checks its layout (block size, node count,
+ * every region in order and inside the volume, no overflow of the volume
+ * size in bytes). Does not look at the device. Returns 0,
+ * -CSVFS_ENOTCSVFS (no superblock magic), an od_check error,
+ * -CSVFS_EVERSION (*sb decoded) or -CSVFS_ECORRUPT (*sb decoded; *why, if
+ * why is not NULL, names the fault, else NULL). Any thread.
+ */
+int fmt_check_super(const void *raw, uint64_t mblk, struct csvfs_super *sb,
+		    const char **why);
 /* Reads the backup copy (at the end of large block 0 for each size). */
 int fmt_read_backup(struct dev *d, struct csvfs_super *sb);
 /* Writes the superblock (and, if both, the backup) and flushes. */

@@ -133,8 +133,6 @@ void fk_progress(struct fsck *f, const char *what, uint64_t done,
 		f->prog_ns = 0;
 		return;
 	}
-	if (total < 64)
-		return;
 	now = mono_ns();
 	if (now - f->prog_ns < 200000000ull)
 		return;
@@ -445,9 +443,7 @@ static int hb_get(struct fsck *f, uint32_t s, struct csvfs_hb *hb)
 	int rc = fk_pread(f, raw, m);
 
 	if (!rc)
-		rc = od_check(raw, CSVFS_MAGIC_HB, m, f->sb.hdr.uuid);
-	if (!rc)
-		od_hb_decode(raw, hb);
+		rc = od_hb_slot_decode(raw, m, f->sb.hdr.uuid, hb);
 	return rc;
 }
 
@@ -500,9 +496,7 @@ static int hb_reset(struct fsck *f, uint64_t m)
 	if (!raw)
 		return -ENOMEM;
 	memset(&hb, 0, sizeof(hb));
-	od_hdr_init(&hb.hdr, CSVFS_MAGIC_HB, m, f->sb.hdr.uuid);
-	od_hb_encode(&hb, raw);
-	od_seal(raw);
+	od_hb_slot_encode(&hb, m, f->sb.hdr.uuid, raw);
 	rc = dev_pwrite(f->d, raw, CSVFS_MBLK_SIZE, m * CSVFS_MBLK_SIZE);
 	if (!rc)
 		rc = dev_flush(f->d);
@@ -532,6 +526,7 @@ static void pass6_slots(struct fsck *f)
 {
 	uint8_t raw[CSVFS_MBLK_SIZE];
 	struct csvfs_client cl;
+	struct csvfs_hb hb;
 	uint32_t s;
 	int rc;
 
@@ -541,7 +536,7 @@ static void pass6_slots(struct fsck *f)
 
 		rc = fk_pread(f, raw, m);
 		if (!rc)
-			rc = od_check(raw, CSVFS_MAGIC_HB, m, f->sb.hdr.uuid);
+			rc = od_hb_slot_decode(raw, m, f->sb.hdr.uuid, &hb);
 		if (rc == -EIO || rc == -ENOMEM) {
 			f->opfail = 1;
 			break;

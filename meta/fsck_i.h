@@ -194,7 +194,8 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw);
 #define FK_PROG		"fsck.csvfs"
 #define IFL_KNOWN	(CSVFS_IFL_INLINE | CSVFS_IFL_EXTBLOCKS | \
 			 CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED | \
-			 CSVFS_IFL_ORPHAN)
+			 CSVFS_IFL_ORPHAN | CSVFS_IFL_STRICT | \
+			 CSVFS_IFL_HANDOFF)
 #define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD | CSVFS_EXT_SUB)
 
 /* fsck_sub.c: the sub-block map */

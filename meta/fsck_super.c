@@ -21,42 +21,6 @@
 
 /* ---- pass 0: superblock -------------------------------------------------- */
 
-/* What is wrong with a superblock's layout, NULL if nothing. */
-static const char *sb_layout(const struct csvfs_super *sb)
-{
-	uint64_t mpb;
-
-	if (sb->block_shift < CSVFS_MIN_BLOCK_SHIFT ||
-	    sb->block_shift > CSVFS_MAX_BLOCK_SHIFT)
-		return "invalid block size";
-	mpb = 1ull << (sb->block_shift - CSVFS_MBLK_SHIFT);
-	if (sb->max_nodes == 0 || sb->max_nodes > CSVFS_MAX_NODES_LIMIT)
-		return "invalid node count";
-	if (sb->data_start == 0 || sb->data_start >= sb->total_blocks ||
-	    sb->total_blocks > (UINT64_MAX >> sb->block_shift))
-		return "invalid data area";
-	if (sb->hb_mblk < 2 || sb->backup_mblk != mpb - 1 ||
-	    sb->hb_mblk + sb->max_nodes > sb->backup_mblk)
-		return "invalid heartbeat or backup position";
-	if (sb->client_mblk < mpb ||
-	    sb->client_mblk + sb->max_nodes > sb->journal_mblk)
-		return "invalid client table position";
-	if (sb->journal_len < 16 ||
-	    sb->journal_mblk + sb->journal_len > sb->bitmap_mblk)
-		return "invalid journal position";
-	if (sb->bitmap_len == 0 ||
-	    sb->bitmap_len * CSVFS_BITMAP_BITS < sb->total_blocks ||
-	    sb->bitmap_mblk + sb->bitmap_len > sb->data_start * mpb)
-		return "invalid bitmap position";
-	if (sb->first_chunk < sb->data_start ||
-	    sb->first_chunk >= sb->total_blocks)
-		return "first meta chunk outside the data area";
-	if (sb->root_ino / mpb < sb->data_start ||
-	    sb->root_ino / mpb >= sb->total_blocks || sb->root_ino % mpb == 0)
-		return "root inode outside the data area";
-	return NULL;
-}
-
 /* Reads the superblock copy at mblk; *why names a layout fault. */
 static int sb_read_at(struct fsck *f, uint64_t mblk, struct csvfs_super *sb,
 		      const char **why)
@@ -70,18 +34,7 @@ static int sb_read_at(struct fsck *f, uint64_t mblk, struct csvfs_super *sb,
 	rc = fk_pread(f, raw, mblk);
 	if (rc)
 		return rc;
-	if (od_get32(raw) != CSVFS_MAGIC_SUPER)
-		return -CSVFS_ENOTCSVFS;
-	rc = od_check(raw, CSVFS_MAGIC_SUPER, mblk, NULL);
-	if (rc == -CSVFS_EVERSION)
-		od_super_decode(raw, sb);	/* for the message */
-	if (rc)
-		return rc;
-	od_super_decode(raw, sb);
-	if (sb->vmajor != CSVFS_VERSION_MAJOR)
-		return -CSVFS_EVERSION;
-	*why = sb_layout(sb);
-	return *why ? -CSVFS_ECORRUPT : 0;
+	return fmt_check_super(raw, mblk, sb, why);
 }
 
 /*

@@ -15,6 +15,7 @@
 
 #include "csvfs/errors.h"
 #include "meta/dev.h"
+#include "meta/format.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 
@@ -50,6 +51,7 @@ struct jrnl {
 	struct cbuf *dirty;
 	unsigned ndirty;
 	uint64_t op_serial;
+	int preflush;			/* under lock: jop_order_data */
 
 	uint64_t tid_running;		/* under lock */
 	uint64_t tid_durable;		/* under state_lock */
@@ -63,6 +65,7 @@ struct jrnl {
 	int have_thread;
 	unsigned commit_ms;
 	struct jrnl_stats st;
+	uint64_t fence_epoch;		/* jrnl_fence_epoch; commit_lock */
 };
 
 static unsigned hash_mblk(uint64_t mblk)
@@ -348,6 +351,11 @@ uint64_t jop_end(struct jop *op, int err)
 	return tid;
 }
 
+void jop_order_data(struct jop *op)
+{
+	op->j->preflush = 1;	/* the op holds j->lock */
+}
+
 const uint8_t *jrnl_uuid(const struct jrnl *j)
 {
 	return j->sb.hdr.uuid;
@@ -379,11 +387,42 @@ static int jsb_write(struct jrnl *j)
 	return rc;
 }
 
+/*
+ * Epoch fencing (jrnl_fence_epoch): the superblock's coordinator epoch must
+ * still be ours. One 4 KiB read. It narrows, and cannot close, the window
+ * in which a coordinator that another node replaced still writes (between
+ * this read and the write that follows): closing it is the election's
+ * part (a replaced coordinator is dead, fenced by quorum loss, or was
+ * declared gone only after a timeout it could not outlive unnoticed).
+ * Caller holds commit_lock.
+ */
+static int epoch_check(struct jrnl *j)
+{
+	struct csvfs_super sb;
+	int rc;
+
+	if (!j->fence_epoch)
+		return 0;
+	j->st.epoch_checks++;
+	rc = fmt_read_super(j->dev, &sb);
+	if (rc)
+		return rc;
+	if (sb.coord_epoch == j->fence_epoch)
+		return 0;
+	syslog(LOG_CRIT, "journal: the volume's coordinator epoch is %llu, "
+	       "ours is %llu: another node took over, writing nothing more",
+	       (unsigned long long)sb.coord_epoch,
+	       (unsigned long long)j->fence_epoch);
+	return -CSVFS_ESTALEEPOCH;
+}
+
 /* Makes all in-place writes durable and empties the journal. */
 static int checkpoint(struct jrnl *j, uint64_t next_tid)
 {
-	int rc = dev_flush(j->dev);
+	int rc = epoch_check(j);
 
+	if (!rc)
+		rc = dev_flush(j->dev);
 	if (rc)
 		return rc;
 	/* A transaction that ended at the journal's last block. */
@@ -508,8 +547,19 @@ static int commit_locked(struct jrnl *j)
 	uint64_t *targets = NULL, tid;
 	uint8_t *images = NULL;
 	unsigned n, i;
-	int rc = 0;
+	int rc = 0, pre;
 
+	pthread_mutex_lock(&j->lock);
+	n = j->ndirty;
+	pthread_mutex_unlock(&j->lock);
+	if (n == 0)
+		return 0;
+	/* Before anything of this group is written, not even the journal. */
+	rc = epoch_check(j);
+	if (rc) {
+		set_error(j, rc);
+		return rc;
+	}
 	pthread_mutex_lock(&j->lock);
 	n = j->ndirty;
 	if (n == 0) {
@@ -525,6 +575,8 @@ static int commit_locked(struct jrnl *j)
 		goto out;
 	}
 	tid = j->tid_running++;
+	pre = j->preflush;
+	j->preflush = 0;
 	for (i = 0, c = j->dirty; c; c = c->dnext, i++)
 		list[i] = c;
 	/* In block order, so the in-place writes coalesce into runs. */
@@ -546,7 +598,11 @@ static int commit_locked(struct jrnl *j)
 	j->ndirty = 0;
 	pthread_mutex_unlock(&j->lock);
 
-	rc = journal_write(j, tid, images, targets, n);
+	/* Data an operation of this group wrote first is durable first. */
+	if (pre)
+		rc = dev_flush(j->dev);
+	if (!rc)
+		rc = journal_write(j, tid, images, targets, n);
 	for (i = 0; !rc && i < n;) {
 		unsigned k = i + 1;
 
@@ -1028,6 +1084,13 @@ int jrnl_close(struct jrnl *j)
 	pthread_cond_destroy(&j->cond);
 	free(j);
 	return rc;
+}
+
+void jrnl_fence_epoch(struct jrnl *j, uint64_t epoch)
+{
+	pthread_mutex_lock(&j->commit_lock);
+	j->fence_epoch = epoch;
+	pthread_mutex_unlock(&j->commit_lock);
 }
 
 void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st)

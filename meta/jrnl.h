@@ -59,6 +59,7 @@ struct jrnl_stats {
 	uint64_t commits, blocks, checkpoints, flushes;
 	uint64_t replayed_tx, replayed_blocks;
 	uint64_t cache_hits, cache_misses;
+	uint64_t epoch_checks;		/* superblock reads (jrnl_fence_epoch) */
 };
 
 #define JRNL_RDONLY	0x1	/* no writes at all (fsck -n, dump) */
@@ -116,6 +117,13 @@ int jop_new(struct jop *op, uint64_t mblk, struct mbuf **b);
  * durable (for jrnl_wait), 0 if nothing changed.
  */
 uint64_t jop_end(struct jop *op, int err);
+/*
+ * Ordered data: the device writes the operation made before this call
+ * (e.g. zeroes in blocks it hands out) are flushed before the journal
+ * transaction that holds the operation is written, so they are durable
+ * before it is; one flush per group commit instead of one per operation.
+ */
+void jop_order_data(struct jop *op);
 
 /* Waits until transaction tid is durable. Returns 0 or the commit error. */
 int jrnl_wait(struct jrnl *j, uint64_t tid);
@@ -127,6 +135,16 @@ int jrnl_commit(struct jrnl *j);
  * replay can write any image committed so far. Without the metadata lock.
  */
 int jrnl_checkpoint(struct jrnl *j);
+/*
+ * Epoch fencing (DESIGN: "a coordinator that sees a higher epoch on disk
+ * stops at once"): from now on every group commit and checkpoint first
+ * reads the superblock (one 4 KiB read per group) and, when its
+ * coordinator epoch is no longer epoch, writes nothing, not even the
+ * journal: the commit fails with -CSVFS_ESTALEEPOCH, which sticks
+ * (jrnl_error, jrnl_close), so no later change is written either.
+ * 0 turns it off. Any thread.
+ */
+void jrnl_fence_epoch(struct jrnl *j, uint64_t epoch);
 /* The volume UUID, for building blocks. */
 const uint8_t *jrnl_uuid(const struct jrnl *j);
 void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st);

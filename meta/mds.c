@@ -12,10 +12,13 @@
  *
  * File ownership (cluster mode; standalone has one node and keeps none):
  * OPEN asks lockd/ for the node's access and journals a changed state in
- * the inode; the per-node open counts are kept in memory only, and a
- * node's RELEASE with CSVFS_OPEN_LAST drops its hold, so a coordinator
- * started after a move or failover needs nothing but the inodes. HANDOFF
- * is described next to handoff() below.
+ * the inode; the per-node open counts are kept in memory only. A node's
+ * RELEASE says when its last read-write handle closed (CSVFS_OPEN_LAST_WRITE:
+ * the writer becomes a reader, and another node may open for writing at
+ * once -- QEMU's migration switch-over) and when its last handle closed
+ * (CSVFS_OPEN_LAST: its hold goes), so a coordinator started after a move
+ * or failover needs nothing but the inodes. HANDOFF is described next to
+ * handoff() below.
  *
  * Heartbeat: the coordinator's node writes its slot every second; a
  * standalone start refuses a volume whose other slots are still advancing.
@@ -85,6 +88,9 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->uid = in->uid;
 	a->gid = in->gid;
 	a->size = in->size;
+	/* A directory's size: the bytes of its entries, "." and ".." too. */
+	if (S_ISDIR(in->mode))
+		a->size = in->size + DIR_DOTS_BYTES;
 	a->alloc_bytes = in->nblocks * m->bsize;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
 		a->alloc_bytes = CSVFS_MBLK_SIZE;
@@ -102,6 +108,7 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->own_mode = in->own_mode;
 	a->own_epoch = in->own_epoch;
 	a->own_since_ns = in->own_since_ns;
+	a->own_count = in->own_count;
 	a->blksize = (uint32_t)m->bsize;
 	a->reserve_bytes = in->reserve_blocks * m->bsize;
 }
@@ -230,44 +237,6 @@ done:
 	return rc;
 }
 
-int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; i < n && !rc; i++)
-		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
-			      runs[i].len * m->bsize);
-	if (!rc && n)
-		rc = dev_flush(m->dev);
-	return rc;
-}
-
-
-int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
-			uint64_t len)
-{
-	uint64_t end = off + len;
-	int rc = 0;
-
-	if (em->n == 1 && (em->e[0].flags & CSVFS_EXT_SUB))
-		return mds_sub_zero(m, &em->e[0], off, len);
-	while (off < end && !rc) {
-		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
-		uint64_t n = m->bsize - in_blk;
-		long i = ext_find(em, lblk, NULL);
-
-		if (n > end - off)
-			n = end - off;
-		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
-			rc = dev_zero_bytes(m->dev, (em->e[i].pblk +
-					    (lblk - em->e[i].lblk)) * m->bsize +
-					    in_blk, n);
-		off += n;
-	}
-	return rc;
-}
-
 /* ---- simple handlers ---------------------------------------------------- */
 
 static int h_hello(struct mds_req *r)
@@ -283,36 +252,6 @@ static int h_hello(struct mds_req *r)
 	msg_put_u32(&r->out, r->m->sb.block_shift);
 	msg_put_u64(&r->out, r->m->epoch);
 	msg_put_raw(&r->out, r->m->sb.hdr.uuid, CSVFS_UUID_SIZE);
-	return 0;
-}
-
-static int h_statfs(struct mds_req *r)
-{
-	struct alloc_stats st;
-	struct subblk_stats ss;
-	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree, free4k, resv4k;
-
-	if (msg_rd_end(&r->in))
-		return -EPROTO;
-	alloc_get_stats(r->m->a, &st);
-	subblk_get_stats(alloc_sub(r->m->a), &ss);
-	ffree = st.mblks_free + st.free_blocks * mpb;
-	/*
-	 * Counted in 4 KiB units, so that sub-blocks count exactly: free is
-	 * the free large blocks, the free units of sub chunks and the free
-	 * metadata blocks of meta chunks (each can take a file's data or an
-	 * inline file); used is everything else.
-	 */
-	free4k = st.free_blocks * mpb + ss.units_free + st.mblks_free;
-	resv4k = st.reserved_blocks * mpb;
-	msg_put_u32(&r->out, CSVFS_MBLK_SIZE);
-	msg_put_u64(&r->out, st.total_blocks * mpb);
-	msg_put_u64(&r->out, free4k);
-	msg_put_u64(&r->out, free4k > resv4k ? free4k - resv4k : 0);
-	msg_put_u64(&r->out, st.mblks_used + ffree);
-	msg_put_u64(&r->out, ffree);
-	msg_put_u64(&r->out, resv4k);
-	msg_put_u64(&r->out, r->m->provisioned);
 	return 0;
 }
 
@@ -357,6 +296,8 @@ void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in)
 	in->own_holders = s->holders;
 	in->own_epoch = s->epoch;
 	in->own_since_ns = s->since_ns;
+	in->flags = (in->flags & ~(uint32_t)CSVFS_IFL_HANDOFF) |
+		    (s->iflags & CSVFS_IFL_HANDOFF);
 }
 
 uint64_t mds_now_ns(void)
@@ -398,6 +339,18 @@ static long open_node_add(struct mds_open *o, uint32_t node, int delta)
 	return delta;
 }
 
+/* Node's counted opens of o (0 if none, or opened before a coordinator
+ * change). */
+static uint32_t open_node_count(const struct mds_open *o, uint32_t node)
+{
+	uint32_t i;
+
+	for (i = 0; i < o->nnodes; i++)
+		if (o->per[i].node == node)
+			return o->per[i].nopen;
+	return 0;
+}
+
 /*
  * Cluster mode: is node dead -- out of the membership, and its on-disk
  * heartbeat stopped for the timeout (it stopped writing: crashed, or
@@ -408,6 +361,11 @@ static int node_dead(struct mds *m, uint32_t node)
 	return m->watch && node && m->o.is_member &&
 	       !m->o.is_member(m->o.own_ctx, node) &&
 	       hb_watch_dead(m->watch, node, m->o.dead_ms);
+}
+
+int mds_node_dead(struct mds *m, uint32_t node)
+{
+	return node_dead(m, node);
 }
 
 /* Forgets the opens of a dead node in the open table. */
@@ -430,6 +388,11 @@ static void open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
 	}
 }
 
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node)
+{
+	open_drop_node(m, ino, node);
+}
+
 /*
  * Breaks every hold of a dead node on *s (DESIGN.md "Owner death"); the
  * caller journals *s. Returns the number of holds broken.
@@ -439,19 +402,19 @@ static int break_dead(struct mds_req *r, uint64_t ino, struct lockd_state *s)
 	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
 	int broke = 0;
 
-	if (s->mode == CSVFS_OWN_EXCLUSIVE)
+	if (s->mode == CSVFS_OWN_WRITER && s->node > LOCKD_MAX_NODE)
 		cand[ncand++] = s->node;
-	else
-		for (n = 1; n <= LOCKD_MAX_NODE; n++)
-			if (s->holders & (1ull << (n - 1)))
-				cand[ncand++] = n;
+	for (n = 1; n <= LOCKD_MAX_NODE; n++)
+		if (lockd_holds(s, n))
+			cand[ncand++] = n;
 	for (i = 0; i < ncand; i++) {
 		n = cand[i];
 		if (n == r->hdr->node_id || !node_dead(r->m, n))
 			continue;
-		if (lockd_break(s, n) <= 0)
+		if (lockd_break(s, n, mds_now_ns()) <= 0)
 			continue;
 		open_drop_node(r->m, ino, n);
+		mds_lock_node_dead(r->m, n);
 		syslog(LOG_WARNING, "ino %llu: node %u left the cluster and its "
 		       "heartbeat stopped: its ownership is broken",
 		       (unsigned long long)ino, n);
@@ -475,8 +438,8 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	int rc;
 
 	mds_own_decode(in, &s);
-	if (o && o->handoff_to) {
-		/* Handing off: nobody takes the file until it is done. */
+	if (o && o->handoff_to && wr) {
+		/* Handing off: no node takes the write right meanwhile. */
 		rc = -EBUSY;
 		owner = s.node;
 	} else {
@@ -492,12 +455,12 @@ static int own_acquire(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	}
 	if (rc == -EBUSY) {
 		syslog(LOG_WARNING, "ino %llu: open for %s by node %u refused: "
-		       "%s by node %u%s", (unsigned long long)ino,
+		       "%s node %u%s", (unsigned long long)ino,
 		       wr ? "write" : "read", node,
-		       s.mode == CSVFS_OWN_EXCLUSIVE ? "owned exclusively" :
-		       s.mode == CSVFS_OWN_SHARED_READ ? "held shared-read" :
-		       "held", owner, o && o->handoff_to ?
-		       " (handoff in progress)" : "");
+		       s.mode == CSVFS_OWN_WRITER ?
+		       (s.iflags & CSVFS_IFL_STRICT ? "strict file written by" :
+			"written by") : "read by", owner,
+		       o && o->handoff_to ? " (handoff in progress)" : "");
 		return rc;
 	}
 	if (rc == -ERANGE)
@@ -553,8 +516,8 @@ static int h_open(struct mds_req *r)
 	return 0;
 }
 
-/* The node closed its last handle of ino: drop its ownership. */
-static int own_release(struct mds_req *r, uint64_t ino)
+/* The node closed its last (read-write) handle of ino: drop that hold. */
+static int own_release(struct mds_req *r, uint64_t ino, int what)
 {
 	struct csvfs_inode in;
 	struct lockd_state s;
@@ -565,7 +528,7 @@ static int own_release(struct mds_req *r, uint64_t ino)
 	if (rc)
 		return rc == -ESTALE ? 0 : rc;
 	mds_own_decode(&in, &s);
-	rc = lockd_release(&s, r->hdr->node_id);
+	rc = lockd_release(&s, r->hdr->node_id, what, mds_now_ns());
 	if (rc <= 0)
 		return rc;
 	mds_own_encode(&s, &in);
@@ -582,8 +545,10 @@ static int h_release(struct mds_req *r)
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
-	if (!r->m->o.standalone && (flags & CSVFS_OPEN_LAST)) {
-		rc = own_release(r, ino);
+	if (!r->m->o.standalone &&
+	    (flags & (CSVFS_OPEN_LAST | CSVFS_OPEN_LAST_WRITE))) {
+		rc = own_release(r, ino, flags & CSVFS_OPEN_LAST ?
+				 LOCKD_DROP_ALL : LOCKD_DROP_WRITE);
 		if (rc)
 			return rc;
 	}
@@ -591,21 +556,28 @@ static int h_release(struct mds_req *r)
 	if (!o || o->nopen == 0 ||
 	    open_node_add(o, r->hdr->node_id, -1) < 0) {
 		/* Opened before a coordinator change: not counted here. */
-		return r->m->o.standalone ? -EBADF : 0;
+		if (r->m->o.standalone)
+			return -EBADF;
+		o = NULL;
+	} else {
+		o->nopen--;
+		if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
+			o->nwrite--;
+		if (o->nopen || o->handoff_to)
+			return 0;
+		mds_open_drop(r->m, ino);
 	}
-	o->nopen--;
-	if ((flags & CSVFS_OPEN_WRITE) && o->nwrite)
-		o->nwrite--;
-	if (o->nopen || o->handoff_to)
-		return 0;
-	mds_open_drop(r->m, ino);
 	rc = mds_get(r, ino, &in, NULL);
 	if (rc)
 		return rc == -ESTALE ? 0 : rc;
-	if (in.nlink == 0)
-		r->reclaim_ino = ino;
-	else if (S_ISREG(in.mode))
+	/* An unlinked file goes when nobody uses it any more, counted
+	 * here or (opened before a coordinator change) held in the inode. */
+	if (in.nlink == 0) {
+		if (!mds_ino_busy(r->m, ino, &in))
+			r->reclaim_ino = ino;
+	} else if (o && S_ISREG(in.mode)) {
 		return mds_trim_ahead(r, ino);
+	}
 	return 0;
 }
 
@@ -687,7 +659,7 @@ static int handoff_step(struct mds_req *r, uint64_t ino, uint32_t from,
 	struct lockd_state s;
 	struct mds_open *o;
 	struct mbuf *mb;
-	int rc;
+	int rc, from_open;
 
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc)
@@ -698,20 +670,22 @@ static int handoff_step(struct mds_req *r, uint64_t ino, uint32_t from,
 	o = mds_open_find(r->m, ino, 1);
 	if (!o)
 		return -ENOMEM;
+	from_open = from && open_node_count(o, from) > 0;
 	if (phase == 0) {
 		if (o->handoff_to)
 			return -EBUSY;
-		rc = lockd_handoff(&s, from, to, mds_now_ns());
+		rc = lockd_handoff(&s, from, to, from_open, mds_now_ns());
 		if (rc < 0)
 			return rc;
 		o->handoff_to = to;
 		return 0;
 	}
 	o->handoff_to = 0;
-	rc = lockd_handoff(&s, from, to, mds_now_ns());
-	/* The owner closed its last handle while recalling. */
-	if (rc == -ENOLCK && s.mode == CSVFS_OWN_NONE)
-		rc = lockd_handoff(&s, 0, to, mds_now_ns());
+	rc = lockd_handoff(&s, from, to, from_open, mds_now_ns());
+	/* The writer closed its last read-write handle while recalling
+	 * (write opens were refused meanwhile: nobody else took it). */
+	if (rc == -ENOLCK && s.mode != CSVFS_OWN_WRITER)
+		rc = lockd_handoff(&s, 0, to, 0, mds_now_ns());
 	if (rc > 0) {
 		mds_own_encode(&s, &in);
 		rc = ino_put(r->op, mb, &in);
@@ -728,13 +702,13 @@ static void handoff_log(uint64_t ino, uint32_t from, uint32_t to, int rc)
 
 	switch (rc) {
 	case -ENOLCK:
-		why = "the file is not owned exclusively by that node";
+		why = "that node is not the file's writer";
 		break;
 	case -EHOSTUNREACH:
 		why = "the target is not a member";
 		break;
 	case -EBUSY:
-		why = "the file is shared or another handoff is running";
+		why = "the file is multi-writer or another handoff is running";
 		break;
 	case -ETIMEDOUT:
 		why = "the owner did not finish its recall in time";
@@ -841,7 +815,8 @@ static int h_set_iflags(struct mds_req *r)
 	uint64_t ino = msg_get_u64(&r->in);
 	uint32_t set = msg_get_u32(&r->in);
 	uint32_t clear = msg_get_u32(&r->in);
-	const uint32_t ok = CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED;
+	const uint32_t ok = CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED |
+			    CSVFS_IFL_STRICT;
 	struct csvfs_inode in;
 	struct mbuf *mb;
 	int rc;
@@ -868,6 +843,7 @@ static int h_set_iflags(struct mds_req *r)
 	    in.own_mode != CSVFS_OWN_NONE && !r->m->o.standalone) {
 		in.own_node = in.own_mode = in.own_count = 0;
 		in.own_holders = in.own_since_ns = 0;
+		in.flags &= ~(uint32_t)CSVFS_IFL_HANDOFF;
 		in.own_epoch++;
 	}
 	ino_touch(&in, 0);
@@ -899,7 +875,7 @@ static int h_forget(struct mds_req *r)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-#define MUT	0x1	/* changes metadata */
+/* Which requests change metadata is CSVFS_MSG_MUTATING_MASK (proto.h). */
 #define SYNC	0x2	/* reply after commit */
 
 struct mds_entry {
@@ -911,41 +887,48 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_HELLO] = { h_hello, 0 },
 	[CSVFS_MSG_LOOKUP] = { mds_h_lookup, 0 },
 	[CSVFS_MSG_GETATTR] = { mds_h_getattr, 0 },
-	[CSVFS_MSG_SETATTR] = { mds_h_setattr, MUT },
-	[CSVFS_MSG_MKNOD] = { mds_h_mknod, MUT },
-	[CSVFS_MSG_MKDIR] = { mds_h_mkdir, MUT },
-	[CSVFS_MSG_SYMLINK] = { mds_h_symlink, MUT },
-	[CSVFS_MSG_UNLINK] = { mds_h_unlink, MUT },
-	[CSVFS_MSG_RMDIR] = { mds_h_rmdir, MUT },
-	[CSVFS_MSG_RENAME] = { mds_h_rename, MUT },
-	[CSVFS_MSG_LINK] = { mds_h_link, MUT },
+	[CSVFS_MSG_SETATTR] = { mds_h_setattr, 0 },
+	[CSVFS_MSG_MKNOD] = { mds_h_mknod, 0 },
+	[CSVFS_MSG_MKDIR] = { mds_h_mkdir, 0 },
+	[CSVFS_MSG_SYMLINK] = { mds_h_symlink, 0 },
+	[CSVFS_MSG_UNLINK] = { mds_h_unlink, 0 },
+	[CSVFS_MSG_RMDIR] = { mds_h_rmdir, 0 },
+	[CSVFS_MSG_RENAME] = { mds_h_rename, 0 },
+	[CSVFS_MSG_LINK] = { mds_h_link, 0 },
 	[CSVFS_MSG_READLINK] = { mds_h_readlink, 0 },
 	[CSVFS_MSG_READDIR] = { mds_h_readdir, 0 },
-	[CSVFS_MSG_STATFS] = { h_statfs, 0 },
+	[CSVFS_MSG_STATFS] = { mds_h_statfs, 0 },
 	/* OPEN writes only the inode's ownership (no allocator resync) */
 	[CSVFS_MSG_OPEN] = { h_open, 0 },
-	[CSVFS_MSG_RELEASE] = { h_release, MUT },
+	[CSVFS_MSG_RELEASE] = { h_release, 0 },
 	[CSVFS_MSG_GET_EXTENTS] = { mds_h_get_extents, 0 },
-	[CSVFS_MSG_ALLOC] = { mds_h_alloc, MUT | SYNC },
-	[CSVFS_MSG_WRITE_DONE] = { mds_h_write_done, MUT },
-	[CSVFS_MSG_FALLOCATE] = { mds_h_fallocate, MUT | SYNC },
+	[CSVFS_MSG_ALLOC] = { mds_h_alloc, SYNC },
+	[CSVFS_MSG_WRITE_DONE] = { mds_h_write_done, 0 },
+	[CSVFS_MSG_FALLOCATE] = { mds_h_fallocate, SYNC },
 	[CSVFS_MSG_INLINE_READ] = { mds_h_inline_read, 0 },
-	[CSVFS_MSG_INLINE_WRITE] = { mds_h_inline_write, MUT },
+	[CSVFS_MSG_INLINE_WRITE] = { mds_h_inline_write, 0 },
 	[CSVFS_MSG_GETXATTR] = { mds_h_getxattr, 0 },
-	[CSVFS_MSG_SETXATTR] = { mds_h_setxattr, MUT },
+	[CSVFS_MSG_SETXATTR] = { mds_h_setxattr, 0 },
 	[CSVFS_MSG_LISTXATTR] = { mds_h_listxattr, 0 },
-	[CSVFS_MSG_REMOVEXATTR] = { mds_h_removexattr, MUT },
+	[CSVFS_MSG_REMOVEXATTR] = { mds_h_removexattr, 0 },
 	[CSVFS_MSG_FSYNC] = { h_fsync, SYNC },
 	[CSVFS_MSG_LSEEK] = { mds_h_lseek, 0 },
 	[CSVFS_MSG_FORGET] = { h_forget, 0 },
 	/* HANDOFF: handoff(), outside the table (it waits between steps) */
 	[CSVFS_MSG_RECALL_DONE] = { h_recall_done, 0 },
-	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, MUT | SYNC },
-	[CSVFS_MSG_CREATE] = { mds_h_create, MUT },
-	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, MUT | SYNC },
-	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, MUT | SYNC },
+	[CSVFS_MSG_SET_IFLAGS] = { h_set_iflags, SYNC },
+	[CSVFS_MSG_CREATE] = { mds_h_create, 0 },
+	[CSVFS_MSG_SET_RESERVE] = { mds_h_set_reserve, SYNC },
+	[CSVFS_MSG_PREALLOC] = { mds_h_prealloc, SYNC },
 	/* GROW: mds_grow(), outside the table (it commits between steps) */
 };
+
+int mds_handles(unsigned type)
+{
+	return type == CSVFS_MSG_INVAL_ACK || type == CSVFS_MSG_HANDOFF ||
+	       type == CSVFS_MSG_GROW ||
+	       (type < CSVFS_MSG_TYPE_MAX && table[type].fn);
+}
 
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		 const uint8_t *payload, uint8_t **reply, size_t *reply_len)
@@ -954,10 +937,21 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	struct mds_req r;
 	struct jop op;
 	uint64_t tid;
-	int rc;
+	int rc, retried = 0;
 
 	*reply = NULL;
 	*reply_len = 0;
+	/*
+	 * Epoch fencing: a request names the epoch of the coordinator its
+	 * node follows (0: a tool that does not know). Another epoch means
+	 * the node has not yet heard of us (it resends once it has), or
+	 * that a newer coordinator exists and we are stale: the journal's
+	 * own check then stops our writes. HELLO is how a node learns the
+	 * epoch: always answered.
+	 */
+	if (hdr->epoch && hdr->epoch != m->epoch &&
+	    hdr->type != CSVFS_MSG_HELLO)
+		return -CSVFS_ESTALEEPOCH;
 	mds_note_request(m, hdr->node_id);
 	if (hdr->type == CSVFS_MSG_INVAL_ACK)
 		return mds_inval_ack(m, hdr, payload);
@@ -965,10 +959,13 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		return handoff(m, hdr, payload, reply, reply_len);
 	if (hdr->type == CSVFS_MSG_GROW)
 		return mds_grow(m, hdr, payload, reply, reply_len);
+	if (hdr->type >= CSVFS_MSG_LOCK_SET && hdr->type <= CSVFS_MSG_LOCK_LIST)
+		return mds_lock_dispatch(m, hdr, payload, reply, reply_len);
 	if (hdr->type < CSVFS_MSG_TYPE_MAX)
 		e = &table[hdr->type];
 	if (!e || !e->fn)
 		return -EOPNOTSUPP;
+again:
 	memset(&r, 0, sizeof(r));
 	r.m = m;
 	r.hdr = hdr;
@@ -978,7 +975,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	msg_wr_init(&r.out);
 	rc = jrnl_error(m->j);
 	if (rc)
-		return -EIO;
+		return rc == -CSVFS_ESTALEEPOCH ? rc : -EIO;
 	jop_begin(m->j, &op);
 	rc = mds_retry_find(&r);
 	if (rc > 0) {
@@ -995,11 +992,22 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			mds_inval_collect(&r);
 	}
 	tid = jop_end(&op, rc);
-	if (rc && (e->flags & MUT)) {
+	if (rc && csvfs_msg_mutating(hdr->type)) {
 		jop_begin(m->j, &op);
 		alloc_resync(m->a, &op);
 		mds_space_resync(m, &op);
 		jop_end(&op, 0);
+	}
+	/*
+	 * Out of space: the spare empty chunks (kept so that a create and
+	 * unlink loop does not release and take a chunk each time) go back
+	 * to the free space, and the request runs once more.
+	 */
+	if (rc == -ENOSPC && !retried && csvfs_msg_mutating(hdr->type) &&
+	    mds_chunks_release(m, 1) > 0) {
+		msg_wr_free(&r.out);
+		retried = 1;
+		goto again;
 	}
 	if (!rc && r.sync)
 		rc = tid ? jrnl_wait(m->j, tid) : jrnl_commit(m->j);
@@ -1014,13 +1022,18 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       csvfs_strerror(rc2));
 	}
 	if (!rc && r.alloc_touched)
-		mds_chunks_release(m);
-	if (!rc && (e->flags & MUT))
+		mds_chunks_release(m, 0);
+	if (!rc && m->watch)
+		mds_orphans_sweep(m);
+	if (!rc && csvfs_msg_mutating(hdr->type))
 		mds_inval_send(&r);
 	else if (!rc && r.ninv)
 		mds_inval_send(&r);
 	if (rc) {
 		msg_wr_free(&r.out);
+		/* Epoch fencing: the node resends to the new coordinator. */
+		if (rc == -CSVFS_ESTALEEPOCH)
+			return rc;
 		if (rc <= -CSVFS_EBASE && rc >= -CSVFS_EMAX) {
 			/* Most requests start with the inode they are about. */
 			syslog(LOG_ERR, "%s of inode %llu: %s (run fsck.csvfs)",
@@ -1125,6 +1138,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	rc = jrnl_open(dev, &m->sb, 0, &m->j);
 	if (rc)
 		goto fail;
+	/* Another node that takes over bumps the epoch: stop writing then. */
+	jrnl_fence_epoch(m->j, m->epoch);
 	jop_begin(m->j, &op);
 	rc = alloc_load(&op, &m->sb, &m->a);
 	jop_end(&op, 0);
@@ -1144,6 +1159,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 			      &m->hb);
 	else
 		rc = hb_watch_start(dev, &m->sb, &m->watch);
+	if (!rc)
+		rc = mds_lock_init(m);
 	if (rc)
 		goto fail;
 	*out = m;
@@ -1162,6 +1179,7 @@ int mds_stop(struct mds *m)
 	unsigned i;
 	int rc;
 
+	mds_lock_free(m);
 	hb_watch_stop(m->watch);
 	rc = jrnl_close(m->j);
 	if (!rc) {
@@ -1190,4 +1208,9 @@ int mds_stop(struct mds *m)
 	mds_inval_free(m);
 	free(m);
 	return rc;
+}
+
+uint64_t mds_epoch(const struct mds *m)
+{
+	return m->epoch;
 }

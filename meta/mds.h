@@ -60,6 +60,18 @@ struct mds_opts {
 	 * when it recovers. 0 = 10 %, negative = never.
 	 */
 	int lowspace_pct;
+	/*
+	 * Application locks (meta/mds_lock.c): tells node that its queued
+	 * lock request wait_id may be granted now (a LOCK_WAKE push; for
+	 * this node's own daemon a direct call). Returns 0 once sent or
+	 * -errno. Called without any mds lock held; must not wait for a
+	 * request of the node. NULL: nobody is woken (standalone without a
+	 * daemon, tests).
+	 */
+	int (*lock_wake)(void *ctx, uint32_t node, uint64_t wait_id);
+	void *lock_ctx;
+	/* Cluster mode: the locks' grace period after a start; 0 = 10 s. */
+	unsigned lock_grace_ms;
 };
 
 /*
@@ -71,6 +83,8 @@ struct mds_opts {
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out);
 /* Commits everything, marks the volume clean, frees m. */
 int mds_stop(struct mds *m);
+/* The coordinator epoch mds_start wrote on disk. */
+uint64_t mds_epoch(const struct mds *m);
 
 /*
  * Handles one request. payload has hdr->length bytes. On return *reply
@@ -79,6 +93,12 @@ int mds_stop(struct mds *m);
  */
 int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		 const uint8_t *payload, uint8_t **reply, size_t *reply_len);
+
+/*
+ * Whether mds_dispatch answers requests of this type (anything else gets
+ * -EOPNOTSUPP). Any thread; for the checks of tests/unit/proto_test.c.
+ */
+int mds_handles(unsigned type);
 
 /* A transport that calls mds_dispatch directly (standalone mode). */
 void mds_local_transport(struct mds *m, struct mdc_transport *t);

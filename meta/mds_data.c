@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/inode.h"
@@ -754,7 +755,9 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		if (rc)
 			return rc;
 	}
-	rc = mds_orphan_del(r, ino, &in);
+	/* An unlinked file kept for its open handles stays an orphan. */
+	if (free_inode || in.nlink)
+		rc = mds_orphan_del(r, ino, &in);
 	if (!rc)
 		rc = ino_put(r->op, mb, &in);
 	if (!rc && free_inode) {
@@ -823,7 +826,27 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	return rc;
 }
 
-/* Runs one trim as its own operation, as startup and release do. */
+int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in)
+{
+	struct mds_open *o = mds_open_find(m, ino, 0);
+
+	if (o && (o->nopen || o->handoff_to))
+		return 1;
+	/*
+	 * Cluster mode: a node's hold lives in the inode across coordinator
+	 * changes (its opens from before are not in the table), and a dead
+	 * node's hold until it is broken. Standalone keeps no hold, and
+	 * nothing is open before its coordinator starts.
+	 */
+	return !m->o.standalone && in->own_mode != CSVFS_OWN_NONE;
+}
+
+/*
+ * Runs one trim as its own operation, as startup, release and a
+ * shrinking truncate do: an unlinked inode is freed unless it is still
+ * in use (mds_ino_busy): then only its blocks past EOF go, and it stays
+ * on the orphan list until its last close.
+ */
 static int trim_op(struct mds *m, uint64_t ino, int *freed)
 {
 	struct mds_req r;
@@ -838,7 +861,7 @@ static int trim_op(struct mds *m, uint64_t ino, int *freed)
 	jop_begin(m->j, &op);
 	rc = mds_get(&r, ino, &in, NULL);
 	if (!rc) {
-		*freed = in.nlink == 0;
+		*freed = in.nlink == 0 && !mds_ino_busy(m, ino, &in);
 		rc = mds_trim(&r, ino, *freed ? 0 : blocks_for(m, in.size),
 			      *freed);
 	}
@@ -866,34 +889,180 @@ int mds_reclaim(struct mds *m, uint64_t ino)
 	return rc;
 }
 
-int mds_orphans_recover(struct mds *m)
+/* The orphan after ino on the list (0 = ino is the last); ino 0: the head. */
+static int orphan_next(struct mds *m, uint64_t ino, uint64_t *next)
 {
 	struct csvfs_vstate vs;
+	struct csvfs_inode in;
+	struct mds_req r;
 	struct mbuf *mb;
 	struct jop op;
-	unsigned n = 0;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.op = &op;
+	jop_begin(m->j, &op);
+	if (!ino) {
+		rc = jop_read(&op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+		if (!rc) {
+			od_vstate_decode(mb->data, &vs);
+			*next = vs.orphan_head;
+		}
+	} else {
+		rc = mds_get(&r, ino, &in, NULL);
+		if (!rc)
+			*next = in.next_orphan;
+	}
+	jop_end(&op, 0);
+	return rc;
+}
+
+/* Breaks dead nodes' holds on orphan ino; 1 when nobody holds it now. */
+static int orphan_break_dead(struct mds *m, uint64_t ino)
+{
+	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
+	struct csvfs_inode in;
+	struct lockd_state s;
+	struct mds_req r;
+	struct mbuf *mb;
+	struct jop op;
+	int rc, broke = 0, free_it = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.m = m;
+	r.op = &op;
+	jop_begin(m->j, &op);
+	rc = mds_get(&r, ino, &in, &mb);
+	if (rc || in.nlink || in.own_mode == CSVFS_OWN_NONE)
+		goto out;
+	mds_own_decode(&in, &s);
+	if (s.mode == CSVFS_OWN_WRITER && s.node > LOCKD_MAX_NODE)
+		cand[ncand++] = s.node;
+	for (n = 1; n <= LOCKD_MAX_NODE; n++)
+		if (lockd_holds(&s, n))
+			cand[ncand++] = n;
+	for (i = 0; i < ncand; i++) {
+		if (!mds_node_dead(m, cand[i]) ||
+		    lockd_break(&s, cand[i], mds_now_ns()) <= 0)
+			continue;
+		mds_open_drop_node(m, ino, cand[i]);
+		syslog(LOG_WARNING, "orphan inode %llu: node %u left the "
+		       "cluster and its heartbeat stopped: its hold is broken",
+		       (unsigned long long)ino, cand[i]);
+		broke++;
+	}
+	if (!broke)
+		goto out;
+	mds_own_encode(&s, &in);
+	rc = ino_put(&op, mb, &in);
+	free_it = !rc && !mds_ino_busy(m, ino, &in);
+out:
+	jop_end(&op, rc);
+	return free_it;
+}
+
+void mds_orphans_sweep(struct mds *m)
+{
+	uint64_t now = mds_now_ns(), last, cur, next, guard = 0;
+	unsigned ms = m->o.dead_ms ? m->o.dead_ms : CSVFS_HB_DEAD_MS;
+	int freed;
+
+	last = __atomic_load_n(&m->sweep_ns, __ATOMIC_RELAXED);
+	/* The first call only arms it: no dead node is known at start. */
+	if (!last) {
+		__atomic_compare_exchange_n(&m->sweep_ns, &last, now, 0,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		return;
+	}
+	if (now - last < ms * 1000000ull ||
+	    !__atomic_compare_exchange_n(&m->sweep_ns, &last, now, 0,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (orphan_next(m, 0, &cur))
+		return;
+	while (cur && guard++ < (1u << 24)) {
+		if (orphan_next(m, cur, &next))
+			return;
+		if (orphan_break_dead(m, cur) && trim_op(m, cur, &freed) == 0 &&
+		    freed)
+			syslog(LOG_INFO, "orphan inode %llu freed",
+			       (unsigned long long)cur);
+		cur = next;
+	}
+}
+
+/*
+ * Startup: every orphan is trimmed, and freed unless still in use (a
+ * cluster node's hold in the inode: it is open there, and its last
+ * close frees it). The walk takes each next link before the trim, which
+ * may take the inode off the list.
+ */
+int mds_orphans_recover(struct mds *m)
+{
+	uint64_t cur, next, guard = 0;
+	unsigned n = 0, kept = 0;
 	int rc, freed;
 
-	for (;;) {
-		jop_begin(m->j, &op);
-		rc = jop_read(&op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &mb);
+	rc = orphan_next(m, 0, &cur);
+	while (!rc && cur) {
+		if (guard++ > (1ull << 32))
+			return -CSVFS_ECORRUPT;
+		rc = orphan_next(m, cur, &next);
 		if (!rc)
-			od_vstate_decode(mb->data, &vs);
-		jop_end(&op, 0);
-		if (rc)
-			return rc;
-		if (!vs.orphan_head)
-			break;
-		rc = trim_op(m, vs.orphan_head, &freed);
+			rc = trim_op(m, cur, &freed);
 		if (rc) {
 			syslog(LOG_ERR, "orphan inode %llu: %s",
-			       (unsigned long long)vs.orphan_head,
-			       csvfs_strerror(rc));
+			       (unsigned long long)cur, csvfs_strerror(rc));
 			return rc;
 		}
 		n++;
+		kept += !freed;
+		cur = next;
 	}
+	if (rc)
+		return rc;
 	if (n)
-		syslog(LOG_INFO, "recovered %u orphan inodes", n);
+		syslog(LOG_INFO, "recovered %u orphan inodes (%u still open "
+		       "on a node, freed at their last close)", n, kept);
 	return jrnl_commit(m->j);
+}
+
+/* ---- zeroing on the device --------------------------------------------- */
+
+int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && !rc; i++)
+		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
+			      runs[i].len * m->bsize);
+	if (!rc && n)
+		rc = dev_flush(m->dev);
+	return rc;
+}
+
+int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
+			uint64_t len)
+{
+	uint64_t end = off + len;
+	int rc = 0;
+
+	if (em->n == 1 && (em->e[0].flags & CSVFS_EXT_SUB))
+		return mds_sub_zero(m, &em->e[0], off, len);
+	while (off < end && !rc) {
+		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
+		uint64_t n = m->bsize - in_blk;
+		long i = ext_find(em, lblk, NULL);
+
+		if (n > end - off)
+			n = end - off;
+		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
+			rc = dev_zero_bytes(m->dev, (em->e[i].pblk +
+					    (lblk - em->e[i].lblk)) * m->bsize +
+					    in_blk, n);
+		off += n;
+	}
+	return rc;
 }

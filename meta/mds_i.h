@@ -109,6 +109,8 @@ struct mds {
 	uint64_t last_req_ns[CSVFS_MAX_NODES_LIMIT + 1];
 	struct hb *hb;			/* standalone: our heartbeat */
 	struct hb_watch *watch;		/* cluster: everyone's */
+	struct mds_locks *locks;	/* application locks (mds_lock.c) */
+	uint64_t sweep_ns;		/* last mds_orphans_sweep (atomic) */
 };
 
 /* One request being handled. */
@@ -182,8 +184,26 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 int mds_trim_ahead(struct mds_req *r, uint64_t ino);
 /* Reclaims (or trims) every inode on the orphan list: startup recovery. */
 int mds_orphans_recover(struct mds *m);
-/* The last close of an unlinked file: frees it. */
+/*
+ * The last close of an unlinked file, or a shrinking truncate: trims
+ * ino, and frees it when unlinked and not in use (mds_ino_busy).
+ */
 int mds_reclaim(struct mds *m, uint64_t ino);
+/*
+ * Whether ino may not be freed: open on some node (the open table), a
+ * handoff pending, or (cluster mode) held by a node in the inode.
+ */
+int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in);
+/*
+ * Cluster mode, at most every dead_ms (called after requests): breaks the
+ * holds dead nodes have on orphans (nobody can open an unlinked file, so
+ * no open breaks them) and frees those nobody holds any more.
+ */
+void mds_orphans_sweep(struct mds *m);
+/* Cluster mode: node left the membership and its heartbeat stopped. */
+int mds_node_dead(struct mds *m, uint32_t node);
+/* Forgets a dead node's opens of ino in the open table. */
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node);
 
 int mds_h_get_extents(struct mds_req *r);
 int mds_h_alloc(struct mds_req *r);
@@ -270,6 +290,9 @@ int mds_inval_ack(struct mds *m, const struct csvfs_msg_hdr *hdr,
 /* Every request: when the node was last heard of. */
 void mds_note_request(struct mds *m, uint32_t node);
 
+/* mds_space.c: STATFS, in 4 KiB units (sub-blocks count exactly). */
+int mds_h_statfs(struct mds_req *r);
+
 /* mds_sub.c: sub-block files (under the metadata lock unless said) */
 /* Whether an ALLOC_SMALL up to byte end may keep the file in sub-blocks. */
 int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
@@ -296,9 +319,25 @@ int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
 /* Zeroes bytes [off, off+len) of a sub-block run (not flushed). */
 int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
 		 uint64_t len);
-/* Gives empty meta and sub chunks back. No metadata lock held. */
-int mds_chunks_release(struct mds *m);
+/*
+ * Gives empty meta and sub chunks back, all: every one, else one spare of
+ * each kind stays. Returns how many went back, or -errno. No metadata
+ * lock held.
+ */
+int mds_chunks_release(struct mds *m, int all);
 /* Start-up, after orphan recovery: finishes an interrupted release. */
 int mds_sub_startup(struct mds *m);
+
+/* mds_lock.c: application locks (own mutex; never the metadata lock) */
+/* After the heartbeat watch started. 0 or -errno. */
+int mds_lock_init(struct mds *m);
+/* No request may be running. */
+void mds_lock_free(struct mds *m);
+/* LOCK_* requests (outside the table: no metadata operation). */
+int mds_lock_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		      const uint8_t *payload, uint8_t **reply,
+		      size_t *reply_len);
+/* node is dead (its ownership was broken): drop its locks, wake waiters. */
+void mds_lock_node_dead(struct mds *m, uint32_t node);
 
 #endif /* CSVFS_MDS_I_H */

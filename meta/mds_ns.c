@@ -349,9 +349,8 @@ int mds_h_symlink(struct mds_req *r)
 static int drop_link(struct mds_req *r, uint64_t ino)
 {
 	struct csvfs_inode in;
-	struct mds_open *o;
 	struct mbuf *mb;
-	int rc;
+	int rc, busy;
 
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc)
@@ -360,8 +359,8 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		in.nlink--;
 	ino_touch(&in, 0);
 	if (in.nlink == 0) {
-		o = mds_open_find(r->m, ino, 0);
-		if ((!o || o->nopen == 0) && in.nblocks == 0 &&
+		busy = mds_ino_busy(r->m, ino, &in);
+		if (!busy && in.nblocks == 0 &&
 		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
 			/*
 			 * No blocks to zero: the inode goes in this op (a
@@ -385,7 +384,7 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		rc = mds_orphan_add(r, ino, &in);
 		if (rc)
 			return rc;
-		if (!o || o->nopen == 0)
+		if (!busy)
 			r->reclaim_ino = ino;
 	}
 	return ino_put(r->op, mb, &in);
@@ -544,19 +543,27 @@ int mds_h_rename(struct mds_req *r)
 	size_t nl, nnl;
 	uint32_t flags;
 	uint8_t stype, dtype = 0;
+	uint32_t wuid = 0, wgid = 0;
+	size_t out_len;
 	int rc, rc2, below, empty;
 
 	rc = read_name(r, n, &nl);
 	np = msg_get_u64(&r->in);
 	rc2 = read_name(r, nn, &nnl);
 	flags = msg_get_u32(&r->in);
+	if (!r->in.err && (flags & CSVFS_RENAME_WHITEOUT)) {
+		wuid = msg_get_u32(&r->in);
+		wgid = msg_get_u32(&r->in);
+	}
 	if (msg_rd_end(&r->in))
 		return nl > CSVFS_NAME_MAX || nnl > CSVFS_NAME_MAX ?
 			-ENAMETOOLONG : -EPROTO;
 	if (rc || rc2)
 		return rc ? rc : rc2;
-	if (flags & ~(uint32_t)(CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_EXCHANGE) ||
-	    flags == (CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_EXCHANGE))
+	if (flags & ~(uint32_t)(CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_EXCHANGE |
+				CSVFS_RENAME_WHITEOUT) ||
+	    ((flags & CSVFS_RENAME_EXCHANGE) &&
+	     (flags & (CSVFS_RENAME_NOREPLACE | CSVFS_RENAME_WHITEOUT))))
 		return -EINVAL;
 	rc = get_dir(r, p, &pd, &pmb);
 	if (rc)
@@ -661,6 +668,16 @@ stamp:
 		ino_touch(npp, 1);
 		rc = ino_put(r->op, npmb, npp);
 	}
+	if (rc || !(flags & CSVFS_RENAME_WHITEOUT))
+		return rc;
+	/*
+	 * The whiteout (overlayfs): a char device 0/0 at the old name, in
+	 * the same operation, so nobody sees the name free in between.
+	 * RENAME replies nothing: drop make_node's attributes.
+	 */
+	out_len = r->out.len;
+	rc = make_node(r, p, n, nl, S_IFCHR, 0, wuid, wgid, NULL, 0, 0, 0);
+	r->out.len = out_len;
 	return rc;
 }
 
@@ -769,6 +786,10 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 			memset(&none, 0, sizeof(none));
 			msg_put_attr(&r->out, &none);
 		} else {
+			/* The node may cache these attributes too. */
+			rc = mds_interest(r, ino);
+			if (rc)
+				return rc;
 			mds_put_attr(r, ino, &in);
 		}
 	}
@@ -799,6 +820,10 @@ int mds_h_readdir(struct mds_req *r)
 	if (c.max > CSVFS_MSG_MAX_PAYLOAD / 2)
 		c.max = CSVFS_MSG_MAX_PAYLOAD / 2;
 	rc = get_dir(r, ino, &dir, NULL);
+	/* The node may cache the listing: any entry change stamps the
+	 * directory's inode, which sends it an INVAL (mds_inval.c). */
+	if (!rc)
+		rc = mds_interest(r, ino);
 	if (rc)
 		return rc;
 	/* count and eof are patched in at the end. */

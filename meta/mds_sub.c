@@ -3,12 +3,14 @@
  * ALLOC with CSVFS_ALLOC_SMALL, the move of a growing file to large
  * blocks, trimming a sub-block run, and giving empty chunks back.
  *
- * Ahead. A file written in pieces (tar writes 10 KiB at a time) would ask
- * for every piece; so a run is given room ahead: its length is rounded up
- * to a power of two units (at most the threshold), in place when the
- * units after it are free. What is still past EOF at the last close goes
+ * Ahead. A file written in pieces (tar writes 10 KiB at a time without a
+ * page cache) would ask for every piece; so a run that must grow is given
+ * room ahead: its length is rounded up to a power of two units (at most
+ * the threshold), in place when the units after it are free. A first run
+ * is exact: a file the page cache writes back whole asks once, and gives
+ * nothing back at close. What is still past EOF at the last close goes
  * back (mds_trim_ahead -> mds_sub_trim), so a closed file wastes less than
- * one unit.
+ * one unit; those units are dirty, so the allocator prefers clean ones.
  *
  * Moves. A run that must grow and cannot be extended in place, and a file
  * that outgrows CSVFS_SUB_MAX (promotion to a large block), get new space;
@@ -63,12 +65,15 @@ int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
 	return in->nextents == 0 || subblk_inode_run(in, &e);
 }
 
-static int zero_units(struct mds *m, uint64_t mblk, uint32_t n)
+/* Zeroes dirty units, durably before the operation commits. */
+static int zero_units(struct mds_req *r, uint64_t mblk, uint32_t n)
 {
-	int rc = dev_zero_bytes(m->dev, mblk * CSVFS_SUB_UNIT,
+	int rc = dev_zero_bytes(r->m->dev, mblk * CSVFS_SUB_UNIT,
 				(uint64_t)n * CSVFS_SUB_UNIT);
 
-	return rc ? rc : dev_flush(m->dev);
+	if (!rc)
+		jop_order_data(r->op);
+	return rc;
 }
 
 /* Copies len bytes (DEV_ALIGN multiple) on the device, then flushes. */
@@ -144,16 +149,21 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 					   want - old.len, &dirty);
 		}
 		if (!rc && dirty)
-			rc = zero_units(m, old.pblk + old.len, want - old.len);
+			rc = zero_units(r, old.pblk + old.len, want - old.len);
 		if (!rc)
 			store_run(in, old.pblk, want);
 		if (rc != -ENOSPC)
 			return rc;
 	}
-	need = ahead_units(m, need);
+	/*
+	 * A first run is exact (a file written whole, as the page cache
+	 * writes it back, asks once); a run that must grow gets room ahead.
+	 */
+	if (had)
+		need = ahead_units(m, need);
 	rc = subblk_alloc(s, m->a, r->op, need, &mblk, &dirty);
 	if (!rc && dirty)
-		rc = zero_units(m, mblk, need);
+		rc = zero_units(r, mblk, need);
 	if (rc)
 		return rc;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size) {
@@ -319,9 +329,9 @@ static int release_finish(struct mds *m, uint64_t blk)
 	return rc;
 }
 
-int mds_chunks_release(struct mds *m)
+int mds_chunks_release(struct mds *m, int all)
 {
-	unsigned spare = m->o.chunk_no_spare ? 0 : 1;
+	unsigned spare = all || m->o.chunk_no_spare ? 0 : 1;
 	struct jop op;
 	uint64_t blk;
 	int rc, n = 0;
@@ -350,7 +360,7 @@ int mds_chunks_release(struct mds *m)
 	if (n)
 		syslog(LOG_INFO, "gave %d empty chunks back to the free space",
 		       n);
-	return 0;
+	return n;
 }
 
 int mds_sub_startup(struct mds *m)
@@ -370,5 +380,6 @@ int mds_sub_startup(struct mds *m)
 		if (rc)
 			return rc;
 	}
-	return mds_chunks_release(m);
+	rc = mds_chunks_release(m, 0);
+	return rc < 0 ? rc : 0;
 }

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/size.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/ondisk.h"
@@ -34,37 +36,36 @@ static void usage(FILE *f)
 		CSVFS_LABEL_MAX - 1);
 }
 
-/* Parses "64M", "1G", "4096" into bytes; 0 on a malformed size. */
+/* A size (include/csvfs/size.h); 0 when it is not one. */
 static uint64_t parse_size(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	case '\0': break;
-	default: return 0;
-	}
-	if (*end == 'i' || *end == 'B')
-		end++;
-	if (*end == 'B')
-		end++;
-	return *end ? 0 : v;
+	return csvfs_parse_size(s, &v) ? 0 : v;
 }
 
+/*
+ * Progress on a terminal (stderr): the zeroing of the device, in percent,
+ * rewritten in place at most every 0.2 s, as e2fsprogs' mke2fs does.
+ */
 static void progress(void *ctx, uint64_t done, uint64_t total)
 {
+	static uint64_t last_ns;
+	static unsigned last_pct = ~0u;
+	struct timespec ts;
+	uint64_t now;
+	unsigned pct = (unsigned)(done * 100 / (total ? total : 1));
+
 	(void)ctx;
-	fprintf(stderr, "\r%s: formatting: %3u%%", prog,
-		(unsigned)(done * 100 / (total ? total : 1)));
-	if (done == total)
-		fputc('\n', stderr);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (done < total && (pct == last_pct || now - last_ns < 200000000ull))
+		return;
+	last_ns = now;
+	last_pct = pct;
+	fprintf(stderr, "\r%s: zeroing the device: %3u%%", prog, pct);
+	if (done >= total)
+		fputs(", done\n", stderr);
 }
 
 int main(int argc, char **argv)
@@ -177,9 +178,9 @@ int main(int argc, char **argv)
 		dev_close(d);
 		return 1;
 	}
-	if (!quiet && isatty(STDERR_FILENO) && d->size > (64ull << 30)) {
+	/* Quiet when stderr is no terminal (scripts, logs). */
+	if (!quiet && isatty(STDERR_FILENO))
 		o.progress = progress;
-	}
 	rc = fmt_volume(d, &o, &sb);
 	if (rc) {
 		fprintf(stderr, "%s: %s: format failed: %s; the device holds "

@@ -51,50 +51,6 @@
 #define OD_ENC_ZERO(p, s, f) \
 	memset((p) + offsetof(__typeof__(*(s)), f), 0, sizeof((s)->f))
 
-/* ---- little-endian helpers ---------------------------------------------- */
-
-uint16_t od_get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le16toh(v);
-}
-
-uint32_t od_get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le32toh(v);
-}
-
-uint64_t od_get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
-
-void od_put16(uint8_t *p, uint16_t v)
-{
-	v = htole16(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-void od_put32(uint8_t *p, uint32_t v)
-{
-	v = htole32(v);
-	memcpy(p, &v, sizeof(v));
-}
-
-void od_put64(uint8_t *p, uint64_t v)
-{
-	v = htole64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
 /* Arrays of le64 (journal targets, directory index slots). */
 static void od_dec64_array(const uint8_t *p, uint64_t *v, size_t n)
 {
@@ -324,6 +280,24 @@ void od_hb_encode(const struct csvfs_hb *h, void *raw)
 	OD_ENC(64, p, h, timestamp_ns);
 	OD_ENC_BYTES(p, h, hostname);
 	OD_ENC_ZERO(p, h, reserved);
+}
+
+int od_hb_slot_decode(const void *raw, uint64_t mblk, const uint8_t *uuid,
+		      struct csvfs_hb *h)
+{
+	int rc = od_check(raw, CSVFS_MAGIC_HB, mblk, uuid);
+
+	if (!rc)
+		od_hb_decode(raw, h);
+	return rc;
+}
+
+void od_hb_slot_encode(struct csvfs_hb *h, uint64_t mblk, const uint8_t *uuid,
+		       void *raw)
+{
+	od_hdr_init(&h->hdr, CSVFS_MAGIC_HB, mblk, uuid);
+	od_hb_encode(h, raw);
+	od_seal(raw);
 }
 
 /* ---- client table slot -------------------------------------------------- */

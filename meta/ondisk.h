@@ -9,6 +9,7 @@
 #define CSVFS_META_ONDISK_H
 
 #include <stdint.h>
+#include "csvfs/le.h"
 #include "csvfs/ondisk.h"
 
 /* CRC-32 (zlib) of the 4 KiB block with its checksum field taken as zero. */
@@ -37,6 +38,16 @@ void od_vstate_decode(const void *raw, struct csvfs_vstate *s);
 void od_vstate_encode(const struct csvfs_vstate *s, void *raw);
 void od_hb_decode(const void *raw, struct csvfs_hb *h);
 void od_hb_encode(const struct csvfs_hb *h, void *raw);
+/*
+ * The heartbeat slot at mblk as its writer (lockd/hb.c), mkfs and fsck all
+ * read and write it: decode checks the raw block (od_check, uuid may be
+ * NULL) and decodes it, returning od_check's result; encode sets h's
+ * header for mblk and uuid, encodes and seals.
+ */
+int od_hb_slot_decode(const void *raw, uint64_t mblk, const uint8_t *uuid,
+		      struct csvfs_hb *h);
+void od_hb_slot_encode(struct csvfs_hb *h, uint64_t mblk, const uint8_t *uuid,
+		       void *raw);
 void od_client_decode(const void *raw, struct csvfs_client *c);
 void od_client_encode(const struct csvfs_client *c, void *raw);
 void od_jsb_decode(const void *raw, struct csvfs_jsb *j);
@@ -64,12 +75,15 @@ void od_dbucket_encode(const struct csvfs_dbucket *b, void *raw);
 #define OD_UUID_STR_LEN 37
 void od_uuid_str(const uint8_t *uuid, char out[OD_UUID_STR_LEN]);
 
-/* Little-endian helpers for packed variable records (dir entries, xattrs). */
-uint16_t od_get16(const uint8_t *p);
-uint32_t od_get32(const uint8_t *p);
-uint64_t od_get64(const uint8_t *p);
-void od_put16(uint8_t *p, uint16_t v);
-void od_put32(uint8_t *p, uint32_t v);
-void od_put64(uint8_t *p, uint64_t v);
+/*
+ * Little-endian helpers for packed variable records (dir entries, xattrs):
+ * meta/'s names for include/csvfs/le.h, which the layers below use.
+ */
+static inline uint16_t od_get16(const uint8_t *p) { return le_get16(p); }
+static inline uint32_t od_get32(const uint8_t *p) { return le_get32(p); }
+static inline uint64_t od_get64(const uint8_t *p) { return le_get64(p); }
+static inline void od_put16(uint8_t *p, uint16_t v) { le_put16(p, v); }
+static inline void od_put32(uint8_t *p, uint32_t v) { le_put32(p, v); }
+static inline void od_put64(uint8_t *p, uint64_t v) { le_put64(p, v); }
 
 #endif /* CSVFS_META_ONDISK_H */

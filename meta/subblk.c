@@ -176,9 +176,14 @@ static int chunk_new(struct subblk *s, struct alloc *a, struct jop *op)
 	return add(s, 0, blk, s->upc - 1);
 }
 
-/* First fit of n units in chunk k: 0 and *unit, or -ENOSPC. */
+static int dirty_get(const uint8_t *raw, uint64_t i);
+
+/*
+ * First fit of n units in chunk k: 0 and *unit, or -ENOSPC. clean: only
+ * units that need no zeroing.
+ */
 static int chunk_fit(struct subblk *s, struct jop *op, uint64_t k,
-		     uint32_t n, uint64_t *unit)
+		     uint32_t n, int clean, uint64_t *unit)
 {
 	struct mbuf *mb;
 	uint64_t i, run = 0;
@@ -188,7 +193,7 @@ static int chunk_fit(struct subblk *s, struct jop *op, uint64_t k,
 	if (rc)
 		return rc;
 	for (i = 1; i < s->upc; i++) {
-		if (bit(mb->data, i)) {
+		if (bit(mb->data, i) || (clean && dirty_get(mb->data, i))) {
 			run = 0;
 			continue;
 		}
@@ -255,20 +260,26 @@ int subblk_alloc(struct subblk *s, struct alloc *a, struct jop *op,
 		 uint32_t n, uint64_t *mblk, int *dirty)
 {
 	uint64_t j, k, unit;
-	int rc;
+	int rc, clean;
 
 	if (n == 0 || n >= s->upc)
 		return -EINVAL;
-	for (j = 0; j < s->n; j++) {
-		k = (s->hint + j) % s->n;
-		if (s->c[k].nfree < n)
-			continue;
-		rc = chunk_fit(s, op, k, n, &unit);
-		if (rc == -ENOSPC)
-			continue;
-		if (rc)
-			return rc;
-		goto found;
+	/*
+	 * Units that need no zeroing first (the room ahead a closed file gave
+	 * back is dirty), then dirty ones before a new chunk.
+	 */
+	for (clean = 1; clean >= 0; clean--) {
+		for (j = 0; j < s->n; j++) {
+			k = (s->hint + j) % s->n;
+			if (s->c[k].nfree < n)
+				continue;
+			rc = chunk_fit(s, op, k, n, clean, &unit);
+			if (rc == -ENOSPC)
+				continue;
+			if (rc)
+				return rc;
+			goto found;
+		}
 	}
 	rc = chunk_new(s, a, op);
 	if (rc)
@@ -347,6 +358,8 @@ void subblk_get_stats(const struct subblk *s, struct subblk_stats *st)
 	for (k = 0; k < s->n; k++) {
 		st->units_free += s->c[k].nfree;
 		st->units_used += s->upc - 1 - s->c[k].nfree;
+		if (s->c[k].nfree == s->upc - 1)
+			st->chunks_empty++;
 	}
 }
 

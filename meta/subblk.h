@@ -82,6 +82,7 @@ struct subblk_stats {
 	uint64_t chunks;
 	uint64_t units_used;	/* file data units (headers not counted) */
 	uint64_t units_free;
+	uint64_t chunks_empty;	/* no unit used: the header is free too */
 };
 void subblk_get_stats(const struct subblk *s, struct subblk_stats *st);
 /* Large block of sub chunk i, 0 past the end (fsck, df). */

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,7 @@ static int call(struct mdc *c, uint16_t type, struct msg_wr *w,
 		struct msg_rd *rd, uint8_t **buf)
 {
 	struct csvfs_msg_hdr h;
+	struct mcache_tok tok;
 	size_t len = 0;
 	int rc;
 
@@ -94,7 +96,12 @@ static int call(struct mdc *c, uint16_t type, struct msg_wr *w,
 	h.seq = h.req_id;
 	h.epoch = c->epoch;
 	pthread_mutex_unlock(&c->lock);
+	if (c->cache)
+		mcache_begin(c->cache, &tok);
 	rc = c->t.call(c->t.ctx, &h, w->p, buf, &len);
+	/* The coordinator heard from us: the cache's lease runs on. */
+	if (c->cache && !rc)
+		mcache_renew(c->cache, &tok);
 	msg_wr_free(w);
 	if (csvfs_msg_recorded(type)) {
 		pthread_mutex_lock(&c->lock);
@@ -318,6 +325,13 @@ int mdc_rmdir(struct mdc *c, uint64_t parent, const char *name)
 int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, uint32_t flags)
 {
+	return mdc_rename_wo(c, parent, name, newparent, newname, flags, 0, 0);
+}
+
+int mdc_rename_wo(struct mdc *c, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, uint32_t flags,
+		  uint32_t uid, uint32_t gid)
+{
 	struct msg_wr w;
 
 	msg_wr_init(&w);
@@ -326,6 +340,10 @@ int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	msg_put_u64(&w, newparent);
 	msg_put_str(&w, newname, strlen(newname));
 	msg_put_u32(&w, flags);
+	if (flags & CSVFS_RENAME_WHITEOUT) {
+		msg_put_u32(&w, uid);
+		msg_put_u32(&w, gid);
+	}
 	return call_none(c, CSVFS_MSG_RENAME, &w);
 }
 
@@ -356,15 +374,34 @@ int mdc_readlink(struct mdc *c, uint64_t ino, char *target, size_t size)
 	return done(&rd, buf, rc);
 }
 
+/* Cached listing into ents (struct mdc_dirent and mcache_dirent match). */
+static int readdir_cached(struct mdc *c, uint64_t ino, uint64_t cookie,
+			  int plus, struct mdc_dirent *ents, uint32_t max,
+			  uint32_t *n, int *eof)
+{
+	_Static_assert(sizeof(struct mdc_dirent) ==
+		       sizeof(struct mcache_dirent), "dirent layouts");
+	_Static_assert(offsetof(struct mdc_dirent, attr) ==
+		       offsetof(struct mcache_dirent, attr), "dirent attr");
+	return mcache_get_list(c->cache, ino, cookie, plus,
+			       (struct mcache_dirent *)ents, max, n, eof);
+}
+
 int mdc_readdir(struct mdc *c, uint64_t ino, uint64_t cookie, int plus,
 		struct mdc_dirent *ents, uint32_t max, uint32_t *n, int *eof)
 {
+	struct mcache_tok tok = { 0 };
 	struct msg_wr w;
 	struct msg_rd rd;
 	uint8_t *buf;
 	uint32_t count, i;
 	int rc;
 
+	if (c->cache) {
+		if (!readdir_cached(c, ino, cookie, plus, ents, max, n, eof))
+			return 0;
+		mcache_begin(c->cache, &tok);
+	}
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
 	msg_put_u64(&w, cookie);
@@ -390,7 +427,12 @@ int mdc_readdir(struct mdc *c, uint64_t ino, uint64_t cookie, int plus,
 			msg_get_attr(&rd, &ents[i].attr);
 	}
 	*n = count;
-	return done(&rd, buf, 0);
+	rc = done(&rd, buf, 0);
+	if (!rc && c->cache)
+		mcache_put_list(c->cache, &tok, ino, cookie, plus,
+				(const struct mcache_dirent *)ents, count,
+				*eof);
+	return rc;
 }
 
 int mdc_statfs(struct mdc *c, struct mdc_statfs *st)
@@ -745,6 +787,84 @@ int mdc_grow(struct mdc *c, uint64_t *old_blocks, uint64_t *new_blocks)
 	if (!rc) {
 		*old_blocks = msg_get_u64(&rd);
 		*new_blocks = msg_get_u64(&rd);
+	}
+	return done(&rd, buf, rc);
+}
+
+/* ---- application locks ---------------------------------------------------- */
+
+int mdc_lock_set(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 uint32_t flags, uint64_t wait_id)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_lock(&w, l);
+	msg_put_u32(&w, flags);
+	msg_put_u64(&w, wait_id);
+	return call_none(c, CSVFS_MSG_LOCK_SET, &w);
+}
+
+int mdc_lock_get(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 int *found, struct csvfs_wlock *holder)
+{
+	struct msg_rd rd;
+	struct msg_wr w;
+	uint8_t *buf;
+	int rc;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_lock(&w, l);
+	rc = call(c, CSVFS_MSG_LOCK_GET, &w, &rd, &buf);
+	if (!rc) {
+		*found = msg_get_u32(&rd) != 0;
+		msg_get_lock(&rd, holder);
+	}
+	return done(&rd, buf, rc);
+}
+
+int mdc_lock_cancel(struct mdc *c, uint64_t ino, uint64_t wait_id)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	msg_put_u64(&w, wait_id);
+	return call_none(c, CSVFS_MSG_LOCK_CANCEL, &w);
+}
+
+int mdc_lock_reclaim_done(struct mdc *c)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	return call_none(c, CSVFS_MSG_LOCK_RECLAIM_DONE, &w);
+}
+
+int mdc_lock_list(struct mdc *c, uint64_t ino, struct csvfs_wlock *out,
+		  uint32_t max, uint32_t *n)
+{
+	struct csvfs_wlock tmp;
+	struct msg_rd rd;
+	struct msg_wr w;
+	uint8_t *buf;
+	uint32_t i, count;
+	int rc;
+
+	*n = 0;
+	msg_wr_init(&w);
+	msg_put_u64(&w, ino);
+	rc = call(c, CSVFS_MSG_LOCK_LIST, &w, &rd, &buf);
+	if (!rc) {
+		count = msg_get_u32(&rd);
+		/* Each entry is 40 bytes: a bogus count fails here. */
+		if (count > (rd.len - rd.off) / sizeof(tmp))
+			rd.err = -EPROTO;
+		for (i = 0; i < count && !rd.err; i++)
+			msg_get_lock(&rd, i < max ? &out[i] : &tmp);
+		*n = rd.err ? 0 : count;
 	}
 	return done(&rd, buf, rc);
 }

@@ -98,6 +98,10 @@ int mdc_unlink(struct mdc *c, uint64_t parent, const char *name);
 int mdc_rmdir(struct mdc *c, uint64_t parent, const char *name);
 int mdc_rename(struct mdc *c, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, uint32_t flags);
+/* RENAME with CSVFS_RENAME_WHITEOUT: the whiteout belongs to uid:gid. */
+int mdc_rename_wo(struct mdc *c, uint64_t parent, const char *name,
+		  uint64_t newparent, const char *newname, uint32_t flags,
+		  uint32_t uid, uint32_t gid);
 int mdc_link(struct mdc *c, uint64_t ino, uint64_t newparent,
 	     const char *newname, struct csvfs_attr *a);
 /* target: buffer of size bytes; NUL-terminated on success. */
@@ -173,5 +177,22 @@ int mdc_prealloc(struct mdc *c, uint64_t ino, uint64_t size,
 		 struct csvfs_attr *a);
 /* Grows the volume to the device's size; the sizes in large blocks. */
 int mdc_grow(struct mdc *c, uint64_t *old_blocks, uint64_t *new_blocks);
+
+/*
+ * Application locks (include/csvfs/proto.h LOCK_*; l->node is ignored).
+ * lock_set: 0 granted, -EAGAIN conflict, -EINPROGRESS queued as wait_id
+ * (CSVFS_LK_WAIT: a LOCK_WAKE push follows), -EDEADLK, -ERESTART grace
+ * period, -ENOLCK (a reclaim conflicts).
+ */
+int mdc_lock_set(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 uint32_t flags, uint64_t wait_id);
+/* F_GETLK: *found = 1 and *holder, or *found = 0. */
+int mdc_lock_get(struct mdc *c, uint64_t ino, const struct csvfs_wlock *l,
+		 int *found, struct csvfs_wlock *holder);
+int mdc_lock_cancel(struct mdc *c, uint64_t ino, uint64_t wait_id);
+int mdc_lock_reclaim_done(struct mdc *c);
+/* The locks held on ino: up to max into out[], *n gets the total. */
+int mdc_lock_list(struct mdc *c, uint64_t ino, struct csvfs_wlock *out,
+		  uint32_t max, uint32_t *n);
 
 #endif /* CSVFS_MDC_H */

@@ -1,10 +1,11 @@
 /*
  * memb: Corosync CPG + quorum, driven by one poll loop in a thread.
  *
- * Membership is the CPG group's member list (nodes that have the volume
- * mounted), deduplicated by node id (one daemon per node). Quorum is the
- * cluster's votequorum state. Both arrive as callbacks from the poll loop;
- * each change calls cb->changed with the full current picture.
+ * Membership is the CPG group's member list (the daemons that have the
+ * volume mounted, by node id and pid). Quorum is the cluster's votequorum
+ * state. Both arrive as callbacks from the poll loop, with the group's
+ * messages and one timer: everything the election (fs/elect.c) acts on
+ * runs on that one thread, in order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 #include <corosync/cmap.h>
 #include <corosync/cpg.h>
@@ -32,10 +34,8 @@ struct memb {
 	struct memb_cb cb;
 	void *ctx;
 	uint32_t local;
-	uint32_t nodes[MAX_MEMBERS];
-	size_t nnodes;
-	int quorate;
-	int have_quorum;
+	uint32_t pid;
+	int64_t timer_at;		/* CLOCK_MONOTONIC ms, 0 = disarmed */
 	int stop_pipe[2];
 	pthread_t thread;
 	int running;
@@ -56,18 +56,21 @@ static int cs_errno(cs_error_t e)
 	}
 }
 
-static int cmp_u32(const void *a, const void *b)
+static int cmp_member(const void *a, const void *b)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	const struct memb_member *x = a, *y = b;
 
-	return x < y ? -1 : x > y;
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static void notify(struct memb *m)
+static int64_t now_ms(void)
 {
-	if (m->cb.changed)
-		m->cb.changed(m->ctx, m->nodes, m->nnodes,
-			      m->have_quorum ? m->quorate : 0);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void on_deliver(cpg_handle_t h, const struct cpg_name *group,
@@ -76,11 +79,19 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *group,
 	struct memb *m = NULL;
 
 	(void)group;
-	(void)pid;
 	if (cpg_context_get(h, (void **)&m) != CS_OK || !m)
 		return;
 	if (m->cb.message)
-		m->cb.message(m->ctx, nodeid, msg, len);
+		m->cb.message(m->ctx, nodeid, pid, msg, len);
+}
+
+static uint32_t left_reason(uint32_t r)
+{
+	switch (r) {
+	case CPG_REASON_LEAVE: return MEMB_LEFT_CLEAN;
+	case CPG_REASON_PROCDOWN: return MEMB_LEFT_PROC;
+	default: return MEMB_LEFT_NODE;
+	}
 }
 
 static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
@@ -88,24 +99,29 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 		       const struct cpg_address *left, size_t nleft,
 		       const struct cpg_address *joined, size_t njoined)
 {
+	static struct memb_member mem[MAX_MEMBERS], gone[MAX_MEMBERS];
 	struct memb *m = NULL;
-	size_t i, n = 0;
+	size_t i, n = 0, ng = 0;
 
 	(void)group;
-	(void)left;
-	(void)nleft;
 	(void)joined;
 	(void)njoined;
 	if (cpg_context_get(h, (void **)&m) != CS_OK || !m)
 		return;
-	for (i = 0; i < nmembers && n < MAX_MEMBERS; i++)
-		m->nodes[n++] = members[i].nodeid;
-	qsort(m->nodes, n, sizeof(m->nodes[0]), cmp_u32);
-	m->nnodes = 0;
-	for (i = 0; i < n; i++)
-		if (m->nnodes == 0 || m->nodes[m->nnodes - 1] != m->nodes[i])
-			m->nodes[m->nnodes++] = m->nodes[i];
-	notify(m);
+	/* Only the dispatch thread gets here: static buffers are fine. */
+	for (i = 0; i < nmembers && n < MAX_MEMBERS; i++, n++) {
+		mem[n].node = members[i].nodeid;
+		mem[n].pid = members[i].pid;
+		mem[n].reason = 0;
+	}
+	for (i = 0; i < nleft && ng < MAX_MEMBERS; i++, ng++) {
+		gone[ng].node = left[i].nodeid;
+		gone[ng].pid = left[i].pid;
+		gone[ng].reason = left_reason(left[i].reason);
+	}
+	qsort(mem, n, sizeof(mem[0]), cmp_member);
+	if (m->cb.confchg)
+		m->cb.confchg(m->ctx, mem, n, gone, ng);
 }
 
 static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t seq,
@@ -118,9 +134,15 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t seq,
 	(void)view;
 	if (quorum_context_get(h, (const void **)&m) != CS_OK || !m)
 		return;
-	m->quorate = !!quorate;
-	m->have_quorum = 1;
-	notify(m);
+	if (m->cb.quorum)
+		m->cb.quorum(m->ctx, !!quorate);
+}
+
+void memb_timer(struct memb *m, int ms)
+{
+	/* now_ms() is far above 0 (boot time), so 0 can mean disarmed. */
+	__atomic_store_n(&m->timer_at, ms < 0 ? 0 : now_ms() + ms + 1,
+			 __ATOMIC_RELAXED);
 }
 
 static void *loop(void *arg)
@@ -132,24 +154,41 @@ static void *loop(void *arg)
 	cpg_fd_get(m->cpg, &cfd);
 	quorum_fd_get(m->q, &qfd);
 	for (;;) {
+		int64_t wait = -1;
+		int rc;
+		int64_t at = __atomic_load_n(&m->timer_at, __ATOMIC_RELAXED);
+
+		if (at) {
+			wait = at - now_ms();
+			if (wait <= 0) {
+				__atomic_store_n(&m->timer_at, 0,
+						 __ATOMIC_RELAXED);
+				if (m->cb.timer)
+					m->cb.timer(m->ctx);
+				continue;
+			}
+		}
 		p[0].fd = cfd;
 		p[1].fd = qfd;
 		p[2].fd = m->stop_pipe[0];
 		p[0].events = p[1].events = p[2].events = POLLIN;
-		if (poll(p, 3, -1) < 0) {
+		rc = poll(p, 3, wait > INT32_MAX ? INT32_MAX : (int)wait);
+		if (rc < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (rc == 0)
+			continue;
 		if (p[2].revents)
 			break;
 		if (p[0].revents & (POLLHUP | POLLERR) ||
 		    p[1].revents & (POLLHUP | POLLERR)) {
 			syslog(LOG_ERR, "lost the connection to corosync");
-			m->have_quorum = 1;
-			m->quorate = 0;
-			m->nnodes = 0;
-			notify(m);
+			if (m->cb.quorum)
+				m->cb.quorum(m->ctx, 0);
+			if (m->cb.confchg)
+				m->cb.confchg(m->ctx, NULL, 0, NULL, 0);
 			break;
 		}
 		if (p[0].revents & POLLIN)
@@ -205,6 +244,7 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 		goto fail_q;
 	}
 	cpg_local_get(m->cpg, &m->local);
+	m->pid = (uint32_t)getpid();
 	do {
 		e = cpg_join(m->cpg, &m->name);
 		if (e == CS_ERR_TRY_AGAIN) {
@@ -267,6 +307,11 @@ void memb_stop(struct memb *m)
 uint32_t memb_local_node(const struct memb *m)
 {
 	return m->local;
+}
+
+uint32_t memb_local_pid(const struct memb *m)
+{
+	return m->pid;
 }
 
 int memb_send(struct memb *m, const void *msg, size_t len)

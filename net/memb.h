@@ -14,12 +14,34 @@
 
 struct memb;
 
+/* A group member: one daemon (process) on one node. */
+struct memb_member {
+	uint32_t node;
+	uint32_t pid;
+	uint32_t reason;	/* left members: MEMB_LEFT_* */
+};
+
+/* Why a member left the group. */
+#define MEMB_LEFT_CLEAN	1	/* it left (cpg_leave): unmounted */
+#define MEMB_LEFT_PROC	2	/* its process ended; its node stays */
+#define MEMB_LEFT_NODE	3	/* its node left the membership */
+
 struct memb_cb {
-	/* The group's members (node ids, sorted, unique) or quorum changed. */
-	void (*changed)(void *ctx, const uint32_t *nodes, size_t n,
-			int quorate);
-	/* A message multicast by a member (including this node). */
-	void (*message)(void *ctx, uint32_t from, const void *msg, size_t len);
+	/*
+	 * The group's configuration changed: members (sorted by node, then
+	 * pid) and the members that left since the last call. n 0: the
+	 * connection to corosync is lost.
+	 */
+	void (*confchg)(void *ctx, const struct memb_member *members,
+			size_t n, const struct memb_member *left,
+			size_t nleft);
+	/* The cluster's quorum changed (votequorum; not in the total order). */
+	void (*quorum)(void *ctx, int quorate);
+	/* A message multicast by a member (including this process). */
+	void (*message)(void *ctx, uint32_t node, uint32_t pid,
+			const void *msg, size_t len);
+	/* The timer armed with memb_timer ran out. */
+	void (*timer)(void *ctx);
 };
 
 /*
@@ -32,6 +54,14 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 /* Leaves the group and stops the dispatch thread. */
 void memb_stop(struct memb *m);
 uint32_t memb_local_node(const struct memb *m);
+/* This process's id as the group lists it. */
+uint32_t memb_local_pid(const struct memb *m);
+/*
+ * Arms the one timer: cb->timer runs on the dispatch thread after ms
+ * milliseconds; ms < 0 disarms it. Only from a callback (the dispatch
+ * thread), so timer events are ordered with the others.
+ */
+void memb_timer(struct memb *m, int ms);
 /*
  * The ring0 address of node (from corosync's nodelist) into addr.
  * Returns 0, -ENOENT if the node is not in the nodelist, or -errno.

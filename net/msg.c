@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "meta/ondisk.h"
+#include "csvfs/le.h"
 #include "net/msg.h"
 
 void msg_wr_init(struct msg_wr *w)
@@ -61,7 +61,7 @@ void msg_put_u16(struct msg_wr *w, uint16_t v)
 	uint8_t *p = wr_room(w, 2);
 
 	if (p)
-		od_put16(p, v);
+		le_put16(p, v);
 }
 
 void msg_put_u32(struct msg_wr *w, uint32_t v)
@@ -69,7 +69,7 @@ void msg_put_u32(struct msg_wr *w, uint32_t v)
 	uint8_t *p = wr_room(w, 4);
 
 	if (p)
-		od_put32(p, v);
+		le_put32(p, v);
 }
 
 void msg_put_u64(struct msg_wr *w, uint64_t v)
@@ -77,7 +77,7 @@ void msg_put_u64(struct msg_wr *w, uint64_t v)
 	uint8_t *p = wr_room(w, 8);
 
 	if (p)
-		od_put64(p, v);
+		le_put64(p, v);
 }
 
 void msg_put_raw(struct msg_wr *w, const void *src, size_t n)
@@ -131,7 +131,7 @@ void msg_put_attr(struct msg_wr *w, const struct csvfs_attr *a)
 	msg_put_u64(w, a->own_epoch);
 	msg_put_u64(w, a->own_since_ns);
 	msg_put_u32(w, a->blksize);
-	msg_put_u32(w, a->reserved0);
+	msg_put_u32(w, a->own_count);
 	msg_put_u64(w, a->reserve_bytes);
 }
 
@@ -141,6 +141,17 @@ void msg_put_ext(struct msg_wr *w, const struct csvfs_wext *e)
 	msg_put_u64(w, e->pblk);
 	msg_put_u32(w, e->len);
 	msg_put_u32(w, e->flags);
+}
+
+void msg_put_lock(struct msg_wr *w, const struct csvfs_wlock *l)
+{
+	msg_put_u32(w, l->node);
+	msg_put_u32(w, l->pid);
+	msg_put_u64(w, l->owner);
+	msg_put_u32(w, l->type);
+	msg_put_u32(w, l->cls);
+	msg_put_u64(w, l->start);
+	msg_put_u64(w, l->end);
 }
 
 void msg_rd_init(struct msg_rd *r, const void *p, size_t len)
@@ -175,21 +186,21 @@ uint16_t msg_get_u16(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 2);
 
-	return p ? od_get16(p) : 0;
+	return p ? le_get16(p) : 0;
 }
 
 uint32_t msg_get_u32(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 4);
 
-	return p ? od_get32(p) : 0;
+	return p ? le_get32(p) : 0;
 }
 
 uint64_t msg_get_u64(struct msg_rd *r)
 {
 	const uint8_t *p = rd_take(r, 8);
 
-	return p ? od_get64(p) : 0;
+	return p ? le_get64(p) : 0;
 }
 
 size_t msg_get_str(struct msg_rd *r, char *out, size_t max)
@@ -246,7 +257,7 @@ void msg_get_attr(struct msg_rd *r, struct csvfs_attr *a)
 	a->own_epoch = msg_get_u64(r);
 	a->own_since_ns = msg_get_u64(r);
 	a->blksize = msg_get_u32(r);
-	a->reserved0 = msg_get_u32(r);
+	a->own_count = msg_get_u32(r);
 	a->reserve_bytes = msg_get_u64(r);
 }
 
@@ -256,6 +267,17 @@ void msg_get_ext(struct msg_rd *r, struct csvfs_wext *e)
 	e->pblk = msg_get_u64(r);
 	e->len = msg_get_u32(r);
 	e->flags = msg_get_u32(r);
+}
+
+void msg_get_lock(struct msg_rd *r, struct csvfs_wlock *l)
+{
+	l->node = msg_get_u32(r);
+	l->pid = msg_get_u32(r);
+	l->owner = msg_get_u64(r);
+	l->type = msg_get_u32(r);
+	l->cls = msg_get_u32(r);
+	l->start = msg_get_u64(r);
+	l->end = msg_get_u64(r);
 }
 
 int msg_rd_end(struct msg_rd *r)
@@ -268,40 +290,155 @@ int msg_rd_end(struct msg_rd *r)
 void msg_hdr_encode(const struct csvfs_msg_hdr *h, uint8_t *raw)
 {
 	memset(raw, 0, CSVFS_MSG_HDR_SIZE);
-	od_put32(raw + 0x00, h->magic);
-	od_put16(raw + 0x04, h->version);
-	od_put16(raw + 0x06, h->type);
-	od_put32(raw + 0x08, h->length);
-	od_put32(raw + 0x0c, h->flags);
-	od_put64(raw + 0x10, h->req_id);
-	od_put64(raw + 0x18, h->epoch);
-	od_put32(raw + 0x20, h->node_id);
-	od_put32(raw + 0x24, (uint32_t)h->status);
-	od_put64(raw + 0x28, h->incarnation);
-	od_put64(raw + 0x30, h->seq);
-	od_put64(raw + 0x38, h->reserved);
+	le_put32(raw + 0x00, h->magic);
+	le_put16(raw + 0x04, h->version);
+	le_put16(raw + 0x06, h->type);
+	le_put32(raw + 0x08, h->length);
+	le_put32(raw + 0x0c, h->flags);
+	le_put64(raw + 0x10, h->req_id);
+	le_put64(raw + 0x18, h->epoch);
+	le_put32(raw + 0x20, h->node_id);
+	le_put32(raw + 0x24, (uint32_t)h->status);
+	le_put64(raw + 0x28, h->incarnation);
+	le_put64(raw + 0x30, h->seq);
+	le_put64(raw + 0x38, h->reserved);
 }
 
 int msg_hdr_decode(const uint8_t *raw, struct csvfs_msg_hdr *h)
 {
-	h->magic = od_get32(raw + 0x00);
-	h->version = od_get16(raw + 0x04);
-	h->type = od_get16(raw + 0x06);
-	h->length = od_get32(raw + 0x08);
-	h->flags = od_get32(raw + 0x0c);
-	h->req_id = od_get64(raw + 0x10);
-	h->epoch = od_get64(raw + 0x18);
-	h->node_id = od_get32(raw + 0x20);
-	h->status = (int32_t)od_get32(raw + 0x24);
-	h->incarnation = od_get64(raw + 0x28);
-	h->seq = od_get64(raw + 0x30);
-	h->reserved = od_get64(raw + 0x38);
+	h->magic = le_get32(raw + 0x00);
+	h->version = le_get16(raw + 0x04);
+	h->type = le_get16(raw + 0x06);
+	h->length = le_get32(raw + 0x08);
+	h->flags = le_get32(raw + 0x0c);
+	h->req_id = le_get64(raw + 0x10);
+	h->epoch = le_get64(raw + 0x18);
+	h->node_id = le_get32(raw + 0x20);
+	h->status = (int32_t)le_get32(raw + 0x24);
+	h->incarnation = le_get64(raw + 0x28);
+	h->seq = le_get64(raw + 0x30);
+	h->reserved = le_get64(raw + 0x38);
 	if (h->magic != CSVFS_MSG_MAGIC || h->version != CSVFS_PROTO_VERSION ||
 	    h->length > CSVFS_MSG_MAX_PAYLOAD)
 		return -EPROTO;
 	if (h->status > 0 || h->status < -4095)
 		return -EPROTO;
 	return 0;
+}
+
+/* ---- election messages (multicast in the Corosync group) ------------ */
+
+static int elect_has_view(uint16_t type)
+{
+	return type == CSVFS_MSG_ELECT_STATE ||
+	       type == CSVFS_MSG_ELECT_ANNOUNCE;
+}
+
+static int elect_type(uint16_t type)
+{
+	return type >= CSVFS_MSG_ELECT_STATE &&
+	       type <= CSVFS_MSG_ELECT_RESTART;
+}
+
+int msg_elect_encode(const struct msg_elect *e, struct msg_wr *w)
+{
+	struct csvfs_msg_hdr h;
+	uint8_t *raw;
+	uint32_t i;
+
+	if (!elect_type(e->type) || w->len)
+		return -EINVAL;
+	if (elect_has_view(e->type) &&
+	    (e->n == 0 || e->n > CSVFS_ELECT_MAX_MEMBERS))
+		return -EINVAL;
+	/* Room for the header; filled in once the length is known. */
+	for (i = 0; i < CSVFS_MSG_HDR_SIZE / 8; i++)
+		msg_put_u64(w, 0);
+	if (elect_has_view(e->type)) {
+		msg_put_u32(w, e->round);
+		msg_put_u32(w, e->n);
+		for (i = 0; i < e->n; i++) {
+			msg_put_u32(w, e->m[i].node);
+			msg_put_u32(w, e->m[i].pid);
+		}
+	}
+	switch (e->type) {
+	case CSVFS_MSG_ELECT_STATE:
+		msg_put_u32(w, e->flags);
+		msg_put_u32(w, e->preferred);
+		break;
+	case CSVFS_MSG_ELECT_ANNOUNCE:
+		msg_put_u32(w, e->port);
+		break;
+	case CSVFS_MSG_ELECT_MOVE:
+		msg_put_u32(w, e->node);
+		break;
+	}
+	if (w->err)
+		return w->err;
+	memset(&h, 0, sizeof(h));
+	h.magic = CSVFS_MSG_MAGIC;
+	h.version = CSVFS_PROTO_VERSION;
+	h.type = e->type;
+	h.length = (uint32_t)(w->len - CSVFS_MSG_HDR_SIZE);
+	h.epoch = e->epoch;
+	h.node_id = e->from;
+	raw = w->p;
+	msg_hdr_encode(&h, raw);
+	return 0;
+}
+
+static int member_cmp(const struct msg_elect_member *a,
+		      const struct msg_elect_member *b)
+{
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return 0;
+}
+
+int msg_elect_decode(const void *buf, size_t len, struct msg_elect *e)
+{
+	struct csvfs_msg_hdr h;
+	struct msg_rd r;
+	uint32_t i;
+
+	memset(e, 0, sizeof(*e));
+	if (len < CSVFS_MSG_HDR_SIZE || msg_hdr_decode(buf, &h) ||
+	    h.flags || h.status || !elect_type(h.type) ||
+	    h.length != len - CSVFS_MSG_HDR_SIZE)
+		return -EPROTO;
+	e->type = h.type;
+	e->from = h.node_id;
+	e->epoch = h.epoch;
+	msg_rd_init(&r, (const uint8_t *)buf + CSVFS_MSG_HDR_SIZE, h.length);
+	if (elect_has_view(h.type)) {
+		e->round = msg_get_u32(&r);
+		e->n = msg_get_u32(&r);
+		if (e->n == 0 || e->n > CSVFS_ELECT_MAX_MEMBERS)
+			return -EPROTO;
+		for (i = 0; i < e->n; i++) {
+			e->m[i].node = msg_get_u32(&r);
+			e->m[i].pid = msg_get_u32(&r);
+			/* Sorted and unique: views compare member by member. */
+			if (i && member_cmp(&e->m[i - 1], &e->m[i]) >= 0)
+				return -EPROTO;
+		}
+	}
+	switch (h.type) {
+	case CSVFS_MSG_ELECT_STATE:
+		e->flags = msg_get_u32(&r);
+		e->preferred = msg_get_u32(&r);
+		break;
+	case CSVFS_MSG_ELECT_ANNOUNCE:
+		e->port = msg_get_u32(&r);
+		break;
+	case CSVFS_MSG_ELECT_MOVE:
+		e->node = msg_get_u32(&r);
+		break;
+	}
+	return msg_rd_end(&r) ? -EPROTO : 0;
 }
 
 static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
@@ -344,6 +481,17 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_SET_RESERVE] = "set_reserve",
 	[CSVFS_MSG_PREALLOC] = "prealloc",
 	[CSVFS_MSG_GROW] = "grow",
+	[CSVFS_MSG_LOCK_SET] = "lock_set",
+	[CSVFS_MSG_LOCK_GET] = "lock_get",
+	[CSVFS_MSG_LOCK_WAKE] = "lock_wake",
+	[CSVFS_MSG_LOCK_CANCEL] = "lock_cancel",
+	[CSVFS_MSG_LOCK_RECLAIM_DONE] = "lock_reclaim_done",
+	[CSVFS_MSG_LOCK_LIST] = "lock_list",
+	[CSVFS_MSG_ELECT_STATE] = "elect_state",
+	[CSVFS_MSG_ELECT_ANNOUNCE] = "elect_announce",
+	[CSVFS_MSG_ELECT_RESIGN] = "elect_resign",
+	[CSVFS_MSG_ELECT_MOVE] = "elect_move",
+	[CSVFS_MSG_ELECT_RESTART] = "elect_restart",
 };
 
 const char *msg_type_name(unsigned type)

@@ -3,7 +3,10 @@
 # network namespaces — sharing one csvfs volume in an image file. A VM
 # disk (qcow2) is created on node 1, written by qemu-io with O_DIRECT, and
 # read back and checked on node 2 and node 3; the coordinator role moves;
-# a running "VM" (tests/tools/vmwriter: numbered, checksummed 4 KiB
+# a real QEMU guest (tests/vm: Debian's cloud kernel + busybox, TCG) that
+# writes checksummed records to its csvfs disk is live-migrated node 1 ->
+# node 2 -> node 1 by QEMU's own migration, with no csvfs step, while a
+# second QEMU on node 3 is refused the disk; a running "VM" (tests/tools/vmwriter: numbered, checksummed 4 KiB
 # O_DIRECT records) has its disk handed back and forth between node 1 and
 # node 2 as in a live migration, while a conflicting open from another node
 # is refused; the role fails over while the volume stays in use.
@@ -70,6 +73,74 @@ echo "coordinator is node $(coord 1) after $(( $(ms) - t0 )) ms"
 run 2 -- qemu-io -f qcow2 -t none -c 'write -P 0x77 64M 8M' "$(mnt 2)/vm1.qcow2" >/dev/null
 run 1 -- qemu-io -f qcow2 -t none -r -c 'read -P 0x77 64M 8M' "$(mnt 1)/vm1.qcow2" | grep -q 'read 8388608' &&
 	echo "node 2 wrote, node 1 verified, through the new coordinator"
+
+say "a real QEMU VM live-migrated node 1 -> node 2 -> node 1 (QEMU's own migration, no csvfs step)"
+GUEST=$("$REPO/tests/vm/build-guest.sh" "$B")
+run 1 -- truncate -s 256M "$(mnt 1)/vm3.raw"
+# qmp NAME CMD [ARGS-JSON]: one QMP command; "migrate-wait" polls until done
+qmp() {
+	python3 - "$WORK/$1.qmp" "$2" "${3:-{\}}" <<'PY'
+import json, socket, sys, time
+path, cmd, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+s = socket.socket(socket.AF_UNIX); s.connect(path); f = s.makefile("rw")
+def call(c, a=None):
+    f.write(json.dumps({"execute": c, "arguments": a or {}}) + "\n"); f.flush()
+    while True:
+        m = json.loads(f.readline())
+        if "return" in m or "error" in m:
+            return m
+f.readline(); call("qmp_capabilities")
+if cmd != "migrate-wait":
+    print(json.dumps(call(cmd, args))); sys.exit(0)
+while True:
+    r = call("query-migrate")["return"]
+    if r.get("status") in ("completed", "failed", "cancelled"):
+        print(r.get("status"), r.get("downtime", "?")); break
+    time.sleep(0.2)
+PY
+}
+qemu_on() { # NODE NAME [INCOMING]
+	local a=(-name "$2" -machine pc -accel tcg -m 256 -smp 1 -nodefaults
+		-no-user-config -display none -kernel "$GUEST/vmlinuz"
+		-initrd "$GUEST/initrd.img"
+		-append "console=ttyS0 quiet panic=-1 rate=100 sync=8"
+		-chardev "file,id=con,path=$WORK/vm3.console" -serial chardev:con
+		-qmp "unix:$WORK/$2.qmp,server=on,wait=off"
+		-pidfile "$WORK/$2.pid" -daemonize
+		-drive "file=$(mnt "$1")/vm3.raw,format=raw,cache=none,if=virtio")
+	[[ -n ${3:-} ]] && a+=(-incoming "$3")
+	run "$1" -- qemu-system-x86_64 "${a[@]}" || return 1
+	VM_PIDS+=("$(cat "$WORK/$2.pid")")
+}
+synced() { sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$WORK/vm3.console" | tail -n 1; }
+ip_of() { run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4 }'; }
+qemu_on 1 q0
+until [[ -n $(synced) ]]; do sleep 0.5; done
+echo "guest running on node 1, records synced: $(synced)"
+echo "a second QEMU on node 3 with the same disk:"
+run 3 -- timeout 30 qemu-system-x86_64 -accel tcg -m 64 -display none -nodefaults \
+	-drive "file=$(mnt 3)/vm3.raw,format=raw,cache=none,if=virtio" -S 2>&1 |
+	sed 's/^/    /' || true
+src=1 name=q0
+for hop in 1 2; do
+	dst=$((3 - src))
+	port=$((4700 + hop))
+	qemu_on "$dst" "q$hop" "tcp:$(ip_of "$dst"):$port"
+	before=$(synced)
+	qmp "$name" migrate "{\"uri\": \"tcp:$(ip_of "$dst"):$port\"}" >/dev/null
+	read -r status downtime < <(qmp "$name" migrate-wait)
+	[[ $status == completed ]] || { echo "migration $hop: $status"; exit 1; }
+	qmp "$name" quit >/dev/null 2>&1 || true
+	until (( $(synced) > before + 50 )); do sleep 0.5; done
+	echo "hop $hop: node $src -> node $dst $status, QEMU downtime $downtime ms; guest at record $(synced), no I/O error: $(grep -c 'I/O error' "$WORK/vm3.console") errors"
+	src=$dst name=q$hop
+done
+qmp "$name" quit >/dev/null 2>&1 || true
+sleep 1
+last=$(synced)
+echo "node 2 checks every record the guest flushed ($last):"
+run 2 -- "$B/tests/vmwriter" verify-disk "$(mnt 2)/vm3.raw" --min "$last" | sed 's/^/    /'
+VM_PIDS=()
 
 say "a running VM's disk handed between node 1 and node 2 (live-migration switch-over)"
 VMW=$B/tests/vmwriter

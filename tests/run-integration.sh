@@ -6,7 +6,8 @@
 # single: only the t1xxx (single-node) tests; all (default): every
 # tests/integration/t*.sh. NAMEs (e.g. t1100 or t1100-posix) pick tests by
 # prefix. Each test runs in name order under `timeout -k 10 $TEST_TIMEOUT`
-# (default 600 s) with CSVFS_BIN set to the absolute build dir; its output goes
+# (default 600 s; a test may ask for more with a line "# timeout: SECONDS")
+# with CSVFS_BIN set to the absolute build dir; its output goes
 # to BUILD_DIR/test-logs/NAME.log and is shown when it fails. A test that
 # cannot run because something is missing fails: there is no skip. A test
 # also fails when it leaves a mount, daemon, loop device or temp dir behind,
@@ -124,7 +125,10 @@ for t in "${tests[@]}"; do
 	export UBSAN_OPTIONS="${base_ubsan:+$base_ubsan:}log_path=$san/ubsan"
 	start=$(date +%s)
 	# (the subshell keeps bash's "Killed" job notice out of the report)
-	(timeout -k 10 "$timeout_s" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
+	# A test may ask for a longer bound with a line "# timeout: SECONDS".
+	t_s=$(sed -n 's/^# timeout: \([0-9][0-9]*\).*/\1/p' "$t" | head -n 1)
+	((${t_s:-0} > timeout_s)) || t_s=$timeout_s
+	(timeout -k 10 "$t_s" bash "$t" </dev/null >"$log" 2>&1; exit $?) 2>/dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
 	if ! leftovers=$(reap_leftovers "$name"); then
@@ -142,7 +146,7 @@ for t in "${tests[@]}"; do
 	else
 		failed=$((failed + 1))
 		why="exit $rc"
-		((rc == 124 || rc == 137)) && why="timed out after ${timeout_s}s"
+		((rc == 124 || rc == 137)) && why="timed out after ${t_s}s"
 		((rc == 99)) && why="left mounts, daemons or files behind"
 		((rc == 98)) && why="sanitizer reports"
 		echo "not ok $n - $name ($why, ${secs}s; log: $log)"

@@ -62,8 +62,14 @@
  *
  * Format changelog:
  *   1.0  first format.
+ *   1.1  ownership for QEMU's live migration (issue 11): readers may hold
+ *        a file beside its writer (own_holders in CSVFS_OWN_WRITER mode),
+ *        inode flags CSVFS_IFL_STRICT and CSVFS_IFL_HANDOFF. A 1.0 volume
+ *        reads the same; a 1.0 fsck would clear the two flags.
  *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
  *        vstate.release_blk); empty meta chunks return to the bitmap.
+ *        Keeps the 1.1 inode flags. 1.x volumes are refused by mount
+ *        and fsck (no migration tool yet).
  */
 #ifndef CSVFS_ONDISK_H
 #define CSVFS_ONDISK_H
@@ -322,12 +328,24 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_IFL_MULTIWRITER	0x4	/* admin allows writers on many hosts */
 #define CSVFS_IFL_PINNED	0x8	/* ownership kept after last close */
 #define CSVFS_IFL_ORPHAN	0x10	/* on the orphan list */
+/* 0x20..0x80: free. Ownership flags (format 1.1, lockd/lockd.h): */
+#define CSVFS_IFL_STRICT	0x100	/* admin: while a node writes, no
+					 * other node may even read */
+#define CSVFS_IFL_HANDOFF	0x200	/* the writer got the file by a
+					 * handoff and has not opened it for
+					 * writing yet (its reservation) */
 
-/* File ownership modes (inode own_mode). */
+/*
+ * File ownership modes (inode own_mode; the rules are lockd/lockd.h's).
+ * own_node is the writer in CSVFS_OWN_WRITER mode; own_holders the other
+ * nodes that hold the file (readers, or multi-writer holders), own_count
+ * their number. Format 1.0 named mode 1 "exclusive" (no reader beside the
+ * writer) and mode 2 "shared-read"; 1.1 lets readers join a writer.
+ */
 #define CSVFS_OWN_NONE		0
-#define CSVFS_OWN_EXCLUSIVE	1
-#define CSVFS_OWN_SHARED_READ	2
-#define CSVFS_OWN_MULTI		3
+#define CSVFS_OWN_WRITER	1	/* one writer node (+ readers) */
+#define CSVFS_OWN_READERS	2	/* readers only */
+#define CSVFS_OWN_MULTI		3	/* multi-writer holders */
 
 #define CSVFS_INODE_XATTR_OFF	0x100
 #define CSVFS_INODE_XATTR_SIZE	1024
@@ -373,14 +391,14 @@ struct csvfs_inode {
 	uint32_t flags;		/* 0x0a8 CSVFS_IFL_* */
 	uint32_t nextents;	/* 0x0ac records in body[] (see above) */
 	uint32_t xattr_len;	/* 0x0b0 bytes used in xattr[] */
-	uint32_t own_node;	/* 0x0b4 owner node id, 0 = none */
+	uint32_t own_node;	/* 0x0b4 writer node id, 0 = none */
 	uint32_t own_mode;	/* 0x0b8 CSVFS_OWN_* */
-	uint32_t own_count;	/* 0x0bc shared-read/multi: holder count */
+	uint32_t own_count;	/* 0x0bc nodes in own_holders */
 	uint64_t own_epoch;	/* 0x0c0 ownership epoch, bumps on change */
 	uint64_t own_since_ns;	/* 0x0c8 when the owner got it */
 	uint64_t next_orphan;	/* 0x0d0 orphan list link */
 	uint64_t reserve_blocks;/* 0x0d8 guaranteed large blocks */
-	uint64_t own_holders;	/* 0x0e0 shared-read/multi: holder node bitmap
+	uint64_t own_holders;	/* 0x0e0 readers/multi holders: node bitmap
 				 *       word index 0 (nodes 1..64) */
 	uint8_t  reserved[24];	/* 0x0e8 */
 	uint8_t  xattr[CSVFS_INODE_XATTR_SIZE];	/* 0x100 */

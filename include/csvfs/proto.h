@@ -21,6 +21,26 @@
  *      + INVAL, INVAL_ACK (client caches; types 35, 36).
  *      + SET_RESERVE, PREALLOC, GROW (space management; new types only,
  *        numbers 40..42; a coordinator without them answers EOPNOTSUPP).
+ *      + RELEASE flag CSVFS_OPEN_LAST_WRITE and SET_IFLAGS of
+ *        CSVFS_IFL_STRICT (single-writer ownership, issue 11; an older
+ *        coordinator ignores the flag and keeps the writer until LAST).
+ *      + READDIR counts as cache interest (issue 18; no format change,
+ *        but a node that caches listings needs a coordinator that
+ *        records it: do not mix with a coordinator built before it;
+ *        see "Client caches").
+ *      + ELECT_STATE, ELECT_ANNOUNCE, ELECT_RESIGN, ELECT_MOVE,
+ *        ELECT_RESTART (coordinator election, issue 15; numbers 60..64,
+ *        multicast in the volume's Corosync group only, never over TCP;
+ *        they replace the untyped CPG messages of before, so every node
+ *        of a cluster must run this version).
+ *      + Epoch fencing (issue 13): a request whose header epoch is
+ *        neither 0 nor the coordinator's is refused with status
+ *        -CSVFS_ESTALEEPOCH (-1006, include/csvfs/errors.h) before it
+ *        runs; the node resends it once it follows the new coordinator.
+ *        HELLO is always answered (it tells the epoch).
+ *      + a retried SET_RESERVE or PREALLOC is answered from the client
+ *        slot's record, as every other metadata change (coordinator side
+ *        only; no message changes).
  *      + ALLOC flag CSVFS_ALLOC_SMALL and extents flagged CSVFS_EXT_SUB
  *        (sub-blocks, on-disk format 2 only); STATFS counts in 4 KiB
  *        units (bsize 4096) so that sub-blocks count exactly.
@@ -81,7 +101,8 @@ struct csvfs_attr {
 	uint64_t own_epoch;	/* 0x68 */
 	uint64_t own_since_ns;	/* 0x70 */
 	uint32_t blksize;	/* 0x78 large block size */
-	uint32_t reserved0;	/* 0x7c */
+	uint32_t own_count;	/* 0x7c nodes holding it besides the writer
+				 *      (readers; multi-writer holders) */
 	uint64_t reserve_bytes;	/* 0x80 guaranteed space */
 };				/* 0x88 */
 _Static_assert(sizeof(struct csvfs_attr) == 136, "attr size");
@@ -122,16 +143,43 @@ struct csvfs_wext {
 /* RENAME flags (as RENAME_*). */
 #define CSVFS_RENAME_NOREPLACE	0x1
 #define CSVFS_RENAME_EXCHANGE	0x2
+#define CSVFS_RENAME_WHITEOUT	0x4	/* leave a whiteout (char device
+					 * 0/0) at the old name; le32 uid,
+					 * le32 gid of it follow the flags */
 
 /* OPEN flags. */
 #define CSVFS_OPEN_WRITE	0x1	/* the open has write access */
 #define CSVFS_OPEN_TRUNC	0x2	/* O_TRUNC */
 #define CSVFS_OPEN_LAST		0x4	/* RELEASE: the node's last open handle
 					 * of the file: drop its ownership */
+#define CSVFS_OPEN_LAST_WRITE	0x8	/* RELEASE: the node's last read-write
+					 * handle; read-only ones stay open:
+					 * the writer becomes a reader */
 
 /* XATTR set flags (as XATTR_*). */
 #define CSVFS_XATTR_CREATE	0x1
 #define CSVFS_XATTR_REPLACE	0x2
+
+/*
+ * An application lock on the wire (LOCK below, 40 bytes): fcntl/OFD
+ * (class 0) or flock (class 1) byte range [start, end], end inclusive,
+ * UINT64_MAX = to the end of the file (lockd/plock.h).
+ */
+struct csvfs_wlock {
+	uint32_t node;		/* 0x00 holder's node (requests: ignored,
+				 *      the header's node_id counts) */
+	uint32_t pid;		/* 0x04 holder's process on that node */
+	uint64_t owner;		/* 0x08 the kernel's lock_owner */
+	uint32_t type;		/* 0x10 0 unlock, 1 read, 2 write */
+	uint32_t cls;		/* 0x14 0 posix (fcntl, OFD), 1 flock */
+	uint64_t start;		/* 0x18 */
+	uint64_t end;		/* 0x20 inclusive */
+};				/* 0x28 */
+_Static_assert(sizeof(struct csvfs_wlock) == 40, "wlock size");
+
+/* LOCK_SET flags. */
+#define CSVFS_LK_WAIT		0x1	/* queue on conflict (F_SETLKW) */
+#define CSVFS_LK_RECLAIM	0x2	/* a held lock, to a new coordinator */
 
 /*
  * Message types. Request payloads (→) and reply payloads (←).
@@ -158,7 +206,9 @@ enum csvfs_msg_type {
 	CSVFS_MSG_UNLINK	= 8,	/* → le64 parent, STR name  ← (none) */
 	CSVFS_MSG_RMDIR		= 9,	/* → le64 parent, STR name  ← (none) */
 	CSVFS_MSG_RENAME	= 10,	/* → le64 parent, STR name, le64 newparent,
-					 *   STR newname, le32 flags  ← (none) */
+					 *   STR newname, le32 flags, [le32 uid,
+					 *   le32 gid: with RENAME_WHITEOUT]
+					 *   ← (none) */
 	CSVFS_MSG_LINK		= 11,	/* → le64 ino, le64 newparent,
 					 *   STR newname  ← ATTR */
 	CSVFS_MSG_READLINK	= 12,	/* → le64 ino  ← STR target */
@@ -216,8 +266,8 @@ enum csvfs_msg_type {
 	CSVFS_MSG_RECALL_DONE	= 32,	/* → le64 ino, le32 status (0 or a
 					 *   negative errno)  ← (none) */
 	CSVFS_MSG_SET_IFLAGS	= 33,	/* → le64 ino, le32 set, le32 clear
-					 *   (CSVFS_IFL_MULTIWRITER / PINNED
-					 *   only)  ← ATTR */
+					 *   (CSVFS_IFL_MULTIWRITER / PINNED /
+					 *   STRICT only)  ← ATTR */
 	CSVFS_MSG_CREATE	= 34,	/* → as MKNOD (regular files only),
 					 *   le32 open flags  ← ATTR: created
 					 *   and opened in one round trip */
@@ -241,13 +291,83 @@ enum csvfs_msg_type {
 	CSVFS_MSG_GROW		= 42,	/* → (none)  ← le64 old total blocks,
 					 *   le64 new total blocks: the volume
 					 *   now covers the device (re-read) */
+	/* 43..49: unused; application locks from 50 (meta/mds_lock.c). */
+	CSVFS_MSG_LOCK_SET	= 50,	/* → le64 ino, LOCK, le32 flags
+					 *   (CSVFS_LK_*), le64 wait_id (WAIT:
+					 *   unique on the node)  ← (none).
+					 *   Status: 0 granted (or unlocked);
+					 *   -EAGAIN conflict; -EINPROGRESS
+					 *   queued: LOCK_WAKE wait_id follows
+					 *   when it may be granted, then send
+					 *   it again; -EDEADLK; -ERESTART the
+					 *   coordinator is in its grace period
+					 *   (only RECLAIM now): retry soon;
+					 *   -ENOLCK a RECLAIM conflicts */
+	CSVFS_MSG_LOCK_GET	= 51,	/* → le64 ino, LOCK  ← le32 found,
+					 *   LOCK (the conflicting holder if
+					 *   found, else zeroes) (F_GETLK).
+					 *   -ERESTART as LOCK_SET */
+	CSVFS_MSG_LOCK_WAKE	= 52,	/* push → le64 wait_id: the queued
+					 *   request may be granted now: send
+					 *   it again (it left the queue) */
+	CSVFS_MSG_LOCK_CANCEL	= 53,	/* → le64 ino, le64 wait_id: leave the
+					 *   queue (interrupted)  ← (none) */
+	CSVFS_MSG_LOCK_RECLAIM_DONE = 54, /* → (none): the node has sent
+					 *   every lock it holds (RECLAIM)
+					 *   ← (none) */
+	CSVFS_MSG_LOCK_LIST	= 55,	/* → le64 ino  ← le32 n, n × LOCK:
+					 *   every lock held on ino */
+	/* 56..59: reserved for application locks. */
+	/*
+	 * Election (fs/elect.c). Multicast with CPG_TYPE_AGREED in the
+	 * volume's Corosync group, so every member gets them, with the
+	 * group's configuration changes, in one total order; a coordinator
+	 * answers them over TCP with EOPNOTSUPP. Header: node_id = sender,
+	 * epoch = the highest coordinator epoch the sender knows, req_id,
+	 * seq, incarnation 0.
+	 * VIEW = le32 round, le32 n (1..CSVFS_ELECT_MAX_MEMBERS),
+	 *   n x {le32 node, le32 pid} sorted: the group's members as the
+	 *   sender saw them and the round of the election within that
+	 *   configuration (0 after the change, +1 per MOVE or RESTART).
+	 */
+	CSVFS_MSG_ELECT_STATE	= 60,	/* VIEW, le32 flags (CSVFS_ELECTF_*),
+					 *   le32 preferred node (0: none):
+					 *   every member sends one per round */
+	CSVFS_MSG_ELECT_ANNOUNCE = 61,	/* VIEW, le32 port: the sender serves
+					 *   as coordinator with the header's
+					 *   epoch (written on disk) */
+	CSVFS_MSG_ELECT_RESIGN	= 62,	/* (none): the sender stopped serving
+					 *   and wrote everything */
+	CSVFS_MSG_ELECT_MOVE	= 63,	/* le32 node: csvfsctl coordinator
+					 *   move; a new round */
+	CSVFS_MSG_ELECT_RESTART	= 64,	/* (none): quorum came back at the
+					 *   sender; a new round */
+	/* 65..69: reserved for the election. */
 	CSVFS_MSG_TYPE_MAX
 };
 
+/* Election: at most this many group members (Corosync's CPG_MEMBERS_MAX). */
+#define CSVFS_ELECT_MAX_MEMBERS	128
+
+/* ELECT_STATE flags. */
+#define CSVFS_ELECTF_SERVING	0x1	/* the sender serves as coordinator */
+#define CSVFS_ELECTF_QUORATE	0x2	/* the sender's node has quorum */
+#define CSVFS_ELECTF_SYNCED	0x4	/* the sender took part in an earlier
+					 * round: its preferred node counts */
+#define CSVFS_ELECTF_LOST_NODE	0x8	/* the coordinator it followed went
+					 * away with its node, unresigned */
+#define CSVFS_ELECTF_LOST_PROC	0x10	/* ... its process ended (its node
+					 * stays): it writes nothing more */
+
 /*
- * Client caches (net/mcache.h). A node may answer LOOKUP and GETATTR from
- * its cache for at most CSVFS_CACHE_LEASE_MS after it sent the request that
- * filled the entry. The coordinator records which nodes fetched what; a
+ * Client caches (net/mcache.h). A node may answer LOOKUP, GETATTR and
+ * READDIR from its cache for at most CSVFS_CACHE_LEASE_MS after the send
+ * time of the latest request the coordinator answered (the lease, renewed
+ * by every answer; once it ran out the node drops everything it cached).
+ * LOOKUP, GETATTR and READDIR (the directory, and for readdirplus each
+ * entry) count as interest; every change of a directory entry stamps the
+ * directory's inode, so it invalidates the directory's cached listing.
+ * The coordinator records which nodes fetched what; a
  * change is answered only after every such node acknowledged an INVAL, or,
  * for a node that does not, CSVFS_CACHE_LEASE_MS after the last request it
  * received from that node (its entries have expired by then). A new
@@ -257,29 +377,55 @@ enum csvfs_msg_type {
 #define CSVFS_CACHE_LEASE_MS	1000
 #define CSVFS_INVAL_WAIT_MS	1500	/* wait for acks; > the lease */
 
+#define CSVFS_MSG_BIT(t)	(1ull << (t))
+
+/*
+ * The requests that change metadata: the one list of them. The coordinator
+ * (meta/mds.c mds_dispatch) resyncs its allocator after one of them failed
+ * and sends the cache invalidations of one that succeeded; each is also
+ * recorded for retries (below). tests/unit/proto_test.c checks both lists
+ * against the coordinator's table.
+ */
+#define CSVFS_MSG_MUTATING_MASK						\
+	(CSVFS_MSG_BIT(CSVFS_MSG_SETATTR) | CSVFS_MSG_BIT(CSVFS_MSG_MKNOD) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_MKDIR) | CSVFS_MSG_BIT(CSVFS_MSG_SYMLINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_UNLINK) | CSVFS_MSG_BIT(CSVFS_MSG_RMDIR) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_RENAME) | CSVFS_MSG_BIT(CSVFS_MSG_LINK) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_RELEASE) | CSVFS_MSG_BIT(CSVFS_MSG_ALLOC) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_WRITE_DONE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_FALLOCATE) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_INLINE_WRITE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SETXATTR) |					\
+	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE) |	\
+	 CSVFS_MSG_BIT(CSVFS_MSG_SET_RESERVE) |				\
+	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC))
+
 /*
  * Retries. A node sends a request again, unchanged (same incarnation and
  * seq), after its connection broke or the coordinator changed. The
  * coordinator records the requests below, with their replies, in the
  * node's client slot (include/csvfs/ondisk.h, journaled with the change),
  * and answers a retry of one of them from there: a retried mkdir does not
- * fail with EEXIST, a retried unlink not with ENOENT. A node keeps at most
- * CSVFS_CLIENT_RECS of them in flight, so a retry finds its record.
+ * fail with EEXIST, a retried unlink not with ENOENT, a retried
+ * SET_RESERVE or PREALLOC does not undo another node's later change. A
+ * node keeps at most CSVFS_CLIENT_RECS of them in flight, so a retry finds
+ * its record. Recorded: every metadata-changing request, and OPEN, which
+ * changes only the inode's ownership (a second open would count a second
+ * holder), so needs no allocator resync.
  */
-#define CSVFS_MSG_BIT(t)	(1ull << (t))
 #define CSVFS_MSG_RECORDED_MASK						\
-	(CSVFS_MSG_BIT(CSVFS_MSG_SETATTR) | CSVFS_MSG_BIT(CSVFS_MSG_MKNOD) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_MKDIR) | CSVFS_MSG_BIT(CSVFS_MSG_SYMLINK) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_UNLINK) | CSVFS_MSG_BIT(CSVFS_MSG_RMDIR) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_RENAME) | CSVFS_MSG_BIT(CSVFS_MSG_LINK) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_OPEN) | CSVFS_MSG_BIT(CSVFS_MSG_RELEASE) |	\
-	 CSVFS_MSG_BIT(CSVFS_MSG_ALLOC) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_WRITE_DONE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_FALLOCATE) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_INLINE_WRITE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_SETXATTR) |					\
-	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE))
+	(CSVFS_MSG_MUTATING_MASK | CSVFS_MSG_BIT(CSVFS_MSG_OPEN))
+
+/* The masks are 64 bits: a type from 64 on (the election's CPG messages
+ * end there) can never be recorded or mutating. */
+_Static_assert(CSVFS_MSG_ELECT_STATE < 64 && CSVFS_MSG_LOCK_LIST < 64,
+	       "request masks are 64 bits");
+
+static inline int csvfs_msg_mutating(unsigned type)
+{
+	return type < 64 && (CSVFS_MSG_MUTATING_MASK >> type) & 1;
+}
 
 static inline int csvfs_msg_recorded(unsigned type)
 {

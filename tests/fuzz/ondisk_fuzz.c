@@ -22,7 +22,7 @@
  * Build and run (see the report / Makefile rules):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *     -fno-sanitize-recover=undefined -Iinclude -I. -D_GNU_SOURCE \
- *     tests/fuzz/ondisk_fuzz.c meta/ondisk.c meta/errors.c -lz \
+ *     tests/fuzz/ondisk_fuzz.c meta/ondisk.c -lz \
  *     -o build-fuzz/ondisk_fuzz
  *   build-fuzz/ondisk_fuzz -max_total_time=60 tests/fuzz/corpus/ondisk
  */

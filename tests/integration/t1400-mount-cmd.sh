@@ -2,6 +2,8 @@
 # t1400 — the mount command: `mount -t csvfs` through /sbin/mount.csvfs, an
 # fstab line through `mount -T FSTAB DIR`, unmount with umount and with
 # fusermount3 -u; after each unmount the daemon exits and fsck is clean.
+# Boot-time options (_netdev, nofail, x-systemd.*...) are accepted and
+# not passed on to csvfsd.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -74,4 +76,24 @@ step "fstab line by source: mount -T FSTAB IMG"
 printf '%s %s csvfs rw,noauto,pidfile=%s 0 0\n' "$img" "$M" "$T/pid5" >"$T/fstab"
 assert_ok mount -T "$T/fstab" "$img"
 check_and_unmount "$M" "$T/pid5" umount
+# Boot-time mounts (issue 12): fstab-only and systemd options reach
+# mount.csvfs and must be dropped, not handed to csvfsd (which refuses
+# options it does not know).
+BOOT_OPTS="_netdev,nofail,auto,noauto,users,nouser,x-systemd.requires=corosync.service,x-systemd.after=network-online.target,x-systemd.device-timeout=30,x-systemd.automount,comment=csvfs"
+step "mount.csvfs drops fstab and systemd options"
+run_capture "$B/mount.csvfs" -f -v -o "defaults,$BOOT_OPTS,noatime,pidfile=$T/pidx" "$img" "$M"
+assert_eq 0 "$RC" "mount.csvfs -f -v exit status"
+assert_eq "mount.csvfs: running csvfsd $img $M -o noatime,pidfile=$T/pidx" "$OUT" \
+	"the csvfsd command line keeps only csvfsd's options"
+
+step "mount -t csvfs -o _netdev,x-systemd.requires=corosync.service,..."
+assert_ok mount -t csvfs -o "$BOOT_OPTS,pidfile=$T/pid6" "$img" "$M"
+check_and_unmount "$M" "$T/pid6" umount
+
+step "the documented boot fstab line: mount -T FSTAB DIR"
+printf '%s %s csvfs %s,pidfile=%s 0 0\n' "$img" "$M" \
+	"defaults,_netdev,nofail,x-systemd.requires=corosync.service,x-systemd.after=corosync.service" \
+	"$T/pid7" >"$T/fstab"
+assert_ok mount -T "$T/fstab" "$M"
+check_and_unmount "$M" "$T/pid7" umount
 step "done"

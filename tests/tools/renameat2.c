@@ -14,7 +14,8 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: renameat2 [--noreplace | --exchange] OLD NEW\n");
+	fprintf(stderr, "usage: renameat2 [--noreplace | --exchange | --whiteout] "
+		"OLD NEW\n");
 	return 2;
 }
 
@@ -28,6 +29,9 @@ int main(int argc, char **argv)
 		i++;
 	} else if (argc > 1 && strcmp(argv[1], "--exchange") == 0) {
 		flags = RENAME_EXCHANGE;
+		i++;
+	} else if (argc > 1 && strcmp(argv[1], "--whiteout") == 0) {
+		flags = RENAME_WHITEOUT;
 		i++;
 	} else if (argc > 1 && argv[1][0] == '-' && argv[1][1] == '-' &&
 		   argv[1][2] != '\0') {

@@ -397,6 +397,60 @@ static void torn_one(int image, unsigned off)
 	vol_close();
 }
 
+/*
+ * Epoch fencing: once another coordinator has bumped the epoch in the
+ * superblock, the next group commit writes nothing (neither the journal
+ * nor in place), fails with -CSVFS_ESTALEEPOCH, and so does every later
+ * one; each group costs one superblock read.
+ */
+static void test_stale_epoch_writes_nothing(void)
+{
+	uint64_t jm[16], gen0, gen, newm;
+	uint8_t *before = dev_alloc_buf(16 * CSVFS_MBLK_SIZE);
+	uint8_t *after = dev_alloc_buf(16 * CSVFS_MBLK_SIZE);
+	struct csvfs_super other;
+	struct jrnl_stats js;
+	unsigned i;
+
+	CU_ASSERT_FATAL(before && after);
+	CU_ASSERT_EQUAL_FATAL(vol_open(0), 0);
+	/* As mds_start: the epoch bumped on disk, then the fence set. */
+	sb.coord_epoch++;
+	CU_ASSERT_EQUAL_FATAL(fmt_write_super(dev, &sb, 0), 0);
+	jrnl_fence_epoch(jr, sb.coord_epoch);
+	CU_ASSERT_EQUAL_FATAL(disk_gen(dev, &gen0), 0);
+	CU_ASSERT_EQUAL_FATAL(op_gen_and_new(gen0 + 1, 1, &newm), 0);
+	CU_ASSERT_EQUAL_FATAL(jrnl_commit(jr), 0);
+	jrnl_get_stats(jr, &js);
+	CU_ASSERT_EQUAL(js.epoch_checks, 1);
+	CU_ASSERT_EQUAL(disk_gen(dev, &gen), 0);
+	CU_ASSERT_EQUAL(gen, gen0 + 1);
+
+	/* Another node takes over. */
+	other = sb;
+	other.coord_epoch = sb.coord_epoch + 1;
+	other.coord_node = 2;
+	CU_ASSERT_EQUAL_FATAL(fmt_write_super(dev, &other, 0), 0);
+	for (i = 0; i < 16; i++)
+		jm[i] = sb.journal_mblk + i;
+	CU_ASSERT_EQUAL_FATAL(save_blocks(jm, 16, before), 0);
+	CU_ASSERT_EQUAL_FATAL(op_gen_and_new(gen0 + 2, 2, &newm), 0);
+	CU_ASSERT_EQUAL(jrnl_commit(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(jrnl_error(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(disk_gen(dev, &gen), 0);
+	CU_ASSERT_EQUAL(gen, gen0 + 1);
+	CU_ASSERT_EQUAL_FATAL(save_blocks(jm, 16, after), 0);
+	CU_ASSERT(memcmp(before, after, 16 * CSVFS_MBLK_SIZE) == 0);
+	/* Sticky: the close writes nothing either. */
+	CU_ASSERT_EQUAL(jrnl_close(jr), -CSVFS_ESTALEEPOCH);
+	jr = NULL;
+	CU_ASSERT_EQUAL_FATAL(save_blocks(jm, 16, after), 0);
+	CU_ASSERT(memcmp(before, after, 16 * CSVFS_MBLK_SIZE) == 0);
+	free(before);
+	free(after);
+	vol_close();
+}
+
 static void test_torn_commit(void)
 {
 	torn_one(0, 0x44);		/* data_crc field */
@@ -778,6 +832,8 @@ int main(void)
 	    !CU_add_test(s, "a committed transaction is replayed after a "
 			 "crash before the in-place writes; a second replay "
 			 "is a no-op", test_commit_replay) ||
+	    !CU_add_test(s, "after another coordinator bumped the epoch "
+			 "a commit writes nothing", test_stale_epoch_writes_nothing) ||
 	    !CU_add_test(s, "a torn commit record drops the transaction",
 			 test_torn_commit) ||
 	    !CU_add_test(s, "a torn block image (data_crc mismatch) drops "

@@ -348,7 +348,8 @@ static void test_fsck_reserved_sum(void)
 	CU_ASSERT(fsck_n() == FSCK_EXIT_CLEAN);
 	/* the state block says 2 where the file holds back 7 */
 	raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
-	CU_ASSERT_FATAL(raw && dev_open(img, 0, &d) == 0);
+	CU_ASSERT_FATAL(raw != NULL);
+	CU_ASSERT_FATAL(dev_open(img, 0, &d) == 0);
 	CU_ASSERT(dev_pread(d, raw, CSVFS_MBLK_SIZE,
 			    CSVFS_STATE_MBLK * CSVFS_MBLK_SIZE) == 0);
 	od_vstate_decode(raw, &vs);

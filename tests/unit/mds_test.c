@@ -306,27 +306,43 @@ static void test_ownership_open_rules(void)
 	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "own", S_IFREG | 0644,
 				  0, 0, 0, &a) == 0);
 	ino = a.ino;
-	/* exclusive on node 1: two handles there, others refused */
+	/* single-writer on node 1: two handles there; a second writer is
+	 * refused, a reader elsewhere is not */
 	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
-	CU_ASSERT(a.own_node == 1 && a.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(a.own_node == 1 && a.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(mdc_open(nm[1], ino, 0, &a) == 0);
 	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(b.own_node == 1 && b.own_count == 1);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
 	/* not the last handle: still owned */
 	CU_ASSERT(mdc_release(nm[1], ino, 0) == 0);
 	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
-	CU_ASSERT(b.own_node == 1 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(b.own_node == 1 && b.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
 	CU_ASSERT(b.own_node == 0 && b.own_mode == CSVFS_OWN_NONE);
-	/* shared-read on 2 and 3, writer refused */
+	/* readers on 2 and 3; a writer joins them */
 	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
 	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
-	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
-	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_READERS);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_WRITER && b.own_node == 1);
+	CU_ASSERT(b.own_count == 2);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[2], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE);
+	/* strict: no reader beside the writer */
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_STRICT, 0, &b) == 0);
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, 0, CSVFS_IFL_STRICT, &b) == 0);
 	/* multi-writer */
 	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_MULTIWRITER, 0,
 				 &b) == 0);
@@ -397,29 +413,78 @@ static void test_ownership_handoff(void)
 	recalls_seen = 0;
 	CU_ASSERT(mdc_handoff(nm[3], ino, 1, 2, &b) == 0);
 	CU_ASSERT(recalls_seen == 1);
-	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_EXCLUSIVE);
+	CU_ASSERT(b.own_node == 2 && b.own_mode == CSVFS_OWN_WRITER);
 	CU_ASSERT(b.own_epoch > a.own_epoch);
 	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == -EBUSY);
+	/* the target's read-only probe keeps its reservation */
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
 	/* the old owner's late close keeps node 2 */
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
 	CU_ASSERT(b.own_node == 2);
+	CU_ASSERT(!(b.flags & CSVFS_IFL_HANDOFF));
 	/* and back (a cancelled migration) */
 	CU_ASSERT(mdc_handoff(nm[2], ino, 2, 1, &b) == 0);
 	CU_ASSERT(b.own_node == 1);
 	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
 			      CSVFS_OPEN_LAST) == 0);
 	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
-	CU_ASSERT(b.own_node == 1);
-	/* shared files are not handed off */
+	CU_ASSERT(b.own_node == 1 && (b.flags & CSVFS_IFL_HANDOFF));
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(!(b.flags & CSVFS_IFL_HANDOFF));
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_NONE);
+	/* multi-writer files are not handed off */
+	CU_ASSERT(mdc_set_iflags(nm[1], ino, CSVFS_IFL_MULTIWRITER, 0,
+				 &b) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_MULTI);
+	CU_ASSERT(mdc_handoff(nm[3], ino, 0, 2, &b) == -EBUSY);
+	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	stop_cluster();
+}
+
+/* Issue 11: QEMU's live migration through the coordinator. */
+static void test_ownership_qemu_migration(void)
+{
+	struct csvfs_attr a, b;
+	uint64_t ino;
+
+	start_cluster();
+	CU_ASSERT_FATAL(mdc_mknod(nm[1], vi.root_ino, "vm", S_IFREG | 0644,
+				  0, 0, 0, &a) == 0);
+	ino = a.ino;
+	CU_ASSERT(mdc_open(nm[1], ino, CSVFS_OPEN_WRITE, &a) == 0);
+	/* target: probe, then the inactive read-only open */
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_open(nm[2], ino, 0, &b) == 0);
+	/* source inactivates: read-only reopen, read-write handle closed */
 	CU_ASSERT(mdc_open(nm[1], ino, 0, &b) == 0);
+	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_READERS && b.own_count == 2);
+	/* target activates; a third QEMU cannot write */
+	CU_ASSERT(mdc_open(nm[2], ino, CSVFS_OPEN_WRITE, &b) == 0);
+	CU_ASSERT(b.own_mode == CSVFS_OWN_WRITER && b.own_node == 2);
+	CU_ASSERT(mdc_release(nm[2], ino, 0) == 0);
+	CU_ASSERT(mdc_open(nm[3], ino, CSVFS_OPEN_WRITE, &b) == -EBUSY);
+	/* the source's QEMU quits; the target stays the writer */
 	CU_ASSERT(mdc_release(nm[1], ino, CSVFS_OPEN_LAST) == 0);
-	CU_ASSERT(mdc_open(nm[3], ino, 0, &b) == 0);
-	CU_ASSERT(b.own_mode == CSVFS_OWN_SHARED_READ);
-	CU_ASSERT(mdc_handoff(nm[3], ino, 3, 2, &b) == -EBUSY);
-	CU_ASSERT(mdc_release(nm[3], ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[3], ino, &b) == 0);
+	CU_ASSERT(b.own_node == 2 && b.own_count == 0);
+	CU_ASSERT(mdc_release(nm[2], ino, CSVFS_OPEN_WRITE |
+			      CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_unlink(nm[1], vi.root_ino, "vm") == 0);
 	stop_cluster();
 }
 
@@ -490,6 +555,9 @@ static void test_retries(void)
 	CU_ASSERT(mdc_unlink(c, d.ino, "rg") == 0);
 	CU_ASSERT(mdc_mkdir(c, d.ino, "after", 0700, 0, 0, &b) == 0);
 	retry_mode = 0;
+	/* The new coordinator refuses the old epoch: learn the new one. */
+	CU_ASSERT(mdc_lookup(mdc, d.ino, "rg", &b) == -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_FATAL(mdc_hello(mdc, "test", &vi) == 0);
 	CU_ASSERT(mdc_lookup(mdc, d.ino, "rg", &b) == -ENOENT);
 	CU_ASSERT(mdc_lookup(mdc, d.ino, "after", &b) == 0);
 	mdc_free(c);
@@ -502,7 +570,10 @@ static void test_retries(void)
 static struct mcache *nc[NNODES + 1];	/* cache of node n */
 static int inval_calls[NNODES + 1];
 static int inval_mode;		/* 0: apply at once; 1: node 3 acks from a
-				 * thread; 2: node 3 never acks */
+				 * thread; 2: node 3 never acks; 3: nodes
+				 * 2 and 3 ack only once both were told */
+static int fan_sent, fan_out, fan_max;	/* mode 3 */
+static pthread_mutex_t fan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct ack_arg {
 	uint32_t node;
@@ -512,8 +583,23 @@ struct ack_arg {
 static void *ack_main(void *p)
 {
 	struct ack_arg *a = p;
+	int i, both = 0;
 
 	usleep(20000);
+	/* Mode 3: a coordinator that waited for one ack before telling
+	 * the next node would make this wait run out. */
+	for (i = 0; inval_mode == 3 && !both && i < 300; i++) {
+		pthread_mutex_lock(&fan_lock);
+		both = fan_sent >= 2;
+		pthread_mutex_unlock(&fan_lock);
+		if (!both)
+			usleep(10000);
+	}
+	if (inval_mode == 3) {
+		pthread_mutex_lock(&fan_lock);
+		fan_out--;
+		pthread_mutex_unlock(&fan_lock);
+	}
 	mdc_inval_ack(nm[a->node], a->id);
 	free(a);
 	return NULL;
@@ -535,8 +621,15 @@ static int stub_inval(void *ctx, uint32_t node, uint64_t id,
 		mcache_inval(nc[node], inos[i]);
 	if (!n)
 		mcache_clear(nc[node]);
-	if (node != 3 || inval_mode == 0 || !id)
+	if (inval_mode == 3 && id && node != 1) {
+		pthread_mutex_lock(&fan_lock);
+		fan_sent++;
+		if (++fan_out > fan_max)
+			fan_max = fan_out;
+		pthread_mutex_unlock(&fan_lock);
+	} else if (node != 3 || inval_mode == 0 || !id) {
 		return 1;
+	}
 	if (inval_mode == 2)
 		return 0;
 	a = malloc(sizeof(*a));
@@ -556,6 +649,37 @@ static double mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* " name:mode" of every entry of dir (mode only for plus), from 0 to eof. */
+static int list_names(struct mdc *c, uint64_t dir, int plus, char *out,
+		      size_t size)
+{
+	struct mdc_dirent ents[4];
+	uint64_t cookie = 0;
+	size_t pos = 0;
+	uint32_t n, i;
+	int eof = 0, rc;
+
+	out[0] = '\0';
+	while (!eof) {
+		rc = mdc_readdir(c, dir, cookie, plus, ents, 4, &n, &eof);
+		if (rc)
+			return rc;
+		if (!n && !eof)
+			return -EIO;
+		for (i = 0; i < n && pos < size; i++) {
+			if (plus)
+				pos += (size_t)snprintf(out + pos, size - pos,
+					" %s:%o", ents[i].name,
+					ents[i].attr.mode & 07777);
+			else
+				pos += (size_t)snprintf(out + pos, size - pos,
+					" %s", ents[i].name);
+			cookie = ents[i].next_cookie;
+		}
+	}
+	return 0;
+}
+
 static void test_cache_coherence(void)
 {
 	struct mds_opts o = { .node_id = 1, .standalone = 0,
@@ -566,10 +690,14 @@ static void test_cache_coherence(void)
 	struct mdc_setattr sa = { .valid = CSVFS_SA_MODE, .mode = 0600 };
 	struct mdc_transport t;
 	struct csvfs_attr a, b;
+	char names[4096];
 	double t0;
 	uint32_t n;
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	/* A new coordinator answers changes only after its lease ran out
+	 * (counted from a moment after this one). */
+	t0 = mono_s();
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	mds_local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
@@ -580,10 +708,8 @@ static void test_cache_coherence(void)
 	}
 	inval_mode = 0;
 
-	/* A new coordinator answers changes only after its lease ran out. */
-	t0 = mono_s();
 	CU_ASSERT(mdc_mkdir(nm[1], vi.root_ino, "cdir", 0755, 0, 0, &a) == 0);
-	CU_ASSERT(mono_s() - t0 >= 0.15);
+	CU_ASSERT(mono_s() - t0 >= 0.2);
 
 	/* Negative entries on nodes 2 and 3 go away when node 1 creates. */
 	CU_ASSERT(mdc_lookup(nm[2], a.ino, "cf", &b) == -ENOENT);
@@ -640,6 +766,48 @@ static void test_cache_coherence(void)
 	CU_ASSERT(mdc_setattr(nm[1], b.ino, &sa, &b) == 0);
 	CU_ASSERT(inval_calls[2] == (int)n);
 
+	/* Listings: node 2 answers a second readdirplus from its cache;
+	 * every change in the directory by another node is in its next
+	 * listing (create, mode change, rename away, unlink). */
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l1", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	mcache_get_stats(nc[2], &st0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	mcache_get_stats(nc[2], &st1);
+	CU_ASSERT(st1.hits > st0.hits && st1.misses == st0.misses);
+	CU_ASSERT(strstr(names, " l1:644") != NULL);
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l2", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2:644") != NULL);
+	CU_ASSERT(mdc_setattr(nm[3], b.ino, &sa, &b) == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2:600") != NULL);
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(mdc_rename(nm[3], a.ino, "l1", vi.root_ino, "l1moved", 0)
+		  == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l1") == NULL);
+	CU_ASSERT(list_names(nm[2], vi.root_ino, 0, names, sizeof(names)) ==
+		  0);
+	CU_ASSERT(strstr(names, " l1moved") != NULL);
+	CU_ASSERT(mdc_unlink(nm[1], a.ino, "l2") == 0);
+	CU_ASSERT(list_names(nm[2], a.ino, 1, names, sizeof(names)) == 0);
+	CU_ASSERT(strstr(names, " l2") == NULL);
+
+	/* Fan-out: nodes 2 and 3 both cached the directory; both are told
+	 * before either acknowledges. */
+	CU_ASSERT(list_names(nm[2], a.ino, 0, names, sizeof(names)) == 0);
+	CU_ASSERT(list_names(nm[3], a.ino, 0, names, sizeof(names)) == 0);
+	fan_sent = fan_out = fan_max = 0;
+	inval_mode = 3;
+	CU_ASSERT(mdc_mknod(nm[1], a.ino, "l3", S_IFREG | 0644, 0, 0, 0,
+			    &b) == 0);
+	CU_ASSERT(fan_sent == 2 && fan_max == 2);
+	inval_mode = 0;
+	usleep(50000);	/* the ack threads end */
+
 	for (n = 1; n <= NNODES; n++) {
 		mdc_free(nm[n]);
 		mcache_free(nc[n]);
@@ -664,15 +832,19 @@ int main(void)
 		    test_inline_and_alloc);
 	CU_add_test(s, "xattrs", test_xattr);
 	CU_add_test(s, "full volume", test_enospc);
-	CU_add_test(s, "ownership: exclusive, shared-read, multi-writer, "
-		    "last close, new coordinator", test_ownership_open_rules);
-	CU_add_test(s, "ownership: handoff, refusals, recall timeout",
-		    test_ownership_handoff);
+	CU_add_test(s, "ownership: single-writer with readers, strict, "
+		    "multi-writer, last close, new coordinator",
+		    test_ownership_open_rules);
+	CU_add_test(s, "ownership: handoff, reservation, refusals, recall "
+		    "timeout", test_ownership_handoff);
+	CU_add_test(s, "ownership: QEMU's live migration sequence",
+		    test_ownership_qemu_migration);
 	CU_add_test(s, "ownership: standalone keeps none",
 		    test_ownership_standalone_keeps_none);
 	CU_add_test(s, "retried requests answered from the record",
 		    test_retries);
-	CU_add_test(s, "cluster caches: invalidations, acks, lease",
+	CU_add_test(s, "cluster caches: invalidations, acks, lease, "
+		    "listings, parallel fan-out",
 		    test_cache_coherence);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();

@@ -1,6 +1,6 @@
 /*
  * ondisk_test: the on-disk and wire layouts against their spec, and the
- * meta/ondisk.c codecs and block checks, and meta/errors.c.
+ * meta/ondisk.c codecs and block checks, and include/csvfs/errors.h.
  *
  *   offsets   every field of include/csvfs/ondisk.h and of the proto.h
  *             structs at the offset its hex comment gives, no padding
@@ -290,7 +290,7 @@ static const struct off_case proto_offsets[] = {
 	OFF(csvfs_attr, own_epoch, 0x68),
 	OFF(csvfs_attr, own_since_ns, 0x70),
 	OFF(csvfs_attr, blksize, 0x78),
-	OFF(csvfs_attr, reserved0, 0x7c),
+	OFF(csvfs_attr, own_count, 0x7c),
 	OFF(csvfs_attr, reserve_bytes, 0x80),
 	END(csvfs_attr, 0x88),
 
@@ -299,6 +299,15 @@ static const struct off_case proto_offsets[] = {
 	OFF(csvfs_wext, len, 0x10),
 	OFF(csvfs_wext, flags, 0x14),
 	END(csvfs_wext, 0x18),
+
+	OFF(csvfs_wlock, node, 0x00),
+	OFF(csvfs_wlock, pid, 0x04),
+	OFF(csvfs_wlock, owner, 0x08),
+	OFF(csvfs_wlock, type, 0x10),
+	OFF(csvfs_wlock, cls, 0x14),
+	OFF(csvfs_wlock, start, 0x18),
+	OFF(csvfs_wlock, end, 0x20),
+	END(csvfs_wlock, 0x28),
 };
 
 /*
@@ -765,6 +774,41 @@ static void test_hdr_init_sets_identity_and_zeroes_rest(void)
 		CU_ASSERT_EQUAL(h.reserved2[i], 0);
 }
 
+/* The heartbeat slot pair: what encode writes at a block decodes there. */
+static void test_hb_slot_round_trip_and_checks(void)
+{
+	static uint8_t raw[CSVFS_MBLK_SIZE];
+	static const uint8_t other[CSVFS_UUID_SIZE] = { 9 };
+	struct csvfs_hb in, out;
+
+	memset(&in, 0, sizeof(in));
+	in.node_id = 7;
+	in.state = CSVFS_HB_CLUSTER;
+	in.incarnation = 0x1122334455667788ull;
+	in.counter = 99;
+	in.timestamp_ns = 123456789;
+	strcpy(in.hostname, "node7");
+	memset(raw, 0xaa, sizeof(raw));
+	od_hb_slot_encode(&in, 12, test_uuid, raw);
+	CU_ASSERT_EQUAL(in.hdr.magic, CSVFS_MAGIC_HB);
+	memset(&out, 0, sizeof(out));
+	CU_ASSERT_EQUAL(od_hb_slot_decode(raw, 12, test_uuid, &out), 0);
+	CU_ASSERT_EQUAL(out.node_id, 7);
+	CU_ASSERT_EQUAL(out.state, CSVFS_HB_CLUSTER);
+	CU_ASSERT_EQUAL(out.incarnation, in.incarnation);
+	CU_ASSERT_EQUAL(out.counter, 99);
+	CU_ASSERT_EQUAL(out.timestamp_ns, 123456789);
+	CU_ASSERT_STRING_EQUAL(out.hostname, "node7");
+	CU_ASSERT_EQUAL(od_hb_slot_decode(raw, 12, NULL, &out), 0);
+	CU_ASSERT_EQUAL(od_hb_slot_decode(raw, 13, test_uuid, &out),
+			-CSVFS_EBADBLK);
+	CU_ASSERT_EQUAL(od_hb_slot_decode(raw, 12, other, &out),
+			-CSVFS_EFOREIGN);
+	raw[100] ^= 1;
+	CU_ASSERT_EQUAL(od_hb_slot_decode(raw, 12, test_uuid, &out),
+			-CSVFS_EBADCRC);
+}
+
 /* The checksum is zlib crc32 of the block with bytes 4..7 as zero. */
 static void test_block_crc_is_crc32_with_field_zero(void)
 {
@@ -1024,6 +1068,7 @@ static const struct test_def codec_tests[] = {
 
 static const struct test_def check_tests[] = {
 	T(test_hdr_init_sets_identity_and_zeroes_rest),
+	T(test_hb_slot_round_trip_and_checks),
 	T(test_block_crc_is_crc32_with_field_zero),
 	T(test_sealed_block_checks_ok),
 	T(test_any_corrupted_byte_fails_check),
