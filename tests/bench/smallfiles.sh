@@ -18,10 +18,12 @@
 # does not). Two more figures say where it comes from: "floor" is what
 # the format needs at least (a 4 KiB inode per entry, plus every file
 # above the inline limit rounded up to 4 KiB units) over apparent, and
-# "du" is what du(1) sees on the mount (st_blocks of files and
-# directories; an inline file counts its inode) over apparent: the
-# measure in which ext4 pays about 1.1x (ext4 counts its inode tables as
-# overhead, not as used).
+# "du" is what du(1) sees on the mount (st_blocks: a file's sub-blocks or
+# large blocks, an inline file its inode, a directory nothing) over
+# apparent: the measure in which ext4 pays about 1.1x (ext4 counts its
+# inode tables as overhead, not as used). A directory takes its inode and
+# two more 4 KiB blocks (0.06x on /usr/include): in "ratio", not in the
+# floor.
 # Time: the extraction (tar -x) alone, this build and the base
 # alternating, BENCH_ROUNDS times each (default 2); the ratio is of the
 # fastest run of each (the least disturbed by other load).
