@@ -3,6 +3,7 @@
 #   make              build every program into build/
 #   make check        install build deps, unit tests + integration tests
 #   make check-unit   the CUnit suites only
+#   make check-layers no include against the folder order (scripts/layercheck)
 #   make check-man    lint the man pages (man/)
 #   make deb          a Debian package in build/deb/ (debian/)
 #   make check-asan   unit + single-node tests under ASan/UBSan
@@ -20,7 +21,8 @@
 # libfuse3-dev would compile without them (tests/integration/t1700).
 # DEPS_CMD=: skips the installer (package builds, which declare their deps).
 #
-# Library objects are every .c of meta/, net/, lockd/ and fs/ that is not a
+# Library objects are every .c of meta/ (the on-disk library), meta/mds/
+# (the coordinator), meta/fsck/, net/, lockd/ and fs/ that is not a
 # program's main file (PROG_SRCS). Each tests/unit/X_test.c is one CUnit
 # runner linked with them.
 
@@ -51,12 +53,13 @@ CFLAGS    += -std=gnu11 $(OPT) $(WARN) $(HARDEN) $(SAN) -D_GNU_SOURCE \
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(SAN)
 LDLIBS    += $(PKG_LIBS) $(CPG_LIBS) -lpthread
 
-PROG_SRCS := meta/mkfs_main.c meta/fsck_main.c fs/csvfsd_main.c \
+PROG_SRCS := meta/mkfs_main.c meta/fsck/fsck_main.c fs/csvfsd_main.c \
              fs/mount_main.c fs/csvfsctl_main.c
 PROGS     := $(B)/mkfs.csvfs $(B)/fsck.csvfs $(B)/csvfsd $(B)/mount.csvfs \
              $(B)/csvfsctl
 LIB_SRCS  := $(filter-out $(PROG_SRCS) %_fuzz.c, \
-               $(wildcard meta/*.c net/*.c lockd/*.c fs/*.c))
+               $(wildcard meta/*.c meta/mds/*.c meta/fsck/*.c net/*.c lockd/*.c \
+                 fs/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -91,7 +94,7 @@ $(B)/libcsvfs.a: $(LIB_OBJS)
 
 $(B)/mkfs.csvfs: $(B)/meta/mkfs_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/fsck.csvfs: $(B)/meta/fsck_main.o $(B)/libcsvfs.a
+$(B)/fsck.csvfs: $(B)/meta/fsck/fsck_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/csvfsd: $(B)/fs/csvfsd_main.o $(B)/libcsvfs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -128,8 +131,9 @@ build-fuzz/msg_fuzz: $(MSG_FUZZ_SRCS) $(wildcard include/csvfs/*.h net/*.h meta/
 
 ONDISK_FUZZ_SRCS := tests/fuzz/ondisk_fuzz.c meta/ondisk.c
 FSCK_FUZZ_SRCS := tests/fuzz/fsck_fuzz.c \
-                  $(filter-out $(PROG_SRCS),$(wildcard meta/*.c)) \
-                  net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c)
+                  $(filter-out $(PROG_SRCS),$(wildcard meta/*.c meta/mds/*.c \
+                    meta/fsck/*.c)) \
+                  net/msg.c net/mdc.c net/mcache.c $(wildcard lockd/*.c) fs/local.c
 fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
            -artifact_prefix=tests/fuzz/corpus/$(1)/ \
            build-fuzz/corpus-$(1) tests/fuzz/corpus/$(1)
@@ -137,7 +141,8 @@ fuzz_run = build-fuzz/$(1)_fuzz -max_len=4096 -timeout=30 \
 build-fuzz/ondisk_fuzz: $(ONDISK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h)
 	@mkdir -p build-fuzz/corpus-ondisk
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(ONDISK_FUZZ_SRCS) -o $@ -lz -lpthread
-build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h net/*.h lockd/*.h)
+build-fuzz/fsck_fuzz: $(FSCK_FUZZ_SRCS) $(wildcard include/csvfs/*.h meta/*.h \
+                      meta/*/*.h net/*.h lockd/*.h)
 	@mkdir -p build-fuzz/corpus-fsck
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FSCK_FUZZ_SRCS) -o $@ -lz -lcrypto -lpthread
 
@@ -170,10 +175,17 @@ torture: deps
 
 check: deps
 	$(MAKE) all
+	$(MAKE) check-layers
 	$(MAKE) check-man
 	$(MAKE) check-unit
 	$(MAKE) fuzz-smoke DEPS_CMD=:
 	tests/run-integration.sh $(B)
+
+# The folders depend one way (the order is declared in scripts/layercheck);
+# the self-test breaks scratch copies of the tree to prove the check fails.
+check-layers:
+	scripts/layercheck
+	scripts/layercheck --self-test
 
 # The man pages must lint clean (mandoc exits non-zero on a warning).
 MAN_PAGES := $(wildcard man/*.[0-9])
@@ -203,6 +215,7 @@ bench: deps
 	tests/bench/buffered.sh $(B)
 	tests/bench/migrate.sh $(B)
 	tests/bench/failover.sh $(B)
+	tests/bench/pacemaker.sh $(B)
 
 demo: deps
 	$(MAKE) all
@@ -240,7 +253,7 @@ deb: deps
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all progs deps check check-man check-unit check-asan bench demo install install-files \
+.PHONY: all progs deps check check-layers check-man check-unit check-asan bench demo install install-files \
 	deb clean fuzz fuzz-build fuzz-smoke torture
 
 -include $(shell find $(B) -path $(DEB_DIR) -prune -o -name '*.d' -type f -print 2>/dev/null)

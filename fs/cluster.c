@@ -11,7 +11,7 @@
  *
  * Caches. The daemon answers LOOKUP and GETATTR from its cache
  * (net/mcache.h), which the coordinator keeps coherent with INVAL pushes
- * (meta/mds_inval.c); the kernel caches no entries or attributes (its
+ * (meta/mds/mds_inval.c); the kernel caches no entries or attributes (its
  * dentry invalidation takes the directory's lock, which a request of this
  * node may hold while it waits for the coordinator), and file I/O is direct.
  * INVALs are acknowledged by the acker thread over a second connection,
@@ -22,16 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/le.h"
+#include "csvfs/log.h"
 #include "fs/cluster.h"
 #include "fs/elect.h"
-#include "fs/log.h"
+#include "fs/own.h"
 #include "lockd/hb.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mcache.h"
 #include "net/mdc.h"
@@ -132,20 +133,6 @@ static int64_t mono_ms(void)
 
 /* ---- messages ----------------------------------------------------------- */
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* ---- the role ------------------------------------------------------------ */
 
 static int serve(void *ctx, const struct csvfs_msg_hdr *h,
@@ -163,49 +150,18 @@ static int serve(void *ctx, const struct csvfs_msg_hdr *h,
 	return rc;
 }
 
-/* ---- file ownership: recalls ------------------------------------------- */
-
-struct recall_job {
-	struct clu *c;
-	uint64_t ino;
-};
-
-static void *recall_main(void *arg)
-{
-	struct recall_job *j = arg;
-
-	j->c->recall(j->c->recall_ctx, j->ino);
-	free(j);
-	return NULL;
-}
+/* ---- file ownership: recalls (the protocol: fs/own.h) ----------------- */
 
 /*
- * Runs the daemon's recall of ino on a thread of its own: the recall
- * reports through RPCs, which the push reader thread must not wait for.
+ * Runs the daemon's recall of ino on a thread of its own (own.h): the
+ * recall reports through RPCs, which the push reader thread must not wait
+ * for.
  */
 static int recall_spawn(struct clu *c, uint64_t ino)
 {
-	struct recall_job *j;
-	pthread_attr_t at;
-	pthread_t t;
-	int rc;
-
 	if (!c->recall)
 		return -ENOSYS;
-	j = malloc(sizeof(*j));
-	if (!j)
-		return -ENOMEM;
-	j->c = c;
-	j->ino = ino;
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &at, recall_main, j);
-	pthread_attr_destroy(&at);
-	if (rc) {
-		free(j);
-		return -rc;
-	}
-	return 0;
+	return own_recall_spawn(c->recall, c->recall_ctx, ino);
 }
 
 /* Coordinator side (mds_opts.is_member). */
@@ -222,7 +178,7 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	struct clu *c = ctx;
 	struct csvfs_msg_hdr h;
 	struct rpc_server *srv;
-	uint8_t p[12];
+	uint8_t p[MSG_RECALL_LEN];
 
 	if (node == c->self)
 		return recall_spawn(c, ino);
@@ -233,9 +189,7 @@ static int own_recall(void *ctx, uint32_t node, uint64_t ino, uint32_t to)
 	h.type = CSVFS_MSG_RECALL;
 	h.length = sizeof(p);
 	h.node_id = c->self;
-	put32(p, (uint32_t)ino);
-	put32(p + 4, (uint32_t)(ino >> 32));
-	put32(p + 8, to);
+	msg_recall_encode(ino, to, p);
 	return rpc_server_push(srv, node, &h, p);
 }
 
@@ -275,8 +229,7 @@ static int own_lock_wake(void *ctx, uint32_t node, uint64_t wait_id)
 	h.type = CSVFS_MSG_LOCK_WAKE;
 	h.length = sizeof(p);
 	h.node_id = c->self;
-	put32(p, (uint32_t)wait_id);
-	put32(p + 4, (uint32_t)(wait_id >> 32));
+	le_put64(p, wait_id);
 	pthread_mutex_lock(&c->wake_lock);
 	srv = __atomic_load_n(&c->server, __ATOMIC_ACQUIRE);
 	rc = srv ? rpc_server_push(srv, node, &h, p) : -ENOTCONN;
@@ -422,8 +375,8 @@ static void on_inval(struct clu *c, const struct csvfs_msg_hdr *h,
 	id = msg_get_u64(&in);
 	n = msg_get_u32(&in);
 	if (in.err || (uint64_t)n * 8 != h->length - 12u) {
-		syslog(LOG_WARNING, "malformed cache invalidation from the "
-		       "coordinator: dropping the whole cache");
+		log_warn("malformed cache invalidation from the "
+			 "coordinator: dropping the whole cache");
 		n = 0;
 	}
 	/* In pieces: a long list must not need memory we may not get. */
@@ -459,6 +412,7 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 {
 	struct clu *c = ctx;
 	uint64_t ino;
+	uint32_t to;
 	int rc;
 
 	if (h->type == CSVFS_MSG_INVAL && h->length >= 12) {
@@ -466,17 +420,16 @@ static void on_push(void *ctx, const struct csvfs_msg_hdr *h,
 		return;
 	}
 	if (h->type == CSVFS_MSG_LOCK_WAKE && h->length == 8) {
-		locks_call(c, (uint64_t)get32(payload) |
-			      (uint64_t)get32(payload + 4) << 32);
+		locks_call(c, le_get64(payload));
 		return;
 	}
-	if (h->type != CSVFS_MSG_RECALL || h->length < 12)
+	if (h->type != CSVFS_MSG_RECALL ||
+	    msg_recall_decode(payload, h->length, &ino, &to))
 		return;
-	ino = (uint64_t)get32(payload) | (uint64_t)get32(payload + 4) << 32;
 	rc = recall_spawn(c, ino);
 	if (rc)
-		syslog(LOG_ERR, "ino %llu: cannot start the recall: %s",
-		       (unsigned long long)ino, strerror(-rc));
+		log_ino_at(LOG_ERR, ino, "cannot start the recall: %s",
+			   strerror(-rc));
 }
 
 void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
@@ -508,8 +461,9 @@ static void role_stop(struct clu *c, const char *why)
 	c->mds = NULL;
 	pthread_rwlock_unlock(&c->role_lock);
 	rc = mds_stop(m);
-	syslog(rc ? LOG_ERR : LOG_NOTICE, "node %u: coordinator stopped (%s)%s",
-	       c->self, why, rc ? ": final commit failed" : "");
+	log_node(rc ? LOG_ERR : LOG_NOTICE, c->self,
+		 "coordinator stopped (%s)%s", why,
+		 rc ? ": final commit failed" : "");
 	if (c->coord == c->self)
 		c->coord = 0;
 }
@@ -537,8 +491,8 @@ static int role_start(struct clu *c, uint64_t *epoch)
 	mo.lowspace_pct = c->o.lowspace_pct;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: cannot start the coordinator: %s",
-		       c->self, csvfs_strerror(rc));
+		log_node(LOG_ERR, c->self, "cannot start the coordinator: %s",
+			 csvfs_strerror(rc));
 		return rc;
 	}
 	pthread_rwlock_wrlock(&c->role_lock);
@@ -558,14 +512,15 @@ static int role_start(struct clu *c, uint64_t *epoch)
 			  1ull << CSVFS_MSG_RECALL_DONE;
 	rc = rpc_server_start(&so, &c->server);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: cannot listen on port %u: %s",
-		       c->self, c->o.port, strerror(-rc));
+		log_node(LOG_ERR, c->self, "cannot listen on port %u: %s",
+			 c->o.port, strerror(-rc));
 		role_stop(c, "no listener");
 		return rc;
 	}
 	*epoch = mds_epoch(m);
-	syslog(LOG_NOTICE, "node %u: coordinator started, port %u, epoch %llu",
-	       c->self, c->o.port, (unsigned long long)*epoch);
+	log_node(LOG_NOTICE, c->self,
+		 "coordinator started, port %u, epoch %llu", c->o.port,
+		 (unsigned long long)*epoch);
 	return 0;
 }
 
@@ -608,8 +563,8 @@ static void fence_update(struct clu *c, int quorate)
 		c->fenced = 1;
 		hb_suspend(c->hb, 1);
 		fence_call(c, 1);
-		syslog(LOG_WARNING, "node %u: quorum lost: fenced (no device "
-		       "writes, heartbeat stopped)", c->self);
+		log_node(LOG_WARNING, c->self, "quorum lost: fenced (no device "
+			 "writes, heartbeat stopped)");
 	} else if (quorate && c->fenced) {
 		c->fenced = 0;
 		hb_suspend(c->hb, 0);
@@ -619,8 +574,7 @@ static void fence_update(struct clu *c, int quorate)
 						     unfence_main, c);
 		if (!c->unfence_started)
 			fence_call(c, 0);
-		syslog(LOG_NOTICE, "node %u: quorum regained: unfenced",
-		       c->self);
+		log_node(LOG_NOTICE, c->self, "quorum regained: unfenced");
 	}
 }
 
@@ -644,9 +598,9 @@ static void follow_acks(struct clu *c, const char *addr, uint16_t port)
 	rpc_client_free(c->ack_client);
 	c->ack_client = NULL;
 fail:
-	syslog(LOG_ERR, "node %u: no connection for cache acknowledgements "
-	       "(%s): the coordinator will wait out this node's leases",
-	       c->self, strerror(-rc));
+	log_node(LOG_ERR, c->self, "no connection for cache acknowledgements "
+		 "(%s): the coordinator will wait out this node's leases",
+		 strerror(-rc));
 }
 
 /* Points the client at node's address (caller holds c->lock). */
@@ -657,8 +611,8 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 
 	rc = memb_node_addr(node, addr, sizeof(addr));
 	if (rc) {
-		syslog(LOG_ERR, "node %u: no address for coordinator node %u "
-		       "in the corosync nodelist", c->self, node);
+		log_node(LOG_ERR, c->self, "no address for coordinator node %u "
+			 "in the corosync nodelist", node);
 		return;
 	}
 	if (c->client && !strcmp(addr, c->coord_addr) &&
@@ -675,8 +629,7 @@ static void follow(struct clu *c, uint32_t node, uint16_t port)
 	rc = rpc_client_new(addr, port, c->key, c->identity, c->self,
 			    &c->client);
 	if (rc) {
-		syslog(LOG_ERR, "node %u: rpc client: %s", c->self,
-		       strerror(-rc));
+		log_node(LOG_ERR, c->self, "rpc client: %s", strerror(-rc));
 		c->client = NULL;
 		return;
 	}
@@ -870,7 +823,7 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		 * longer serves; ESTALEEPOCH: its epoch is not the one we
 		 * sent): wait for the election's news, then resend. A
 		 * request refused this way was not run, and one that ran is
-		 * answered from its record (meta/mds_retry.c).
+		 * answered from its record (meta/mds/mds_retry.c).
 		 */
 		if (rc != -ESTALE && rc != -CSVFS_ESTALEEPOCH)
 			return rc;
@@ -1148,8 +1101,8 @@ void clu_stop(struct clu *c)
 	if (c->unfence_started)
 		pthread_join(c->unfence, NULL);
 	if (hb_stop(c->hb))
-		syslog(LOG_WARNING, "node %u: could not mark the heartbeat "
-		       "slot left", c->self);
+		log_node(LOG_WARNING, c->self, "could not mark the heartbeat "
+			 "slot left");
 	rpc_client_free(cl);
 	rpc_client_free(c->ack_client);
 	mdc_free(c->ack_mdc);

@@ -4,7 +4,7 @@
  *   csvfsd [-f] [-d] [-o OPTS] DEVICE MOUNTPOINT
  *
  * Standalone mode (the default) runs the coordinator in this process
- * (meta/mds.h) and reaches it through the local transport; cluster mode is
+ * (meta/mds/mds.h) and reaches it through the local transport; cluster mode is
  * not implemented yet.
  *
  * Daemonizing. The parent must exit only when the mount is up (its exit
@@ -34,13 +34,15 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "fs/fsops.h"
-#include "fs/log.h"
+#include "fs/own.h"
 #include "fs/status.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/keyfile.h"
 #include "net/mcache.h"
@@ -460,15 +462,8 @@ static struct recall_ctx recall_ctx;
 static void recall_file(void *ctx, uint64_t ino)
 {
 	struct recall_ctx *r = ctx;
-	int rc = fsops_recall(r->fs, ino), rc2;
 
-	if (rc)
-		log_ino(ino, "recall: flushing the file failed: %s",
-			csvfs_strerror(rc));
-	rc2 = mdc_recall_done(r->mdc, ino, rc ? csvfs_errno(rc) : 0);
-	if (rc2)
-		log_ino(ino, "recall: telling the coordinator failed: %s",
-			csvfs_strerror(rc2));
+	own_recall_answer(r->mdc, ino, fsops_recall(r->fs, ino));
 }
 
 /* Quorum lost / regained (clu_set_fence). */
@@ -632,7 +627,7 @@ int main(int argc, char **argv)
 				device);
 		goto out;
 	}
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 client:
 	rc = mdc_new(&t, o.node_id, new_incarnation(), &mdc);
 	if (rc) {
@@ -713,6 +708,10 @@ client:
 		goto out;
 	}
 	mounted = 1;
+	if (fsops_custom_io(se)) {
+		log_err("%s: cannot take over the session's requests", mnt);
+		goto out;
+	}
 	if (o.pidfile) {
 		rc = pidfile_write(o.pidfile);
 		if (rc) {

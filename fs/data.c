@@ -50,12 +50,13 @@
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
 #include "fs/data_i.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
-#include "fs/log.h"
+#include "fs/own.h"
 #include "meta/dev.h"
 #include "net/mdc.h"
 
@@ -122,7 +123,7 @@ static struct data_file *file_get(struct data *d, uint64_t ino)
 static void file_destroy(struct data_file *f)
 {
 	pthread_rwlock_destroy(&f->io_lock);
-	pthread_rwlock_destroy(&f->gate);
+	own_gate_destroy(&f->gate);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->rmw_lock);
 	pthread_mutex_destroy(&f->flush_lock);
@@ -168,16 +169,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
 	pthread_rwlock_init(&nf->io_lock, NULL);
-	{
-		pthread_rwlockattr_t ra;
-
-		/* A recall must not starve behind a stream of writes. */
-		pthread_rwlockattr_init(&ra);
-		pthread_rwlockattr_setkind_np(&ra,
-			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&nf->gate, &ra);
-		pthread_rwlockattr_destroy(&ra);
-	}
+	own_gate_init(&nf->gate);
 
 	pthread_mutex_lock(&d->lock);
 	n = itab_get(&d->files, ino);
@@ -551,41 +543,15 @@ static int write_account(struct data *d, struct data_file *f, uint64_t off,
 	return rc ? rc : due;
 }
 
-/*
- * Lets a write through the recall gate (read lock held on success). A
- * revoked file is writable again only once this node owns it again (a
- * handoff back, as when a migration is cancelled).
- */
-static int gate_enter(struct data *d, struct data_file *f)
+/* Owned again after a recall: what was cached then is stale (gate held). */
+static void gate_restored(void *arg, const struct csvfs_attr *a)
 {
-	struct csvfs_attr a;
-	int rc;
+	struct data_file *f = arg;
 
-	pthread_rwlock_rdlock(&f->gate);
-	if (!f->revoked)
-		return 0;
-	pthread_rwlock_unlock(&f->gate);
-	rc = mdc_getattr(d->mdc, data_file_ino(f), &a);
-	if (rc)
-		return -EIO;
-	if (!(a.flags & CSVFS_IFL_MULTIWRITER) &&
-	    !(a.own_mode == CSVFS_OWN_WRITER && a.own_node == d->node_id)) {
-		log_ino(data_file_ino(f), "write refused: the file was handed off "
-			"to node %u", a.own_node);
-		return -EIO;
-	}
-	pthread_rwlock_wrlock(&f->gate);
-	if (f->revoked) {
-		f->revoked = 0;
-		pthread_mutex_lock(&f->lock);
-		f->size = a.size;
-		data_map_drop(f);
-		pthread_mutex_unlock(&f->lock);
-		log_ino(data_file_ino(f), "write access restored (owned again)");
-	}
-	pthread_rwlock_unlock(&f->gate);
-	pthread_rwlock_rdlock(&f->gate);
-	return 0;
+	pthread_mutex_lock(&f->lock);
+	f->size = a->size;
+	data_map_drop(f);
+	pthread_mutex_unlock(&f->lock);
 }
 
 static int write_gated(struct data *d, struct data_file *f, uint64_t off,
@@ -601,11 +567,12 @@ int data_write(struct data *d, struct data_file *f, uint64_t off,
 	/* Fenced: fail at once, before anything waits for the network. */
 	if (__atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
 		return -EIO;
-	rc = gate_enter(d, f);
+	rc = own_gate_enter(&f->gate, d->mdc, data_file_ino(f), d->node_id,
+			    gate_restored, f);
 	if (rc)
 		return rc;
 	rc = write_gated(d, f, off, buf, len);
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_leave(&f->gate);
 	return rc;
 }
 
@@ -755,9 +722,7 @@ int data_recall(struct data *d, uint64_t ino)
 	 * them in its volatile cache. */
 	if (!f)
 		return dev_flush(d->dev);
-	pthread_rwlock_wrlock(&f->gate);
-	f->revoked = 1;
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_revoke(&f->gate);
 	/* Data on the device first, then the report that makes it readable. */
 	rc = dev_flush(d->dev);
 	rc2 = data_flush(d, f);
@@ -780,9 +745,7 @@ static int revoke_one(struct itab_node *n, void *arg)
 	struct data_file *f = (struct data_file *)n;
 
 	(void)arg;
-	pthread_rwlock_wrlock(&f->gate);
-	f->revoked = 1;
-	pthread_rwlock_unlock(&f->gate);
+	own_gate_revoke(&f->gate);
 	return 0;
 }
 
@@ -801,7 +764,7 @@ void data_fence(struct data *d, int on)
 		return;
 	/*
 	 * Our holds may have been broken meanwhile: every open file must
-	 * prove it is still ours (gate_enter) before it writes again.
+	 * prove it is still ours (own_gate_enter) before it writes again.
 	 */
 	pthread_mutex_lock(&d->lock);
 	itab_each(&d->files, revoke_one, NULL);
@@ -907,6 +870,32 @@ int data_flush_ino(struct data *d, uint64_t ino)
 	if (!f)
 		return 0;
 	rc = data_flush(d, f);
+	file_put(d, f);
+	return rc;
+}
+
+int data_set_iflags(struct data *d, uint64_t ino, uint32_t set,
+		    uint32_t clear, struct csvfs_attr *a)
+{
+	struct data_file *f = file_get(d, ino);
+	int rc;
+
+	if (!f)
+		return mdc_set_iflags(d->mdc, ino, set, clear, a);
+	/*
+	 * Multi-writer moves a file out of sub-blocks (the data of several
+	 * writers must never move): what we wrote is reported first and no
+	 * I/O of ours is in flight while the coordinator copies it.
+	 */
+	rc = data_flush(d, f);
+	if (!rc) {
+		pthread_rwlock_wrlock(&f->io_lock);
+		rc = mdc_set_iflags(d->mdc, ino, set, clear, a);
+		pthread_mutex_lock(&f->lock);
+		data_map_drop(f);
+		pthread_mutex_unlock(&f->lock);
+		pthread_rwlock_unlock(&f->io_lock);
+	}
 	file_put(d, f);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "csvfs/proto.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
+#include "fs/own.h"
 
 struct mdc;
 struct dev;
@@ -63,12 +64,7 @@ struct data_file {
 	int mtime_dirty;
 	struct timespec mtime;
 	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
-	/*
-	 * Ownership recall: writes hold gate for reading while they reach
-	 * the device; data_recall takes it for writing to set revoked.
-	 */
-	pthread_rwlock_t gate;
-	int revoked;			/* gate; handed off: writes get EIO */
+	struct own_gate gate;		/* ownership recall (fs/own.h) */
 	uint32_t mode;			/* from the coordinator (setuid) */
 	int mode_stale;			/* another node changed the file */
 };

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
 #include "fs/data_i.h"
 #include "fs/fmap.h"
-#include "fs/log.h"
 #include "net/mdc.h"
 
 /* ---- extent map (f->lock held) ---------------------------------------- */

@@ -44,8 +44,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "csvfs/log.h"
 #include "fs/elect.h"
-#include "fs/log.h"
 
 #define RETRY_MS	1000
 

@@ -38,6 +38,7 @@
 #include <sys/xattr.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
@@ -45,7 +46,6 @@
 #include "fs/fsops_i.h"
 #include "fs/itab.h"
 #include "fs/lkc.h"
-#include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
 
@@ -671,8 +671,8 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 						CSVFS_IFL_PINNED;
 	if (size != 1 || (value[0] != '0' && value[0] != '1'))
 		return -EINVAL;
-	return mdc_set_iflags(c->mdc, ino, value[0] == '1' ? flag : 0,
-			      value[0] == '1' ? 0 : flag, &a);
+	return data_set_iflags(c->data, ino, value[0] == '1' ? flag : 0,
+			       value[0] == '1' ? 0 : flag, &a);
 }
 
 static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,

@@ -127,6 +127,12 @@ int fsops_release(struct fsops_ctx *c);
 /* The session, for cache invalidations (main thread, after creating it). */
 void fsops_set_session(struct fsops_ctx *c, struct fuse_session *se);
 /*
+ * After fuse_session_mount: reads the session's requests through
+ * fs/fsops_io.c, which lets O_TMPFILE reach fsops (libfuse 3.14 answers
+ * it ENOSYS). 0 or -EIO.
+ */
+int fsops_custom_io(struct fuse_session *se);
+/*
  * Recall of ino for a handoff (cluster mode): flushes every dirty byte
  * (data_recall), revokes the node's handles and drops the kernel's cached
  * pages of the file. Returns 0 or -errno. Not from a FUSE request thread

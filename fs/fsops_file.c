@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
 #include "fs/fsops_i.h"
-#include "fs/log.h"
 #include "lockd/lockd.h"
 #include "net/mdc.h"
 
@@ -318,6 +318,46 @@ void fsops_open(fuse_req_t req, fuse_ino_t ino,
 		file_close(c, fsops_to_ino(c, ino), fi);
 }
 
+/*
+ * O_TMPFILE (a FUSE_TMPFILE, fsops_io.c): a file without a name, opened;
+ * linkat() gives it one (LINK), its last close frees it.
+ */
+static void tmpfile_create(fuse_req_t req, fuse_ino_t parent, mode_t mode,
+			   struct fuse_file_info *fi)
+{
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	const struct fuse_ctx *who = fuse_req_ctx(req);
+	uint32_t f = open_flags(fi->flags & ~O_TRUNC);
+	struct fuse_entry_param e;
+	struct csvfs_attr a;
+	int rc;
+
+	rc = mdc_tmpfile(c->mdc, fsops_to_ino(c, parent), mode & 07777,
+			 who->uid, who->gid, f, &a);
+	if (rc)
+		goto out;
+	rc = fsops_fill_entry(c, &a, &e);
+	if (rc) {
+		mdc_release(c->mdc, a.ino, f | CSVFS_OPEN_LAST);
+		goto out;
+	}
+	rc = file_open(c, a.ino, fi, &a);
+	if (rc)
+		goto out;
+	rc = fsops_lookup_inc(c, a.ino);
+	if (rc) {
+		file_close(c, a.ino, fi);
+		goto out;
+	}
+	if (fuse_reply_create(req, &e, fi)) {
+		file_close(c, a.ino, fi);
+		fsops_lookup_dec(c, a.ino, 1);
+	}
+out:
+	if (rc)
+		fsops_reply_err(req, rc);
+}
+
 void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  mode_t mode, struct fuse_file_info *fi)
 {
@@ -327,6 +367,10 @@ void fsops_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct csvfs_attr a;
 	int rc, created;
 
+	if (fsops_io_tmpfile()) {
+		tmpfile_create(req, parent, mode, fi);
+		return;
+	}
 	rc = fsops_name_check(name);
 	if (rc)
 		goto out;
@@ -557,21 +601,41 @@ void fsops_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 /* ---- directories --------------------------------------------------------------- */
 
+/*
+ * A directory's handles are counted on the coordinator like a file's,
+ * so that one removed while open here stays (empty, its number not
+ * reused) until its last close (meta/mds_ns.c drop_dir).
+ */
 void fsops_opendir(fuse_req_t req, fuse_ino_t ino,
 		   struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	struct csvfs_attr a;
+	int rc, cached;
+
+	rc = own_open(c, fsops_to_ino(c, ino), 0, O_RDONLY, &a, 0, &cached);
+	if (rc) {
+		fsops_reply_err(req, rc);
+		return;
+	}
 	fi->fh = 0;
 	fi->cache_readdir = 0;
 	fi->keep_cache = 0;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi))
+		own_release(c, fsops_to_ino(c, ino), 0, 0);
 }
 
 void fsops_releasedir(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi)
 {
-	(void)ino;
+	struct fsops_ctx *c = fsops_ctx_of(req);
+	int rc;
+
 	(void)fi;
+	rc = own_release(c, fsops_to_ino(c, ino), 0, 0);
+	if (rc && rc != -ESTALE)
+		log_ino(fsops_to_ino(c, ino), "directory close: %s",
+			csvfs_strerror(rc));
 	fuse_reply_err(req, 0);
 }
 

@@ -43,6 +43,10 @@ struct fsops_ctx {
 	struct lkc *lkc;		/* application locks (fs/lkc.h) */
 };
 
+/* Whether the CREATE this thread dispatches is an O_TMPFILE (fsops_io.c);
+ * clears the mark. */
+int fsops_io_tmpfile(void);
+
 static inline struct fsops_ctx *fsops_ctx_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);

@@ -1,7 +1,7 @@
 /*
  * fsops_lock: the FUSE lock operations (getlk, setlk, flock) and the lock
  * xattr, on standalone and cluster mounts alike, through fs/lkc.c to the
- * coordinator (meta/mds_lock.c). How the kernel hands fcntl, OFD and flock
+ * coordinator (meta/mds/mds_lock.c). How the kernel hands fcntl, OFD and flock
  * locks to FUSE is written down in fs/lkc.h.
  *
  * A blocking request (F_SETLKW, flock without LOCK_NB) that is queued
@@ -18,10 +18,10 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "csvfs/log.h"
 #include "fs/fsops.h"
 #include "fs/fsops_i.h"
 #include "fs/lkc.h"
-#include "fs/log.h"
 #include "net/mdc.h"
 
 #define LIST_MAX	256

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "fs/data.h"
 #include "fs/fsops.h"
 #include "fs/fsops_i.h"
-#include "fs/log.h"
 #include "net/mdc.h"
 
 int fsops_is_space_xa(const char *name)

@@ -17,11 +17,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
+#include "csvfs/log.h"
 #include "fs/lkc.h"
-#include "fs/log.h"
 #include "net/mdc.h"
 
 #define GRACE_RETRY_US	100000
@@ -76,8 +75,8 @@ static void job_add(struct lkc *l, int kind, uint64_t ino, uint64_t id)
 	struct job *j = calloc(1, sizeof(*j));
 
 	if (!j) {
-		syslog(LOG_ERR, "lock request %llu: out of memory for its "
-		       "wake-up", (unsigned long long)id);
+		log_err("lock request %llu: out of memory for its wake-up",
+			(unsigned long long)id);
 		return;
 	}
 	j->kind = kind;
@@ -107,9 +106,8 @@ static void note_granted(struct lkc *l, uint64_t ino, uint64_t fh,
 	struct fh_owner *o;
 
 	if (!f || plock_apply(f, req)) {
-		syslog(LOG_ERR, "ino %llu: out of memory for the lock mirror: "
-		       "a new coordinator will not know this lock",
-		       (unsigned long long)ino);
+		log_ino_at(LOG_ERR, ino, "out of memory for the lock mirror: "
+			   "a new coordinator will not know this lock");
 		return;
 	}
 	plock_tab_put(&l->held, f);
@@ -398,12 +396,12 @@ static void job_reclaim(struct lkc *l)
 			struct plock un = s.v[i].l;
 			struct plock_file *f;
 
-			syslog(LOG_ERR, "ino %llu: lock [%llu, %llu] of owner "
-			       "%llx lost: another node holds it now",
-			       (unsigned long long)s.v[i].ino,
-			       (unsigned long long)un.start,
-			       (unsigned long long)un.end,
-			       (unsigned long long)un.owner);
+			log_ino_at(LOG_ERR, s.v[i].ino,
+				   "lock [%llu, %llu] of owner "
+				   "%llx lost: another node holds it now",
+				   (unsigned long long)un.start,
+				   (unsigned long long)un.end,
+				   (unsigned long long)un.owner);
 			un.type = PLOCK_UN;
 			pthread_mutex_lock(&l->mu);
 			f = plock_tab_get(&l->held, s.v[i].ino, 0);
@@ -418,8 +416,8 @@ static void job_reclaim(struct lkc *l)
 		rc = mdc_lock_reclaim_done(l->mdc);
 	pthread_rwlock_unlock(&l->op);
 	if (rc)
-		syslog(LOG_ERR, "locks: reclaim from the coordinator failed: "
-		       "%s", strerror(-rc));
+		log_err("locks: reclaim from the coordinator failed: %s",
+			strerror(-rc));
 	else if (s.n)
 		log_info("locks: %zu reclaimed, %zu lost", s.n - lost, lost);
 	free(s.v);

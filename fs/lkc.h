@@ -1,6 +1,6 @@
 /*
  * lkc: a node's side of the cluster-wide application locks (the
- * coordinator's side is meta/mds_lock.c). It sends lock requests through
+ * coordinator's side is meta/mds/mds_lock.c). It sends lock requests through
  * the metadata client, keeps a mirror of the locks this node holds (to
  * reclaim them from a new coordinator), and runs blocking requests: a
  * queued request is completed later, on lkc's worker thread, when the

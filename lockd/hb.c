@@ -5,18 +5,19 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/hb.h"
 #include "meta/dev.h"
 #include "meta/ondisk.h"
 
-#define HB_STALE_S	10	/* standalone check: older stamps are dead */
+#define HB_STALE_S	10	/* hb_find_live: older stamps are dead */
+#define HB_LIVE_WAIT_US	(2500 * 1000)	/* > 2 stamping intervals */
 
 struct hb {
 	struct dev *dev;
@@ -99,16 +100,26 @@ int hb_read(struct dev *d, const struct csvfs_super *sb, uint32_t slot,
 	return rc;
 }
 
-/* ---- this node's stamp ----------------------------------------------------- */
-
-static int stamp(struct hb *h, uint32_t state)
+int hb_write(struct dev *d, uint64_t mblk, const uint8_t *uuid,
+	     struct csvfs_hb *hb)
 {
 	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
-	struct csvfs_hb hb;
 	int rc;
 
 	if (!raw)
 		return -ENOMEM;
+	od_hb_slot_encode(hb, mblk, uuid, raw);
+	rc = dev_pwrite(d, raw, CSVFS_MBLK_SIZE, mblk * CSVFS_MBLK_SIZE);
+	free(raw);
+	return rc;
+}
+
+/* ---- this node's stamp ----------------------------------------------------- */
+
+static int stamp(struct hb *h, uint32_t state)
+{
+	struct csvfs_hb hb;
+
 	memset(&hb, 0, sizeof(hb));
 	hb.node_id = h->node;
 	hb.state = state;
@@ -116,11 +127,7 @@ static int stamp(struct hb *h, uint32_t state)
 	hb.counter = ++h->counter;
 	hb.timestamp_ns = real_ns();
 	gethostname(hb.hostname, sizeof(hb.hostname) - 1);
-	od_hb_slot_encode(&hb, h->mblk, h->uuid, raw);
-	rc = dev_pwrite(h->dev, raw, CSVFS_MBLK_SIZE,
-			h->mblk * CSVFS_MBLK_SIZE);
-	free(raw);
-	return rc;
+	return hb_write(h->dev, h->mblk, h->uuid, &hb);
 }
 
 static void *hb_main(void *arg)
@@ -137,8 +144,9 @@ static void *hb_main(void *arg)
 		 * being written. */
 		rc = stamp(h, h->state);
 		if (rc && !failed)
-			syslog(LOG_WARNING, "node %u: heartbeat write failed: "
-			       "%s", h->node, csvfs_strerror(rc));
+			log_node(LOG_WARNING, h->node,
+				 "heartbeat write failed: %s",
+				 csvfs_strerror(rc));
 		failed = !!rc;
 	}
 	pthread_mutex_unlock(&h->lock);
@@ -188,8 +196,8 @@ void hb_suspend(struct hb *h, int on)
 		return;
 	pthread_mutex_lock(&h->lock);
 	if (h->suspended != !!on)
-		syslog(on ? LOG_WARNING : LOG_NOTICE, "node %u: heartbeat %s",
-		       h->node, on ? "suspended (fenced)" : "resumed");
+		log_node(on ? LOG_WARNING : LOG_NOTICE, h->node, "heartbeat %s",
+			 on ? "suspended (fenced)" : "resumed");
 	h->suspended = !!on;
 	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
@@ -215,35 +223,64 @@ int hb_stop(struct hb *h)
 	return rc;
 }
 
-int hb_check_others(struct dev *d, const struct csvfs_super *sb)
+/*
+ * The rule, once for the coordinator's standalone start and for fsck:
+ * a slot is live when it says a mount uses it (STANDALONE or CLUSTER),
+ * its stamp is younger than HB_STALE_S, and its counter advances within
+ * HB_LIVE_WAIT_US (a mount that crashed left a recent stamp, but its
+ * counter stands still). One wait covers every fresh slot.
+ */
+int hb_find_live(struct dev *d, const struct csvfs_super *sb,
+		 struct csvfs_hb *who)
 {
 	uint64_t now = real_ns();
-	uint32_t s;
-	int rc;
+	struct csvfs_hb hb, *seen;
+	uint32_t s, nfresh = 0;
+	int rc, err = 0;
 
+	seen = calloc(sb->max_nodes, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
 	for (s = 0; s < sb->max_nodes; s++) {
-		struct csvfs_hb a, b;
-
 		/* Our own slot too: another standalone mount of ours. */
-		rc = hb_read(d, sb, s, &a);
-		if (rc)
-			return rc;
-		if (a.state != CSVFS_HB_STANDALONE &&
-		    a.state != CSVFS_HB_CLUSTER)
+		rc = hb_read(d, sb, s, &hb);
+		if (rc) {
+			err = err ? err : rc;
 			continue;
-		if (a.timestamp_ns + HB_STALE_S * 1000000000ull < now)
+		}
+		if ((hb.state != CSVFS_HB_STANDALONE &&
+		     hb.state != CSVFS_HB_CLUSTER) ||
+		    hb.timestamp_ns + HB_STALE_S * 1000000000ull < now)
 			continue;
-		usleep(2500 * 1000);
-		rc = hb_read(d, sb, s, &b);
-		if (rc)
-			return rc;
-		if (b.counter != a.counter) {
-			syslog(LOG_ERR, "node %u (%s) is using the volume",
-			       a.node_id, a.hostname);
-			return -CSVFS_ELIVE;
+		seen[s] = hb;
+		nfresh++;
+	}
+	if (nfresh)
+		usleep(HB_LIVE_WAIT_US);
+	rc = 0;
+	for (s = 0; nfresh && s < sb->max_nodes; s++) {
+		if (seen[s].node_id == 0 && seen[s].counter == 0)
+			continue;
+		if (!hb_read(d, sb, s, &hb) && hb.counter != seen[s].counter) {
+			*who = hb;
+			rc = (int)s + 1;
+			break;
 		}
 	}
-	return 0;
+	free(seen);
+	return rc ? rc : err;
+}
+
+int hb_check_others(struct dev *d, const struct csvfs_super *sb)
+{
+	struct csvfs_hb a;
+	int rc = hb_find_live(d, sb, &a);
+
+	if (rc <= 0)
+		return rc;
+	log_node(LOG_ERR, a.node_id, "is using the volume (host \"%s\")",
+		 a.hostname);
+	return -CSVFS_ELIVE;
 }
 
 /* ---- watching the others --------------------------------------------------- */

@@ -29,6 +29,14 @@ int hb_read(struct dev *d, const struct csvfs_super *sb, uint32_t slot,
 	    struct csvfs_hb *out);
 
 /*
+ * Encodes hb (its header filled here) into heartbeat block mblk of the
+ * volume uuid and writes it, not flushed. 0 or -errno. For the stamping
+ * thread and fsck's slot reset.
+ */
+int hb_write(struct dev *d, uint64_t mblk, const uint8_t *uuid,
+	     struct csvfs_hb *hb);
+
+/*
  * Stamps node's slot with state (CSVFS_HB_STANDALONE / CLUSTER) now and
  * then every CSVFS_HB_INTERVAL_MS from a thread. 0 or -errno (the first
  * write failed: nothing runs).
@@ -41,9 +49,17 @@ void hb_suspend(struct hb *h, int on);
 int hb_stop(struct hb *h);
 
 /*
+ * Whether a mount is using the volume: a slot recently stamped whose
+ * counter still advances (waits 2.5 s once if any slot is recent).
+ * Returns the slot + 1 with the slot in *who, 0 if none, or the first
+ * read error when no slot is live (unreadable slots are skipped).
+ * Used by the standalone start (hb_check_others) and by fsck.
+ */
+int hb_find_live(struct dev *d, const struct csvfs_super *sb,
+		 struct csvfs_hb *who);
+/*
  * Standalone start: -CSVFS_ELIVE (logged, naming the node) when another
- * mount's slot is recently stamped and still advancing; waits up to
- * 2.5 s per such slot to tell.
+ * mount is live (hb_find_live), its read error, or 0.
  */
 int hb_check_others(struct dev *d, const struct csvfs_super *sb);
 

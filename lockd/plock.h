@@ -1,7 +1,7 @@
 /*
  * plock: the rules of application locks (POSIX fcntl/lockf, OFD and flock)
  * as pure functions on in-memory tables. No I/O, no threads: the
- * coordinator (meta/mds_lock.c) keeps the cluster's locks in a plock_tab
+ * coordinator (meta/mds/mds_lock.c) keeps the cluster's locks in a plock_tab
  * under its own mutex, and every node (fs/lkc.c) keeps a mirror of the
  * locks it holds in one, to reclaim them from a new coordinator.
  *

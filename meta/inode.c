@@ -2,11 +2,14 @@
  * inode: inode blocks and the records inside them.
  *
  * xattr records are packed in the inode's xattr area as
- * {u8 name_len, u8 reserved, le16 value_len, name, value}; names carry their
- * namespace prefix. Keeping them in the inode keeps a getxattr at one block
- * read and makes every change to them one journaled block.
+ * {u8 name_len, u8 value_len >> 16, le16 value_len, name, value}; names
+ * carry their namespace prefix. Keeping them in the inode keeps a
+ * getxattr at one block read and makes every change to them one
+ * journaled block; only records that outgrow the area (format 1.2) go
+ * to a blob chain (meta/blob.h), rewritten whole on each change.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -14,6 +17,7 @@
 #include "csvfs/errors.h"
 #include "csvfs/proto.h"
 #include "meta/alloc.h"
+#include "meta/blob.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
@@ -83,23 +87,38 @@ int ino_free(struct jop *op, struct alloc *a, uint64_t ino)
 	if (rc)
 		return rc;
 	od_inode_decode(mb->data, &in);
+	/* What it kept outside its block goes with it. */
+	if (S_ISLNK(in.mode) && (in.flags & CSVFS_IFL_LONGLINK))
+		rc = blob_free(op, a, od_get64(in.body), ino,
+			       CSVFS_BLOB_SYMLINK);
+	if (!rc && (in.flags & CSVFS_IFL_XBLOB))
+		rc = blob_free(op, a, od_get64(in.xattr), ino,
+			       CSVFS_BLOB_XATTR);
+	if (rc)
+		return rc;
+	in.flags &= ~(uint32_t)(CSVFS_IFL_LONGLINK | CSVFS_IFL_XBLOB);
 	in.mode = 0;
 	in.nlink = 0;
 	od_inode_encode(&in, mb->data);
 	return alloc_free_mblk(a, op, ino);
 }
 
-/* Finds name; returns its offset in the area or -ENODATA. */
-static int xfind(const struct csvfs_inode *in, const char *name,
-		 size_t *rlen)
+/* Value length of the record at r (3 bytes since format 1.2). */
+static size_t xrec_vlen(const uint8_t *r)
+{
+	return od_get16(r + 2) | (size_t)r[1] << 16;
+}
+
+/* Finds name; returns its offset in the records or -ENODATA. */
+static int xfind(const struct ino_xattrs *x, const char *name, size_t *rlen)
 {
 	size_t nlen = strlen(name), off = 0;
 
-	while (off + XREC_HDR <= in->xattr_len) {
-		const uint8_t *r = in->xattr + off;
-		size_t rn = r[0], rv = od_get16(r + 2);
+	while (off + XREC_HDR <= x->len) {
+		const uint8_t *r = x->p + off;
+		size_t rn = r[0], rv = xrec_vlen(r);
 
-		if (off + XREC_HDR + rn + rv > in->xattr_len)
+		if (off + XREC_HDR + rn + rv > x->len)
 			return -CSVFS_ECORRUPT;
 		if (rn == nlen && memcmp(r + XREC_HDR, name, nlen) == 0) {
 			*rlen = XREC_HDR + rn + rv;
@@ -110,18 +129,87 @@ static int xfind(const struct csvfs_inode *in, const char *name,
 	return -ENODATA;
 }
 
-int ino_xattr_get(const struct csvfs_inode *in, const char *name,
-		  void *value, size_t size)
+void ino_xattr_view(struct csvfs_inode *in, struct ino_xattrs *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->p = in->xattr;
+	x->len = in->xattr_len <= CSVFS_INODE_XATTR_SIZE ? in->xattr_len : 0;
+	x->cap = CSVFS_INODE_XATTR_SIZE;
+}
+
+int ino_xattr_load(struct jop *op, uint64_t ino, struct csvfs_inode *in,
+		   int change, struct ino_xattrs *x)
+{
+	int rc;
+
+	ino_xattr_view(in, x);
+	if (!change && !(in->flags & CSVFS_IFL_XBLOB))
+		return 0;
+	if ((in->flags & CSVFS_IFL_XBLOB) &&
+	    (in->xattr_len == 0 || in->xattr_len > CSVFS_XATTR_TOTAL_MAX))
+		return -CSVFS_ECORRUPT;
+	x->cap = change ? CSVFS_XATTR_TOTAL_MAX : in->xattr_len;
+	x->p = malloc(x->cap);
+	if (!x->p)
+		return -ENOMEM;
+	x->heap = 1;
+	x->len = in->xattr_len;
+	if (in->flags & CSVFS_IFL_XBLOB)
+		rc = blob_load(op, od_get64(in->xattr), ino, CSVFS_BLOB_XATTR,
+			       x->p, x->len);
+	else
+		rc = (memcpy(x->p, in->xattr, x->len), 0);
+	if (rc)
+		ino_xattr_done(x);
+	return rc;
+}
+
+int ino_xattr_store(struct jop *op, struct alloc *a, uint64_t ino,
+		    struct csvfs_inode *in, const struct ino_xattrs *x)
+{
+	uint64_t old = in->flags & CSVFS_IFL_XBLOB ? od_get64(in->xattr) : 0;
+	uint64_t head = 0;
+	int rc = 0;
+
+	/* The new chain first: nothing is lost if it cannot be made. */
+	if (x->len > CSVFS_INODE_XATTR_SIZE)
+		rc = blob_store(op, a, ino, CSVFS_BLOB_XATTR, x->p, x->len,
+				&head);
+	if (!rc)
+		rc = blob_free(op, a, old, ino, CSVFS_BLOB_XATTR);
+	if (rc)
+		return rc;
+	memset(in->xattr, 0, sizeof(in->xattr));
+	if (head) {
+		od_put64(in->xattr, head);
+		in->flags |= CSVFS_IFL_XBLOB;
+	} else {
+		memcpy(in->xattr, x->p, x->len);
+		in->flags &= ~(uint32_t)CSVFS_IFL_XBLOB;
+	}
+	in->xattr_len = x->len;
+	return 0;
+}
+
+void ino_xattr_done(struct ino_xattrs *x)
+{
+	if (x->heap)
+		free(x->p);
+	memset(x, 0, sizeof(*x));
+}
+
+int ino_xattr_get(const struct ino_xattrs *x, const char *name, void *value,
+		  size_t size)
 {
 	size_t rlen;
-	int off = xfind(in, name, &rlen);
+	int off = xfind(x, name, &rlen);
 	const uint8_t *r;
 	size_t vlen;
 
 	if (off < 0)
 		return off;
-	r = in->xattr + off;
-	vlen = od_get16(r + 2);
+	r = x->p + off;
+	vlen = xrec_vlen(r);
 	if (size == 0)
 		return (int)vlen;
 	if (size < vlen)
@@ -130,59 +218,59 @@ int ino_xattr_get(const struct csvfs_inode *in, const char *name,
 	return (int)vlen;
 }
 
-int ino_xattr_remove(struct csvfs_inode *in, const char *name)
+int ino_xattr_remove(struct ino_xattrs *x, const char *name)
 {
 	size_t rlen;
-	int off = xfind(in, name, &rlen);
+	int off = xfind(x, name, &rlen);
 
 	if (off < 0)
 		return off;
-	memmove(in->xattr + off, in->xattr + off + rlen,
-		in->xattr_len - off - rlen);
-	in->xattr_len -= (uint32_t)rlen;
-	memset(in->xattr + in->xattr_len, 0, rlen);
+	memmove(x->p + off, x->p + off + rlen, x->len - off - rlen);
+	x->len -= (uint32_t)rlen;
+	memset(x->p + x->len, 0, rlen);
 	return 0;
 }
 
-int ino_xattr_set(struct csvfs_inode *in, const char *name,
-		  const void *value, size_t size, int flags)
+int ino_xattr_set(struct ino_xattrs *x, const char *name, const void *value,
+		  size_t size, int flags)
 {
-	size_t nlen = strlen(name), rlen, need = XREC_HDR + nlen + size;
-	int off = xfind(in, name, &rlen);
+	size_t nlen = strlen(name), rlen = 0, need = XREC_HDR + nlen + size;
+	int off = xfind(x, name, &rlen);
 	uint8_t *r;
 
 	if (nlen == 0 || nlen > 255)
 		return -ERANGE;
+	if (size > CSVFS_XATTR_VALUE_MAX)
+		return -E2BIG;
 	if (off < 0 && off != -ENODATA)
 		return off;
 	if (off >= 0 && (flags & CSVFS_XATTR_CREATE))
 		return -EEXIST;
 	if (off < 0 && (flags & CSVFS_XATTR_REPLACE))
 		return -ENODATA;
-	if (in->xattr_len - (off >= 0 ? rlen : 0) + need >
-	    CSVFS_INODE_XATTR_SIZE)
+	if (x->len - (off >= 0 ? rlen : 0) + need > x->cap)
 		return -ENOSPC;
 	if (off >= 0)
-		ino_xattr_remove(in, name);
-	r = in->xattr + in->xattr_len;
+		ino_xattr_remove(x, name);
+	r = x->p + x->len;
 	r[0] = (uint8_t)nlen;
-	r[1] = 0;
+	r[1] = (uint8_t)(size >> 16);
 	od_put16(r + 2, (uint16_t)size);
 	memcpy(r + XREC_HDR, name, nlen);
 	memcpy(r + XREC_HDR + nlen, value, size);
-	in->xattr_len += (uint32_t)need;
+	x->len += (uint32_t)need;
 	return 0;
 }
 
-int ino_xattr_list(const struct csvfs_inode *in, char *list, size_t size)
+int ino_xattr_list(const struct ino_xattrs *x, char *list, size_t size)
 {
 	size_t off = 0, total = 0;
 
-	while (off + XREC_HDR <= in->xattr_len) {
-		const uint8_t *r = in->xattr + off;
-		size_t rn = r[0], rv = od_get16(r + 2);
+	while (off + XREC_HDR <= x->len) {
+		const uint8_t *r = x->p + off;
+		size_t rn = r[0], rv = xrec_vlen(r);
 
-		if (off + XREC_HDR + rn + rv > in->xattr_len)
+		if (off + XREC_HDR + rn + rv > x->len)
 			return -CSVFS_ECORRUPT;
 		if (size) {
 			if (total + rn + 1 > size)

@@ -27,17 +27,39 @@ int ino_put(struct jop *op, struct mbuf *mb, const struct csvfs_inode *in);
 /* Allocates a metadata block for a new inode and zero-initializes *in. */
 int ino_alloc(struct jop *op, struct alloc *a, uint64_t *ino,
 	      struct csvfs_inode *in, struct mbuf **mb);
-/* Frees the inode's block (its data and extents must be gone). */
+/* Frees the inode's block and its blob chains (its data and extents
+ * must be gone). */
 int ino_free(struct jop *op, struct alloc *a, uint64_t ino);
 
-/* Extended attributes. Values up to what fits in the xattr area. */
-int ino_xattr_get(const struct csvfs_inode *in, const char *name,
+/*
+ * Extended attributes: the records of an inode, wherever they are kept
+ * (its xattr area, or a blob chain once they outgrow it). Load, read or
+ * change, store (after a change), done.
+ */
+struct ino_xattrs {
+	uint8_t *p;		/* the records */
+	uint32_t len;		/* bytes in use */
+	uint32_t cap;		/* bytes p can hold */
+	int heap;		/* p is malloc'd (ino_xattr_done frees it) */
+};
+/* A view of the records in in's xattr area (no blob), for tests. */
+void ino_xattr_view(struct csvfs_inode *in, struct ino_xattrs *x);
+/* Loads in's records; change: room for CSVFS_XATTR_TOTAL_MAX bytes. */
+int ino_xattr_load(struct jop *op, uint64_t ino, struct csvfs_inode *in,
+		   int change, struct ino_xattrs *x);
+/* Stores changed records into *in (caller writes it): in the area when
+ * they fit, else in a new blob chain; the old chain is freed. */
+int ino_xattr_store(struct jop *op, struct alloc *a, uint64_t ino,
+		    struct csvfs_inode *in, const struct ino_xattrs *x);
+void ino_xattr_done(struct ino_xattrs *x);
+int ino_xattr_get(const struct ino_xattrs *x, const char *name,
 		  void *value, size_t size);	/* returns length */
-int ino_xattr_set(struct csvfs_inode *in, const char *name,
+/* -E2BIG over CSVFS_XATTR_VALUE_MAX, -ENOSPC when x is full. */
+int ino_xattr_set(struct ino_xattrs *x, const char *name,
 		  const void *value, size_t size, int flags);
-int ino_xattr_list(const struct csvfs_inode *in, char *list,
+int ino_xattr_list(const struct ino_xattrs *x, char *list,
 		   size_t size);			/* returns length */
-int ino_xattr_remove(struct csvfs_inode *in, const char *name);
+int ino_xattr_remove(struct ino_xattrs *x, const char *name);
 
 /* Sets the inode's ctime (and mtime if both) to now. */
 void ino_touch(struct csvfs_inode *in, int mtime_too);

@@ -9,11 +9,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <zlib.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/jrnl.h"
@@ -409,7 +409,7 @@ static int epoch_check(struct jrnl *j)
 		return rc;
 	if (sb.coord_epoch == j->fence_epoch)
 		return 0;
-	syslog(LOG_CRIT, "journal: the volume's coordinator epoch is %llu, "
+	log_at(LOG_CRIT, "journal: the volume's coordinator epoch is %llu, "
 	       "ours is %llu: another node took over, writing nothing more",
 	       (unsigned long long)sb.coord_epoch,
 	       (unsigned long long)j->fence_epoch);
@@ -944,9 +944,9 @@ static int replay_walk(struct dev *d, const struct csvfs_super *sb,
 		if (len == 0 && (torn || torn1) &&
 		    tx_committed(d, sb, torn ? pos + torn : 1 + torn1,
 				 tid + 1)) {
-			syslog(LOG_ERR, "journal: transaction %llu is damaged "
-			       "but later ones are committed",
-			       (unsigned long long)tid);
+			log_err("journal: transaction %llu is damaged "
+				"but later ones are committed",
+				(unsigned long long)tid);
 			return -CSVFS_EJOURNAL;
 		}
 		if (len == 0)

@@ -596,6 +596,36 @@ void od_extblk_encode(const struct csvfs_extblk *x, void *raw)
 	OD_ENC_ZERO(p, x, reserved);
 }
 
+/* ---- blobs (1.2) ---------------------------------------------------------- */
+
+void od_blob_decode(const void *raw, struct csvfs_blob *b)
+{
+	const uint8_t *p = raw;
+
+	od_mhdr_decode(p, &b->hdr);
+	OD_DEC(64, p, b, ino);
+	OD_DEC(64, p, b, next);
+	OD_DEC(32, p, b, kind);
+	OD_DEC(32, p, b, len);
+	OD_DEC(32, p, b, seq);
+	OD_DEC(32, p, b, reserved0);
+	OD_DEC_BYTES(p, b, data);
+}
+
+void od_blob_encode(const struct csvfs_blob *b, void *raw)
+{
+	uint8_t *p = raw;
+
+	od_mhdr_encode(&b->hdr, p);
+	OD_ENC(64, p, b, ino);
+	OD_ENC(64, p, b, next);
+	OD_ENC(32, p, b, kind);
+	OD_ENC(32, p, b, len);
+	OD_ENC(32, p, b, seq);
+	OD_ENC_ZERO(p, b, reserved0);
+	OD_ENC_BYTES(p, b, data);
+}
+
 /* ---- directories -------------------------------------------------------- */
 
 void od_dindex_decode(const void *raw, struct csvfs_dindex *d)

@@ -66,6 +66,8 @@ void od_extent_decode(const void *raw, struct csvfs_extent *e);
 void od_extent_encode(const struct csvfs_extent *e, void *raw);
 void od_extblk_decode(const void *raw, struct csvfs_extblk *x);
 void od_extblk_encode(const struct csvfs_extblk *x, void *raw);
+void od_blob_decode(const void *raw, struct csvfs_blob *b);
+void od_blob_encode(const struct csvfs_blob *b, void *raw);
 void od_dindex_decode(const void *raw, struct csvfs_dindex *d);
 void od_dindex_encode(const struct csvfs_dindex *d, void *raw);
 void od_dbucket_decode(const void *raw, struct csvfs_dbucket *b);

@@ -272,6 +272,20 @@ int mdc_create(struct mdc *c, uint64_t parent, const char *name,
 	return call_attr(c, CSVFS_MSG_CREATE, &w, a);
 }
 
+int mdc_tmpfile(struct mdc *c, uint64_t parent, uint32_t mode, uint32_t uid,
+		uint32_t gid, uint32_t open_flags, struct csvfs_attr *a)
+{
+	struct msg_wr w;
+
+	msg_wr_init(&w);
+	msg_put_u64(&w, parent);
+	msg_put_u32(&w, mode);
+	msg_put_u32(&w, uid);
+	msg_put_u32(&w, gid);
+	msg_put_u32(&w, open_flags);
+	return call_attr(c, CSVFS_MSG_TMPFILE, &w, a);
+}
+
 int mdc_mkdir(struct mdc *c, uint64_t parent, const char *name, uint32_t mode,
 	      uint32_t uid, uint32_t gid, struct csvfs_attr *a)
 {

@@ -89,6 +89,10 @@ int mdc_mknod(struct mdc *c, uint64_t parent, const char *name, uint32_t mode,
 int mdc_create(struct mdc *c, uint64_t parent, const char *name,
 	       uint32_t mode, uint32_t uid, uint32_t gid, uint32_t open_flags,
 	       struct csvfs_attr *a);
+/* O_TMPFILE: a regular file without a name in parent's volume, opened
+ * with open_flags; mdc_link gives it a name, its last close frees it. */
+int mdc_tmpfile(struct mdc *c, uint64_t parent, uint32_t mode, uint32_t uid,
+		uint32_t gid, uint32_t open_flags, struct csvfs_attr *a);
 int mdc_mkdir(struct mdc *c, uint64_t parent, const char *name, uint32_t mode,
 	      uint32_t uid, uint32_t gid, struct csvfs_attr *a);
 int mdc_symlink(struct mdc *c, uint64_t parent, const char *name,

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
 
+#include "csvfs/log.h"
 #include "net/memb.h"
 
 #define MAX_MEMBERS	CPG_MEMBERS_MAX
@@ -184,7 +184,7 @@ static void *loop(void *arg)
 			break;
 		if (p[0].revents & (POLLHUP | POLLERR) ||
 		    p[1].revents & (POLLHUP | POLLERR)) {
-			syslog(LOG_ERR, "lost the connection to corosync");
+			log_err("lost the connection to corosync");
 			if (m->cb.quorum)
 				m->cb.quorum(m->ctx, 0);
 			if (m->cb.confchg)
@@ -249,8 +249,8 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 		e = cpg_join(m->cpg, &m->name);
 		if (e == CS_ERR_TRY_AGAIN) {
 			if (tries % 100 == 0)
-				syslog(LOG_INFO, "cpg_join: corosync busy, "
-				       "retrying");
+				log_info("cpg_join: corosync busy, "
+					 "retrying");
 			usleep(TRY_AGAIN_MS * 1000);
 		}
 	} while (e == CS_ERR_TRY_AGAIN && ++tries < TRY_AGAIN_MAX);
@@ -324,8 +324,8 @@ int memb_send(struct memb *m, const void *msg, size_t len)
 		e = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
 		if (e == CS_ERR_TRY_AGAIN) {
 			if (tries % 100 == 0)
-				syslog(LOG_INFO, "cpg_mcast_joined: corosync "
-				       "busy, retrying");
+				log_info("cpg_mcast_joined: corosync "
+					 "busy, retrying");
 			usleep(TRY_AGAIN_MS * 1000);
 		}
 	} while (e == CS_ERR_TRY_AGAIN && ++tries < TRY_AGAIN_MAX);

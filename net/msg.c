@@ -441,6 +441,22 @@ int msg_elect_decode(const void *buf, size_t len, struct msg_elect *e)
 	return msg_rd_end(&r) ? -EPROTO : 0;
 }
 
+void msg_recall_encode(uint64_t ino, uint32_t to, uint8_t p[MSG_RECALL_LEN])
+{
+	le_put64(p, ino);
+	le_put32(p + 8, to);
+}
+
+int msg_recall_decode(const uint8_t *p, size_t len, uint64_t *ino,
+		      uint32_t *to)
+{
+	if (len < MSG_RECALL_LEN)
+		return -EPROTO;
+	*ino = le_get64(p);
+	*to = le_get32(p + 8);
+	return 0;
+}
+
 static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_HELLO] = "hello",
 	[CSVFS_MSG_LOOKUP] = "lookup",
@@ -476,6 +492,7 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_RECALL_DONE] = "recall_done",
 	[CSVFS_MSG_SET_IFLAGS] = "set_iflags",
 	[CSVFS_MSG_CREATE] = "create",
+	[CSVFS_MSG_TMPFILE] = "tmpfile",
 	[CSVFS_MSG_INVAL] = "inval",
 	[CSVFS_MSG_INVAL_ACK] = "inval_ack",
 	[CSVFS_MSG_SET_RESERVE] = "set_reserve",

@@ -96,6 +96,16 @@ int msg_elect_encode(const struct msg_elect *e, struct msg_wr *w);
  */
 int msg_elect_decode(const void *buf, size_t len, struct msg_elect *e);
 
+/*
+ * RECALL (a push: le64 ino, le32 to -- the node the file goes to). The
+ * decoder takes a payload of len bytes and returns 0 or -EPROTO (short);
+ * bytes after the fields are ignored, as a newer coordinator may append.
+ */
+#define MSG_RECALL_LEN	12
+void msg_recall_encode(uint64_t ino, uint32_t to, uint8_t p[MSG_RECALL_LEN]);
+int msg_recall_decode(const uint8_t *p, size_t len, uint64_t *ino,
+		      uint32_t *to);
+
 /* The type's name for logs ("lookup"), "unknown" if none. */
 const char *msg_type_name(unsigned type);
 

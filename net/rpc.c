@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "csvfs/log.h"
 #include "net/mdc.h"
 #include "net/msg.h"
 #include "net/rpc.h"
@@ -208,13 +208,13 @@ static void srv_reply(struct srv_conn *c, const struct csvfs_msg_hdr *req,
 
 	st = s->handle(s->ctx, req, payload, &reply, &len);
 	if (st > 0 || st < -4095) {
-		syslog(LOG_ERR, "%s: handler returned status %d for %s; "
-		       "sending EIO", c->peer, st, msg_type_name(req->type));
+		log_err("%s: handler returned status %d for %s; sending EIO",
+			c->peer, st, msg_type_name(req->type));
 		st = -EIO;
 	}
 	if (len > CSVFS_MSG_MAX_PAYLOAD || (len && !reply)) {
-		syslog(LOG_ERR, "%s: %s reply of %zu bytes is over the limit",
-		       c->peer, msg_type_name(req->type), len);
+		log_err("%s: %s reply of %zu bytes is over the limit", c->peer,
+			msg_type_name(req->type), len);
 		st = -E2BIG;
 		len = 0;
 	}
@@ -225,15 +225,15 @@ static void srv_reply(struct srv_conn *c, const struct csvfs_msg_hdr *req,
 	f = frame_build(&h, reply, &flen);
 	free(reply);
 	if (!f) {
-		syslog(LOG_ERR, "%s: no memory for a reply: closing", c->peer);
+		log_err("%s: no memory for a reply: closing", c->peer);
 		tls_shutdown(c->tls);
 		return;
 	}
 	rc = tls_send_all(c->tls, f, flen);
 	free(f);
 	if (rc) {
-		syslog(LOG_WARNING, "%s: sending a reply failed: %s: closing",
-		       c->peer, strerror(-rc));
+		log_warn("%s: sending a reply failed: %s: closing", c->peer,
+			 strerror(-rc));
 		tls_shutdown(c->tls);
 	}
 }
@@ -331,13 +331,13 @@ static void *srv_conn_main(void *arg)
 	pthread_mutex_unlock(&s->lock);
 	if (stopping)
 		goto out;
-	syslog(LOG_INFO, "connection from %s", c->peer);
+	log_info("connection from %s", c->peer);
 
 	for (;;) {
 		rc = frame_read(tls, &h, &payload, why, sizeof(why));
 		if (rc == -EPROTO) {
-			syslog(LOG_WARNING, "connection from %s: malformed "
-			       "message header (%s): closing", c->peer, why);
+			log_warn("connection from %s: malformed "
+				 "message header (%s): closing", c->peer, why);
 			break;
 		}
 		if (rc) {
@@ -347,18 +347,17 @@ static void *srv_conn_main(void *arg)
 			if (stopping)
 				break;
 			if (rc == -ENOTCONN)
-				syslog(LOG_INFO, "connection from %s closed",
-				       c->peer);
+				log_info("connection from %s closed", c->peer);
 			else
-				syslog(LOG_WARNING, "connection from %s: "
-				       "receive failed: %s", c->peer,
-				       strerror(-rc));
+				log_warn("connection from %s: "
+					 "receive failed: %s", c->peer,
+					 strerror(-rc));
 			break;
 		}
 		if (h.flags & (CSVFS_MSGF_REPLY | CSVFS_MSGF_PUSH)) {
-			syslog(LOG_WARNING, "connection from %s: malformed "
-			       "request (flags 0x%x): closing", c->peer,
-			       h.flags);
+			log_warn("connection from %s: malformed "
+				 "request (flags 0x%x): closing", c->peer,
+				 h.flags);
 			free(payload);
 			break;
 		}
@@ -435,8 +434,8 @@ static void srv_new_conn(struct rpc_server *s, int fd, const char *peer)
 	}
 	if (s->nconns >= s->max_conns) {
 		pthread_mutex_unlock(&s->lock);
-		syslog(LOG_WARNING, "refused connection from %s: too many "
-		       "connections (%u)", peer, s->max_conns);
+		log_warn("refused connection from %s: too many "
+			 "connections (%u)", peer, s->max_conns);
 		close(fd);
 		return;
 	}
@@ -453,8 +452,8 @@ static void srv_new_conn(struct rpc_server *s, int fd, const char *peer)
 	rc = pthread_create(&c->thread, NULL, srv_conn_main, c);
 	if (rc) {
 		pthread_mutex_unlock(&s->lock);
-		syslog(LOG_ERR, "refused connection from %s: cannot start a "
-		       "thread: %s", peer, strerror(rc));
+		log_err("refused connection from %s: cannot start a "
+			"thread: %s", peer, strerror(rc));
 		close(fd);
 		free(c);
 		return;
@@ -477,7 +476,7 @@ static void *srv_acceptor(void *arg)
 		pfd[0] = (struct pollfd){ .fd = s->listen_fd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = s->wake[0], .events = POLLIN };
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
-			syslog(LOG_ERR, "rpc server: poll: %s", strerror(errno));
+			log_err("rpc server: poll: %s", strerror(errno));
 			usleep(100000);
 			continue;
 		}
@@ -501,8 +500,7 @@ static void *srv_acceptor(void *arg)
 			continue;
 		if (rc) {
 			/* EMFILE and friends: do not spin. */
-			syslog(LOG_ERR, "rpc server: accept: %s",
-			       strerror(-rc));
+			log_err("rpc server: accept: %s", strerror(-rc));
 			usleep(100000);
 			continue;
 		}
@@ -559,8 +557,8 @@ int rpc_server_start(const struct rpc_server_opts *o, struct rpc_server **out)
 	rc = -pthread_create(&s->acceptor, NULL, srv_acceptor, s);
 	if (rc)
 		goto fail;
-	syslog(LOG_INFO, "rpc server listening on %s port %u",
-	       o->addr ? o->addr : "*", (unsigned)s->port);
+	log_info("rpc server listening on %s port %u", o->addr ? o->addr : "*",
+		 (unsigned)s->port);
 	*out = s;
 	return 0;
 fail:
@@ -638,8 +636,8 @@ int rpc_server_push(struct rpc_server *s, uint32_t node_id,
 	rc = tls_send_all(best->tls, f, flen);
 	free(f);
 	if (rc) {
-		syslog(LOG_WARNING, "node %u (%s): push failed: %s: closing",
-		       node_id, best->peer, strerror(-rc));
+		log_node(LOG_WARNING, node_id, "push to %s failed: %s: closing",
+			 best->peer, strerror(-rc));
 		tls_shutdown(best->tls);
 	}
 	pthread_mutex_lock(&s->lock);
@@ -781,20 +779,20 @@ static void cli_read_loop(struct rpc_client *c, struct tls_conn *conn)
 	for (;;) {
 		rc = frame_read(conn, &h, &payload, why, sizeof(why));
 		if (rc == -EPROTO) {
-			syslog(LOG_ERR, "coordinator %s: malformed message "
-			       "header (%s): reconnecting", tls_peer(conn),
-			       why);
+			log_err("coordinator %s: malformed message "
+				"header (%s): reconnecting", tls_peer(conn),
+				why);
 			return;
 		}
 		if (rc) {
 			pthread_mutex_lock(&c->lock);
 			if (!c->closing && rc != -ENOTCONN)
-				syslog(LOG_WARNING, "coordinator %s: receive "
-				       "failed: %s", tls_peer(conn),
-				       strerror(-rc));
+				log_warn("coordinator %s: receive "
+					 "failed: %s", tls_peer(conn),
+					 strerror(-rc));
 			else if (!c->closing)
-				syslog(LOG_WARNING, "coordinator %s closed "
-				       "the connection", tls_peer(conn));
+				log_warn("coordinator %s closed "
+					 "the connection", tls_peer(conn));
 			pthread_mutex_unlock(&c->lock);
 			return;
 		}
@@ -810,9 +808,9 @@ static void cli_read_loop(struct rpc_client *c, struct tls_conn *conn)
 			continue;
 		}
 		if (h.flags != CSVFS_MSGF_REPLY) {
-			syslog(LOG_ERR, "coordinator %s: malformed message "
-			       "(flags 0x%x): reconnecting", tls_peer(conn),
-			       h.flags);
+			log_err("coordinator %s: malformed message "
+				"(flags 0x%x): reconnecting", tls_peer(conn),
+				h.flags);
 			free(payload);
 			return;
 		}
@@ -826,10 +824,10 @@ static void cli_read_loop(struct rpc_client *c, struct tls_conn *conn)
 			payload = NULL;
 			pthread_cond_signal(&p->cond);
 		} else if (p && p->type != h.type) {
-			syslog(LOG_ERR, "coordinator %s: reply %llu is a %s, "
-			       "the request a %s: dropped", tls_peer(conn),
-			       (unsigned long long)h.req_id,
-			       msg_type_name(h.type), msg_type_name(p->type));
+			log_err("coordinator %s: reply %llu is a %s, "
+				"the request a %s: dropped", tls_peer(conn),
+				(unsigned long long)h.req_id,
+				msg_type_name(h.type), msg_type_name(p->type));
 		}
 		/* else: the caller gave up (timeout); nobody waits. */
 		pthread_mutex_unlock(&c->lock);
@@ -868,9 +866,9 @@ static void *cli_reader(void *arg)
 			c->last_err = rc;
 			pthread_cond_broadcast(&c->cond);
 			if (!failing)
-				syslog(LOG_WARNING, "coordinator %s:%u: cannot "
-				       "connect: %s; retrying", host,
-				       (unsigned)port, conn_strerror(rc));
+				log_warn("coordinator %s:%u: cannot "
+					 "connect: %s; retrying", host,
+					 (unsigned)port, conn_strerror(rc));
 			failing = 1;
 			if (c->target_gen == tgen && !c->closing)
 				cond_wait_until(&c->cond, &c->lock,
@@ -886,8 +884,8 @@ static void *cli_reader(void *arg)
 		}
 		tls_set_timeouts(conn, CLI_SEND_MS, -1);
 		if (failing || c->gen)
-			syslog(LOG_INFO, "coordinator %s:%u: connected",
-			       host, (unsigned)port);
+			log_info("coordinator %s:%u: connected", host,
+				 (unsigned)port);
 		failing = 0;
 		backoff = CLI_BACKOFF_MIN_MS;
 		c->last_err = 0;
@@ -982,9 +980,9 @@ static int cli_call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 			src = tls_send_all(conn, f, flen);
 			pthread_mutex_lock(&c->lock);
 			if (src && c->conn == conn) {
-				syslog(LOG_WARNING, "coordinator %s: send "
-				       "failed: %s: reconnecting",
-				       tls_peer(conn), strerror(-src));
+				log_warn("coordinator %s: send "
+					 "failed: %s: reconnecting",
+					 tls_peer(conn), strerror(-src));
 				tls_shutdown(conn);
 			}
 			if (--c->users == 0)
@@ -996,11 +994,11 @@ static int cli_call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		    ETIMEDOUT) {
 			if (p.done)
 				break;
-			syslog(LOG_ERR, "coordinator %s:%u: no reply to %s "
-			       "after %d ms%s%s", c->host, (unsigned)c->port,
-			       msg_type_name(p.type), c->timeout_ms,
-			       c->last_err ? ": " : "",
-			       c->last_err ? conn_strerror(c->last_err) : "");
+			log_err("coordinator %s:%u: no reply to %s "
+				"after %d ms%s%s", c->host, (unsigned)c->port,
+				msg_type_name(p.type), c->timeout_ms,
+				c->last_err ? ": " : "",
+				c->last_err ? conn_strerror(c->last_err) : "");
 			rc = -ETIMEDOUT;
 			break;
 		}
@@ -1143,6 +1141,6 @@ int rpc_client_retarget(struct rpc_client *c, const char *host, uint16_t port)
 		tls_shutdown(c->conn);
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
-	syslog(LOG_INFO, "coordinator moved to %s:%u", host, (unsigned)port);
+	log_info("coordinator moved to %s:%u", host, (unsigned)port);
 	return 0;
 }

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -35,6 +34,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include "csvfs/log.h"
 #include "net/tls.h"
 
 #define CIPHER_NAME	"TLS_AES_128_GCM_SHA256"
@@ -169,9 +169,9 @@ static int find_session_cb(SSL *ssl, const unsigned char *id, size_t idlen,
 			shown[i] = id[i] >= 0x20 && id[i] < 0x7f ?
 				   (char)id[i] : '?';
 		shown[i] = '\0';
-		syslog(LOG_WARNING, "connection from %s: unknown PSK identity "
-		       "'%s' (a node of another volume?)",
-		       c ? c->peer : "?", shown);
+		log_warn("connection from %s: unknown PSK identity "
+			 "'%s' (a node of another volume?)", c ? c->peer : "?",
+			 shown);
 		return 1;
 	}
 	*sess = psk_session(t);
@@ -329,8 +329,8 @@ int tls_listen(const char *addr, uint16_t port, int *out)
 	snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
 	gai = getaddrinfo(addr, portstr, &hints, &res);
 	if (gai) {
-		syslog(LOG_ERR, "listen on '%s': %s", addr ? addr : "*",
-		       gai_strerror(gai));
+		log_err("listen on '%s': %s", addr ? addr : "*",
+			gai_strerror(gai));
 		return gai == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
 	}
 	rc = -EADDRNOTAVAIL;
@@ -353,8 +353,8 @@ int tls_listen(const char *addr, uint16_t port, int *out)
 	}
 	freeaddrinfo(res);
 	if (rc) {
-		syslog(LOG_ERR, "listen on '%s' port %u: %s",
-		       addr ? addr : "*", (unsigned)port, strerror(-rc));
+		log_err("listen on '%s' port %u: %s", addr ? addr : "*",
+			(unsigned)port, strerror(-rc));
 		return rc;
 	}
 	*out = fd;
@@ -534,6 +534,27 @@ static const char *ssl_reason(char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Did the handshake end because the peer closed the connection (EOF or a
+ * reset, no TLS alert)? A wrong key ends with an alert instead: the side
+ * that cannot find the PSK answers handshake_failure or decrypt_error.
+ */
+static int peer_closed(int ssl_err, int sys_err)
+{
+	unsigned long e;
+
+	if (ssl_err == SSL_ERROR_ZERO_RETURN)
+		return 1;
+	if (ssl_err == SSL_ERROR_SYSCALL)
+		return !ERR_peek_error() && (!sys_err || sys_err == EPIPE ||
+					     sys_err == ECONNRESET);
+	if (ssl_err != SSL_ERROR_SSL)
+		return 0;
+	e = ERR_peek_error();
+	return ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 static int handshake(struct tls_ctx *t, struct tls_conn *c, int64_t deadline)
 {
 	char why[160];
@@ -552,10 +573,10 @@ static int handshake(struct tls_ctx *t, struct tls_conn *c, int64_t deadline)
 			rc = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ?
 				     POLLIN : POLLOUT, deadline);
 			if (rc == -ETIMEDOUT)
-				syslog(LOG_WARNING, "%s %s: handshake timed "
-				       "out", t->role == TLS_SERVER ?
-				       "refused connection from" :
-				       "connection to", c->peer);
+				log_warn("%s %s: handshake timed out",
+					 t->role == TLS_SERVER ?
+					 "refused connection from" :
+					 "connection to", c->peer);
 			if (rc)
 				return rc;
 			continue;
@@ -564,26 +585,34 @@ static int handshake(struct tls_ctx *t, struct tls_conn *c, int64_t deadline)
 		if (e == SSL_ERROR_SYSCALL && err && err != EPIPE &&
 		    !ERR_peek_error())
 			rc = -err;
+		else if (peer_closed(e, err))
+			/*
+			 * The peer hung up mid-handshake: a coordinator that
+			 * resigns closes its listener and the connections
+			 * being accepted. That is not a wrong key, and a
+			 * mounting node that took it for one gave up instead
+			 * of following the next election (issue 15).
+			 */
+			rc = -ECONNRESET;
 		else
 			rc = -EACCES;
 		/* A client's caller logs (and rate-limits) its retries. */
 		if (t->role == TLS_SERVER)
-			syslog(LOG_WARNING, "refused connection from %s: "
-			       "handshake failed (wrong cluster key?): %s",
-			       c->peer, ssl_reason(why, sizeof(why)));
+			log_warn("refused connection from %s: "
+				 "handshake failed (wrong cluster key?): %s",
+				 c->peer, ssl_reason(why, sizeof(why)));
 		else
-			syslog(LOG_DEBUG, "connection to %s: handshake "
-			       "failed: %s", c->peer,
-			       ssl_reason(why, sizeof(why)));
+			log_debug("connection to %s: handshake failed: %s",
+				  c->peer, ssl_reason(why, sizeof(why)));
 		ERR_clear_error();
 		return rc;
 	}
 	/* Only the PSK may have authenticated the peer. */
 	if (!SSL_session_reused(c->ssl) ||
 	    SSL_version(c->ssl) != TLS1_3_VERSION) {
-		syslog(LOG_WARNING, "%s %s: handshake without the cluster key",
-		       t->role == TLS_SERVER ? "refused connection from" :
-		       "connection to", c->peer);
+		log_warn("%s %s: handshake without the cluster key",
+			 t->role == TLS_SERVER ? "refused connection from" :
+			 "connection to", c->peer);
 		c->broken = 1;
 		return -EACCES;
 	}

@@ -9,7 +9,11 @@
 # second QEMU on node 3 is refused the disk; a running "VM" (tests/tools/vmwriter: numbered, checksummed 4 KiB
 # O_DIRECT records) has its disk handed back and forth between node 1 and
 # node 2 as in a live migration, while a conflicting open from another node
-# is refused; the role fails over while the volume stays in use.
+# is refused; the role fails over while the volume stays in use. When
+# Pacemaker and libvirt are installed (make demo installs them), Pacemaker
+# then mounts the volume as a clone and runs the guest as a VirtualDomain
+# resource: crm_mon, two live moves, a node kill with STONITH and the VM
+# restarted elsewhere with every flushed record.
 # Everything it starts is torn down at the end, also on failure.
 #
 #   scripts/demo.sh [BUILD_DIR]
@@ -23,10 +27,13 @@ export CSVFS_BIN=$B CSVFS_CLUSTER_STATE=$WORK/cluster
 IMG=$WORK/volume.img
 
 VM_PIDS=()
+PROV=csvfs-demo$$		# a private OCF provider: the agent is not installed
+PDIR=/usr/lib/ocf/resource.d/$PROV
 cleanup() {
 	local p
 	for p in "${VM_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	"$CL" down >/dev/null 2>&1 || true
+	rm -rf "$PDIR"
 	rm -rf --one-file-system "$WORK"
 }
 trap cleanup EXIT
@@ -38,6 +45,87 @@ ms() { date +%s%3N; }
 coord() {
 	run "$1" -- "$B/csvfsctl" status --json "$(mnt "$1")" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["coordinator"]["node"])'
+}
+
+# until SECS WHAT CMD...: runs CMD until it succeeds; fails the demo after SECS
+until_ok() {
+	local end=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		((SECONDS < end)) || { echo "demo: $what did not happen within the time given" >&2; return 1; }
+		sleep 0.5
+	done
+}
+
+# The Pacemaker part: the same volume mounted by a clone of ocf:csvfs:csvfs,
+# the test guest run by ocf:heartbeat:VirtualDomain through libvirt (each
+# node has its own libvirtd), moved live by `crm_resource --move`, and
+# restarted elsewhere after its node is killed and fenced.
+pacemaker_part() {
+	local mp=$WORK/vms con=$WORK/pcmk-console.log key=$WORK/pcmk.key n from to
+	local victim obs flushed t0 resumed last boots
+	say "Pacemaker: a clone mounts the volume on 3 nodes, libvirt runs a VM (ocf:heartbeat:VirtualDomain)"
+	export CSVFS_CLUSTER_STATE=$WORK/pcmk
+	PCMK_CL=$CL
+	source "$REPO/tests/vm/lib-pcmk.sh"
+	mkdir -p "$PDIR" "$mp"
+	install -m 0755 "$REPO/scripts/ocf/csvfs" "$PDIR/"
+	"$B/csvfsctl" keygen "$key" >/dev/null
+	t0=$(ms)
+	"$CL" up -n 3 --no-mount --pacemaker --libvirt "$IMG" >"$WORK/pcmk-up.log" 2>&1 ||
+		{ cat "$WORK/pcmk-up.log"; return 1; }
+	run 1 -- crm_attribute -t crm_config -n start-failure-is-fatal -v false >/dev/null
+	pcmk_add_volume "$PROV" "$IMG" "$mp" "$key" "$B" "logfile=$WORK/pcmk-csvfs.log" >/dev/null
+	for n in 1 2 3; do
+		until_ok 180 "the mount on node $n" run "$n" -- mountpoint -q "$mp"
+	done
+	echo "corosync, pacemaker and libvirtd up and the volume mounted on 3 nodes in $(( $(ms) - t0 )) ms"
+	run 1 -- truncate -s 512M "$mp/vm.raw"
+	pcmk_domain_xml "$WORK/vm1.xml" "$GUEST" "$mp/vm.raw" "$con" 100 8
+	pcmk_add_vm "$WORK/vm1.xml" >/dev/null
+	until_ok 240 "the VM start" eval '[ -n "$(pcmk_located)" ] && grep -qs "^gw: synced" "$con"'
+	run 1 -- crm_mon -1 | sed 's/^/    /'
+	for n in 1 2; do
+		from=$(pcmk_located)
+		to=node$(( ${from#node} % 3 + 1 ))
+		boots=$(grep -c '^gw: resume' "$con")
+		pcmk_move "$to" 240
+		# a live move keeps the guest running: it never boots again
+		(( $(grep -c '^gw: resume' "$con") == boots )) ||
+			{ echo "demo: move $n restarted the guest instead of migrating it" >&2; return 1; }
+		echo "live move $n: $from -> $to by crm_resource --move in $PCMK_MS ms" \
+			"(libvirt's migration: ${PCMK_MIGRATE_MS:-?} ms); the guest kept running"
+	done
+	last=$(synced "$con")
+	until_ok 120 "the guest's progress" eval \
+		'(( $(synced "$con") > last + 50 ))'
+	echo "guest I/O errors so far: $(grep -ciE 'I/O error|blk_update_request' "$con" || true)"
+
+	say "Pacemaker: the VM's node is killed; STONITH fences it and the VM starts on another node"
+	pcmk_add_fence >/dev/null
+	until_ok 120 "the fence device start" eval 'run 1 -- crm_mon -1 | grep -q "fence.*Started"'
+	victim=$(pcmk_located)
+	obs=$(( ${victim#node} % 3 + 1 ))
+	flushed=$(synced "$con")
+	boots=$(grep -c '^gw: resume' "$con")
+	t0=$(ms)
+	"$CL" kill "${victim#node}" >/dev/null 2>&1
+	echo "killed $victim; the guest had flushed $flushed records"
+	until_ok 240 "the VM restart" pcmk_wait_located "!$victim" 1 "$obs"
+	until_ok 120 "the guest restart" eval '(( $(grep -c "^gw: resume" "$con") > boots ))'
+	resumed=$(sed -n 's/^gw: resume \([0-9]*\).*/\1/p' "$con" | tail -n 1)
+	echo "the VM runs again on $(pcmk_located "$obs") $(( $(ms) - t0 )) ms after the kill;" \
+		"its guest found $resumed valid records (flushed before the kill: $flushed)"
+	((resumed >= flushed)) || { echo "demo: records lost" >&2; return 1; }
+	run "$obs" -- crm_mon -1 | sed 's/^/    /'
+	run "$obs" -- crm_resource --resource vm --set-parameter target-role --meta \
+		--parameter-value Stopped >/dev/null
+	until_ok 180 "the VM stop" eval '[ -z "$(pcmk_located "$obs")" ]'
+	last=$(synced "$con")
+	echo "VM stopped; node $obs checks every record the guest flushed ($last):"
+	run "$obs" -- "$B/tests/vmwriter" verify-disk "$mp/vm.raw" --min "$last" | sed 's/^/    /'
+	"$CL" down >/dev/null 2>&1
+	"$B/fsck.csvfs" -n "$IMG"
 }
 
 say "formatting a 4 GiB volume image"
@@ -112,7 +200,8 @@ qemu_on() { # NODE NAME [INCOMING]
 	run "$1" -- qemu-system-x86_64 "${a[@]}" || return 1
 	VM_PIDS+=("$(cat "$WORK/$2.pid")")
 }
-synced() { sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "$WORK/vm3.console" | tail -n 1; }
+# synced [CONSOLE]: the last record the guest reported flushed
+synced() { sed -n 's/^gw: synced \([0-9]*\).*/\1/p' "${1:-$WORK/vm3.console}" | tail -n 1; }
 ip_of() { run "$1" -- ip -4 -o addr show dev eth0 | awk '{ sub("/.*", "", $4); print $4 }'; }
 qemu_on 1 q0
 until [[ -n $(synced) ]]; do sleep 0.5; done
@@ -194,5 +283,11 @@ run 2 -- cat "$(mnt 2)/after-failover"
 say "unmounting everywhere and checking the volume"
 "$CL" down
 "$B/fsck.csvfs" -n "$IMG"
+
+if command -v pacemakerd >/dev/null && command -v libvirtd >/dev/null; then
+	pacemaker_part
+else
+	say "Pacemaker or libvirt is not installed: the Pacemaker part is left out"
+fi
 echo
 echo "demo finished: every step above succeeded"

@@ -66,10 +66,20 @@
  *        a file beside its writer (own_holders in CSVFS_OWN_WRITER mode),
  *        inode flags CSVFS_IFL_STRICT and CSVFS_IFL_HANDOFF. A 1.0 volume
  *        reads the same; a 1.0 fsck would clear the two flags.
+ *   1.2  long symlinks and large xattrs (issue 14): blob blocks
+ *        (CSVFS_MAGIC_BLOB, struct csvfs_blob) hold a symlink target
+ *        longer than the inode body (CSVFS_IFL_LONGLINK) and an inode's
+ *        xattr records once they outgrow its xattr area
+ *        (CSVFS_IFL_XBLOB); xattr records carry a third value length
+ *        byte (values up to 64 KiB). CSVFS_IFL_TMPFILE marks an
+ *        O_TMPFILE file (an orphan) that may still get a first name.
+ *        Volumes without such inodes read the same; older code misreads
+ *        those inodes.
  *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
  *        vstate.release_blk); empty meta chunks return to the bitmap.
- *        Keeps the 1.1 inode flags. 1.x volumes are refused by mount
- *        and fsck (no migration tool yet).
+ *        Keeps the 1.1 and 1.2 inode flags and blob chains (blob
+ *        blocks are metadata blocks, never sub-blocks). 1.x volumes are
+ *        refused by mount and fsck (no migration tool yet).
  */
 #ifndef CSVFS_ONDISK_H
 #define CSVFS_ONDISK_H
@@ -108,6 +118,8 @@
 #define CSVFS_MAGIC_DINDEX	0x49445643u	/* "CVDI" directory hash index */
 #define CSVFS_MAGIC_DBUCKET	0x42445643u	/* "CVDB" directory bucket */
 #define CSVFS_MAGIC_SUBCHUNK	0x42535643u	/* "CVSB" sub chunk header */
+#define CSVFS_MAGIC_BLOB	0x4c425643u	/* "CVBL" blob (long symlink
+						 * target, xattr records) */
 
 /*
  * Common header of every metadata block (64 bytes).
@@ -328,7 +340,15 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_IFL_MULTIWRITER	0x4	/* admin allows writers on many hosts */
 #define CSVFS_IFL_PINNED	0x8	/* ownership kept after last close */
 #define CSVFS_IFL_ORPHAN	0x10	/* on the orphan list */
-/* 0x20..0x80: free. Ownership flags (format 1.1, lockd/lockd.h): */
+#define CSVFS_IFL_LONGLINK	0x20	/* symlink (1.2): the target is in a
+					 * blob chain; body[] holds le64 the
+					 * chain's first mblk */
+#define CSVFS_IFL_XBLOB		0x40	/* (1.2) the xattr records, xattr_len
+					 * bytes, are in a blob chain; xattr[]
+					 * holds le64 its first mblk */
+#define CSVFS_IFL_TMPFILE	0x80	/* (1.2) made by O_TMPFILE and never
+					 * linked: LINK may give it a name */
+/* Ownership flags (format 1.1, lockd/lockd.h): */
 #define CSVFS_IFL_STRICT	0x100	/* admin: while a node writes, no
 					 * other node may even read */
 #define CSVFS_IFL_HANDOFF	0x200	/* the writer got the file by a
@@ -352,7 +372,11 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_INODE_BODY_OFF	0x500
 #define CSVFS_INODE_BODY_SIZE	(CSVFS_MBLK_SIZE - CSVFS_INODE_BODY_OFF)
 #define CSVFS_INLINE_MAX	CSVFS_INODE_BODY_SIZE	/* 2816 */
-#define CSVFS_SYMLINK_MAX	(CSVFS_INODE_BODY_SIZE - 1)
+#define CSVFS_SYMLINK_INLINE_MAX (CSVFS_INODE_BODY_SIZE - 1)	/* 2815 */
+#define CSVFS_SYMLINK_MAX	4095	/* PATH_MAX - 1; longer than the
+					 * inline limit: CSVFS_IFL_LONGLINK */
+#define CSVFS_XATTR_VALUE_MAX	65536	/* Linux's XATTR_SIZE_MAX */
+#define CSVFS_XATTR_TOTAL_MAX	(256u * 1024)	/* all records of an inode */
 #define CSVFS_INLINE_EXTENTS	(CSVFS_INODE_BODY_SIZE / 24)	/* 117 */
 #define CSVFS_EXTBLK_INDEX_MAX	(CSVFS_INODE_BODY_SIZE / 16)	/* 176 */
 
@@ -365,9 +389,14 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
  *   directory:            le32 global depth, le32 nindex, then nindex le64
  *                         mblks of directory index blocks
  *   symlink:              the target, size bytes, no NUL
- * xattr area: records {u8 name_len, u8 reserved, le16 value_len, name,
- * value}, packed, xattr_len bytes in use. Names carry their namespace prefix
- * ("user.", "trusted.").
+ *   symlink, LONGLINK:    le64 first mblk of the blob chain holding the
+ *                         target (size bytes, no NUL)
+ * xattr area: records {u8 name_len, u8 value_len bits 16..23 (1.2; 0
+ * before), le16 value_len bits 0..15, name, value}, packed, xattr_len
+ * bytes in use. Names carry their namespace prefix ("user.",
+ * "trusted."). With XBLOB the same records are in a blob chain (up to
+ * CSVFS_XATTR_TOTAL_MAX bytes) and the area holds le64 its first mblk;
+ * records that fit in the area are always kept there.
  */
 struct csvfs_inode {
 	struct csvfs_mhdr hdr;	/* 0x000 */
@@ -417,6 +446,31 @@ struct csvfs_extblk {
 	uint8_t  reserved[8];	/* 0xff8 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_extblk) == CSVFS_MBLK_SIZE, "extblk size");
+
+/*
+ * Blob block (1.2): a chain of these holds bytes an inode cannot keep in
+ * itself, a long symlink target or the xattr records (kind says which).
+ * The chain is written whole when its bytes change (a new chain, the old
+ * one freed, in one transaction), block k holding bytes
+ * [k * CSVFS_BLOB_DATA, ...) of the value.
+ */
+#define CSVFS_BLOB_SYMLINK	1
+#define CSVFS_BLOB_XATTR	2
+#define CSVFS_BLOB_DATA		(CSVFS_MBLK_SIZE - 0x60)	/* 4000 */
+#define CSVFS_BLOB_MAX_CHAIN	((CSVFS_XATTR_TOTAL_MAX + CSVFS_BLOB_DATA - \
+				  1) / CSVFS_BLOB_DATA)		/* 66 */
+struct csvfs_blob {
+	struct csvfs_mhdr hdr;	/* 0x000 */
+	uint64_t ino;		/* 0x040 owning inode */
+	uint64_t next;		/* 0x048 next block of the chain, 0 = last */
+	uint32_t kind;		/* 0x050 CSVFS_BLOB_* */
+	uint32_t len;		/* 0x054 bytes of data[] in use */
+	uint32_t seq;		/* 0x058 position in the chain, from 0 */
+	uint32_t reserved0;	/* 0x05c zero */
+	uint8_t  data[CSVFS_BLOB_DATA];	/* 0x060 */
+};				/* 0x1000 */
+_Static_assert(sizeof(struct csvfs_blob) == CSVFS_MBLK_SIZE, "blob size");
+_Static_assert(CSVFS_SYMLINK_MAX <= 2 * CSVFS_BLOB_DATA, "symlink chain");
 
 /*
  * Directories are extendible hash tables. The 62-bit name hash's top

@@ -41,6 +41,10 @@
  *      + a retried SET_RESERVE or PREALLOC is answered from the client
  *        slot's record, as every other metadata change (coordinator side
  *        only; no message changes).
+ *      + TMPFILE (O_TMPFILE, issue 14; type 43; a coordinator without it
+ *        answers EOPNOTSUPP) and LINK of a TMPFILE file without a name;
+ *        OPEN/RELEASE of directories (a removed open directory is kept
+ *        until its last close; an older coordinator counts them too).
  *      + ALLOC flag CSVFS_ALLOC_SMALL and extents flagged CSVFS_EXT_SUB
  *        (sub-blocks, on-disk format 2 only); STATFS counts in 4 KiB
  *        units (bsize 4096) so that sub-blocks count exactly.
@@ -291,7 +295,13 @@ enum csvfs_msg_type {
 	CSVFS_MSG_GROW		= 42,	/* → (none)  ← le64 old total blocks,
 					 *   le64 new total blocks: the volume
 					 *   now covers the device (re-read) */
-	/* 43..49: unused; application locks from 50 (meta/mds_lock.c). */
+	CSVFS_MSG_TMPFILE	= 43,	/* → le64 parent, le32 mode, le32 uid,
+					 *   le32 gid, le32 open flags  ← ATTR:
+					 *   a regular file without a name
+					 *   (O_TMPFILE: nlink 0, an orphan,
+					 *   CSVFS_IFL_TMPFILE), opened; LINK
+					 *   may give it its first name */
+	/* 44..49: unused; application locks from 50 (meta/mds/mds_lock.c). */
 	CSVFS_MSG_LOCK_SET	= 50,	/* → le64 ino, LOCK, le32 flags
 					 *   (CSVFS_LK_*), le64 wait_id (WAIT:
 					 *   unique on the node)  ← (none).
@@ -381,7 +391,7 @@ enum csvfs_msg_type {
 
 /*
  * The requests that change metadata: the one list of them. The coordinator
- * (meta/mds.c mds_dispatch) resyncs its allocator after one of them failed
+ * (meta/mds/mds.c mds_dispatch) resyncs its allocator after one of them failed
  * and sends the cache invalidations of one that succeeded; each is also
  * recorded for retries (below). tests/unit/proto_test.c checks both lists
  * against the coordinator's table.
@@ -399,7 +409,7 @@ enum csvfs_msg_type {
 	 CSVFS_MSG_BIT(CSVFS_MSG_REMOVEXATTR) |				\
 	 CSVFS_MSG_BIT(CSVFS_MSG_SET_IFLAGS) | CSVFS_MSG_BIT(CSVFS_MSG_CREATE) |	\
 	 CSVFS_MSG_BIT(CSVFS_MSG_SET_RESERVE) |				\
-	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC))
+	 CSVFS_MSG_BIT(CSVFS_MSG_PREALLOC) | CSVFS_MSG_BIT(CSVFS_MSG_TMPFILE))
 
 /*
  * Retries. A node sends a request again, unchanged (same incarnation and

@@ -29,12 +29,8 @@
  * that the next -n finds clean (abort otherwise): "repairs, or says what
  * it cannot".
  *
- * Build and run (see the report / Makefile rules):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -fno-sanitize-recover=undefined -Iinclude -I. -D_GNU_SOURCE \
- *     -D_FILE_OFFSET_BITS=64 tests/fuzz/fsck_fuzz.c meta/[a-l]*.c \
- *     meta/mds*.c meta/ondisk.c net/msg.c net/mdc.c lockd/lockd.c \
- *     -lz -lcrypto -lpthread -o build-fuzz/fsck_fuzz
+ * Build and run (the sources: FSCK_FUZZ_SRCS in the Makefile):
+ *   make build-fuzz/fsck_fuzz
  *   build-fuzz/fsck_fuzz -max_total_time=60 tests/fuzz/corpus/fsck
  */
 #include <errno.h>
@@ -49,8 +45,9 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/mds.h"
+#include "meta/fsck/fsck.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 
@@ -167,7 +164,7 @@ static void populate(void)
 
 	CK(dev_open(path, 0, &dv));
 	CK(mds_start(dv, &mo, &m));
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	CK(mdc_new(&t, 1, 1, &c));
 	CK(mdc_hello(c, "fuzz", &vi));
 	CK(mdc_mkdir(c, vi.root_ino, "dir", 0755, 0, 0, &d));

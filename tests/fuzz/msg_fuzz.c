@@ -8,8 +8,9 @@
  *     again must give the same 64 bytes.
  *   - A request (flags 0) of a known type: the payload is walked with the
  *     msg_get_* readers in the order the coordinator reads it (the same
- *     fields as meta/mds*.c); when it decodes exactly, re-encoding the
- *     fields with msg_put_* must give the payload back.
+ *     fields as the coordinator's files in meta/mds/); when it decodes
+ *     exactly, re-encoding the fields with msg_put_* must give the
+ *     payload back.
  *   - A reply (CSVFS_MSGF_REPLY): the mdc call of that type runs through a
  *     fake transport that returns the payload and the header's status, so
  *     its reply decoder meets hostile bytes exactly as from the network.
@@ -54,6 +55,7 @@ static const char *const req_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_SETATTR] = "qllllqqlql",
 	[CSVFS_MSG_MKNOD] = "qslqll",
 	[CSVFS_MSG_CREATE] = "qslqlll",
+	[CSVFS_MSG_TMPFILE] = "qllll",
 	[CSVFS_MSG_MKDIR] = "qslll",	/* no rdev (mdc_mkdir, h_create) */
 	[CSVFS_MSG_SYMLINK] = "qssll",
 	[CSVFS_MSG_UNLINK] = "qs",
@@ -258,6 +260,9 @@ static void run_reply(uint16_t type)
 	case CSVFS_MSG_CREATE:
 		mdc_create(mdc, 1, "f", 0100644, 0, 0, CSVFS_OPEN_WRITE, a);
 		break;
+	case CSVFS_MSG_TMPFILE:
+		mdc_tmpfile(mdc, 1, 0600, 0, 0, CSVFS_OPEN_WRITE, a);
+		break;
 	case CSVFS_MSG_MKDIR:
 		mdc_mkdir(mdc, 1, "d", 040755, 0, 0, a);
 		break;
@@ -406,6 +411,24 @@ static void run_elect(const uint8_t *data, size_t size)
 	free(e);
 }
 
+/*
+ * A RECALL push as the node decodes it (msg_recall_decode): what decodes
+ * re-encodes to the same first MSG_RECALL_LEN bytes.
+ */
+static void run_recall(uint16_t type, const uint8_t *payload, size_t len)
+{
+	uint8_t again[MSG_RECALL_LEN];
+	uint64_t ino;
+	uint32_t to;
+
+	if (type != CSVFS_MSG_RECALL ||
+	    msg_recall_decode(payload, len, &ino, &to))
+		return;
+	msg_recall_encode(ino, to, again);
+	if (memcmp(again, payload, sizeof(again)))
+		FAIL();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -443,6 +466,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				run_reply(h.type);
 			} else {
 				walk_request(h.type, payload, plen);
+				run_recall(h.type, payload, plen);
 			}
 			free(payload);
 			return 0;
@@ -533,6 +557,7 @@ static const char *const reply_layout[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_FORGET] = "",
 	[CSVFS_MSG_HANDOFF] = "A", [CSVFS_MSG_RECALL_DONE] = "",
 	[CSVFS_MSG_SET_IFLAGS] = "A", [CSVFS_MSG_CREATE] = "A",
+	[CSVFS_MSG_TMPFILE] = "A",
 	[CSVFS_MSG_LOCK_SET] = "", [CSVFS_MSG_LOCK_GET] = "lllqllqq",
 	[CSVFS_MSG_LOCK_CANCEL] = "", [CSVFS_MSG_LOCK_RECLAIM_DONE] = "",
 	[CSVFS_MSG_LOCK_LIST] = "lllqllqq",	/* n = 3: short, rejected */

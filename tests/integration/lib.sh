@@ -11,6 +11,8 @@
 #   track_mount DIR PIDFILE     register a mount made by other means
 #   loop_attach IMG             sets LOOP to a new loop device (O_DIRECT), detached on exit
 #   on_exit CMD...              run CMD at cleanup (last registered runs first)
+#   keep_logs FILE...           copy FILEs (logs of a failing run) to
+#                               $CSVFS_BIN/test-logs/NAME.kept/, paths kept
 #   as_user UID CMD...          run CMD as UID:UID with no supplementary groups
 #   run_capture CMD...          run CMD; sets $RC and $OUT (stdout+stderr)
 #   wait_for TENTHS CMD...      retry CMD every 0.1 s until it succeeds
@@ -182,6 +184,16 @@ assert_file_content() {
 }
 
 # ---------------------------------------------------------------- setup
+
+keep_logs() {
+	local dst=$B/test-logs/$TEST_NAME.kept f
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	for f in "$@"; do
+		[[ -f $f ]] && cp --parents "$f" "$dst/" 2>/dev/null
+	done
+	info "logs kept in $dst"
+}
 
 tmp_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/csvfs-$TEST_NAME.XXXXXX")

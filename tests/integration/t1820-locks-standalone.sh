@@ -1,6 +1,6 @@
 #!/bin/bash
 # t1820 — application locks on a standalone mount (fs/fsops_lock.c through
-# the in-process coordinator, meta/mds_lock.c): fcntl, OFD and flock locks
+# the in-process coordinator, meta/mds/mds_lock.c): fcntl, OFD and flock locks
 # conflict as on Linux (OFD with fcntl, flock only with flock), F_GETLK
 # names the holder, the trusted.csvfs.locks xattr lists it, a blocked
 # F_SETLKW is granted when the holder goes and ends at once when killed,

@@ -7,7 +7,10 @@
 # space comes back at close; renameat2(RENAME_WHITEOUT) leaves a char
 # device 0/0 owned by the caller, and refuses it with RENAME_EXCHANGE;
 # directories report the bytes of their entries as st_size; st_blksize is
-# 64 KiB; fsck is clean after all of it.
+# 64 KiB; an open directory that is removed keeps working through its fd
+# (fstat, an empty listing, nothing made in it), its inode number is not
+# reused until its last close, which frees it; fsck is clean after all of
+# it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -83,6 +86,50 @@ print("ok")
 EOF
 assert_ok python3 "$T/direct.py" "$mnt"
 assert_eq "$f0" "$(free_blocks)" "free blocks after the O_DIRECT file's close"
+
+step "rmdir of an open directory: it stays until its last close"
+cat >"$T/opendir.py" <<'EOF2'
+# opendir.py DIR: an open directory removed, then used through its fd
+import errno, os, stat, sys
+d = sys.argv[1]
+p = os.path.join(d, "od")
+os.mkdir(p)
+fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+ino = os.fstat(fd).st_ino
+assert os.listdir(fd) == []
+os.rmdir(p)
+st = os.fstat(fd)
+assert stat.S_ISDIR(st.st_mode) and st.st_nlink == 0 and st.st_ino == ino, st
+try:
+    # this mount removed it: the kernel itself says ENOENT (a dead dir)
+    assert os.listdir(fd) == []
+except FileNotFoundError:
+    pass
+try:
+    os.mkdir("in", dir_fd=fd)
+    raise SystemExit("mkdir in a removed directory worked")
+except FileNotFoundError:
+    pass
+others = []
+for i in range(4):
+    q = os.path.join(d, "nd%d" % i)
+    os.mkdir(q)
+    others.append(os.stat(q).st_ino)
+    f2 = os.open(os.path.join(d, "nf%d" % i), os.O_CREAT | os.O_RDWR, 0o600)
+    others.append(os.fstat(f2).st_ino)
+    os.close(f2)
+assert ino not in others, (ino, others)
+assert os.fstat(fd).st_ino == ino
+os.close(fd)
+for i in range(4):
+    os.rmdir(os.path.join(d, "nd%d" % i))
+    os.unlink(os.path.join(d, "nf%d" % i))
+print("ok")
+EOF2
+i0=$(stat -f -c %d "$mnt")
+assert_ok python3 "$T/opendir.py" "$mnt"
+assert_eq ok "$OUT" "opendir.py"
+assert_eq "$i0" "$(stat -f -c %d "$mnt")" "free inodes after the last close"
 
 step "renameat2(RENAME_WHITEOUT)"
 mkdir "$mnt/wo"

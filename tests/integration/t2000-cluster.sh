@@ -32,8 +32,16 @@ coord_of() { # NODE: the coordinator node id as NODE sees it
 
 mkimg "$img" 2G
 mkfs_vol "$img"
+# A standalone mount of another volume on the host while the cluster
+# comes up: the nodes' namespaces must not keep a copy of it, or its daemon
+# would outlive its unmount (umount_vol fails after 30 s).
+mkimg "$T/other.img" 256M
+mkfs_vol "$T/other.img"
+mkdir -p "$T/other"
+mount_vol "$T/other.img" "$T/other"
 step "3 nodes up, the volume mounted on each"
 "$CL" up -n 3 "$img" >"$T/up.log" 2>&1 || { cat "$T/up.log"; fail "cluster up failed"; }
+umount_vol "$T/other"
 assert_eq 1 "$(coord_of 2)" "coordinator seen from node 2"
 assert_eq 1 "$(coord_of 3)" "coordinator seen from node 3"
 

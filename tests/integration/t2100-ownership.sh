@@ -144,6 +144,10 @@ assert_match 'strict on' "$(run 1 -- "$B/csvfsctl" strict on "$(mnt 1)/st")" "fl
 hold 1 '>>' st
 assert_match 'Device or resource busy' "$(opens 3 '<' st)" "reader on node 3 refused"
 kill_holders
+# the killed writer's release reaches the coordinator after its process
+# is gone (FUSE sends it in the background; seconds on a loaded machine),
+# and a read open never waits: ask until the release has landed
+wait_for 300 eval '[[ $(opens 3 "<" st) == ok ]]' || fail "node 3 still refused after node 1's writer ended"
 hold 3 '<' st
 assert_match 'Device or resource busy' "$(opens 1 '>>' st)" "writer refused beside a reader"
 kill_holders

@@ -107,9 +107,20 @@ run 2 -- sh -c "echo from-node-2 > $(mnt 2)/d; echo h > $(mnt 2)/h"
 hold 2 d
 hold 2 h
 assert_match 'Device or resource busy' "$(opens 3 d)" "open while node 2 lives"
-"$CL" kill 2 >/dev/null
 t0=$(date +%s.%N)
-assert_match 'Device or resource busy' "$(opens 3 d)" "open right after the kill"
+"$CL" kill 2 >/dev/null
+# The hold may be broken only once node 2's heartbeat has stood still for
+# CSVFS_HB_DEAD_MS (5 s; its last stamp may be 1 s older than the kill):
+# an open granted less than 4 s after the kill is a bug.
+# (On a loaded machine the first try may itself come later than that.)
+first=$(opens 3 d)
+since=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+if [[ $first == ok ]]; then
+	awk -v s="$since" 'BEGIN { exit !(s >= 4.0) }' ||
+		fail "node 3 got dead node 2's file ${since} s after the kill, before its heartbeat timeout"
+else
+	assert_match 'Device or resource busy' "$first" "open right after the kill (${since} s)"
+fi
 wait_for 300 eval '[ "$(opens 3 d)" = ok ]' || fail "node 3 never got the file of dead node 2"
 info "ownership of the dead node broken after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 assert_match 'node 2 left the cluster and its heartbeat stopped' "$(cat "$(nlog 1)")" "coordinator log"

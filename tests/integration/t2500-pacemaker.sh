@@ -22,6 +22,8 @@ need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" corosync \
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 CL=$REPO/scripts/cluster
+PCMK_CL=$CL
+source "$REPO/tests/vm/lib-pcmk.sh"
 export CSVFS_BIN=$B
 export CSVFS_CLUSTER_STATE=$T/cluster
 STARTS=${PCMK_STARTS:-3}
@@ -69,26 +71,8 @@ assert_match 'passed all tests' "$OUT" "ocf-tester csvfs"
 assert_fails mounted_on 1
 
 step "pacemaker mounts the volume on every node at once (a clone of csvfs)"
-run 1 -- cibadmin -C -o resources --xml-text "
-<clone id='vol-clone'>
-  <meta_attributes id='vol-clone-meta'>
-    <nvpair id='vol-clone-il' name='interleave' value='true'/>
-  </meta_attributes>
-  <primitive id='vol' class='ocf' provider='$prov' type='csvfs'>
-    <instance_attributes id='vol-ia'>
-      <nvpair id='vol-dev' name='device' value='$img'/>
-      <nvpair id='vol-dir' name='directory' value='$mp'/>
-      <nvpair id='vol-key' name='keyfile' value='$key'/>
-      <nvpair id='vol-bin' name='bindir' value='$B'/>
-      <nvpair id='vol-opt' name='options' value='logfile=$T/csvfs.log'/>
-    </instance_attributes>
-    <operations>
-      <op id='vol-mon' name='monitor' interval='10s' timeout='20s'/>
-      <op id='vol-start' name='start' interval='0' timeout='90s'/>
-      <op id='vol-stop' name='stop' interval='0' timeout='60s'/>
-    </operations>
-  </primitive>
-</clone>"
+pcmk_add_volume "$prov" "$img" "$mp" "$key" "$B" "logfile=$T/csvfs.log" >/dev/null ||
+	fail "cannot add the mount clone"
 for ((s = 1; s <= STARTS; s++)); do
 	for n in 1 2 3; do
 		wait_for 900 mounted_on "$n" || pcmk_fail "start $s: pacemaker did not mount node $n"

@@ -9,6 +9,9 @@
 # orphan list) and node 2 keeps using the file: shrink, write, read back,
 # fstat, fallocate; files made on node 1 meanwhile never get its inode
 # number; its space comes back when node 2 closes it; fsck is clean.
+# The same for a directory node 2 has open and node 3 removes: across the
+# move node 2 can fstat it and lists nothing, no new file or directory
+# gets its number, and node 2's close frees it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 tmp_setup
@@ -29,6 +32,7 @@ coord_of() {
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["coordinator"]["node"])'
 }
 free_blocks() { run 1 -- stat -f -c %f "$(mnt 1)"; }
+free_inodes() { run 1 -- stat -f -c %d "$(mnt 1)"; }
 
 cat >"$T/unlinked.py" <<'EOF'
 # unlinked.py DIR: the issue's sequence on an open unlinked file
@@ -69,7 +73,10 @@ try:
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.pwrite(fd, b"h" * (3 * M), 0)
     os.fsync(fd)
-    mark("opened", str(os.fstat(fd).st_ino))
+    os.mkdir(path + ".d")
+    dfd = os.open(path + ".d", os.O_RDONLY | os.O_DIRECTORY)
+    dino = os.fstat(dfd).st_ino
+    mark("opened", "%d %d\n" % (os.fstat(fd).st_ino, dino))
     wait("unlinked")
     os.ftruncate(fd, M)
     os.ftruncate(fd, 0)
@@ -86,9 +93,14 @@ try:
     assert st.st_nlink == 0 and st.st_size == 3 * M + 5000, (st.st_nlink, st.st_size)
     os.posix_fallocate(fd, 0, 4 * M)
     os.fsync(fd)
+    # the directory node 3 removed: fstat works, it lists nothing
+    st = os.fstat(dfd)
+    assert st.st_nlink == 0 and st.st_ino == dino, (st.st_nlink, st.st_ino)
+    assert os.listdir(dfd) == [], os.listdir(dfd)
     mark("phase2", "ok")
     wait("close")
     os.close(fd)
+    os.close(dfd)
     mark("closed")
 except BaseException as e:
     mark("error", repr(e))
@@ -105,8 +117,9 @@ step "the issue's sequence on node 2"
 assert_ok run 2 -- python3 "$T/unlinked.py" "$(mnt 2)"
 assert_eq ok "$OUT" "unlinked.py on node 2"
 
-step "node 2 holds a file, node 3 unlinks it, node 2 shrinks and grows it"
+step "node 2 holds a file and a directory, node 3 removes both, node 2 shrinks and grows the file"
 f0=$(free_blocks)
+i0=$(free_inodes)
 ctl=$T/ctl
 mkdir "$ctl"
 run 2 -- python3 "$T/holder.py" "$(mnt 2)/held" "$ctl" >"$T/holder.log" 2>&1 &
@@ -118,8 +131,9 @@ ctl_wait() {
 	[[ ! -e "$ctl/error" ]] || fail "holder failed: $(cat "$ctl/error")"
 }
 ctl_wait opened
-ino=$(cat "$ctl/opened")
+read -r ino dino <"$ctl/opened"
 run 3 -- rm "$(mnt 3)/held"
+run 3 -- rmdir "$(mnt 3)/held.d"
 touch "$ctl/unlinked"
 ctl_wait phase1
 
@@ -130,18 +144,25 @@ for i in 0 1 2 3 4 5; do
 	run 1 -- sh -c "head -c 10000 /dev/zero > $(mnt 1)/new$i"
 	n=$(run 1 -- stat -c %i "$(mnt 1)/new$i")
 	[[ $n != "$ino" ]] || fail "new file new$i got the open file's inode $ino"
+	[[ $n != "$dino" ]] || fail "new file new$i got the open directory's inode $dino"
+	run 1 -- mkdir "$(mnt 1)/newd$i"
+	n=$(run 1 -- stat -c %i "$(mnt 1)/newd$i")
+	[[ $n != "$ino" && $n != "$dino" ]] ||
+		fail "new directory newd$i got inode $n of an open removed one"
 done
 touch "$ctl/moved"
 ctl_wait phase2
 assert_eq ok "$(cat "$ctl/phase2")" "node 2's use of the file after the move"
 
 step "node 2 closes it: its space comes back"
-run 1 -- sh -c "rm -f $(mnt 1)/new*"
+run 1 -- sh -c "rm -rf $(mnt 1)/new*"
 touch "$ctl/close"
 ctl_wait closed
 wait "$hpid" || fail "holder exited with an error: $(cat "$T/holder.log")"
 wait_for 100 eval '[ "$(free_blocks)" = "$f0" ]' ||
 	fail "free blocks $(free_blocks) after the close, $f0 before the file"
+wait_for 100 eval '[ "$(free_inodes)" = "$i0" ]' ||
+	fail "free inodes $(free_inodes) after the close, $i0 before"
 
 "$CL" down >/dev/null 2>&1
 fsck_clean "$img"

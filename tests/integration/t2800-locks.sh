@@ -1,5 +1,5 @@
 #!/bin/bash
-# t2800 — cluster-wide application locks (meta/mds_lock.c, fs/lkc.c) on 3
+# t2800 — cluster-wide application locks (meta/mds/mds_lock.c, fs/lkc.c) on 3
 # nodes: node 2 is refused fcntl, OFD and flock locks node 1 holds; F_GETLK
 # on node 2 reports the lock (pid 0: not a process of node 2) and the
 # trusted.csvfs.locks xattr names node 1 and its pid; a blocked F_SETLKW on
@@ -118,7 +118,7 @@ sleep 1
 assert_eq "" "$(cat "$w1")" "node 1 waiter granted while node 3 holds"
 "$CL" kill 3 >/dev/null
 wait_for 600 grep -q granted "$w1" || fail "node 1's waiter not granted after node 3 died"
-assert_match 'node 3 .*(dead|heartbeat stopped)' "$(cat "$CSVFS_CLUSTER_STATE/node2/csvfs.log")" "coordinator log"
+assert_match 'node 3: .*(dead|heartbeat stopped)' "$(cat "$CSVFS_CLUSTER_STATE/node2/csvfs.log")" "coordinator log"
 kill_holders
 
 step "locks survive the coordinator's death (failover, reclaim)"

@@ -121,7 +121,11 @@ for ((i = 1; i <= NODES; i++)); do
 	pids+=($!)
 done
 for ((i = 1; i <= NODES; i++)); do
-	wait "${pids[i - 1]}" || { cat "$T/work$i.out"; fail "node $i: workload failed"; }
+	wait "${pids[i - 1]}" || {
+		cat "$T/work$i.out"
+		keep_logs "$CSVFS_CLUSTER_STATE"/node*/csvfs.log
+		fail "node $i: workload failed"
+	}
 	info "$(cat "$T/work$i.out")"
 done
 info "workload took $((SECONDS - t0)) s"

@@ -42,6 +42,7 @@ rounds() { # N ROUNDS
 			for ((i = 1; i <= n; i++)); do
 				sed "s/^/#    node$i: /" "$CSVFS_CLUSTER_STATE/node$i/mount.log" 2>/dev/null | tail -3
 			done
+			keep_logs "$CSVFS_CLUSTER_STATE"/node*/{mount.log,csvfs.log,log/corosync.log}
 			fail "$n nodes, round $r: a concurrent mount failed"
 		}
 		serving=0

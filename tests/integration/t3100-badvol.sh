@@ -170,7 +170,7 @@ if mountpoint -q "$mnt"; then
 	((RC == 0)) || fail "one bad inode makes the whole directory unlistable (ls d: $OUT)"
 fi
 fg_umount
-assert_match "inode $victim_ino|$victim_ino" "$(cat "$DLOG")" "daemon log names the inode"
+assert_match "ino $victim_ino|$victim_ino" "$(cat "$DLOG")" "daemon log names the inode"
 expect_fsck inode -y "$img"
 fsck_clean "$img"
 mount_vol "$img" "$mnt"
@@ -200,7 +200,7 @@ if mountpoint -q "$mnt"; then
 	cmp -s "$T/big.data" "$mnt/big" || fail "big differs"
 fi
 fg_umount
-assert_match "$bucket|inode $dir_ino" "$(cat "$DLOG")" "the daemon's log names the bad bucket or its directory"
+assert_match "$bucket|ino $dir_ino" "$(cat "$DLOG")" "the daemon's log names the bad bucket or its directory"
 expect_fsck bucket -y "$img"
 fsck_clean "$img"
 mount_vol "$img" "$mnt"

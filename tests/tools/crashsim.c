@@ -105,8 +105,9 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/mds.h"
+#include "meta/fsck/fsck.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 
@@ -308,7 +309,7 @@ static int vol_start(struct vol *v, const char *path, int record)
 			csvfs_strerror(rc));
 		goto fail;
 	}
-	mds_local_transport(v->mds, &t);
+	local_transport(v->mds, &t);
 	/* Each mount is a new incarnation: its request records are its own. */
 	rc = mdc_new(&t, 1, ((uint64_t)getpid() << 32) + ++mounts, &v->mdc);
 	if (!rc)

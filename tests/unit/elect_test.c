@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csvfs/log.h"
 #include "fs/elect.h"
-#include "fs/log.h"
 #include "net/msg.h"
 
 #define NMAX	8

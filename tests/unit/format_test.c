@@ -18,6 +18,7 @@
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/ondisk.h"
+#include "tests/unit/testimg.h"
 
 #define GIB	(1ull << 30)
 
@@ -25,18 +26,7 @@ static char img[64];
 
 static int make_img(uint64_t size)
 {
-	int fd;
-
-	snprintf(img, sizeof(img), "/tmp/format_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0)
-		return -1;
-	if (ftruncate(fd, (off_t)size)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
+	return testimg_new(img, sizeof(img), "format_test", size);
 }
 
 /* A formatted 1 GiB volume's superblock (sb) and its raw block (raw). */

@@ -20,12 +20,14 @@
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
+#include "tests/unit/testimg.h"
 
 /* Every mount is a new incarnation (request records are per mount). */
 static uint64_t incarnation = 7;
@@ -244,7 +246,7 @@ static int populate(void)
 		dev_close(d);
 		return rc;
 	}
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);
@@ -286,20 +288,12 @@ static int populate(void)
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	struct dev *d;
-	int fd, rc;
+	int rc;
 
-	snprintf(golden, sizeof(golden), "/tmp/fsck_test.XXXXXX");
-	fd = mkstemp(golden);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
+	if (testimg_new(golden, sizeof(golden), "fsck_test", 1ull << 30))
 		return -1;
-	close(fd);
 	snprintf(img, sizeof(img), "%s.cur", golden);
-	if (dev_open(golden, 0, &d))
-		return -1;
-	rc = fmt_volume(d, &fo, &sb);
-	dev_close(d);
+	rc = testimg_mkfs(golden, 1ull << 30, &sb);
 	if (!rc)
 		rc = populate();
 	if (rc)
@@ -730,7 +724,7 @@ static void test_big_structures(void)
 	CU_ASSERT_FATAL(copy_golden() == 0);
 	CU_ASSERT_FATAL(dev_open(img, 0, &d) == 0);
 	CU_ASSERT_FATAL(mds_start(d, &o, &m) == 0);
-	mds_local_transport(m, &t);
+	local_transport(m, &t);
 	rc = mdc_new(&t, 1, ++incarnation, &c);
 	if (!rc)
 		rc = mdc_hello(c, "test", &vi);

@@ -2,7 +2,9 @@
  * hb_test: on-disk heartbeats on a formatted image file: a stamping node
  * is alive to the watch, a suspended (fenced) one is dead after the
  * timeout, a node that left is dead at once, and a standalone start is
- * refused while another node stamps.
+ * refused while another node stamps. hb_find_live (the rule the start and
+ * fsck share) names a stamping node, and not one whose recent stamp
+ * stands still (fenced, or crashed) nor one that left.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include "lockd/hb.h"
 #include "meta/dev.h"
 #include "meta/format.h"
+#include "tests/unit/testimg.h"
 
 static char img[64];
 static struct dev *dev;
@@ -22,16 +25,8 @@ static struct csvfs_super sb;
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd;
-
-	snprintf(img, sizeof(img), "/tmp/hb_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev) || fmt_volume(dev, &fo, NULL) ||
-	    fmt_read_super(dev, &sb))
+	if (testimg_new(img, sizeof(img), "hb_test", 1ull << 30) ||
+	    testimg_mkfs(img, 1ull << 30, &sb) || dev_open(img, 0, &dev))
 		return -1;
 	return 0;
 }
@@ -86,6 +81,27 @@ static void test_alive_suspended_left(void)
 	hb_watch_stop(w);
 }
 
+static void test_find_live_one_rule(void)
+{
+	struct csvfs_hb who = { 0 };
+	struct hb *h;
+
+	CU_ASSERT(hb_find_live(dev, &sb, &who) == 0);
+	CU_ASSERT_FATAL(hb_start(dev, &sb, 4, CSVFS_HB_STANDALONE, &h) == 0);
+	CU_ASSERT(hb_find_live(dev, &sb, &who) == 4);	/* slot 3, + 1 */
+	CU_ASSERT(who.node_id == 4 && who.state == CSVFS_HB_STANDALONE);
+	/* A recent stamp that stands still is no mount (a fenced node). */
+	hb_suspend(h, 1);
+	sleep(2);
+	CU_ASSERT(hb_find_live(dev, &sb, &who) == 0);
+	CU_ASSERT(hb_check_others(dev, &sb) == 0);
+	hb_suspend(h, 0);
+	sleep(2);
+	CU_ASSERT(hb_check_others(dev, &sb) == -CSVFS_ELIVE);
+	CU_ASSERT(hb_stop(h) == 0);
+	CU_ASSERT(hb_find_live(dev, &sb, &who) == 0);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -95,6 +111,8 @@ int main(void)
 		return 2;
 	s = CU_add_suite("hb", suite_init, suite_clean);
 	CU_add_test(s, "alive, fenced, left", test_alive_suspended_left);
+	CU_add_test(s, "find live: one rule for start and fsck",
+		    test_find_live_one_rule);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

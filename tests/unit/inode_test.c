@@ -99,42 +99,46 @@ static void test_a_block_that_is_no_inode_is_estale(void)
 static void test_xattr_set_get_list_remove(void)
 {
 	struct csvfs_inode in;
+	struct ino_xattrs x;
 	char v[16], list[64];
 
 	memset(&in, 0, sizeof(in));
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.a", v, sizeof(v)), -ENODATA);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.a", "one", 3, 0), 0);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.b", "", 0, 0), 0);
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.a", NULL, 0), 3);
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.a", v, sizeof(v)), 3);
+	ino_xattr_view(&in, &x);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.a", v, sizeof(v)), -ENODATA);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.a", "one", 3, 0), 0);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.b", "", 0, 0), 0);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.a", NULL, 0), 3);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.a", v, sizeof(v)), 3);
 	CU_ASSERT_EQUAL(memcmp(v, "one", 3), 0);
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.a", v, 2), -ERANGE);
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.b", v, sizeof(v)), 0);
-	CU_ASSERT_EQUAL(ino_xattr_list(&in, NULL, 0), 14);
-	CU_ASSERT_EQUAL(ino_xattr_list(&in, list, sizeof(list)), 14);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.a", v, 2), -ERANGE);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.b", v, sizeof(v)), 0);
+	CU_ASSERT_EQUAL(ino_xattr_list(&x, NULL, 0), 14);
+	CU_ASSERT_EQUAL(ino_xattr_list(&x, list, sizeof(list)), 14);
 	CU_ASSERT_EQUAL(memcmp(list, "user.a\0user.b\0", 14), 0);
-	CU_ASSERT_EQUAL(ino_xattr_list(&in, list, 10), -ERANGE);
+	CU_ASSERT_EQUAL(ino_xattr_list(&x, list, 10), -ERANGE);
 	/* replace keeps one record */
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.a", "three", 5, 0), 0);
-	CU_ASSERT_EQUAL(ino_xattr_get(&in, "user.a", v, sizeof(v)), 5);
-	CU_ASSERT_EQUAL(ino_xattr_list(&in, NULL, 0), 14);
-	CU_ASSERT_EQUAL(ino_xattr_remove(&in, "user.b"), 0);
-	CU_ASSERT_EQUAL(ino_xattr_remove(&in, "user.b"), -ENODATA);
-	CU_ASSERT_EQUAL(ino_xattr_list(&in, NULL, 0), 7);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.a", "three", 5, 0), 0);
+	CU_ASSERT_EQUAL(ino_xattr_get(&x, "user.a", v, sizeof(v)), 5);
+	CU_ASSERT_EQUAL(ino_xattr_list(&x, NULL, 0), 14);
+	CU_ASSERT_EQUAL(ino_xattr_remove(&x, "user.b"), 0);
+	CU_ASSERT_EQUAL(ino_xattr_remove(&x, "user.b"), -ENODATA);
+	CU_ASSERT_EQUAL(ino_xattr_list(&x, NULL, 0), 7);
 }
 
 static void test_xattr_create_and_replace_flags(void)
 {
 	struct csvfs_inode in;
+	struct ino_xattrs x;
 
 	memset(&in, 0, sizeof(in));
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.x", "1", 1,
+	ino_xattr_view(&in, &x);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.x", "1", 1,
 				      CSVFS_XATTR_REPLACE), -ENODATA);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.x", "1", 1,
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.x", "1", 1,
 				      CSVFS_XATTR_CREATE), 0);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.x", "2", 1,
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.x", "2", 1,
 				      CSVFS_XATTR_CREATE), -EEXIST);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.x", "2", 1,
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.x", "2", 1,
 				      CSVFS_XATTR_REPLACE), 0);
 }
 
@@ -143,23 +147,25 @@ static void test_xattr_area_full_is_enospc_and_names_are_checked(void)
 	static char big[CSVFS_INODE_XATTR_SIZE];
 	char name[300];
 	struct csvfs_inode in;
+	struct ino_xattrs x;
 	uint32_t len;
 
 	memset(&in, 0, sizeof(in));
+	ino_xattr_view(&in, &x);
 	/* 4-byte record header + 6-byte name: this fills it exactly */
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.f", big,
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.f", big,
 				      CSVFS_INODE_XATTR_SIZE - 10 + 1, 0),
 			-ENOSPC);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.f", big,
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.f", big,
 				      CSVFS_INODE_XATTR_SIZE - 10, 0), 0);
-	len = in.xattr_len;
+	len = x.len;
 	CU_ASSERT_EQUAL(len, CSVFS_INODE_XATTR_SIZE);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "user.g", "", 0, 0), -ENOSPC);
-	CU_ASSERT_EQUAL(in.xattr_len, len);	/* unchanged */
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "user.g", "", 0, 0), -ENOSPC);
+	CU_ASSERT_EQUAL(x.len, len);	/* unchanged */
 	memset(name, 'n', sizeof(name));
 	name[256] = '\0';
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, name, "", 0, 0), -ERANGE);
-	CU_ASSERT_EQUAL(ino_xattr_set(&in, "", "", 0, 0), -ERANGE);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, name, "", 0, 0), -ERANGE);
+	CU_ASSERT_EQUAL(ino_xattr_set(&x, "", "", 0, 0), -ERANGE);
 }
 
 static void test_dtype_names_every_file_type(void)

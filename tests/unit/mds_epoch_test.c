@@ -19,27 +19,18 @@
 #include "csvfs/errors.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
+#include "tests/unit/testimg.h"
 
 static char img[64];
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	struct dev *d;
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_epoch_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 2ull << 30))
+	if (testimg_new(img, sizeof(img), "mds_epoch_test", 2ull << 30))
 		return -1;
-	close(fd);
-	if (dev_open(img, 0, &d))
-		return -1;
-	rc = fmt_volume(d, &fo, NULL);
-	dev_close(d);
-	return rc;
+	return testimg_mkfs(img, 2ull << 30, NULL);
 }
 
 static int suite_clean(void)
@@ -64,7 +55,7 @@ static void coord_start(struct coord *c, uint32_t node)
 	memset(c, 0, sizeof(*c));
 	CU_ASSERT_FATAL(dev_open(img, 0, &c->dev) == 0);
 	CU_ASSERT_FATAL(mds_start(c->dev, &o, &c->mds) == 0);
-	mds_local_transport(c->mds, &t);
+	local_transport(c->mds, &t);
 	CU_ASSERT_FATAL(mdc_new(&t, node, 100 + node, &c->mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(c->mdc, "test", &c->vi) == 0);
 }

@@ -1,5 +1,5 @@
 /*
- * mds_lock_test: the coordinator's application locks (meta/mds_lock.c)
+ * mds_lock_test: the coordinator's application locks (meta/mds/mds_lock.c)
  * through the metadata client, with three nodes on the local transport:
  * conflicts and F_GETLK across nodes, queued requests woken by a push,
  * cancel, deadlock detection, the grace period and reclaim, a dead node's
@@ -17,7 +17,8 @@
 
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 
@@ -34,25 +35,12 @@ static int nwakes;
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_lock_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	return rc;
+	return testmds_format("mds_lock_test", 1ull << 30);
 }
 
 static int suite_clean(void)
 {
-	unlink(img);
-	return 0;
+	return testmds_unlink();
 }
 
 static int stub_is_member(void *ctx, uint32_t node)
@@ -91,30 +79,18 @@ static void start_nodes(unsigned grace_ms, int reclaim_all)
 			      .is_member = stub_is_member,
 			      .lock_wake = stub_wake, .dead_ms = 200,
 			      .lock_grace_ms = grace_ms };
-	struct mdc_transport t;
 	uint32_t n;
 
 	members = 0xe;
 	nwakes = 0;
-	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
-	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
-	for (n = 1; n <= NNODES; n++) {
-		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
-		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
-		if (reclaim_all)
-			CU_ASSERT(mdc_lock_reclaim_done(nm[n]) == 0);
-	}
+	testmds_start_nodes(&o, nm, NNODES);
+	for (n = 1; n <= NNODES && reclaim_all; n++)
+		CU_ASSERT(mdc_lock_reclaim_done(nm[n]) == 0);
 }
 
 static void stop_nodes(void)
 {
-	uint32_t n;
-
-	for (n = 1; n <= NNODES; n++)
-		mdc_free(nm[n]);
-	CU_ASSERT(mds_stop(mds) == 0);
-	dev_close(dev);
+	testmds_stop_nodes(nm, NNODES);
 }
 
 static struct csvfs_wlock W(uint64_t owner, uint32_t type, uint64_t start,
@@ -284,7 +260,7 @@ static void test_restarted_daemon_loses_old_locks(void)
 	CU_ASSERT_EQUAL(set(3, W(1, 2, 0, 99), 0, 0), 0);
 	CU_ASSERT_EQUAL(set(2, W(1, 2, 0, 0), 0, 0), -EAGAIN);
 	mdc_free(nm[3]);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	CU_ASSERT_FATAL(mdc_new(&t, 3, ++incarnation, &nm[3]) == 0);
 	CU_ASSERT_EQUAL(mdc_lock_reclaim_done(nm[3]), 0);
 	CU_ASSERT_EQUAL(set(2, W(1, 2, 0, 0), 0, 0), 0);

@@ -20,7 +20,7 @@
 #include "csvfs/proto.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 
@@ -32,25 +32,12 @@ static int node3_gone;
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_orphan_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 1ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	return rc;
+	return testmds_format("mds_orphan_test", 1ull << 30);
 }
 
 static int suite_clean(void)
 {
-	unlink(img);
-	return 0;
+	return testmds_unlink();
 }
 
 static int stub_is_member(void *ctx, uint32_t node)
@@ -75,26 +62,13 @@ static void start_cluster(void)
 			      .is_member = stub_is_member,
 			      .recall = stub_recall, .recall_ms = 300,
 			      .dead_ms = 100 };
-	struct mdc_transport t;
-	uint32_t n;
 
-	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
-	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
-	for (n = 1; n <= NNODES; n++) {
-		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
-		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
-	}
+	testmds_start_nodes(&o, nm, NNODES);
 }
 
 static void stop_cluster(void)
 {
-	uint32_t n;
-
-	for (n = 1; n <= NNODES; n++)
-		mdc_free(nm[n]);
-	CU_ASSERT(mds_stop(mds) == 0);
-	dev_close(dev);
+	testmds_stop_nodes(nm, NNODES);
 }
 
 static uint64_t free_blocks(struct mdc *c)
@@ -344,6 +318,152 @@ static void test_cluster_dead_holder_orphan_freed(void)
 	stop_cluster();
 }
 
+static uint64_t free_inodes(struct mdc *c)
+{
+	struct mdc_statfs st;
+
+	CU_ASSERT_FATAL(mdc_statfs(c, &st) == 0);
+	return st.ffree;
+}
+
+/* Entries readdir on dir ino returns from the start ("." and ".." too). */
+static int count_entries(struct mdc *c, uint64_t ino)
+{
+	struct mdc_dirent ents[8];
+	uint32_t n = 0;
+	int eof = 0, rc;
+
+	rc = mdc_readdir(c, ino, 0, 0, ents, 8, &n, &eof);
+	return rc ? rc : (int)n;
+}
+
+/*
+ * rmdir of an open directory: it stays, empty and without links, until
+ * its last close; its number is not handed out meanwhile; nothing goes
+ * into it; the close frees it with its table blocks.
+ */
+static void test_rmdir_open_dir(void)
+{
+	struct csvfs_attr a, b, d;
+	uint64_t ffree;
+
+	start();
+	ffree = free_inodes(mdc);
+	CU_ASSERT_FATAL(mdc_mkdir(mdc, vi.root_ino, "od", S_IFDIR | 0755, 0,
+				  0, &d) == 0);
+	CU_ASSERT(mdc_open(mdc, d.ino, 0, &a) == 0);
+	CU_ASSERT(count_entries(mdc, d.ino) == 2);
+	CU_ASSERT(mdc_rmdir(mdc, vi.root_ino, "od") == 0);
+	CU_ASSERT(mdc_getattr(mdc, d.ino, &a) == 0);
+	CU_ASSERT(a.nlink == 0 && S_ISDIR(a.mode));
+	CU_ASSERT(count_entries(mdc, d.ino) == 0);
+	CU_ASSERT(mdc_mkdir(mdc, d.ino, "in", S_IFDIR | 0755, 0, 0,
+			    &b) == -ENOENT);
+	CU_ASSERT(mdc_mknod(mdc, d.ino, "f", S_IFREG | 0644, 0, 0, 0,
+			    &b) == -ENOENT);
+	CU_ASSERT_FATAL(mdc_mkdir(mdc, vi.root_ino, "nd", S_IFDIR | 0755, 0,
+				  0, &b) == 0);
+	CU_ASSERT(b.ino != d.ino);
+	CU_ASSERT(mdc_rmdir(mdc, vi.root_ino, "nd") == 0);
+	CU_ASSERT(mdc_release(mdc, d.ino, 0) == 0);
+	CU_ASSERT(mdc_getattr(mdc, d.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	stop();
+}
+
+/* An open directory removed, then a restart (a crash for it): freed. */
+static void test_rmdir_open_dir_restart(void)
+{
+	struct csvfs_attr a, d;
+	uint64_t ffree;
+
+	start();
+	ffree = free_inodes(mdc);
+	CU_ASSERT_FATAL(mdc_mkdir(mdc, vi.root_ino, "rd", S_IFDIR | 0755, 0,
+				  0, &d) == 0);
+	CU_ASSERT(mdc_open(mdc, d.ino, 0, &a) == 0);
+	CU_ASSERT(mdc_rmdir(mdc, vi.root_ino, "rd") == 0);
+	CU_ASSERT(mdc_getattr(mdc, d.ino, &a) == 0);
+	stop();
+	start();
+	CU_ASSERT(mdc_getattr(mdc, d.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	stop();
+}
+
+/*
+ * Cluster: a directory open on node 2 and removed by node 1 survives a
+ * coordinator change (node 2's hold is in the inode) and goes at node
+ * 2's last close.
+ */
+static void test_cluster_rmdir_open_dir(void)
+{
+	struct csvfs_attr a, d;
+	uint64_t ffree;
+
+	start_cluster();
+	ffree = free_inodes(nm[1]);
+	CU_ASSERT_FATAL(mdc_mkdir(nm[1], vi.root_ino, "cd", S_IFDIR | 0755, 0,
+				  0, &d) == 0);
+	CU_ASSERT(mdc_open(nm[2], d.ino, 0, &a) == 0);
+	CU_ASSERT(mdc_rmdir(nm[1], vi.root_ino, "cd") == 0);
+	CU_ASSERT(mdc_getattr(nm[2], d.ino, &a) == 0);
+	stop_cluster();
+	start_cluster();	/* the coordinator moved */
+	CU_ASSERT(mdc_getattr(nm[2], d.ino, &a) == 0);
+	CU_ASSERT(a.nlink == 0);
+	CU_ASSERT(count_entries(nm[2], d.ino) == 0);
+	CU_ASSERT(mdc_release(nm[2], d.ino, CSVFS_OPEN_LAST) == 0);
+	CU_ASSERT(mdc_getattr(nm[1], d.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(nm[1]) == ffree);
+	stop_cluster();
+}
+
+/*
+ * O_TMPFILE: a file without a name is an orphan while open, freed at its
+ * last close or at a restart; LINK gives it a name once (a plain unlinked
+ * file cannot be linked back).
+ */
+static void test_tmpfile(void)
+{
+	struct csvfs_attr a, b, t;
+	uint64_t ffree;
+
+	start();
+	ffree = free_inodes(mdc);
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	CU_ASSERT(t.nlink == 0 && S_ISREG(t.mode));
+	CU_ASSERT_FATAL(mdc_mknod(mdc, vi.root_ino, "o", S_IFREG | 0644, 0,
+				  0, 0, &b) == 0);
+	CU_ASSERT(b.ino != t.ino);
+	CU_ASSERT(mdc_unlink(mdc, vi.root_ino, "o") == 0);
+	CU_ASSERT(mdc_release(mdc, t.ino, CSVFS_OPEN_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	/* given a name: it stays after its close */
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	CU_ASSERT(mdc_link(mdc, t.ino, vi.root_ino, "named", &a) == 0);
+	CU_ASSERT(a.nlink == 1);
+	CU_ASSERT(mdc_release(mdc, t.ino, CSVFS_OPEN_WRITE) == 0);
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == 0 && a.nlink == 1);
+	/* an ordinary unlinked open file does not come back */
+	CU_ASSERT(mdc_open(mdc, t.ino, 0, &a) == 0);
+	CU_ASSERT(mdc_unlink(mdc, vi.root_ino, "named") == 0);
+	CU_ASSERT(mdc_link(mdc, t.ino, vi.root_ino, "again", &a) == -ENOENT);
+	CU_ASSERT(mdc_release(mdc, t.ino, 0) == 0);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	/* open across a restart (a crash for it): freed */
+	CU_ASSERT_FATAL(mdc_tmpfile(mdc, vi.root_ino, 0600, 0, 0,
+				    CSVFS_OPEN_WRITE, &t) == 0);
+	stop();
+	start();
+	CU_ASSERT(mdc_getattr(mdc, t.ino, &a) == -ESTALE);
+	CU_ASSERT(free_inodes(mdc) == ffree);
+	stop();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -365,6 +485,13 @@ int main(void)
 		    test_cluster_break_keeps_other_opens);
 	CU_add_test(s, "cluster: a dead holder's orphan is freed",
 		    test_cluster_dead_holder_orphan_freed);
+	CU_add_test(s, "rmdir of an open directory", test_rmdir_open_dir);
+	CU_add_test(s, "rmdir of an open directory, then a restart",
+		    test_rmdir_open_dir_restart);
+	CU_add_test(s, "cluster: rmdir of a directory open on another node",
+		    test_cluster_rmdir_open_dir);
+	CU_add_test(s, "O_TMPFILE: orphan until linked or closed",
+		    test_tmpfile);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures();

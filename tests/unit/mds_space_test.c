@@ -1,5 +1,5 @@
 /*
- * mds_space_test: meta/mds_space.c through the metadata client,
+ * mds_space_test: meta/mds/mds_space.c through the metadata client,
  * standalone, on a freshly formatted 1 GiB image (1 MiB blocks):
  * reservation accounting (held back, used, given back on truncate and
  * unlink, journaled across a restart, refused when too large), zeroed
@@ -20,9 +20,9 @@
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 #include "meta/jrnl.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "meta/ondisk.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
@@ -32,23 +32,7 @@
 
 static int format(uint64_t size)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	fd = open(img, O_CREAT | O_TRUNC | O_RDWR, 0600);
-	if (fd < 0)
-		return -1;
-	if (ftruncate(fd, (off_t)size)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	dev = NULL;
-	return rc;
+	return testimg_mkfs(img, size, NULL);
 }
 
 static void resize(uint64_t size)

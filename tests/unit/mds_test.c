@@ -20,32 +20,20 @@
 #include "csvfs/ondisk.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "fs/local.h"
+#include "meta/mds/mds.h"
 #include "net/mcache.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 
 static int suite_init(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/mds_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, 2ull << 30))
-		return -1;
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	return rc;
+	return testmds_format("mds_test", 2ull << 30);
 }
 
 static int suite_clean(void)
 {
-	unlink(img);
-	return 0;
+	return testmds_unlink();
 }
 
 static void test_create_lookup_unlink(void)
@@ -280,7 +268,7 @@ static void start_cluster(void)
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
@@ -699,7 +687,7 @@ static void test_cache_coherence(void)
 	 * (counted from a moment after this one). */
 	t0 = mono_s();
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
-	mds_local_transport(mds, &t);
+	local_transport(mds, &t);
 	for (n = 1; n <= NNODES; n++) {
 		CU_ASSERT_FATAL(mcache_new(0, 200, &nc[n]) == 0);
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);

@@ -236,6 +236,15 @@ static const struct off_case ondisk_offsets[] = {
 	OFF(csvfs_extblk, ext, 0x050),
 	OFF(csvfs_extblk, reserved, 0xff8),
 	END(csvfs_extblk, 0x1000),
+	OFF(csvfs_blob, hdr, 0x000),
+	OFF(csvfs_blob, ino, 0x040),
+	OFF(csvfs_blob, next, 0x048),
+	OFF(csvfs_blob, kind, 0x050),
+	OFF(csvfs_blob, len, 0x054),
+	OFF(csvfs_blob, seq, 0x058),
+	OFF(csvfs_blob, reserved0, 0x05c),
+	OFF(csvfs_blob, data, 0x060),
+	END(csvfs_blob, 0x1000),
 
 	OFF(csvfs_dindex, hdr, 0x000),
 	OFF(csvfs_dindex, ino, 0x040),
@@ -355,6 +364,9 @@ static void test_format_capacities_match_comments(void)
 	CU_ASSERT_EQUAL(CSVFS_INLINE_EXTENTS, 117);
 	CU_ASSERT_EQUAL(CSVFS_EXTBLK_INDEX_MAX, 176);
 	CU_ASSERT_EQUAL(CSVFS_EXTBLK_MAX, 167);
+	CU_ASSERT_EQUAL(CSVFS_BLOB_DATA, 4000);
+	CU_ASSERT_EQUAL(CSVFS_BLOB_MAX_CHAIN, 66);
+	CU_ASSERT_EQUAL(CSVFS_SYMLINK_INLINE_MAX, 2815);
 	CU_ASSERT_EQUAL(CSVFS_DINDEX_SLOTS, 502);
 	CU_ASSERT_EQUAL(CSVFS_DIR_MAX_INDEX, 351);
 	CU_ASSERT_EQUAL(CSVFS_JDESC_MAX, 502);
@@ -379,6 +391,7 @@ static void test_magics_spell_their_names(void)
 		{ CSVFS_MAGIC_CHUNK, "CVCH" },   { CSVFS_MAGIC_INODE, "CVIN" },
 		{ CSVFS_MAGIC_EXTENT, "CVEX" },  { CSVFS_MAGIC_DINDEX, "CVDI" },
 		{ CSVFS_MAGIC_DBUCKET, "CVDB" }, { CSVFS_MSG_MAGIC, "CVMS" },
+		{ CSVFS_MAGIC_BLOB, "CVBL" },
 	};
 	uint8_t b[4];
 
@@ -425,6 +438,7 @@ CODEC(chunk, csvfs_chunk)
 CODEC(inode, csvfs_inode)
 CODEC(extent, csvfs_extent)
 CODEC(extblk, csvfs_extblk)
+CODEC(blob, csvfs_blob)
 CODEC(dindex, csvfs_dindex)
 CODEC(dbucket, csvfs_dbucket)
 
@@ -535,6 +549,14 @@ static void clr_extblk(void *cpu)
 	memset(x->reserved, 0, sizeof(x->reserved));
 }
 
+static void clr_blob(void *cpu)
+{
+	struct csvfs_blob *b = cpu;
+
+	clr_mhdr_fields(&b->hdr);
+	b->reserved0 = 0;
+}
+
 static void clr_dindex(void *cpu)
 {
 	struct csvfs_dindex *d = cpu;
@@ -565,6 +587,7 @@ static const struct rec rec_chunk = REC(chunk, csvfs_chunk);
 static const struct rec rec_inode = REC(inode, csvfs_inode);
 static const struct rec rec_extent = REC(extent, csvfs_extent);
 static const struct rec rec_extblk = REC(extblk, csvfs_extblk);
+static const struct rec rec_blob = REC(blob, csvfs_blob);
 static const struct rec rec_dindex = REC(dindex, csvfs_dindex);
 static const struct rec rec_dbucket = REC(dbucket, csvfs_dbucket);
 
@@ -585,6 +608,7 @@ union any_rec {
 	struct csvfs_inode inode;
 	struct csvfs_extent extent;
 	struct csvfs_extblk extblk;
+	struct csvfs_blob blob;
 	struct csvfs_dindex dindex;
 	struct csvfs_dbucket dbucket;
 	uint8_t b[CSVFS_MBLK_SIZE];
@@ -655,6 +679,7 @@ static void test_extent_round_trip(void)  { round_trip(&rec_extent, 12); }
 static void test_extblk_round_trip(void)  { round_trip(&rec_extblk, 13); }
 static void test_dindex_round_trip(void)  { round_trip(&rec_dindex, 14); }
 static void test_dbucket_round_trip(void) { round_trip(&rec_dbucket, 15); }
+static void test_blob_round_trip(void)    { round_trip(&rec_blob, 16); }
 
 /* Reserved bytes found on disk are decoded (fsck sees them), not dropped. */
 static void test_decode_keeps_reserved_bytes(void)
@@ -1060,6 +1085,7 @@ static const struct test_def codec_tests[] = {
 	T(test_extblk_round_trip),
 	T(test_dindex_round_trip),
 	T(test_dbucket_round_trip),
+	T(test_blob_round_trip),
 	T(test_decode_keeps_reserved_bytes),
 	T(test_super_encodes_little_endian),
 	T(test_arrays_encode_at_spec_offsets),

@@ -1,6 +1,6 @@
 /*
  * proto_test: the request lists of include/csvfs/proto.h against the
- * coordinator. CSVFS_MSG_MUTATING_MASK (what meta/mds.c resyncs and
+ * coordinator. CSVFS_MSG_MUTATING_MASK (what meta/mds/mds.c resyncs and
  * invalidates after) and CSVFS_MSG_RECORDED_MASK (what a retry is answered
  * from the record for) must agree: every metadata change is recorded, OPEN
  * is the one recorded request that changes no metadata, and every listed
@@ -21,7 +21,7 @@
 #include "csvfs/proto.h"
 #include "meta/dev.h"
 #include "meta/format.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/mdc.h"
 #include "tests/unit/testmds.h"
 
@@ -88,24 +88,7 @@ static void test_reads_pushes_and_acks_are_not_recorded(void)
 
 static int format_img(void)
 {
-	struct fmt_opts fo = { 0 };
-	int fd, rc;
-
-	snprintf(img, sizeof(img), "/tmp/proto_test.XXXXXX");
-	fd = mkstemp(img);
-	if (fd < 0)
-		return -1;
-	if (ftruncate(fd, 1ll << 30)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (dev_open(img, 0, &dev))
-		return -1;
-	rc = fmt_volume(dev, &fo, NULL);
-	dev_close(dev);
-	dev = NULL;
-	return rc;
+	return testmds_format("proto_test", 1ull << 30);
 }
 
 /* SET_RESERVE of bytes on ino sent straight to the coordinator as seq. */

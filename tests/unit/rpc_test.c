@@ -5,11 +5,13 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -290,6 +292,49 @@ static void test_tls_handshake_right_key(void)
 	close(fd);
 	tls_ctx_free(cctx);
 	tls_ctx_free(sctx);
+}
+
+/* A listener that takes the ClientHello and hangs up, as a coordinator
+ * that resigns mid-handshake does. */
+static void *hangup_main(void *arg)
+{
+	struct acc *a = arg;
+	struct pollfd p = { .fd = a->fd, .events = POLLIN };
+	char buf[512];
+	int fd;
+
+	if (poll(&p, 1, 5000) != 1)	/* the listener is non-blocking */
+		return NULL;
+	fd = accept(a->fd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	p.fd = fd;
+	if (poll(&p, 1, 5000) == 1)
+		a->rc = (int)read(fd, buf, sizeof(buf));
+	close(fd);
+	return NULL;
+}
+
+static void test_tls_peer_hangup_is_not_a_wrong_key(void)
+{
+	struct tls_ctx *cctx;
+	struct tls_conn *conn = NULL;
+	struct acc a = { 0 };
+	pthread_t th;
+	int fd, rc;
+
+	CU_ASSERT_FATAL(tls_ctx_new(TLS_CLIENT, key, ident, &cctx) == 0);
+	CU_ASSERT_FATAL(tls_listen(LOOP, 0, &fd) == 0);
+	a.fd = fd;
+	pthread_create(&th, NULL, hangup_main, &a);
+	rc = tls_connect(cctx, LOOP, tls_local_port(fd), 5000, &conn);
+	pthread_join(th, NULL);
+	CU_ASSERT(a.rc > 0);		/* it did read the ClientHello */
+	/* retryable, never -EACCES: a mount gives up on -EACCES */
+	CU_ASSERT(rc == -ECONNRESET);
+	CU_ASSERT(conn == NULL);
+	close(fd);
+	tls_ctx_free(cctx);
 }
 
 static void test_tls_refuses_wrong_key_and_identity(void)
@@ -891,6 +936,8 @@ int main(void)
 	    !CU_add_test(s, "tls refuses a wrong key or identity; no "
 			 "request reaches the handler",
 			 test_tls_refuses_wrong_key_and_identity) ||
+	    !CU_add_test(s, "tls: a peer hanging up is not a wrong key",
+			 test_tls_peer_hangup_is_not_a_wrong_key) ||
 	    !CU_add_test(s, "rpc round trips (serial server)",
 			 test_rpc_round_trips_serial) ||
 	    !CU_add_test(s, "rpc round trips (worker pool)",

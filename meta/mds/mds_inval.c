@@ -22,12 +22,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "csvfs/log.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 static uint64_t mono_ns(void)
@@ -354,9 +354,9 @@ void mds_inval_send(struct mds_req *r)
 		if (t > until)
 			until = t;
 		if (t > mono_ns())
-			syslog(LOG_WARNING, "node %u did not acknowledge a cache "
-			       "invalidation: waiting for its lease to end",
-			       node);
+			log_node(LOG_WARNING, node, "did not acknowledge a "
+				 "cache invalidation: waiting for its lease "
+				 "to end");
 	}
 	sleep_until(until);
 }

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 static int slot_of(struct mds_req *r, uint64_t *mblk)

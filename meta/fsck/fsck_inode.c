@@ -16,7 +16,7 @@
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
@@ -142,28 +142,104 @@ static int check_dir(struct fsck *f, struct todov *tv, struct fino *fi,
 	return todo_add(tv, fi->ino, T_DIR, msg);
 }
 
-static void check_xattr(struct fsck *f, uint64_t ino, struct csvfs_inode *in)
+/* Bytes of whole records at the start of recs[0, len). */
+static uint32_t xattr_whole(const uint8_t *recs, uint32_t len)
 {
 	uint32_t off = 0;
 
-	while (in->xattr_len <= CSVFS_INODE_XATTR_SIZE &&
-	       off + 4 <= in->xattr_len) {
-		uint32_t rn = in->xattr[off];
-		uint32_t rv = od_get16(in->xattr + off + 2);
+	while (off + 4 <= len) {
+		uint32_t rn = recs[off];
+		uint32_t rv = od_get16(recs + off + 2) |
+			      (uint32_t)recs[off + 1] << 16;
 
-		if (rn == 0 || off + 4 + rn + rv > in->xattr_len)
+		if (rn == 0 || rv > CSVFS_XATTR_VALUE_MAX ||
+		    off + 4 + rn + rv > len)
 			break;
 		off += 4 + rn + rv;
 	}
-	if (off == in->xattr_len)
+	return off;
+}
+
+/* Drops xattr records from byte off on (all of them in a blob). */
+static void xattr_cut(struct fsck *f, uint64_t ino, struct csvfs_inode *in,
+		      uint32_t off, const char *why)
+{
+	if (!fk_problem(f, 0, "inode %llu: extended attributes %s",
+			(unsigned long long)ino, why))
 		return;
-	if (fk_problem(f, 0, "inode %llu: extended attributes damaged after "
-		       "byte %u", (unsigned long long)ino, off)) {
-		memset(in->xattr + off, 0, CSVFS_INODE_XATTR_SIZE - off);
-		in->xattr_len = off;
-		fk_result(f, fk_put_inode(f, in), "the damaged tail is "
-			  "dropped");
+	if (in->flags & CSVFS_IFL_XBLOB) {
+		/* its blocks are unreferenced now: pass 5 frees them */
+		memset(in->xattr, 0, CSVFS_INODE_XATTR_SIZE);
+		in->flags &= ~(uint32_t)CSVFS_IFL_XBLOB;
+		in->xattr_len = 0;
+		fk_result(f, fk_put_inode(f, in), "all dropped");
+		return;
 	}
+	memset(in->xattr + off, 0, CSVFS_INODE_XATTR_SIZE - off);
+	in->xattr_len = off;
+	fk_result(f, fk_put_inode(f, in), "the damaged tail is dropped");
+}
+
+/*
+ * The xattr records (in the area, or in a blob chain) and a long
+ * symlink's chain; the chains' blocks become ino's references. Returns
+ * 1 when the inode was cleared (a long symlink whose target is lost).
+ */
+static int check_xattr_blobs(struct fsck *f, uint64_t ino,
+			     struct csvfs_inode *in, int *rcp)
+{
+	char why[160], msg[200];
+	struct ino_xattrs x;
+	struct jop op;
+	uint32_t off;
+	int rc;
+
+	*rcp = 0;
+	jop_begin(f->j, &op);
+	rc = fk_blob_refs(f, &op, ino, in, why, sizeof(why));
+	jop_end(&op, 0);
+	if (rc < 0) {
+		*rcp = rc;
+		return 0;
+	}
+	if (rc == CSVFS_BLOB_SYMLINK) {
+		if (fk_problem(f, 0, "symlink %llu: its %llu-byte target is "
+			       "lost: %s", (unsigned long long)ino,
+			       (unsigned long long)in->size, why))
+			fk_result(f, fk_clear_inode(f, ino), "cleared");
+		return 1;
+	}
+	if (rc == CSVFS_BLOB_XATTR) {
+		snprintf(msg, sizeof(msg), "lost: %s", why);
+		xattr_cut(f, ino, in, 0, msg);
+		return 0;
+	}
+	if (!(in->flags & CSVFS_IFL_XBLOB)) {
+		if (in->xattr_len > CSVFS_INODE_XATTR_SIZE)
+			in->xattr_len = CSVFS_INODE_XATTR_SIZE;
+		off = xattr_whole(in->xattr, in->xattr_len);
+		if (off != in->xattr_len) {
+			snprintf(msg, sizeof(msg), "damaged after byte %u",
+				 off);
+			xattr_cut(f, ino, in, off, msg);
+		}
+		return 0;
+	}
+	jop_begin(f->j, &op);
+	rc = ino_xattr_load(&op, ino, in, 0, &x);
+	jop_end(&op, 0);
+	if (rc == -ENOMEM || rc == -EIO) {
+		*rcp = rc;
+		return 0;
+	}
+	off = rc ? 0 : xattr_whole(x.p, x.len);
+	if (rc || off != x.len) {
+		snprintf(msg, sizeof(msg), "in a blob damaged after byte %u",
+			 off);
+		xattr_cut(f, ino, in, 0, msg);
+	}
+	ino_xattr_done(&x);
+	return 0;
 }
 
 /* Pass 2 on inode f->ino[k]: checks, small fixes, ownership. */
@@ -198,15 +274,24 @@ int fk_check_inode(struct fsck *f, struct todov *tv, size_t k)
 		in.flags &= IFL_KNOWN;
 		fk_result(f, fk_put_inode(f, &in), "cleared");
 	}
-	check_xattr(f, ino, &in);
-	if (S_ISLNK(in.mode) && (in.size == 0 || in.size > CSVFS_SYMLINK_MAX)) {
+	if (S_ISLNK(in.mode) && (in.size == 0 || in.size >
+	    (in.flags & CSVFS_IFL_LONGLINK ? CSVFS_SYMLINK_MAX :
+	     CSVFS_SYMLINK_INLINE_MAX))) {
 		if (fk_problem(f, 0, "symlink %llu: target of %llu bytes (1 to "
 			       "%u allowed)", (unsigned long long)ino,
-			       (unsigned long long)in.size, CSVFS_SYMLINK_MAX))
+			       (unsigned long long)in.size,
+			       in.flags & CSVFS_IFL_LONGLINK ?
+			       CSVFS_SYMLINK_MAX : CSVFS_SYMLINK_INLINE_MAX))
 			fk_result(f, fk_clear_inode(f, ino), "cleared");
 		fi->fl |= FI_BAD;
 		return 0;
 	}
+	if (check_xattr_blobs(f, ino, &in, &rc)) {
+		fi->fl |= FI_BAD;
+		return 0;
+	}
+	if (rc)
+		return rc;
 	if (S_ISREG(in.mode))
 		rc = check_reg(f, tv, ino, &in);
 	else if (S_ISDIR(in.mode))

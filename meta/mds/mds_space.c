@@ -40,15 +40,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 #include "meta/subblk.h"
 
@@ -144,21 +144,21 @@ void mds_space_check(struct mds *m)
 		return;
 	m->lowspace = low;
 	if (low)
-		syslog(LOG_WARNING, "volume \"%s\": free space low: %llu of "
-		       "%llu blocks (%llu%%) free, below the %llu%% "
-		       "threshold", vol_name(m, name),
-		       (unsigned long long)avail,
-		       (unsigned long long)st.total_blocks,
-		       (unsigned long long)(avail * 100 / st.total_blocks),
-		       (unsigned long long)pct);
+		log_warn("volume \"%s\": free space low: %llu of "
+			 "%llu blocks (%llu%%) free, below the %llu%% "
+			 "threshold", vol_name(m, name),
+			 (unsigned long long)avail,
+			 (unsigned long long)st.total_blocks,
+			 (unsigned long long)(avail * 100 / st.total_blocks),
+			 (unsigned long long)pct);
 	else
-		syslog(LOG_NOTICE, "volume \"%s\": free space recovered: "
-		       "%llu of %llu blocks (%llu%%) free, at or above the "
-		       "%llu%% threshold", vol_name(m, name),
-		       (unsigned long long)avail,
-		       (unsigned long long)st.total_blocks,
-		       (unsigned long long)(avail * 100 / st.total_blocks),
-		       (unsigned long long)pct);
+		log_notice("volume \"%s\": free space recovered: "
+			   "%llu of %llu blocks (%llu%%) free, at or above the "
+			   "%llu%% threshold", vol_name(m, name),
+			   (unsigned long long)avail,
+			   (unsigned long long)st.total_blocks,
+			   (unsigned long long)(avail * 100 / st.total_blocks),
+			   (unsigned long long)pct);
 }
 
 /* ---- start-up recount ----------------------------------------------------- */
@@ -221,8 +221,8 @@ int mds_space_load(struct mds *m)
 	}
 	free(buf);
 	if (rc) {
-		syslog(LOG_ERR, "counting provisioned and reserved space: %s",
-		       csvfs_strerror(rc));
+		log_err("counting provisioned and reserved space: %s",
+			csvfs_strerror(rc));
 		return rc;
 	}
 	m->provisioned = prov;
@@ -231,10 +231,11 @@ int mds_space_load(struct mds *m)
 	if (!rc) {
 		od_vstate_decode(mb->data, &vs);
 		if (vs.reserved_blocks != held) {
-			syslog(LOG_WARNING, "volume state: %llu blocks held "
-			       "back for reservations, the files need %llu: "
-			       "corrected", (unsigned long long)
-			       vs.reserved_blocks, (unsigned long long)held);
+			log_warn("volume state: %llu blocks held "
+				 "back for reservations, the files need %llu: "
+				 "corrected",
+				 (unsigned long long) vs.reserved_blocks,
+				 (unsigned long long)held);
 			rc = jop_write(&op, mb);
 			if (!rc) {
 				vs.reserved_blocks = held;
@@ -278,12 +279,12 @@ int mds_h_set_reserve(struct mds_req *r)
 	avail = st.free_blocks > st.reserved_blocks ?
 		st.free_blocks - st.reserved_blocks : 0;
 	if (after > before && after - before > avail) {
-		syslog(LOG_WARNING, "ino %llu: reservation of %llu blocks "
-		       "refused: it needs %llu more blocks held back, only "
-		       "%llu are free and not reserved",
-		       (unsigned long long)ino, (unsigned long long)nb,
-		       (unsigned long long)(after - before),
-		       (unsigned long long)avail);
+		log_ino_at(LOG_WARNING, ino, "reservation of %llu blocks "
+			   "refused: it needs %llu more blocks held back, only "
+			   "%llu are free and not reserved",
+			   (unsigned long long)nb,
+			   (unsigned long long)(after - before),
+			   (unsigned long long)avail);
 		return -ENOSPC;
 	}
 	rc = mds_resv_update(r, &in, nb, in.nblocks);
@@ -300,7 +301,7 @@ int mds_h_set_reserve(struct mds_req *r)
 
 static int grow_log(int rc, const char *what)
 {
-	syslog(LOG_ERR, "grow: %s: %s", what, csvfs_strerror(rc));
+	log_err("grow: %s: %s", what, csvfs_strerror(rc));
 	return rc;
 }
 
@@ -378,13 +379,12 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	if (m->growing) {
 		rc = -EBUSY;
 	} else if (total > alloc_max_blocks(m->a)) {
-		syslog(LOG_ERR, "grow: the device holds %llu blocks, but the "
-		       "allocation bitmap has room for %llu blocks only "
-		       "(bitmap region of %llu mblks at mkfs)",
-		       (unsigned long long)total,
-		       (unsigned long long)alloc_max_blocks(m->a),
-		       (unsigned long long)(alloc_max_blocks(m->a) /
-					    CSVFS_BITMAP_BITS));
+		log_err("grow: the device holds %llu blocks, but the "
+			"allocation bitmap has room for %llu blocks only "
+			"(bitmap region of %llu mblks at mkfs)",
+			(unsigned long long)total,
+			(unsigned long long)alloc_max_blocks(m->a),
+			(unsigned long long)(alloc_max_blocks(m->a) / CSVFS_BITMAP_BITS));
 		rc = -EFBIG;
 	} else if (total > old) {
 		m->growing = mine = 1;
@@ -397,11 +397,11 @@ int mds_grow(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			       step < total ? step : total);
 	}
 	if (mine && m->sb.total_blocks > old)
-		syslog(LOG_NOTICE, "volume \"%s\" grown from %llu to %llu "
-		       "blocks of %llu MiB", vol_name(m, name),
-		       (unsigned long long)old,
-		       (unsigned long long)m->sb.total_blocks,
-		       (unsigned long long)(m->bsize >> 20));
+		log_notice("volume \"%s\" grown from %llu to %llu "
+			   "blocks of %llu MiB", vol_name(m, name),
+			   (unsigned long long)old,
+			   (unsigned long long)m->sb.total_blocks,
+			   (unsigned long long)(m->bsize >> 20));
 	if (rc)
 		goto out;
 	msg_wr_init(&out);

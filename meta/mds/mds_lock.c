@@ -43,12 +43,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 
+#include "csvfs/log.h"
 #include "lockd/hb.h"
 #include "lockd/plock.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "net/msg.h"
 
 #define GRACE_MS_DEFAULT	10000
@@ -107,10 +107,10 @@ static void wakes_send(struct mds *m, struct wakes *w)
 		rc = m->o.lock_wake ? m->o.lock_wake(m->o.lock_ctx, p->l.node,
 						     p->wait_id) : -ENOSYS;
 		if (rc)
-			syslog(LOG_NOTICE, "node %u: lock wake-up %llu not "
-			       "sent (%s): the node resends it after it "
-			       "reconnects", p->l.node,
-			       (unsigned long long)p->wait_id, strerror(-rc));
+			log_node(LOG_NOTICE, p->l.node, "lock wake-up %llu not "
+				 "sent (%s): the node resends it after it "
+				 "reconnects", (unsigned long long)p->wait_id,
+				 strerror(-rc));
 		free(p);
 	}
 	w->head = NULL;
@@ -158,8 +158,8 @@ static void note_incarnation(struct mds_locks *L, uint32_t node,
 	if (L->incarnation[node]) {
 		n = drop_node(L, node, w);
 		if (n)
-			syslog(LOG_NOTICE, "node %u: its daemon restarted: "
-			       "%d locks of the old one dropped", node, n);
+			log_node(LOG_NOTICE, node, "its daemon restarted: "
+				 "%d locks of the old one dropped", n);
 	}
 	L->incarnation[node] = inc;
 }
@@ -179,11 +179,11 @@ static int in_grace(struct mds_locks *L)
 			if (!L->reclaimed[n] &&
 			    m->o.is_member(m->o.own_ctx, n))
 				return 1;
-		syslog(LOG_INFO, "locks: every member reclaimed its locks: "
-		       "grace period over");
+		log_info("locks: every member reclaimed its locks: "
+			 "grace period over");
 	} else {
-		syslog(LOG_NOTICE, "locks: grace period over; members that "
-		       "did not reclaim lost their locks");
+		log_notice("locks: grace period over; members that "
+			   "did not reclaim lost their locks");
 	}
 	L->grace = 0;
 	return 0;
@@ -200,9 +200,9 @@ static int test_live(struct mds_locks *L, uint64_t ino, struct plock_file *f,
 	while (f && plock_test(f, req, h)) {
 		if (!node_dead(L->m, h->node))
 			return 1;
-		syslog(LOG_WARNING, "ino %llu: node %u holds a lock but left "
-		       "the cluster and its heartbeat stopped: its locks are "
-		       "dropped", (unsigned long long)ino, h->node);
+		log_ino_at(LOG_WARNING, ino, "node %u holds a lock but left "
+			   "the cluster and its heartbeat stopped: its locks are "
+			   "dropped", h->node);
 		drop_node(L, h->node, w);
 	}
 	return 0;
@@ -271,11 +271,10 @@ static int h_set(struct mds_locks *L, const struct csvfs_msg_hdr *hdr,
 		plock_wait_del(f, node, wait_id);	/* a resent request */
 	if (l.type != PLOCK_UN && test_live(L, ino, f, &l, &h, w)) {
 		if (flags & CSVFS_LK_RECLAIM) {
-			syslog(LOG_WARNING, "ino %llu: node %u cannot reclaim "
-			       "its lock [%llu, %llu]: node %u holds it now",
-			       (unsigned long long)ino, node,
-			       (unsigned long long)l.start,
-			       (unsigned long long)l.end, h.node);
+			log_ino_at(LOG_WARNING, ino, "node %u cannot reclaim "
+				   "its lock [%llu, %llu]: node %u holds it now",
+				   node, (unsigned long long)l.start,
+				   (unsigned long long)l.end, h.node);
 			rc = -ENOLCK;
 		} else if (!(flags & CSVFS_LK_WAIT) || !wait_id) {
 			rc = -EAGAIN;
@@ -428,8 +427,8 @@ void mds_lock_node_dead(struct mds *m, uint32_t node)
 	n = drop_node(L, node, &w);
 	pthread_mutex_unlock(&L->mu);
 	if (n)
-		syslog(LOG_WARNING, "node %u is dead: its %d application "
-		       "locks are dropped", node, n);
+		log_node(LOG_WARNING, node, "dead: its %d application "
+			 "locks are dropped", n);
 	wakes_send(m, &w);
 }
 
@@ -472,9 +471,9 @@ static void *reaper_main(void *arg)
 		for (n = 1; n <= MAX_NODE; n++)
 			if (map[n] && node_dead(L->m, n)) {
 				k = drop_node(L, n, &w);
-				syslog(LOG_WARNING, "node %u left the cluster "
-				       "and its heartbeat stopped: its %d "
-				       "application locks are dropped", n, k);
+				log_node(LOG_WARNING, n, "left the cluster "
+					 "and its heartbeat stopped: its %d "
+					 "application locks are dropped", k);
 			}
 		if (w.head) {
 			pthread_mutex_unlock(&L->mu);
@@ -511,8 +510,8 @@ int mds_lock_init(struct mds *m)
 	if (!m->o.standalone && m->o.is_member) {
 		L->grace = 1;
 		L->grace_end_ns = mono_ns() + grace * 1000000ull;
-		syslog(LOG_INFO, "locks: grace period of %u ms: nodes "
-		       "reclaim their locks first", grace);
+		log_info("locks: grace period of %u ms: nodes "
+			 "reclaim their locks first", grace);
 	}
 	if (m->watch) {
 		rc = pthread_create(&L->reaper, NULL, reaper_main, L);

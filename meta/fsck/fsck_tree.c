@@ -15,7 +15,7 @@
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
@@ -540,7 +540,9 @@ static int unreachable(struct fsck *f)
 		struct fino *fi = &f->ino[k];
 		uint64_t top;
 
-		if ((fi->fl & (FI_BAD | FI_REACHED)) || !S_ISDIR(fi->mode))
+		/* a directory removed while open: freed at its last close */
+		if ((fi->fl & (FI_BAD | FI_REACHED)) || !S_ISDIR(fi->mode) ||
+		    ((fi->fl & FI_ORPHAN) && fi->nlink == 0))
 			continue;
 		top = top_of(f, fi->ino, ++stamp);
 		fi = fk_ino(f, top);
@@ -768,6 +770,8 @@ static int orphan_reclaim(struct fsck *f, uint64_t ino, uint64_t *blocks)
 			in.nblocks = ext_blocks(&m);
 		rc = fk_write_inode(f, &op, &in);
 	}
+	if (!rc && in.nlink == 0 && S_ISDIR(in.mode))
+		rc = dir_destroy(&op, f->a, &in);
 	if (!rc && in.nlink == 0)
 		rc = ino_free(&op, f->a, ino);
 	jop_end(&op, rc);

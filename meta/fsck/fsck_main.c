@@ -1,5 +1,5 @@
 /*
- * fsck.csvfs: checks and repairs a csvfs volume (see meta/fsck.h).
+ * fsck.csvfs: checks and repairs a csvfs volume (see meta/fsck/fsck.h).
  *
  *   fsck.csvfs [-n|-y|-p] [-f] [-v] DEVICE
  *   fsck.csvfs --dump [INO] DEVICE
@@ -16,7 +16,7 @@
 
 #include "csvfs/errors.h"
 #include "meta/dev.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 
 static const char *prog = "fsck.csvfs";
 

@@ -25,10 +25,11 @@
 
 #include "csvfs/errors.h"
 #include "meta/alloc.h"
+#include "meta/blob.h"
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
@@ -301,7 +302,9 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw)
 		return 0;
 	od_inode_decode(raw, &in);
 	if (!fk_mode_valid(in.mode) || (in.flags & ~(uint32_t)IFL_KNOWN) ||
-	    in.xattr_len > CSVFS_INODE_XATTR_SIZE || in.nlink > (1u << 20))
+	    in.xattr_len > (in.flags & CSVFS_IFL_XBLOB ?
+			    CSVFS_XATTR_TOTAL_MAX : CSVFS_INODE_XATTR_SIZE) ||
+	    in.nlink > (1u << 20))
 		return 0;
 	switch (in.mode & S_IFMT) {
 	case S_IFREG:
@@ -318,7 +321,9 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw)
 		       nindex == ((1u << depth) + CSVFS_DINDEX_SLOTS - 1) /
 				 CSVFS_DINDEX_SLOTS;
 	case S_IFLNK:
-		return in.size >= 1 && in.size <= CSVFS_SYMLINK_MAX;
+		return in.size >= 1 && in.size <= (in.flags &
+			CSVFS_IFL_LONGLINK ? CSVFS_SYMLINK_MAX :
+			CSVFS_SYMLINK_INLINE_MAX);
 	}
 	return 1;
 }
@@ -753,6 +758,56 @@ void fk_ref_cb(void *ctx, uint64_t mblk)
 		c->rc = -ENOMEM;
 }
 
+static int blob_noop_cb(void *ctx, uint64_t mblk)
+{
+	(void)ctx;
+	(void)mblk;
+	return 0;
+}
+
+static int blob_ref_cb(void *ctx, uint64_t mblk)
+{
+	struct refctx *c = ctx;
+
+	return fk_ref_add(c->f, mblk, c->owner);
+}
+
+int fk_blob_refs(struct fsck *f, struct jop *op, uint64_t ino,
+		 const struct csvfs_inode *in, char *why, size_t wlen)
+{
+	struct refctx c = { f, ino, 0 };
+	uint32_t kind[2] = { 0, 0 }, i;
+	uint64_t head[2] = { 0, 0 };
+	size_t len[2] = { 0, 0 };
+	int rc;
+
+	if (S_ISLNK(in->mode) && (in->flags & CSVFS_IFL_LONGLINK)) {
+		kind[0] = CSVFS_BLOB_SYMLINK;
+		head[0] = od_get64(in->body);
+		len[0] = in->size;
+	}
+	if (in->flags & CSVFS_IFL_XBLOB) {
+		kind[1] = CSVFS_BLOB_XATTR;
+		head[1] = od_get64(in->xattr);
+		len[1] = in->xattr_len;
+	}
+	for (i = 0; i < 2; i++) {
+		if (!kind[i])
+			continue;
+		/* Whole chain first: a broken one adds no reference. */
+		rc = blob_check(op, head[i], ino, kind[i], len[i],
+				blob_noop_cb, NULL, why, wlen);
+		if (!rc)
+			rc = blob_check(op, head[i], ino, kind[i], len[i],
+					blob_ref_cb, &c, why, wlen);
+		if (rc == -ENOMEM || rc == -EIO)
+			return rc;
+		if (rc)
+			return (int)kind[i];
+	}
+	return 0;
+}
+
 static int cmp_ext(const void *x, const void *y)
 {
 	uint64_t a = ((const struct csvfs_extent *)x)->lblk;
@@ -880,6 +935,12 @@ static int collect_inode(struct fsck *f, uint64_t ino)
 	rc = fk_read_inode(f, &op, ino, &in);
 	if (!rc)
 		rc = fk_ref_add(f, ino, ino);
+	if (!rc) {
+		char why[160];
+
+		rc = fk_blob_refs(f, &op, ino, &in, why, sizeof(why));
+		rc = rc < 0 ? rc : 0;
+	}
 	if (!rc && S_ISDIR(in.mode)) {
 		if (dir_check(&op, &in, f->sb.hash_seed, fk_ref_cb, &rc_, NULL,
 			      0) && !rc_.rc)

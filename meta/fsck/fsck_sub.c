@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "csvfs/errors.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 

@@ -12,15 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
+#include "lockd/lockd.h"
 #include "meta/alloc.h"
+#include "meta/blob.h"
 #include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 
 #define LINK_MAX_COUNT 65000
@@ -32,6 +34,9 @@ static int get_dir(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 
 	if (!rc && !S_ISDIR(in->mode))
 		rc = -ENOTDIR;
+	/* Removed while open (drop_dir): nothing is found or goes in. */
+	else if (!rc && in->nlink == 0)
+		rc = -ENOENT;
 	return rc;
 }
 
@@ -191,6 +196,71 @@ static int next_generation(struct mds_req *r, uint64_t *gen)
 	return 0;
 }
 
+/* A new inode of mode (nlink 1) for directory *dir, not yet written. */
+static int new_inode(struct mds_req *r, const struct csvfs_inode *dir,
+		     uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		     uint64_t *ino, struct csvfs_inode *in, struct mbuf **mb)
+{
+	int rc;
+
+	r->alloc_touched = 1;
+	rc = ino_alloc(r->op, r->m->a, ino, in, mb);
+	if (rc)
+		return rc;
+	in->mode = mode;
+	in->uid = uid;
+	in->gid = gid;
+	if (dir->mode & S_ISGID) {
+		in->gid = dir->gid;
+		if (S_ISDIR(mode))
+			in->mode |= S_ISGID;
+	}
+	in->rdev = rdev;
+	in->nlink = 1;
+	rc = next_generation(r, &in->generation);
+	if (rc)
+		return rc;
+	ino_touch(in, 1);
+	in->atime_sec = in->btime_sec = in->mtime_sec;
+	in->atime_nsec = in->btime_nsec = in->mtime_nsec;
+	return 0;
+}
+
+/*
+ * O_TMPFILE: a regular file without a name, opened. It lives on the
+ * orphan list like an unlinked open file (freed at its last close, or by
+ * the next start after a crash) until LINK gives it a first name.
+ */
+int mds_h_tmpfile(struct mds_req *r)
+{
+	uint64_t parent = msg_get_u64(&r->in), ino;
+	uint32_t mode = msg_get_u32(&r->in), uid = msg_get_u32(&r->in);
+	uint32_t gid = msg_get_u32(&r->in), open_flags = msg_get_u32(&r->in);
+	struct csvfs_inode dir, in;
+	struct mbuf *mb;
+	int rc;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	rc = get_dir(r, parent, &dir, NULL);
+	if (!rc)
+		rc = new_inode(r, &dir, S_IFREG | (mode & 07777), 0, uid, gid,
+			       &ino, &in, &mb);
+	if (rc)
+		return rc;
+	in.nlink = 0;
+	in.flags |= CSVFS_IFL_INLINE | CSVFS_IFL_TMPFILE;
+	rc = mds_orphan_add(r, ino, &in);
+	if (!rc)
+		rc = ino_put(r->op, mb, &in);
+	if (!rc)
+		rc = mds_open_ino(r, ino, &in, mb, open_flags);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, &in);
+	return 0;
+}
+
 /*
  * Creates an inode of mode under parent/name. For a directory it is made
  * empty and the parent's link count grows; a symlink gets its target.
@@ -217,26 +287,9 @@ static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 		return rc ? rc : -EEXIST;
 	if (S_ISDIR(mode) && dir.nlink >= LINK_MAX_COUNT)
 		return -EMLINK;
-	r->alloc_touched = 1;
-	rc = ino_alloc(r->op, r->m->a, &ino, &in, &mb);
+	rc = new_inode(r, &dir, mode, rdev, uid, gid, &ino, &in, &mb);
 	if (rc)
 		return rc;
-	in.mode = mode;
-	in.uid = uid;
-	in.gid = gid;
-	if (dir.mode & S_ISGID) {
-		in.gid = dir.gid;
-		if (S_ISDIR(mode))
-			in.mode |= S_ISGID;
-	}
-	in.rdev = rdev;
-	in.nlink = 1;
-	rc = next_generation(r, &in.generation);
-	if (rc)
-		return rc;
-	ino_touch(&in, 1);
-	in.atime_sec = in.btime_sec = in.mtime_sec;
-	in.atime_nsec = in.btime_nsec = in.mtime_nsec;
 	if (S_ISDIR(mode)) {
 		in.nlink = 2;
 		in.parent = parent;
@@ -244,6 +297,17 @@ static int make_node(struct mds_req *r, uint64_t parent, const char *name,
 		if (rc)
 			return rc;
 		dir.nlink++;
+	} else if (S_ISLNK(mode) && tlen > CSVFS_SYMLINK_INLINE_MAX) {
+		/* A long target lives in a blob chain (ext4's slow link). */
+		uint64_t head;
+
+		rc = blob_store(r->op, r->m->a, ino, CSVFS_BLOB_SYMLINK,
+				target, tlen, &head);
+		if (rc)
+			return rc;
+		od_put64(in.body, head);
+		in.size = tlen;
+		in.flags |= CSVFS_IFL_LONGLINK;
 	} else if (S_ISLNK(mode)) {
 		memcpy(in.body, target, tlen);
 		in.size = tlen;
@@ -390,7 +454,40 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 	return ino_put(r->op, mb, &in);
 }
 
-/* Frees an empty directory that has just been taken out of its parent. */
+/*
+ * Records in dir *in, just removed while open, the nodes that have it
+ * open, as readers (cluster mode), so that a coordinator that takes over
+ * keeps it (mds_ino_busy) until those nodes close it (RELEASE with
+ * CSVFS_OPEN_LAST drops each hold) or are known dead (the orphan sweep).
+ */
+static void hold_open_dir(struct mds_req *r, uint64_t ino,
+			  struct csvfs_inode *in)
+{
+	struct mds_open *o = mds_open_find(r->m, ino, 0);
+	struct lockd_state s;
+	uint32_t i, owner;
+
+	if (r->m->o.standalone || !o)
+		return;
+	mds_own_decode(in, &s);
+	for (i = 0; i < o->nnodes; i++)
+		if (o->per[i].nopen &&
+		    lockd_acquire(&s, o->per[i].node, LOCKD_READ,
+				  mds_now_ns(), &owner) < 0)
+			log_ino_at(LOG_WARNING, ino, "removed directory open "
+				   "on node %u: its hold is not recorded "
+				   "(kept until a coordinator change only)",
+				   o->per[i].node);
+	mds_own_encode(&s, in);
+}
+
+/*
+ * Frees an empty directory that has just been taken out of its parent.
+ * One still open on a node (opendir) stays, empty and without links, on
+ * the orphan list until its last close (h_release, mds_trim), so its
+ * handles keep working (fstat; readdir lists nothing) and its number is
+ * not handed to a new inode meanwhile.
+ */
 static int drop_dir(struct mds_req *r, uint64_t ino)
 {
 	struct csvfs_inode in;
@@ -401,6 +498,13 @@ static int drop_dir(struct mds_req *r, uint64_t ino)
 	if (rc)
 		return rc;
 	r->alloc_touched = 1;
+	if (mds_ino_busy(r->m, ino, &in)) {
+		in.nlink = 0;
+		ino_touch(&in, 0);
+		hold_open_dir(r, ino, &in);
+		rc = mds_orphan_add(r, ino, &in);
+		return rc ? rc : ino_put(r->op, mb, &in);
+	}
 	rc = dir_destroy(r->op, r->m->a, &in);
 	if (!rc)
 		rc = ino_put(r->op, mb, &in);
@@ -702,11 +806,18 @@ int mds_h_link(struct mds_req *r)
 		return -EPERM;
 	if (in.nlink >= LINK_MAX_COUNT)
 		return -EMLINK;
-	if (in.nlink == 0)
+	/* Only an O_TMPFILE file comes back from no link (its first). */
+	if (in.nlink == 0 && !(in.flags & CSVFS_IFL_TMPFILE))
 		return -ENOENT;
 	rc = get_dir(r, np, &dir, &dmb);
 	if (rc)
 		return rc;
+	if (in.nlink == 0) {
+		rc = mds_orphan_del(r, ino, &in);
+		if (rc)
+			return rc;
+		in.flags &= ~(uint32_t)CSVFS_IFL_TMPFILE;
+	}
 	r->alloc_touched = 1;
 	rc = dir_add(r->op, r->m->a, np, &dir, r->m->sb.hash_seed, nn, nnl,
 		     ino, ino_dtype(in.mode));
@@ -737,8 +848,19 @@ int mds_h_readlink(struct mds_req *r)
 		return rc;
 	if (!S_ISLNK(in.mode))
 		return -EINVAL;
-	if (in.size > CSVFS_SYMLINK_MAX)
+	if (in.size == 0 || in.size > CSVFS_SYMLINK_MAX ||
+	    (!(in.flags & CSVFS_IFL_LONGLINK) &&
+	     in.size > CSVFS_SYMLINK_INLINE_MAX))
 		return -CSVFS_ECORRUPT;
+	if (in.flags & CSVFS_IFL_LONGLINK) {
+		char target[CSVFS_SYMLINK_MAX];
+
+		rc = blob_load(r->op, od_get64(in.body), ino,
+			       CSVFS_BLOB_SYMLINK, target, in.size);
+		if (!rc)
+			msg_put_str(&r->out, target, in.size);
+		return rc;
+	}
 	msg_put_str(&r->out, (const char *)in.body, in.size);
 	return 0;
 }
@@ -780,9 +902,9 @@ static int put_dirent(struct rd_ctx *c, const char *name, size_t len,
 			 * name without attributes (ino 0); a lookup of it then
 			 * reports the damage for that file alone.
 			 */
-			syslog(LOG_ERR, "directory entry '%.*s' -> inode %llu: "
-			       "%s (run fsck.csvfs)", (int)len, name,
-			       (unsigned long long)ino, csvfs_strerror(rc));
+			log_ino_at(LOG_ERR, ino, "directory entry '%.*s': %s "
+				   "(run fsck.csvfs)", (int)len, name,
+				   csvfs_strerror(rc));
 			memset(&none, 0, sizeof(none));
 			msg_put_attr(&r->out, &none);
 		} else {
@@ -819,7 +941,9 @@ int mds_h_readdir(struct mds_req *r)
 		c.max = 512;
 	if (c.max > CSVFS_MSG_MAX_PAYLOAD / 2)
 		c.max = CSVFS_MSG_MAX_PAYLOAD / 2;
-	rc = get_dir(r, ino, &dir, NULL);
+	rc = mds_get(r, ino, &dir, NULL);
+	if (!rc && !S_ISDIR(dir.mode))
+		rc = -ENOTDIR;
 	/* The node may cache the listing: any entry change stamps the
 	 * directory's inode, which sends it an INVAL (mds_inval.c). */
 	if (!rc)
@@ -829,6 +953,11 @@ int mds_h_readdir(struct mds_req *r)
 	/* count and eof are patched in at the end. */
 	msg_put_u32(&r->out, 0);
 	msg_put_u32(&r->out, 0);
+	/* Removed while open: its handles list nothing more. */
+	if (dir.nlink == 0) {
+		od_put32(r->out.p + 4, 1);
+		return r->out.err;
+	}
 	if (cookie == 0)
 		rc = put_dirent(&c, ".", 1, ino, CSVFS_DT_DIR, 1);
 	if (!rc && cookie <= 1 && !c.full)
@@ -858,6 +987,7 @@ int mds_h_getxattr(struct mds_req *r)
 	uint64_t ino = msg_get_u64(&r->in);
 	char name[CSVFS_NAME_MAX + 2];
 	struct csvfs_inode in;
+	struct ino_xattrs x;
 	uint8_t *buf;
 	int rc, n;
 
@@ -867,16 +997,51 @@ int mds_h_getxattr(struct mds_req *r)
 	rc = xname_ok(name);
 	if (!rc)
 		rc = mds_get(r, ino, &in, NULL);
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 0, &x);
 	if (rc)
 		return rc;
-	buf = malloc(CSVFS_INODE_XATTR_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	n = ino_xattr_get(&in, name, buf, CSVFS_INODE_XATTR_SIZE);
+	n = ino_xattr_get(&x, name, NULL, 0);
+	buf = n > 0 ? malloc((size_t)n) : NULL;
+	if (n > 0 && !buf)
+		n = -ENOMEM;
+	if (n > 0)
+		n = ino_xattr_get(&x, name, buf, (size_t)n);
 	if (n >= 0)
 		msg_put_bytes(&r->out, buf, (size_t)n);
 	free(buf);
+	ino_xattr_done(&x);
 	return n < 0 ? n : 0;
+}
+
+/* One change of ino's xattr records: set (value) or remove (!value). */
+static int xattr_change(struct mds_req *r, uint64_t ino, const char *name,
+			const uint8_t *val, uint32_t vlen, uint32_t flags,
+			int remove)
+{
+	struct csvfs_inode in;
+	struct ino_xattrs x;
+	struct mbuf *mb;
+	int rc;
+
+	rc = mds_get(r, ino, &in, &mb);
+	if (!rc && !remove && vlen > CSVFS_XATTR_VALUE_MAX)
+		rc = -E2BIG;
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 1, &x);
+	if (rc)
+		return rc;
+	rc = remove ? ino_xattr_remove(&x, name) :
+		      ino_xattr_set(&x, name, val, vlen, (int)flags);
+	if (!rc) {
+		r->alloc_touched = 1;
+		rc = ino_xattr_store(r->op, r->m->a, ino, &in, &x);
+	}
+	ino_xattr_done(&x);
+	if (rc)
+		return rc;
+	ino_touch(&in, 0);
+	return ino_put(r->op, mb, &in);
 }
 
 int mds_h_setxattr(struct mds_req *r)
@@ -885,8 +1050,6 @@ int mds_h_setxattr(struct mds_req *r)
 	char name[CSVFS_NAME_MAX + 2];
 	const uint8_t *val;
 	uint32_t vlen, flags;
-	struct csvfs_inode in;
-	struct mbuf *mb;
 	int rc;
 
 	msg_get_str(&r->in, name, sizeof(name));
@@ -895,38 +1058,33 @@ int mds_h_setxattr(struct mds_req *r)
 	if (msg_rd_end(&r->in))
 		return -ERANGE;
 	rc = xname_ok(name);
-	if (!rc)
-		rc = mds_get(r, ino, &in, &mb);
-	if (rc)
-		return rc;
-	if (vlen > CSVFS_INODE_XATTR_SIZE)
-		return -E2BIG;
-	rc = ino_xattr_set(&in, name, val, vlen, (int)flags);
-	if (rc)
-		return rc;
-	ino_touch(&in, 0);
-	return ino_put(r->op, mb, &in);
+	return rc ? rc : xattr_change(r, ino, name, val, vlen, flags, 0);
 }
 
 int mds_h_listxattr(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in);
 	struct csvfs_inode in;
-	char *buf;
+	struct ino_xattrs x;
+	char *buf = NULL;
 	int rc, n;
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
 	rc = mds_get(r, ino, &in, NULL);
+	if (!rc)
+		rc = ino_xattr_load(r->op, ino, &in, 0, &x);
 	if (rc)
 		return rc;
-	buf = malloc(CSVFS_INODE_XATTR_SIZE);
-	if (!buf)
-		return -ENOMEM;
-	n = ino_xattr_list(&in, buf, CSVFS_INODE_XATTR_SIZE);
+	n = ino_xattr_list(&x, NULL, 0);
+	if (n > 0) {
+		buf = malloc((size_t)n);
+		n = buf ? ino_xattr_list(&x, buf, (size_t)n) : -ENOMEM;
+	}
 	if (n >= 0)
 		msg_put_bytes(&r->out, buf, (size_t)n);
 	free(buf);
+	ino_xattr_done(&x);
 	return n < 0 ? n : 0;
 }
 
@@ -934,20 +1092,11 @@ int mds_h_removexattr(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in);
 	char name[CSVFS_NAME_MAX + 2];
-	struct csvfs_inode in;
-	struct mbuf *mb;
 	int rc;
 
 	msg_get_str(&r->in, name, sizeof(name));
 	if (msg_rd_end(&r->in))
 		return -ERANGE;
 	rc = xname_ok(name);
-	if (!rc)
-		rc = mds_get(r, ino, &in, &mb);
-	if (!rc)
-		rc = ino_xattr_remove(&in, name);
-	if (rc)
-		return rc;
-	ino_touch(&in, 0);
-	return ino_put(r->op, mb, &in);
+	return rc ? rc : xattr_change(r, ino, name, NULL, 0, 0, 1);
 }

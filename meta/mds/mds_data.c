@@ -17,16 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "lockd/lockd.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
+#include "meta/dir.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 #include "meta/subblk.h"
 
@@ -755,6 +756,13 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		if (rc)
 			return rc;
 	}
+	/* A directory removed while open still has its (empty) table. */
+	if (free_inode && S_ISDIR(in.mode)) {
+		r->alloc_touched = 1;
+		rc = dir_destroy(r->op, r->m->a, &in);
+		if (rc)
+			return rc;
+	}
 	/* An unlinked file kept for its open handles stays an orphan. */
 	if (free_inode || in.nlink)
 		rc = mds_orphan_del(r, ino, &in);
@@ -921,13 +929,12 @@ static int orphan_next(struct mds *m, uint64_t ino, uint64_t *next)
 /* Breaks dead nodes' holds on orphan ino; 1 when nobody holds it now. */
 static int orphan_break_dead(struct mds *m, uint64_t ino)
 {
-	uint32_t n, cand[LOCKD_MAX_NODE + 1], ncand = 0, i;
 	struct csvfs_inode in;
 	struct lockd_state s;
 	struct mds_req r;
 	struct mbuf *mb;
 	struct jop op;
-	int rc, broke = 0, free_it = 0;
+	int rc, broke, free_it = 0;
 
 	memset(&r, 0, sizeof(r));
 	r.m = m;
@@ -937,21 +944,8 @@ static int orphan_break_dead(struct mds *m, uint64_t ino)
 	if (rc || in.nlink || in.own_mode == CSVFS_OWN_NONE)
 		goto out;
 	mds_own_decode(&in, &s);
-	if (s.mode == CSVFS_OWN_WRITER && s.node > LOCKD_MAX_NODE)
-		cand[ncand++] = s.node;
-	for (n = 1; n <= LOCKD_MAX_NODE; n++)
-		if (lockd_holds(&s, n))
-			cand[ncand++] = n;
-	for (i = 0; i < ncand; i++) {
-		if (!mds_node_dead(m, cand[i]) ||
-		    lockd_break(&s, cand[i], mds_now_ns()) <= 0)
-			continue;
-		mds_open_drop_node(m, ino, cand[i]);
-		syslog(LOG_WARNING, "orphan inode %llu: node %u left the "
-		       "cluster and its heartbeat stopped: its hold is broken",
-		       (unsigned long long)ino, cand[i]);
-		broke++;
-	}
+	/* Nobody can open an unlinked file: no requester to spare. */
+	broke = mds_own_break_dead(m, ino, &s, 0, 0);
 	if (!broke)
 		goto out;
 	mds_own_encode(&s, &in);
@@ -986,8 +980,7 @@ void mds_orphans_sweep(struct mds *m)
 			return;
 		if (orphan_break_dead(m, cur) && trim_op(m, cur, &freed) == 0 &&
 		    freed)
-			syslog(LOG_INFO, "orphan inode %llu freed",
-			       (unsigned long long)cur);
+			log_ino_at(LOG_INFO, cur, "orphan freed");
 		cur = next;
 	}
 }
@@ -1012,8 +1005,8 @@ int mds_orphans_recover(struct mds *m)
 		if (!rc)
 			rc = trim_op(m, cur, &freed);
 		if (rc) {
-			syslog(LOG_ERR, "orphan inode %llu: %s",
-			       (unsigned long long)cur, csvfs_strerror(rc));
+			log_ino_at(LOG_ERR, cur, "orphan: %s",
+				   csvfs_strerror(rc));
 			return rc;
 		}
 		n++;
@@ -1023,8 +1016,8 @@ int mds_orphans_recover(struct mds *m)
 	if (rc)
 		return rc;
 	if (n)
-		syslog(LOG_INFO, "recovered %u orphan inodes (%u still open "
-		       "on a node, freed at their last close)", n, kept);
+		log_info("recovered %u orphan inodes (%u still open "
+			 "on a node, freed at their last close)", n, kept);
 	return jrnl_commit(m->j);
 }
 

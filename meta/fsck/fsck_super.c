@@ -10,12 +10,13 @@
 #include <zlib.h>
 
 #include "csvfs/errors.h"
+#include "meta/blob.h"
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 
@@ -643,10 +644,20 @@ static int dump_inode(struct fsck *f, uint64_t ino, FILE *out)
 			"name");
 		rc = dir_iterate(&op, &in, 0, dump_dirent, &dc);
 		fprintf(out, "  (%llu entries)\n", (unsigned long long)dc.n);
+	} else if (S_ISLNK(in.mode) && (in.flags & CSVFS_IFL_LONGLINK)) {
+		char t[CSVFS_SYMLINK_MAX];
+		size_t n = in.size < sizeof(t) ? in.size : sizeof(t);
+
+		rc = blob_load(&op, od_get64(in.body), ino, CSVFS_BLOB_SYMLINK,
+			       t, n);
+		if (!rc)
+			fprintf(out, "target (blob at mblk %llu): %.*s\n",
+				(unsigned long long)od_get64(in.body), (int)n,
+				t);
 	} else if (S_ISLNK(in.mode)) {
 		fprintf(out, "target: %.*s\n",
-			(int)(in.size < CSVFS_SYMLINK_MAX ? in.size :
-			      CSVFS_SYMLINK_MAX), (const char *)in.body);
+			(int)(in.size < CSVFS_SYMLINK_INLINE_MAX ? in.size :
+			      CSVFS_SYMLINK_INLINE_MAX), (const char *)in.body);
 	}
 end:
 	jop_end(&op, 0);

@@ -1,8 +1,8 @@
 /*
  * mds_i.h: what the coordinator's source files (mds.c: lifecycle and
- * dispatch; mds_ns.c: namespace and attribute requests; mds_data.c:
- * extents, allocation, truncation and inline data) share. Not for use
- * outside meta/mds*.c.
+ * dispatch; mds_own.c: file ownership; mds_ns.c: namespace and attribute
+ * requests; mds_data.c: extents, allocation, truncation and inline data)
+ * share. Not for use outside meta/mds/.
  */
 #ifndef CSVFS_MDS_I_H
 #define CSVFS_MDS_I_H
@@ -13,7 +13,7 @@
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "meta/extent.h"
-#include "meta/mds.h"
+#include "meta/mds/mds.h"
 #include "net/msg.h"
 
 struct dev;
@@ -132,10 +132,11 @@ struct mds_req {
 
 typedef int (*mds_handler)(struct mds_req *r);
 
-/* mds.c */
+/* mds_own.c: file ownership (the rules: lockd/lockd.c) */
 struct lockd_state;
 /* Ownership fields of an inode <-> the lockd state. */
 void mds_own_decode(const struct csvfs_inode *in, struct lockd_state *s);
+void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
 /*
  * Opens ino (decoded in *in, block mb) for the requesting node with
  * CSVFS_OPEN_* flags: ownership (cluster mode) and the open table.
@@ -149,7 +150,29 @@ int mds_open_ino(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
  */
 int mds_may_modify(struct mds_req *r, uint64_t ino,
 		   const struct csvfs_inode *in, int frees);
-void mds_own_encode(const struct lockd_state *s, struct csvfs_inode *in);
+/* Cluster mode: node left the membership and its heartbeat stopped. */
+int mds_node_dead(struct mds *m, uint32_t node);
+/* Forgets a dead node's opens of ino in the open table. */
+void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node);
+/*
+ * Breaks on *s every hold of a node that is dead (mds_node_dead), except
+ * node except (the requester: alive by definition), and forgets its opens
+ * of ino; MDS_BREAK_LOCKS also drops the dead node's application locks.
+ * The caller journals *s. Returns the number of holds broken. Metadata
+ * lock held.
+ */
+#define MDS_BREAK_LOCKS	0x1
+int mds_own_break_dead(struct mds *m, uint64_t ino, struct lockd_state *s,
+		       uint32_t except, unsigned flags);
+int mds_h_open(struct mds_req *r);
+int mds_h_release(struct mds_req *r);
+int mds_h_recall_done(struct mds_req *r);
+int mds_h_set_iflags(struct mds_req *r);
+/* HANDOFF: outside the table (it waits for RECALL_DONE between steps). */
+int mds_handoff(struct mds *m, const struct csvfs_msg_hdr *hdr,
+		const uint8_t *payload, uint8_t **reply, size_t *reply_len);
+
+/* mds.c */
 uint64_t mds_now_ns(void);
 int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	    struct mbuf **mb);
@@ -200,11 +223,6 @@ int mds_ino_busy(struct mds *m, uint64_t ino, const struct csvfs_inode *in);
  * no open breaks them) and frees those nobody holds any more.
  */
 void mds_orphans_sweep(struct mds *m);
-/* Cluster mode: node left the membership and its heartbeat stopped. */
-int mds_node_dead(struct mds *m, uint32_t node);
-/* Forgets a dead node's opens of ino in the open table. */
-void mds_open_drop_node(struct mds *m, uint64_t ino, uint32_t node);
-
 int mds_h_get_extents(struct mds_req *r);
 int mds_h_alloc(struct mds_req *r);
 int mds_h_write_done(struct mds_req *r);
@@ -248,6 +266,7 @@ int mds_h_getattr(struct mds_req *r);
 int mds_h_setattr(struct mds_req *r);
 int mds_h_mknod(struct mds_req *r);
 int mds_h_create(struct mds_req *r);
+int mds_h_tmpfile(struct mds_req *r);
 int mds_h_mkdir(struct mds_req *r);
 int mds_h_symlink(struct mds_req *r);
 int mds_h_unlink(struct mds_req *r);
@@ -304,8 +323,9 @@ int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
 		    struct extmap *em);
 /*
  * A sub-block file moves to a large block now (before it becomes
- * multi-writer); -EBUSY while it is open anywhere (a writer there could
- * still write to the old run).
+ * multi-writer); -EBUSY while it is open on another node than the asking
+ * one (a writer there could still write to the old run; the asking node
+ * holds its own I/O back, fs/data.c data_set_iflags).
  */
 int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
 			  struct csvfs_inode *in);

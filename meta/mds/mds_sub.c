@@ -28,13 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 
 #include "csvfs/errors.h"
+#include "csvfs/log.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/jrnl.h"
-#include "meta/mds_i.h"
+#include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
 #include "meta/subblk.h"
 
@@ -231,16 +231,24 @@ int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
 	struct csvfs_extent e;
 	struct mds_open *o;
 	struct extmap em;
+	uint32_t i;
 	int rc;
 
 	if (!subblk_inode_run(in, &e))
 		return 0;
+	/*
+	 * The asking node holds its own I/O of the file back while it asks
+	 * (fs/data.c data_set_iflags); another node's I/O could still land
+	 * on the old run.
+	 */
 	o = mds_open_find(r->m, ino, 0);
-	if (o && o->nopen) {
-		syslog(LOG_NOTICE, "inode %llu: in sub-blocks and open: "
-		       "close it before making it multi-writer",
-		       (unsigned long long)ino);
-		return -EBUSY;
+	for (i = 0; o && i < o->nnodes; i++) {
+		if (o->per[i].nopen && o->per[i].node != r->hdr->node_id) {
+			log_ino_at(LOG_NOTICE, ino, "in sub-blocks and open on "
+				   "node %u: close it there before making it "
+				   "multi-writer", o->per[i].node);
+			return -EBUSY;
+		}
 	}
 	rc = ext_load(r->op, ino, in, &em);
 	if (rc)
@@ -348,8 +356,8 @@ int mds_chunks_release(struct mds *m, int all)
 		if (!rc)
 			rc = release_finish(m, blk);
 		if (rc) {
-			syslog(LOG_ERR, "giving chunk %llu back failed: %s",
-			       (unsigned long long)blk, csvfs_strerror(rc));
+			log_err("chunk %llu: giving it back failed: %s",
+				(unsigned long long)blk, csvfs_strerror(rc));
 			jop_begin(m->j, &op);
 			alloc_resync(m->a, &op);
 			jop_end(&op, 0);
@@ -358,8 +366,8 @@ int mds_chunks_release(struct mds *m, int all)
 		n++;
 	}
 	if (n)
-		syslog(LOG_INFO, "gave %d empty chunks back to the free space",
-		       n);
+		log_info("volume: gave %d empty chunks back to the free space",
+			 n);
 	return n;
 }
 
@@ -374,8 +382,8 @@ int mds_sub_startup(struct mds *m)
 	jop_end(&op, 0);
 	if (blk) {
 		/* Replay emptied the journal: finish the release. */
-		syslog(LOG_INFO, "finishing the release of chunk %llu",
-		       (unsigned long long)blk);
+		log_info("chunk %llu: finishing its release",
+			 (unsigned long long)blk);
 		rc = release_finish(m, blk);
 		if (rc)
 			return rc;

@@ -12,7 +12,7 @@
 #include "csvfs/errors.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 

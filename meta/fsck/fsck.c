@@ -25,20 +25,18 @@
 #include <zlib.h>
 
 #include "csvfs/errors.h"
+#include "lockd/hb.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
 #include "meta/dir.h"
 #include "meta/extent.h"
 #include "meta/format.h"
-#include "meta/fsck.h"
-#include "meta/fsck_i.h"
+#include "meta/fsck/fsck.h"
+#include "meta/fsck/fsck_i.h"
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 
-/* As the coordinator: a slot stamped within HB_STALE_NS may be live. */
-#define HB_STALE_NS	(10ull * 1000000000ull)
-#define HB_WATCH_US	(2500 * 1000)
 #define COMMIT_EVERY	64
 
 /* ---- reporting ----------------------------------------------------------- */
@@ -426,81 +424,17 @@ int fk_released(struct fsck *f, uint64_t mblk)
 	       NULL;
 }
 
-/* ---- heartbeats ---------------------------------------------------------- */
-
-static uint64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int hb_get(struct fsck *f, uint32_t s, struct csvfs_hb *hb)
-{
-	uint8_t raw[CSVFS_MBLK_SIZE];
-	uint64_t m = f->sb.hb_mblk + s;
-	int rc = fk_pread(f, raw, m);
-
-	if (!rc)
-		rc = od_hb_slot_decode(raw, m, f->sb.hdr.uuid, hb);
-	return rc;
-}
-
-/*
- * Whether a node is using the volume: a slot stamped recently whose
- * counter still advances (the coordinator's own rule for standalone
- * starts). Returns the slot + 1, or 0.
- */
-static uint32_t live_node(struct fsck *f, struct csvfs_hb *who)
-{
-	uint64_t now = real_ns();
-	uint32_t s, nfresh = 0;
-	struct csvfs_hb hb, *seen;
-
-	seen = calloc(f->sb.max_nodes, sizeof(*seen));
-	if (!seen)
-		return 0;
-	for (s = 0; s < f->sb.max_nodes; s++) {
-		if (hb_get(f, s, &hb) ||
-		    (hb.state != CSVFS_HB_STANDALONE &&
-		     hb.state != CSVFS_HB_CLUSTER) ||
-		    hb.timestamp_ns + HB_STALE_NS < now)
-			continue;
-		seen[s] = hb;
-		nfresh++;
-	}
-	if (nfresh)
-		usleep(HB_WATCH_US);
-	for (s = 0; nfresh && s < f->sb.max_nodes; s++) {
-		if (seen[s].node_id == 0 && seen[s].counter == 0)
-			continue;
-		if (!hb_get(f, s, &hb) && hb.counter != seen[s].counter) {
-			*who = hb;
-			free(seen);
-			return s + 1;
-		}
-	}
-	free(seen);
-	return 0;
-}
-
 /* ---- pass 6: slots ------------------------------------------------------- */
 
 static int hb_reset(struct fsck *f, uint64_t m)
 {
-	uint8_t *raw = dev_alloc_buf(CSVFS_MBLK_SIZE);
 	struct csvfs_hb hb;
 	int rc;
 
-	if (!raw)
-		return -ENOMEM;
 	memset(&hb, 0, sizeof(hb));
-	od_hb_slot_encode(&hb, m, f->sb.hdr.uuid, raw);
-	rc = dev_pwrite(f->d, raw, CSVFS_MBLK_SIZE, m * CSVFS_MBLK_SIZE);
+	rc = hb_write(f->d, m, f->sb.hdr.uuid, &hb);
 	if (!rc)
 		rc = dev_flush(f->d);
-	free(raw);
 	return rc;
 }
 
@@ -726,7 +660,8 @@ int fsck_run(struct dev *d, const struct fsck_opts *o, struct fsck_report *r)
 	if (rc)
 		goto out;
 	was_clean = f.sb.state == CSVFS_STATE_CLEAN;
-	if (live_node(&f, &who)) {
+	/* Unreadable slots are pass 6's business, not a live node. */
+	if (hb_find_live(f.d, &f.sb, &who) > 0) {
 		if (f.rw) {
 			fprintf(f.out, "%s: %s: in use by node %u (%s): "
 				"unmount it on every node first\n", FK_PROG,

@@ -1,7 +1,7 @@
 /*
  * mds: the metadata service — the coordinator. It alone changes metadata on
  * the device. Requests arrive as encoded messages of include/csvfs/proto.h,
- * from the local FUSE daemon (standalone: mds_local_transport) or from other
+ * from the local FUSE daemon (standalone: fs/local.h) or from other
  * nodes over TLS; mds_dispatch validates and decodes each through a table
  * indexed by type, runs the handler in one metadata transaction, and encodes
  * the reply.
@@ -19,7 +19,6 @@
 
 struct dev;
 struct mds;
-struct mdc_transport;
 
 struct mds_opts {
 	uint32_t node_id;	/* this node (1 in standalone mode) */
@@ -61,7 +60,7 @@ struct mds_opts {
 	 */
 	int lowspace_pct;
 	/*
-	 * Application locks (meta/mds_lock.c): tells node that its queued
+	 * Application locks (meta/mds/mds_lock.c): tells node that its queued
 	 * lock request wait_id may be granted now (a LOCK_WAKE push; for
 	 * this node's own daemon a direct call). Returns 0 once sent or
 	 * -errno. Called without any mds lock held; must not wait for a
@@ -100,7 +99,5 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
  */
 int mds_handles(unsigned type);
 
-/* A transport that calls mds_dispatch directly (standalone mode). */
-void mds_local_transport(struct mds *m, struct mdc_transport *t);
 
 #endif /* CSVFS_MDS_H */

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "csvfs/ondisk.h"
-#include "meta/fsck.h"
+#include "meta/fsck/fsck.h"
 
 struct dev;
 struct jrnl;
@@ -195,7 +195,8 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw);
 #define IFL_KNOWN	(CSVFS_IFL_INLINE | CSVFS_IFL_EXTBLOCKS | \
 			 CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED | \
 			 CSVFS_IFL_ORPHAN | CSVFS_IFL_STRICT | \
-			 CSVFS_IFL_HANDOFF)
+			 CSVFS_IFL_HANDOFF | CSVFS_IFL_LONGLINK | \
+			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE)
 #define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD | CSVFS_EXT_SUB)
 
 /* fsck_sub.c: the sub-block map */
@@ -298,6 +299,14 @@ int fk_rent_at(const struct csvfs_dbucket *b, unsigned off, unsigned used,
 	       struct rent *e);		/* 0, or -1 past a bad record */
 int fk_rent_valid(const struct fsck *f, const struct rent *e);
 void fk_ref_cb(void *ctx, uint64_t mblk);	/* dir_check cb, refctx */
+/*
+ * Checks inode ino's blob chains (long symlink target, xattr records)
+ * and adds the blocks of each whole one as ino's references. Returns 0,
+ * the CSVFS_BLOB_* kind of a broken chain (why says what is wrong; it
+ * adds no reference), or -ENOMEM / -EIO.
+ */
+int fk_blob_refs(struct fsck *f, struct jop *op, uint64_t ino,
+		 const struct csvfs_inode *in, char *why, size_t wlen);
 /* The extents of a file that can still be read (malloc'd, sorted). */
 int fk_collect_extents(struct fsck *f, uint64_t ino,
 		       const struct csvfs_inode *in, struct csvfs_extent **e,

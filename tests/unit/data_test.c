@@ -1,0 +1,189 @@
+/*
+ * data_test: fs/data.c, the node's data path, on a standalone coordinator
+ * (testmds.h) and a real image: bytes written come back, inline and past
+ * the inline size; what a write made visible is reported to the
+ * coordinator (size) by data_flush; a read at EOF returns nothing. And
+ * the ownership gate (fs/own.c) as the data path sees it: after a recall
+ * or an unfence the file is not writable until the coordinator says this
+ * node may write it (here: the file made multi-writer).
+ */
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "csvfs/ondisk.h"
+#include "fs/data.h"
+#include "tests/unit/testmds.h"
+
+#define KiB	1024ull
+
+static struct data *data;
+
+static int suite_init(void)
+{
+	return testmds_format("data_test", 1ull << 30);
+}
+
+static int suite_clean(void)
+{
+	return testmds_unlink();
+}
+
+/* Mounts the image and starts the data path of node 1. */
+static void up(void)
+{
+	struct data_opts o = { 0 };
+
+	start();
+	o.mdc = mdc;
+	o.dev = dev;
+	o.block_shift = vi.block_shift;
+	o.max_io = 1 << 20;
+	o.node_id = 1;
+	CU_ASSERT_FATAL(data_new(&o, &data) == 0);
+}
+
+static void down(void)
+{
+	data_free(data);
+	data = NULL;
+	stop();
+}
+
+/* A new regular file opened for writing, its data handle in *f. */
+static uint64_t new_file(const char *name, struct data_file **f)
+{
+	struct csvfs_attr a;
+
+	CU_ASSERT_FATAL(mdc_create(mdc, vi.root_ino, name, S_IFREG | 0644, 0,
+				   0, CSVFS_OPEN_WRITE, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, a.ino, &a, f) == 0);
+	return a.ino;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(i * 31 + seed);
+}
+
+/* Whether [off, off + len) of f reads back as want. */
+static int reads_back(struct data_file *f, uint64_t off, const uint8_t *want,
+		      size_t len)
+{
+	const void *p;
+	size_t n;
+
+	if (data_read(data, f, off, len, &p, &n) || n != len)
+		return 0;
+	return memcmp(p, want, len) == 0;
+}
+
+static void test_written_bytes_read_back_inline_and_in_blocks(void)
+{
+	static uint8_t small[100], big[256 * KiB];
+	struct data_file *f;
+	struct csvfs_attr a;
+	const void *p;
+	uint64_t ino;
+	size_t n;
+
+	up();
+	ino = new_file("rw", &f);
+	fill(small, sizeof(small), 1);
+	CU_ASSERT(data_write(data, f, 0, small, sizeof(small)) == 0);
+	CU_ASSERT(reads_back(f, 0, small, sizeof(small)));
+	/* Past the inline size: the file moves to blocks, both parts read. */
+	fill(big, sizeof(big), 7);
+	CU_ASSERT(data_write(data, f, 64 * KiB, big, sizeof(big)) == 0);
+	CU_ASSERT(reads_back(f, 0, small, sizeof(small)));
+	CU_ASSERT(reads_back(f, 64 * KiB, big, sizeof(big)));
+	/* At EOF: nothing. */
+	CU_ASSERT(data_read(data, f, 64 * KiB + sizeof(big), 4096, &p,
+			    &n) == 0);
+	CU_ASSERT_EQUAL(n, 0);
+	/* data_flush tells the coordinator the size the writes made. */
+	CU_ASSERT(data_flush(data, f) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT_EQUAL(a.size, 64 * KiB + sizeof(big));
+	CU_ASSERT(data_close(data, f) == 0);
+	/* A new handle reads what the device holds. */
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, ino, &a, &f) == 0);
+	CU_ASSERT(reads_back(f, 64 * KiB, big, sizeof(big)));
+	CU_ASSERT(data_close(data, f) == 0);
+	down();
+}
+
+static void test_recalled_file_writes_again_only_when_owned(void)
+{
+	static uint8_t buf[8 * KiB];
+	struct data_file *f;
+	struct csvfs_attr a;
+	uint64_t ino;
+
+	up();
+	ino = new_file("recalled", &f);
+	fill(buf, sizeof(buf), 3);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	/* The recall flushes what was written, then closes the gate. */
+	CU_ASSERT(data_recall(data, ino) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT_EQUAL(a.size, sizeof(buf));
+	/* Standalone keeps no owner: the coordinator does not name us. */
+	CU_ASSERT_EQUAL(data_write(data, f, 0, buf, 1), -EIO);
+	CU_ASSERT_EQUAL(data_write(data, f, 0, buf, 1), -EIO);
+	/* Multi-writer: anyone may write, the gate opens again. */
+	CU_ASSERT(mdc_set_iflags(mdc, ino, CSVFS_IFL_MULTIWRITER, 0, &a) == 0);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(data_close(data, f) == 0);
+	down();
+}
+
+static void test_fenced_node_writes_nothing_until_confirmed(void)
+{
+	static uint8_t buf[4 * KiB];
+	struct data_file *f;
+	struct csvfs_attr a;
+	uint64_t ino;
+
+	up();
+	ino = new_file("fenced", &f);
+	fill(buf, sizeof(buf), 5);
+	data_fence(data, 1);
+	CU_ASSERT_EQUAL(data_write(data, f, 0, buf, sizeof(buf)), -EIO);
+	/* Unfenced: every open file must prove it is still ours. */
+	data_fence(data, 0);
+	CU_ASSERT_EQUAL(data_write(data, f, 0, buf, sizeof(buf)), -EIO);
+	CU_ASSERT(mdc_set_iflags(mdc, ino, CSVFS_IFL_MULTIWRITER, 0, &a) == 0);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(data_close(data, f) == 0);
+	down();
+}
+
+int main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("data", suite_init, suite_clean);
+	CU_add_test(s, "written bytes read back, inline and in blocks",
+		    test_written_bytes_read_back_inline_and_in_blocks);
+	CU_add_test(s, "a recalled file writes again only when owned",
+		    test_recalled_file_writes_again_only_when_owned);
+	CU_add_test(s, "a fenced node writes nothing until confirmed",
+		    test_fenced_node_writes_nothing_until_confirmed);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return fails ? 1 : 0;
+}
