@@ -434,7 +434,9 @@ int mds_h_statfs(struct mds_req *r)
 		return -EPROTO;
 	alloc_get_stats(r->m->a, &st);
 	subblk_get_stats(alloc_sub(r->m->a), &ss);
-	ffree = st.mblks_free + st.free_blocks * mpb;
+	/* Empty chunks (kept as spares) are free inodes too: they go back
+	 * to the free space when it runs out. */
+	ffree = st.mblks_free + (st.free_blocks + ss.chunks_empty) * mpb;
 	/*
 	 * Counted in 4 KiB units, so that sub-blocks count exactly: free is
 	 * the free large blocks, the free units of sub chunks, the headers of
