@@ -164,6 +164,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	nf->refs = 1;
 	nf->size = a->size;
 	nf->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	nf->tail = !!(a->flags & CSVFS_IFL_TAIL);
 	nf->mode = a->mode;
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
@@ -192,6 +193,12 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 		pthread_mutex_lock(&f->lock);
 		if (a->size > f->size)
 			f->size = a->size;
+		/* Packed at a last close that raced with this open: the
+		 * run lost its last unit, the map we hold is old. */
+		if ((a->flags & CSVFS_IFL_TAIL) && !f->tail) {
+			f->tail = 1;
+			data_map_drop(f);
+		}
 		f->mode = a->mode;
 		f->mode_stale = 0;
 		pthread_mutex_unlock(&f->lock);
@@ -307,13 +314,46 @@ static int io_range_locked(struct data *d, struct data_file *f, int wr,
 	return 0;
 }
 
+/*
+ * A read of [a0, end) of a file with a tail (buf holds it from a0):
+ * [a0, from) from the run on the device (from is the run's end, 4 KiB
+ * aligned, when above a0), [from, end) from the inode (INLINE_READ).
+ * -EAGAIN: the file has no tail any more (written meanwhile); f->tail is
+ * cleared and the map dropped.
+ */
+static int read_tail(struct data *d, struct data_file *f, char *buf,
+		     uint64_t a0, uint64_t from, uint64_t end)
+{
+	int rc = 0;
+
+	if (from > a0)
+		rc = io_range(d, f, 0, buf, a0, (size_t)(from - a0));
+	if (!rc)
+		rc = mdc_inline_read(d->mdc, data_file_ino(f), from,
+				     buf + (from - a0), (uint32_t)(end - from));
+	if (rc == -EAGAIN) {
+		pthread_mutex_lock(&f->lock);
+		f->tail = 0;
+		data_map_drop(f);
+		pthread_mutex_unlock(&f->lock);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	/* Short: the file shrank meanwhile; past EOF reads zeroes. */
+	if ((uint64_t)rc < end - from)
+		memset(buf + (from - a0) + rc, 0, (size_t)(end - from) - rc);
+	return 0;
+}
+
 int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 	      const void **buf, size_t *n)
 {
-	uint64_t a0, a1, size;
+	uint64_t a0, a1, size, tail_from;
 	char *b;
 	int rc;
 
+again:
 	*n = 0;
 	*buf = NULL;
 	pthread_mutex_lock(&f->lock);
@@ -330,6 +370,7 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		if (a.size != f->size) {
 			f->size = size = a.size;
 			f->is_inline = !!(a.flags & CSVFS_IFL_INLINE);
+			f->tail = !!(a.flags & CSVFS_IFL_TAIL);
 			data_map_drop(f);
 		}
 	}
@@ -356,6 +397,17 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 			return 0;
 		}
 	}
+	tail_from = UINT64_MAX;
+	if (f->tail) {
+		/* A tail: the bytes past the run are the coordinator's. */
+		rc = data_map_fresh(d, f);
+		if (rc) {
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		if (f->sub && off + len > f->sub_bytes)
+			tail_from = f->sub_bytes > off ? f->sub_bytes : off;
+	}
 	pthread_mutex_unlock(&f->lock);
 
 	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);
@@ -363,6 +415,16 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 	b = tbuf(d, (size_t)(a1 - a0));
 	if (!b)
 		return -ENOMEM;
+	if (tail_from != UINT64_MAX) {
+		rc = read_tail(d, f, b, a0, tail_from, off + len);
+		if (rc == -EAGAIN)
+			goto again;	/* no tail any more: the device */
+		if (rc)
+			return rc;
+		*buf = b + (off - a0);
+		*n = len;
+		return 0;
+	}
 	rc = io_range(d, f, 0, b, a0, (size_t)(a1 - a0));
 	if (rc)
 		return rc;
@@ -971,6 +1033,7 @@ void data_attr_changed(struct data *d, uint64_t ino,
 	f->size = a->size;
 	f->size_dirty = 0;
 	f->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	f->tail = !!(a->flags & CSVFS_IFL_TAIL);
 	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);

@@ -49,6 +49,8 @@ struct data_file {
 	pthread_mutex_t rmw_lock;	/* unaligned writes */
 	pthread_mutex_t flush_lock;	/* one write_done at a time */
 	int is_inline;
+	int tail;			/* the coordinator holds the bytes past
+					 * the sub-block run (CSVFS_IFL_TAIL) */
 	int sub;			/* the map is a sub-block run: */
 	uint64_t sub_phys;		/* its device offset */
 	uint64_t sub_bytes;		/* and length */

@@ -205,6 +205,9 @@ int data_write_alloc_small(struct data *d, struct data_file *f,
 	else
 		rc = mdc_alloc(d->mdc, data_file_ino(f), l, le - l,
 			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
+	/* An allocation took any tail back into the run. */
+	if (!rc)
+		f->tail = !!(a.flags & CSVFS_IFL_TAIL);
 	if (!rc && data_sub_reply(f, ext, n, &a, end)) {
 		free(ext);
 		return 0;

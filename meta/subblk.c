@@ -450,3 +450,66 @@ int subblk_inode_run(const struct csvfs_inode *in, struct csvfs_extent *e)
 	od_extent_decode(in->body, e);
 	return !!(e->flags & CSVFS_EXT_SUB);
 }
+
+/* The tail area is two pieces: xattr[], then body[] past the extent. */
+static uint8_t *tail_at(struct csvfs_inode *in, uint32_t off, uint32_t *room)
+{
+	if (off < CSVFS_TAIL_XATTR_PART) {
+		*room = CSVFS_TAIL_XATTR_PART - off;
+		return in->xattr + off;
+	}
+	*room = CSVFS_TAIL_MAX - off;
+	return in->body + CSVFS_TAIL_BODY_OFF + (off - CSVFS_TAIL_XATTR_PART);
+}
+
+void subblk_tail_read(const struct csvfs_inode *in, uint32_t off, void *buf,
+		      uint32_t len)
+{
+	uint8_t *b = buf;
+
+	while (len) {
+		uint32_t room, n;
+		const uint8_t *p = tail_at((struct csvfs_inode *)in, off,
+					   &room);
+
+		n = len < room ? len : room;
+		memcpy(b, p, n);
+		b += n;
+		off += n;
+		len -= n;
+	}
+}
+
+void subblk_tail_write(struct csvfs_inode *in, uint32_t off, const void *buf,
+		       uint32_t len)
+{
+	const uint8_t *b = buf;
+
+	while (len) {
+		uint32_t room, n;
+		uint8_t *p = tail_at(in, off, &room);
+
+		n = len < room ? len : room;
+		memcpy(p, b, n);
+		b += n;
+		off += n;
+		len -= n;
+	}
+}
+
+void subblk_tail_clear(struct csvfs_inode *in)
+{
+	memset(in->xattr, 0, sizeof(in->xattr));
+	memset(in->body + CSVFS_TAIL_BODY_OFF, 0,
+	       sizeof(in->body) - CSVFS_TAIL_BODY_OFF);
+}
+
+uint64_t subblk_tail_len(const struct csvfs_inode *in,
+			 const struct csvfs_extent *e)
+{
+	uint64_t run = (uint64_t)e->len * CSVFS_SUB_UNIT;
+
+	if (!(in->flags & CSVFS_IFL_TAIL) || in->size <= run)
+		return 0;
+	return in->size - run;
+}

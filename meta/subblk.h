@@ -110,4 +110,21 @@ uint64_t subblk_release_pending(struct jop *op);
 /* The SUB extent of an inode, if it has one: 1 and *e, else 0. */
 int subblk_inode_run(const struct csvfs_inode *in, struct csvfs_extent *e);
 
+/*
+ * Tails (include/csvfs/ondisk.h): bytes of the tail area of an inode,
+ * at offset off of the area (off + len <= CSVFS_TAIL_MAX).
+ */
+void subblk_tail_read(const struct csvfs_inode *in, uint32_t off, void *buf,
+		      uint32_t len);
+void subblk_tail_write(struct csvfs_inode *in, uint32_t off, const void *buf,
+		       uint32_t len);
+/* Zeroes the whole tail area (xattr[] and body[] past the extent). */
+void subblk_tail_clear(struct csvfs_inode *in);
+/*
+ * The tail of a CSVFS_IFL_TAIL inode whose run is e: its length (size -
+ * e->len units), 0 when the inode has no tail.
+ */
+uint64_t subblk_tail_len(const struct csvfs_inode *in,
+			 const struct csvfs_extent *e);
+
 #endif /* CSVFS_SUBBLK_H */

@@ -76,7 +76,8 @@
  *        Volumes without such inodes read the same; older code misreads
  *        those inodes.
  *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
- *        vstate.release_blk); empty meta chunks return to the bitmap.
+ *        vstate.release_blk); empty meta chunks return to the bitmap;
+ *        tails of sub-block files in the inode (CSVFS_IFL_TAIL).
  *        Keeps the 1.1 and 1.2 inode flags and blob chains (blob
  *        blocks are metadata blocks, never sub-blocks). 1.x volumes are
  *        refused by mount and fsck (no migration tool yet).
@@ -318,6 +319,31 @@ _Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
 #define CSVFS_SUB_MAX(shift)	((shift) >= 21 ? (1u << 20) - CSVFS_SUB_UNIT : \
 				 (1u << ((shift) - 1)))
 
+/*
+ * Tails (format 2.0). A file in sub-blocks whose last 4 KiB unit would be
+ * partly empty keeps those last bytes in its inode instead, so that a
+ * small file costs its inode and its whole 4 KiB units only (on a tree
+ * of headers the space used falls from about 1.44x to about 1.27x of the
+ * apparent size). A CSVFS_IFL_TAIL inode:
+ *   - has its one CSVFS_EXT_SUB extent at body[0] (nextents 1, len >= 1
+ *     units) mapping bytes [0, len * 4 KiB);
+ *   - holds bytes [len * 4 KiB, size) -- the tail, 1 to CSVFS_TAIL_MAX
+ *     bytes -- in the tail area: xattr[] first (CSVFS_TAIL_XATTR_PART
+ *     bytes), then body[] after the extent record; the rest of the area
+ *     is zero;
+ *   - has no xattr records (xattr_len 0, no XBLOB): setting one moves the
+ *     tail back into a unit first, as does any write, a size change up,
+ *     a hole punched in it, promotion to a large block or multi-writer.
+ * The coordinator packs the tail at a file's last close (nobody has it
+ * open, so no node holds its map) in one transaction that frees the last
+ * unit (dirty, like every unit taken from a file). Nodes read the tail
+ * with INLINE_READ at file offsets (EAGAIN: no tail).
+ */
+#define CSVFS_TAIL_XATTR_PART	CSVFS_INODE_XATTR_SIZE		/* 1024 */
+#define CSVFS_TAIL_BODY_OFF	24	/* after the extent record */
+#define CSVFS_TAIL_MAX		(CSVFS_TAIL_XATTR_PART + \
+				 CSVFS_INODE_BODY_SIZE - CSVFS_TAIL_BODY_OFF)
+
 /* Extent: a run of large blocks of a file. */
 #define CSVFS_EXT_UNWRITTEN	0x1	/* allocated, never written: zeroes */
 #define CSVFS_EXT_AHEAD		0x2	/* allocated ahead of a sequential
@@ -354,6 +380,9 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_IFL_HANDOFF	0x200	/* the writer got the file by a
 					 * handoff and has not opened it for
 					 * writing yet (its reservation) */
+#define CSVFS_IFL_TAIL		0x400	/* (2.0) regular file in sub-blocks
+					 * whose last partial 4 KiB is in the
+					 * inode (see "Tails" below) */
 
 /*
  * File ownership modes (inode own_mode; the rules are lockd/lockd.h's).
@@ -434,6 +463,12 @@ struct csvfs_inode {
 	uint8_t  body[CSVFS_INODE_BODY_SIZE];	/* 0x500 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_inode) == CSVFS_MBLK_SIZE, "inode size");
+_Static_assert(CSVFS_TAIL_MAX == 3816, "tail area: xattr[] + body[24..]");
+_Static_assert(CSVFS_TAIL_MAX < CSVFS_SUB_UNIT, "a tail is a partial unit");
+_Static_assert(CSVFS_TAIL_BODY_OFF == sizeof(struct csvfs_extent),
+	       "the tail follows the one extent record");
+_Static_assert(CSVFS_INODE_XATTR_OFF + CSVFS_INODE_XATTR_SIZE ==
+	       CSVFS_INODE_BODY_OFF, "xattr[] and body[] are adjacent");
 
 /* Extent overflow block: sorted extents of one file. */
 #define CSVFS_EXTBLK_MAX	((CSVFS_MBLK_SIZE - 0x50) / 24)	/* 167 */

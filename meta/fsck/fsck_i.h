@@ -196,7 +196,7 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw);
 			 CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED | \
 			 CSVFS_IFL_ORPHAN | CSVFS_IFL_STRICT | \
 			 CSVFS_IFL_HANDOFF | CSVFS_IFL_LONGLINK | \
-			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE)
+			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE | CSVFS_IFL_TAIL)
 #define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD | CSVFS_EXT_SUB)
 
 /* fsck_sub.c: the sub-block map */

@@ -376,6 +376,9 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	(void)mb;
 	if (size > (m->sb.total_blocks << m->sb.block_shift) * 1024)
 		return -EFBIG;
+	rc = mds_sub_tail_size(r, in, size);
+	if (rc)
+		return rc;
 	if (in->flags & CSVFS_IFL_INLINE) {
 		if (size <= CSVFS_INLINE_MAX) {
 			if (size < old)
@@ -425,6 +428,10 @@ static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	}
 	if (off >= in->size)
 		return 0;
+	/* A hole in a tail is made in a unit. */
+	rc = mds_sub_untail(r, in);
+	if (rc)
+		return rc;
 	end = off + len > in->size ? in->size : off + len;
 	rc = ext_load(r->op, ino, in, &em);
 	if (rc)
@@ -590,6 +597,35 @@ int mds_h_prealloc(struct mds_req *r)
 	return rc;
 }
 
+/*
+ * INLINE_READ of a file with a tail: bytes at file offsets from the end
+ * of its run; EAGAIN before that (the node reads those from the device).
+ */
+static int tail_read(struct mds_req *r, const struct csvfs_inode *in,
+		     uint64_t off, uint32_t len)
+{
+	struct csvfs_extent e;
+	uint64_t run;
+	uint8_t *buf;
+
+	if (!subblk_inode_run(in, &e) || !subblk_tail_len(in, &e))
+		return -CSVFS_ECORRUPT;
+	run = (uint64_t)e.len * CSVFS_SUB_UNIT;
+	if (off < run)
+		return -EAGAIN;
+	if (off >= in->size)
+		len = 0;
+	else if (off + len > in->size)
+		len = (uint32_t)(in->size - off);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	subblk_tail_read(in, (uint32_t)(len ? off - run : 0), buf, len);
+	msg_put_bytes(&r->out, buf, len);
+	free(buf);
+	return 0;
+}
+
 int mds_h_inline_read(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), off = msg_get_u64(&r->in);
@@ -602,6 +638,8 @@ int mds_h_inline_read(struct mds_req *r)
 	rc = get_reg(r, ino, &in, NULL);
 	if (rc)
 		return rc;
+	if (in.flags & CSVFS_IFL_TAIL)
+		return tail_read(r, &in, off, len);
 	if (!(in.flags & CSVFS_IFL_INLINE))
 		return -EAGAIN;
 	if (off >= in.size)
@@ -679,6 +717,9 @@ int mds_h_lseek(struct mds_req *r)
 		uint64_t run = (uint64_t)em.e[0].len * CSVFS_SUB_UNIT;
 
 		ext_free(&em);
+		/* A tail is data up to EOF. */
+		if (in.flags & CSVFS_IFL_TAIL)
+			run = in.size;
 		if (whence == SEEK_DATA && off >= run)
 			return -ENXIO;
 		res = whence == SEEK_DATA ? off : (off < run ? run : off);
@@ -792,11 +833,22 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	if (rc || (in.flags & CSVFS_IFL_INLINE))
 		return rc;
 	if (subblk_inode_run(&in, &sub)) {
-		/* The room ahead of a sub-block run goes back. */
-		if (sub.len <= (in.size + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT)
-			return 0;
-		rc = mds_sub_trim(r, &in, 0, 0);
-		return rc ? rc : ino_put(r->op, mb, &in);
+		/* The room ahead of a sub-block run goes back, and the last
+		 * partial unit moves into the inode (a tail). */
+		int changed = 0;
+
+		if (sub.len > (in.size + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT) {
+			rc = mds_sub_trim(r, &in, 0, 0);
+			changed = 1;
+		}
+		if (!rc) {
+			rc = mds_sub_pack_tail(r, &in);
+			if (rc > 0) {
+				changed = 1;
+				rc = 0;
+			}
+		}
+		return rc || !changed ? rc : ino_put(r->op, mb, &in);
 	}
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)

@@ -330,6 +330,19 @@ int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
 int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
 			  struct csvfs_inode *in);
 /*
+ * Tails (include/csvfs/ondisk.h). untail: the tail goes back into a unit
+ * behind the run (the run moves if it cannot grow); 0 if none. tail_size:
+ * a size change of a file with a tail, before in->size changes (a tail
+ * cut or zeroed past the new size, or untailed when it outgrows the
+ * inode). pack_tail: at last close, the last partial unit moves into the
+ * inode; 1 when it did (the caller writes the inode), 0 when the file
+ * does not qualify.
+ */
+int mds_sub_untail(struct mds_req *r, struct csvfs_inode *in);
+int mds_sub_tail_size(struct mds_req *r, struct csvfs_inode *in,
+		      uint64_t size);
+int mds_sub_pack_tail(struct mds_req *r, struct csvfs_inode *in);
+/*
  * Frees the run past EOF (all of it: free_all); zero_tail: zeroes the
  * bytes past EOF in the last unit (after a shrink; the writer never
  * writes past EOF, so the room ahead given back at last close is zero).

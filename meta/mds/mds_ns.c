@@ -1027,6 +1027,9 @@ static int xattr_change(struct mds_req *r, uint64_t ino, const char *name,
 	rc = mds_get(r, ino, &in, &mb);
 	if (!rc && !remove && vlen > CSVFS_XATTR_VALUE_MAX)
 		rc = -E2BIG;
+	/* The xattr area holds a tail (include/csvfs/ondisk.h): out first. */
+	if (!rc && !remove)
+		rc = mds_sub_untail(r, &in);
 	if (!rc)
 		rc = ino_xattr_load(r->op, ino, &in, 1, &x);
 	if (rc)

@@ -123,6 +123,121 @@ static void store_run(struct csvfs_inode *in, uint64_t mblk, uint32_t n)
 	in->nextents = 1;
 }
 
+int mds_sub_untail(struct mds_req *r, struct csvfs_inode *in)
+{
+	struct mds *m = r->m;
+	struct subblk *s = alloc_sub(m->a);
+	struct csvfs_extent e;
+	uint64_t t, mblk;
+	uint8_t *buf;
+	int dirty = 0, moved = 0, rc;
+
+	if (!(in->flags & CSVFS_IFL_TAIL))
+		return 0;
+	if (!subblk_inode_run(in, &e) || !(t = subblk_tail_len(in, &e)) ||
+	    t > CSVFS_TAIL_MAX)
+		return -CSVFS_ECORRUPT;
+	r->alloc_touched = 1;
+	buf = dev_alloc_buf(CSVFS_SUB_UNIT);
+	if (!buf)
+		return -ENOMEM;
+	memset(buf, 0, CSVFS_SUB_UNIT);
+	subblk_tail_read(in, 0, buf, (uint32_t)t);
+	/* One more unit behind the run, or the run moves with it. */
+	mblk = e.pblk;
+	rc = subblk_extend(s, r->op, e.pblk, e.len, 1, &dirty);
+	if (rc == -ENOSPC) {
+		rc = subblk_alloc(s, m->a, r->op, e.len + 1, &mblk, &dirty);
+		if (!rc)
+			rc = dev_copy(m, e.pblk * CSVFS_SUB_UNIT,
+				      mblk * CSVFS_SUB_UNIT,
+				      (uint64_t)e.len * CSVFS_SUB_UNIT);
+		moved = !rc;
+	}
+	/* The whole unit is written: no dirty bytes survive in it. */
+	if (!rc)
+		rc = dev_pwrite(m->dev, buf, CSVFS_SUB_UNIT,
+				(mblk + e.len) * CSVFS_SUB_UNIT);
+	/* Durable before the transaction that points the file at it. */
+	if (!rc)
+		rc = dev_flush(m->dev);
+	if (!rc && moved)
+		rc = subblk_free(s, r->op, e.pblk, e.len);
+	free(buf);
+	if (rc)
+		return rc;
+	in->flags &= ~(uint32_t)CSVFS_IFL_TAIL;
+	subblk_tail_clear(in);
+	store_run(in, mblk, e.len + 1);
+	r->sync = 1;
+	return 0;
+}
+
+int mds_sub_tail_size(struct mds_req *r, struct csvfs_inode *in,
+		      uint64_t size)
+{
+	static const uint8_t zero[CSVFS_TAIL_MAX];
+	struct csvfs_extent e;
+	uint64_t run;
+
+	if (!(in->flags & CSVFS_IFL_TAIL))
+		return 0;
+	if (!subblk_inode_run(in, &e))
+		return -CSVFS_ECORRUPT;
+	run = (uint64_t)e.len * CSVFS_SUB_UNIT;
+	if (size > run + CSVFS_TAIL_MAX)
+		return mds_sub_untail(r, in);
+	if (size > run) {
+		/* Past the new size the area is zero (it already is when
+		 * the file grows: the area past a tail always is). */
+		if (size < in->size)
+			subblk_tail_write(in, (uint32_t)(size - run), zero,
+					  (uint32_t)(CSVFS_TAIL_MAX -
+						     (size - run)));
+		return 0;
+	}
+	in->flags &= ~(uint32_t)CSVFS_IFL_TAIL;
+	subblk_tail_clear(in);
+	return 0;
+}
+
+int mds_sub_pack_tail(struct mds_req *r, struct csvfs_inode *in)
+{
+	struct mds *m = r->m;
+	struct csvfs_extent e;
+	uint64_t t, last;
+	uint8_t *buf;
+	int rc;
+
+	if (!S_ISREG(in->mode) || !subblk_inode_run(in, &e) ||
+	    (in->flags & (CSVFS_IFL_TAIL | CSVFS_IFL_MULTIWRITER |
+			  CSVFS_IFL_XBLOB)) || in->xattr_len ||
+	    in->reserve_blocks || e.len < 2 || in->nlink == 0 ||
+	    units_for(in->size) != e.len)
+		return 0;
+	t = in->size - (uint64_t)(e.len - 1) * CSVFS_SUB_UNIT;
+	if (t == CSVFS_SUB_UNIT || t > CSVFS_TAIL_MAX)
+		return 0;
+	last = e.pblk + e.len - 1;
+	buf = dev_alloc_buf(CSVFS_SUB_UNIT);
+	if (!buf)
+		return -ENOMEM;
+	rc = dev_pread(m->dev, buf, CSVFS_SUB_UNIT, last * CSVFS_SUB_UNIT);
+	/* The unit leaves the file dirty: zeroed before it is handed out. */
+	if (!rc) {
+		r->alloc_touched = 1;
+		rc = subblk_free(alloc_sub(m->a), r->op, last, 1);
+	}
+	if (!rc) {
+		store_run(in, e.pblk, e.len - 1);
+		subblk_tail_clear(in);
+		subblk_tail_write(in, 0, buf, (uint32_t)t);
+		in->flags |= CSVFS_IFL_TAIL;
+	}
+	free(buf);
+	return rc ? rc : 1;
+}
+
 int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 {
 	struct mds *m = r->m;
@@ -133,6 +248,12 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 	uint64_t mblk;
 	uint8_t *buf;
 
+	if (in->flags & CSVFS_IFL_TAIL) {
+		rc = mds_sub_untail(r, in);
+		if (rc)
+			return rc;
+		had = subblk_inode_run(in, &old);
+	}
 	if ((in->flags & CSVFS_IFL_INLINE) && units_for(in->size) > need)
 		need = units_for(in->size);
 	if (had && need <= old.len)
@@ -203,6 +324,14 @@ int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
 
 	if (em->n != 1 || !(em->e[0].flags & CSVFS_EXT_SUB))
 		return 0;
+	/* A tail goes back into the run first: the run moves whole. */
+	if (in->flags & CSVFS_IFL_TAIL) {
+		rc = mds_sub_untail(r, in);
+		if (rc)
+			return rc;
+		if (!subblk_inode_run(in, &em->e[0]))
+			return -CSVFS_ECORRUPT;
+	}
 	old = em->e[0];
 	r->alloc_touched = 1;
 	rc = alloc_blocks_own(m->a, r->op, 0, 1, 1,
@@ -272,6 +401,14 @@ int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
 
 	if (!subblk_inode_run(in, &e))
 		return 0;
+	/* A tail still inside the size stays (mds_sub_tail_size cut it). */
+	if ((in->flags & CSVFS_IFL_TAIL) && !free_all &&
+	    subblk_tail_len(in, &e))
+		return 0;
+	if (in->flags & CSVFS_IFL_TAIL) {
+		in->flags &= ~(uint32_t)CSVFS_IFL_TAIL;
+		subblk_tail_clear(in);
+	}
 	keep = free_all ? 0 : units_for(in->size);
 	if (keep > e.len)
 		keep = e.len;

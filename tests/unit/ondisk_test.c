@@ -25,6 +25,7 @@
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -937,6 +938,46 @@ static void test_sub_max_is_half_a_block_at_most_1mib(void)
 		  CSVFS_EXT_SUB != CSVFS_EXT_AHEAD);
 }
 
+/*
+ * The tail area (ondisk.h "Tails"): xattr[] (0x100..0x500), then body[]
+ * past the extent record (0x518..0x1000); a byte of the tail at offset k
+ * is at inode byte 0x100 + k, or 0x518 + (k - 1024).
+ */
+static void test_tail_area_is_xattr_then_body_past_the_extent(void)
+{
+	static struct csvfs_inode in;
+	static uint8_t src[CSVFS_TAIL_MAX], back[CSVFS_TAIL_MAX];
+	const uint8_t *raw = (const uint8_t *)&in;
+	size_t k;
+
+	CU_ASSERT_EQUAL(CSVFS_TAIL_MAX, 3816);
+	CU_ASSERT_EQUAL(CSVFS_IFL_TAIL, 0x400);
+	CU_ASSERT_EQUAL(offsetof(struct csvfs_inode, xattr), 0x100);
+	CU_ASSERT_EQUAL(offsetof(struct csvfs_inode, body) +
+			CSVFS_TAIL_BODY_OFF, 0x518);
+	for (k = 0; k < sizeof(src); k++)
+		src[k] = (uint8_t)(k * 7 + 1);
+	memset(&in, 0xee, sizeof(in));
+	subblk_tail_clear(&in);
+	/* the extent record and everything before the area untouched */
+	CU_ASSERT_EQUAL(raw[0x0ff], 0xee);
+	CU_ASSERT_EQUAL(raw[0x500], 0xee);
+	CU_ASSERT_EQUAL(raw[0x517], 0xee);
+	CU_ASSERT_EQUAL(raw[0x100], 0);
+	CU_ASSERT_EQUAL(raw[0xfff], 0);
+	subblk_tail_write(&in, 0, src, sizeof(src));
+	CU_ASSERT_EQUAL(raw[0x100], src[0]);
+	CU_ASSERT_EQUAL(raw[0x4ff], src[1023]);
+	CU_ASSERT_EQUAL(raw[0x518], src[1024]);
+	CU_ASSERT_EQUAL(raw[0xfff], src[CSVFS_TAIL_MAX - 1]);
+	CU_ASSERT_EQUAL(raw[0x517], 0xee);
+	/* a piece across the seam reads back where it was put */
+	subblk_tail_read(&in, 1000, back, 100);
+	CU_ASSERT(memcmp(back, src + 1000, 100) == 0);
+	subblk_tail_read(&in, 0, back, sizeof(back));
+	CU_ASSERT(memcmp(back, src, sizeof(src)) == 0);
+}
+
 static void test_other_major_version_is_eversion(void)
 {
 	static uint8_t raw[CSVFS_MBLK_SIZE];
@@ -1103,6 +1144,7 @@ static const struct test_def check_tests[] = {
 	T(test_wrong_uuid_is_foreign),
 	T(test_other_major_version_is_eversion),
 	T(test_sub_max_is_half_a_block_at_most_1mib),
+	T(test_tail_area_is_xattr_then_body_past_the_extent),
 	T(test_check_order_is_magic_crc_version_mblk_uuid),
 };
 
