@@ -4,7 +4,10 @@
 # ENOSPC; it must hold at least 70 % of what a 4 KiB-cluster file system
 # holds (computed from the same sizes: each file takes its size rounded up
 # to 4 KiB, nothing for inodes); every file reads back after a remount;
-# st_blocks shows 4 KiB granularity; a file growing past the threshold
+# st_blocks shows 4 KiB granularity; the last partial 4 KiB of a closed
+# file lives in its inode (a tail), and every change of such a file
+# (writes in and past it, O_DIRECT, truncate, hole, xattr) reads back;
+# fsck finds and zeroes bytes past a tail; a file growing past the threshold
 # moves to a large block intact; fsck is clean; removing everything gives
 # the space back (empty chunks return to the free space), and fsck finds
 # and repairs a sub-block map that lost a bit.
@@ -36,21 +39,124 @@ base_used=$(dfj used_bytes)
 size_bytes=$(dfj size_bytes)
 info "volume: $size_bytes bytes, $base_used used at start"
 
-step "st_blocks of a small file counts 4 KiB units"
+blocks() { stat -c %b "$1"; }
+step "st_blocks of a small file counts 4 KiB units; its tail is in the inode"
 head -c 10000 /dev/urandom >"$T/ten"
 cp "$T/ten" "$M/ten"
-assert_eq 24 "$(stat -c %b "$M/ten")" "a 10000-byte file takes 12 KiB (24 sectors)"
+# the last close (asynchronous to close(2)) moves the last 1808 bytes
+# into the inode: 2 units left
+wait_for 100 test "$(blocks "$M/ten")" -eq 16 || true
+assert_eq 16 "$(blocks "$M/ten")" "a 10000-byte file takes 8 KiB (16 sectors) and its inode"
 assert_ok cmp "$T/ten" "$M/ten"
 
 step "a file growing past the sub-block threshold keeps its bytes"
 head -c 300000 /dev/urandom >"$T/grow"
 cp "$T/grow" "$M/grow"
-assert_eq 592 "$(stat -c %b "$M/grow")" "300000 bytes in 74 units"
+wait_for 100 test "$(blocks "$M/grow")" -eq 584 || true
+assert_eq 584 "$(blocks "$M/grow")" "300000 bytes in 73 units and a tail"
 head -c 400000 /dev/urandom >>"$T/grow"
 tail -c 400000 "$T/grow" >>"$M/grow"
 assert_ok cmp "$T/grow" "$M/grow"
 assert_eq 2048 "$(stat -c %b "$M/grow")" "700000 bytes: one 1 MiB block"
 rm "$M/ten" "$M/grow"
+
+step "tails: every change of a file with a tail reads back (buffered and O_DIRECT)"
+# python: change the file and the reference the same way, then compare
+cat >"$T/tail.py" <<'PY'
+import mmap, os, sys
+ref, f, what = sys.argv[1], sys.argv[2], sys.argv[3]
+def both(fn):
+    for p in (ref, f):
+        fn(p)
+def pwrite(off, data):
+    def fn(p):
+        fd = os.open(p, os.O_WRONLY)
+        os.pwrite(fd, data, off)
+        os.close(fd)
+    both(fn)
+if what == "append":
+    both(lambda p: open(p, "ab").write(b"A" * 3000))
+elif what == "poke":		# one byte inside the tail
+    pwrite(10000, b"P")
+elif what == "head":		# inside the run only: the tail stays
+    pwrite(100, b"H" * 50)
+elif what == "shrink":
+    both(lambda p: os.truncate(p, 9000))
+elif what == "grow-in":		# still within what the inode holds
+    both(lambda p: os.truncate(p, 10500))
+elif what == "grow-out":
+    both(lambda p: os.truncate(p, 16000))
+elif what == "punch":
+    import subprocess
+    both(lambda p: subprocess.check_call(
+        ["fallocate", "-p", "-o", "8300", "-l", "200", p]))
+elif what == "xattr":
+    os.setxattr(f, "user.t", b"v" * 100)
+elif what == "direct":		# O_DIRECT, 4 KiB aligned, over the tail
+    buf = mmap.mmap(-1, 8192)
+    buf.write(b"D" * 8192)
+    fd = os.open(f, os.O_WRONLY | os.O_DIRECT)
+    os.pwrite(fd, buf, 8192)
+    os.close(fd)
+    fd = os.open(ref, os.O_WRONLY)
+    os.pwrite(fd, b"D" * 8192, 8192)
+    os.close(fd)
+elif what == "read-direct":
+    buf = mmap.mmap(-1, 1 << 16)
+    fd = os.open(f, os.O_RDONLY | os.O_DIRECT)
+    n = os.readv(fd, [buf])
+    os.close(fd)
+    want = open(ref, "rb").read()
+    if buf[:n] != want:
+        sys.exit("O_DIRECT read of %d bytes differs" % n)
+PY
+tailed() {	# wait for the tail to be packed: fewer units than the size needs
+	local f=$1 s
+	s=$(stat -c %s "$f")
+	wait_for 100 test "$(blocks "$f")" -lt $(((s + 4095) / 4096 * 8)) || true
+	(($(blocks "$f") < (s + 4095) / 4096 * 8)) || fail "$f: no tail after the last close"
+}
+head -c 11000 /dev/urandom >"$T/t.ref"
+cp "$T/t.ref" "$M/t"
+tailed "$M/t"
+for what in read-direct head poke read-direct append shrink grow-in grow-out \
+	punch direct read-direct xattr; do
+	assert_ok python3 "$T/tail.py" "$T/t.ref" "$M/t" "$what"
+	assert_ok cmp "$T/t.ref" "$M/t"
+done
+assert_eq "user.t" "$(getfattr --absolute-names -d "$M/t" | sed -n 's/=.*//p')" "the xattr is kept"
+rm "$M/t"
+
+step "fsck checks a tail: bytes past it that are not zero are found and zeroed"
+head -c 10000 /dev/urandom >"$T/tl"
+cp "$T/tl" "$M/tl"
+tailed "$M/tl"
+ino=$(stat -c %i "$M/tl")
+umount_wait "$M"
+fsck_clean "$img"
+python3 - "$img" "$ino" <<'PY'
+import struct, sys, zlib
+f = open(sys.argv[1], "r+b")
+off = int(sys.argv[2]) * 4096
+f.seek(off)
+b = bytearray(f.read(4096))
+assert struct.unpack_from("<I", b, 0xa8)[0] & 0x400, "no tail flag"
+# the tail is 1808 bytes: 1024 in xattr[], the rest from 0x518 on
+b[0x518 + 1808 - 1024 + 10] = 0x5a
+struct.pack_into("<I", b, 4, 0)
+struct.pack_into("<I", b, 4, zlib.crc32(bytes(b)) & 0xffffffff)
+f.seek(off)
+f.write(b)
+PY
+run_capture "$B/fsck.csvfs" -n "$img"
+((RC != 0)) || fail "fsck -n says clean with bytes past a tail"
+assert_match "inode $ino: bytes past its 1808-byte tail are not zero" "$OUT" "fsck names the tail"
+run_capture "$B/fsck.csvfs" -y "$img"
+((RC == 1)) || { _show "$OUT"; fail "fsck -y exit $RC, expected 1 (fixed)"; }
+fsck_clean "$img"
+mount_vol "$img" "$M" "logfile=$log"
+assert_ok cmp "$T/tl" "$M/tl"
+rm "$M/tl"
 
 step "fill the volume with small files until ENOSPC"
 python3 - "$M/fill" "$T/sizes" <<'EOF'
