@@ -451,7 +451,8 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	int rc;
 
 	*done = 0;
-	if (end <= CSVFS_INLINE_MAX) {
+	/* The coordinator says whether it fits (xattrs take room). */
+	if (end <= CSVFS_INLINE_XMAX) {
 		rc = mdc_inline_write(d->mdc, data_file_ino(f), off, buf,
 				      (uint32_t)len, &a);
 		if (rc)

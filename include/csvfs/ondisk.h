@@ -77,7 +77,8 @@
  *        those inodes.
  *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
  *        vstate.release_blk); empty meta chunks return to the bitmap;
- *        tails of sub-block files in the inode (CSVFS_IFL_TAIL).
+ *        tails of sub-block files in the inode (CSVFS_IFL_TAIL);
+ *        inline files without xattrs up to 3840 bytes (xattr[] too).
  *        Keeps the 1.1 and 1.2 inode flags and blob chains (blob
  *        blocks are metadata blocks, never sub-blocks). 1.x volumes are
  *        refused by mount and fsck (no migration tool yet).
@@ -401,6 +402,9 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_INODE_BODY_OFF	0x500
 #define CSVFS_INODE_BODY_SIZE	(CSVFS_MBLK_SIZE - CSVFS_INODE_BODY_OFF)
 #define CSVFS_INLINE_MAX	CSVFS_INODE_BODY_SIZE	/* 2816 */
+/* (2.0) an inline file without xattr records also fills xattr[] */
+#define CSVFS_INLINE_XMAX	(CSVFS_INODE_BODY_SIZE + \
+				 CSVFS_INODE_XATTR_SIZE)	/* 3840 */
 #define CSVFS_SYMLINK_INLINE_MAX (CSVFS_INODE_BODY_SIZE - 1)	/* 2815 */
 #define CSVFS_SYMLINK_MAX	4095	/* PATH_MAX - 1; longer than the
 					 * inline limit: CSVFS_IFL_LONGLINK */
@@ -411,7 +415,10 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 
 /*
  * Inode block. Body by file type:
- *   regular, INLINE:      size bytes of data
+ *   regular, INLINE:      size bytes of data; (2.0) with no xattr
+ *                         records (xattr_len 0, no XBLOB) up to
+ *                         CSVFS_INLINE_XMAX: bytes 2816.. in xattr[];
+ *                         bytes past size are zero in both
  *   regular, !EXTBLOCKS:  nextents csvfs_extent records, sorted by lblk
  *   regular, EXTBLOCKS:   nextents pairs {le64 first lblk, le64 mblk} of
  *                         extent blocks, sorted
@@ -464,6 +471,8 @@ struct csvfs_inode {
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_inode) == CSVFS_MBLK_SIZE, "inode size");
 _Static_assert(CSVFS_TAIL_MAX == 3816, "tail area: xattr[] + body[24..]");
+_Static_assert(CSVFS_INLINE_XMAX == 3840 &&
+	       CSVFS_INLINE_XMAX < CSVFS_SUB_UNIT, "inline: body[] + xattr[]");
 _Static_assert(CSVFS_TAIL_MAX < CSVFS_SUB_UNIT, "a tail is a partial unit");
 _Static_assert(CSVFS_TAIL_BODY_OFF == sizeof(struct csvfs_extent),
 	       "the tail follows the one extent record");

@@ -119,14 +119,15 @@ static int check_reg(struct fsck *f, struct todov *tv, uint64_t ino,
 	int rc;
 
 	if (in->flags & CSVFS_IFL_INLINE) {
-		if (in->size > CSVFS_INLINE_MAX &&
+		uint32_t cap = ino_inline_cap(in);
+
+		if (in->size > cap &&
 		    fk_problem(f, 0, "inode %llu: inline file of %llu bytes "
 			       "(at most %u)", (unsigned long long)ino,
-			       (unsigned long long)in->size,
-			       CSVFS_INLINE_MAX)) {
-			in->size = CSVFS_INLINE_MAX;
+			       (unsigned long long)in->size, cap)) {
+			in->size = cap;
 			fk_result(f, fk_put_inode(f, in), "size cut to %u",
-				  CSVFS_INLINE_MAX);
+				  cap);
 		}
 		if (in->nblocks &&
 		    fk_problem(f, 1, "inode %llu: block count %llu, an inline "

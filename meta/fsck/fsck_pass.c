@@ -309,7 +309,7 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw)
 	switch (in.mode & S_IFMT) {
 	case S_IFREG:
 		if (in.flags & CSVFS_IFL_INLINE)
-			return in.size <= CSVFS_INLINE_MAX;
+			return in.size <= ino_inline_cap(&in);
 		if (in.flags & CSVFS_IFL_EXTBLOCKS)
 			return in.nextents >= 1 &&
 			       in.nextents <= CSVFS_EXTBLK_INDEX_MAX;

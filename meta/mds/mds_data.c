@@ -124,8 +124,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	buf = dev_alloc_buf(DEV_ALIGN);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ? in->size :
-							     CSVFS_INLINE_MAX);
+	memset(buf, 0, DEV_ALIGN);
+	ino_inline_read(in, 0, buf, in->size < CSVFS_INLINE_XMAX ?
+			(uint32_t)in->size : CSVFS_INLINE_XMAX);
 	rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
 	/* Durable before the transaction that points the file at it. */
 	if (!rc)
@@ -134,6 +135,8 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	if (rc)
 		return rc;
 	memset(in->body, 0, sizeof(in->body));
+	if (in->size > CSVFS_INLINE_MAX)	/* data, no records, were there */
+		memset(in->xattr, 0, sizeof(in->xattr));
 	in->nextents = 0;
 	e.lblk = 0;
 	e.pblk = start;
@@ -328,7 +331,7 @@ int mds_h_write_done(struct mds_req *r)
 	if (rc)
 		return rc;
 	if (size > in.size) {
-		if (in.flags & CSVFS_IFL_INLINE && size > CSVFS_INLINE_MAX)
+		if (in.flags & CSVFS_IFL_INLINE && size > ino_inline_cap(&in))
 			return -CSVFS_ECORRUPT;
 		r->m->provisioned += size - in.size;
 		in.size = size;
@@ -380,9 +383,10 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	if (rc)
 		return rc;
 	if (in->flags & CSVFS_IFL_INLINE) {
-		if (size <= CSVFS_INLINE_MAX) {
+		if (size <= ino_inline_cap(in)) {
 			if (size < old)
-				memset(in->body + size, 0, old - size);
+				ino_inline_write(in, (uint32_t)size, NULL,
+						 (uint32_t)(old - size));
 			in->size = size;
 			return 0;
 		}
@@ -422,8 +426,9 @@ static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 
 	if (in->flags & CSVFS_IFL_INLINE) {
 		if (off < in->size)
-			memset(in->body + off, 0, (off + len > in->size ?
-						   in->size : off + len) - off);
+			ino_inline_write(in, (uint32_t)off, NULL, (uint32_t)
+					 ((off + len > in->size ? in->size :
+					   off + len) - off));
 		return 0;
 	}
 	if (off >= in->size)
@@ -503,7 +508,8 @@ int mds_h_fallocate(struct mds_req *r)
 	if (mode & (CSVFS_FA_PUNCH_HOLE | CSVFS_FA_ZERO_RANGE))
 		rc = punch(r, ino, &in, off, len);
 	if (!rc && !(mode & CSVFS_FA_PUNCH_HOLE)) {
-		if (!(in.flags & CSVFS_IFL_INLINE) || end > CSVFS_INLINE_MAX)
+		if (!(in.flags & CSVFS_IFL_INLINE) ||
+		    end > ino_inline_cap(&in))
 			rc = mds_uninline(r, ino, &in);
 		if (!rc && !(in.flags & CSVFS_IFL_INLINE)) {
 			rc = ext_load(r->op, ino, &in, &em);
@@ -567,7 +573,7 @@ int mds_h_prealloc(struct mds_req *r)
 	if (size == 0)
 		size = in.size;
 	n = blocks_for(m, size);
-	if (n && (!(in.flags & CSVFS_IFL_INLINE) || size > CSVFS_INLINE_MAX))
+	if (n && (!(in.flags & CSVFS_IFL_INLINE) || size > ino_inline_cap(&in)))
 		rc = mds_uninline(r, ino, &in);
 	if (!rc && n && !(in.flags & CSVFS_IFL_INLINE)) {
 		rc = ext_load(r->op, ino, &in, &em);
@@ -646,7 +652,16 @@ int mds_h_inline_read(struct mds_req *r)
 		len = 0;
 	else if (off + len > in.size)
 		len = (uint32_t)(in.size - off);
-	msg_put_bytes(&r->out, in.body + (len ? off : 0), len);
+	if (len) {
+		uint8_t buf[CSVFS_INLINE_XMAX];
+
+		if (off + len > CSVFS_INLINE_XMAX)
+			return -CSVFS_ECORRUPT;
+		ino_inline_read(&in, (uint32_t)off, buf, len);
+		msg_put_bytes(&r->out, buf, len);
+	} else {
+		msg_put_bytes(&r->out, in.body, 0);
+	}
 	return 0;
 }
 
@@ -664,16 +679,21 @@ int mds_h_inline_write(struct mds_req *r)
 	rc = get_reg(r, ino, &in, &mb);
 	if (rc)
 		return rc;
-	if (!(in.flags & CSVFS_IFL_INLINE) || off + len > CSVFS_INLINE_MAX) {
-		/* Does not fit: convert; the writer goes the block way. */
-		rc = mds_uninline(r, ino, &in);
+	if (!(in.flags & CSVFS_IFL_INLINE) || off + len > ino_inline_cap(&in)) {
+		/* Does not fit: convert; the writer goes the block way
+		 * (sub-blocks when the file may have them). */
+		if ((in.flags & CSVFS_IFL_INLINE) &&
+		    mds_sub_eligible(r->m, &in, off + len))
+			rc = mds_sub_alloc(r, &in, off + len);
+		else
+			rc = mds_uninline(r, ino, &in);
 		if (!rc)
 			rc = ino_put(r->op, mb, &in);
 		if (!rc)
 			mds_put_attr(r, ino, &in);
 		return rc;
 	}
-	memcpy(in.body + off, data, len);
+	ino_inline_write(&in, (uint32_t)off, data, len);
 	if (off + len > in.size) {
 		r->m->provisioned += off + len - in.size;
 		in.size = off + len;

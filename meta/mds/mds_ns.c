@@ -1027,9 +1027,15 @@ static int xattr_change(struct mds_req *r, uint64_t ino, const char *name,
 	rc = mds_get(r, ino, &in, &mb);
 	if (!rc && !remove && vlen > CSVFS_XATTR_VALUE_MAX)
 		rc = -E2BIG;
-	/* The xattr area holds a tail (include/csvfs/ondisk.h): out first. */
+	/* The xattr area holds a tail or inline data (include/csvfs/
+	 * ondisk.h): out first. */
 	if (!rc && !remove)
 		rc = mds_sub_untail(r, &in);
+	if (!rc && !remove && (in.flags & CSVFS_IFL_INLINE) &&
+	    in.size > CSVFS_INLINE_MAX)
+		rc = mds_sub_eligible(r->m, &in, in.size) ?
+		     mds_sub_alloc(r, &in, in.size) :
+		     mds_uninline(r, ino, &in);
 	if (!rc)
 		rc = ino_xattr_load(r->op, ino, &in, 1, &x);
 	if (rc)

@@ -33,6 +33,7 @@
 #include "csvfs/log.h"
 #include "meta/alloc.h"
 #include "meta/dev.h"
+#include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
@@ -293,8 +294,12 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 		buf = dev_alloc_buf(len);
 		if (!buf)
 			return -ENOMEM;
-		memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ?
-				      in->size : CSVFS_INLINE_MAX);
+		memset(buf, 0, len);
+		ino_inline_read(in, 0, buf, in->size < CSVFS_INLINE_XMAX ?
+				(uint32_t)in->size : CSVFS_INLINE_XMAX);
+		/* The data may have filled xattr[] (no records then). */
+		if (in->size > CSVFS_INLINE_MAX)
+			memset(in->xattr, 0, sizeof(in->xattr));
 		rc = dev_pwrite(m->dev, buf, len, mblk * CSVFS_SUB_UNIT);
 		free(buf);
 		/* Durable before the transaction that points the file at it. */

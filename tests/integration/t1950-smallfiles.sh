@@ -4,7 +4,8 @@
 # ENOSPC; it must hold at least 70 % of what a 4 KiB-cluster file system
 # holds (computed from the same sizes: each file takes its size rounded up
 # to 4 KiB, nothing for inodes); every file reads back after a remount;
-# st_blocks shows 4 KiB granularity; the last partial 4 KiB of a closed
+# st_blocks shows 4 KiB granularity; a file of up to 3840 bytes without
+# xattrs takes its inode only; the last partial 4 KiB of a closed
 # file lives in its inode (a tail), and every change of such a file
 # (writes in and past it, O_DIRECT, truncate, hole, xattr) reads back;
 # fsck finds and zeroes bytes past a tail; a file growing past the threshold
@@ -48,6 +49,19 @@ cp "$T/ten" "$M/ten"
 wait_for 100 test "$(blocks "$M/ten")" -eq 16 || true
 assert_eq 16 "$(blocks "$M/ten")" "a 10000-byte file takes 8 KiB (16 sectors) and its inode"
 assert_ok cmp "$T/ten" "$M/ten"
+
+step "a file of up to 3840 bytes without xattrs takes its inode only"
+u0=$(dfj used_bytes)
+mkdir "$M/inl"
+for i in $(seq 20); do head -c 3800 /dev/urandom >"$M/inl/$i"; done
+# the directory's inode and 2 blocks, then 20 inodes and nothing more
+assert_eq $(((3 + 20) * 4096)) $(($(dfj used_bytes) - u0)) "space of 20 files of 3800 bytes"
+head -c 3800 /dev/urandom >"$T/inl"
+cp "$T/inl" "$M/inl/x"
+assert_ok setfattr -n user.a -v b "$M/inl/x"
+assert_ok cmp "$T/inl" "$M/inl/x"
+assert_eq 'user.a="b"' "$(getfattr --absolute-names -n user.a "$M/inl/x" | sed -n 2p)" "xattr of a full inline file"
+rm -r "$M/inl"
 
 step "a file growing past the sub-block threshold keeps its bytes"
 head -c 300000 /dev/urandom >"$T/grow"

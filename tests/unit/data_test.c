@@ -169,6 +169,39 @@ static void test_fenced_node_writes_nothing_until_confirmed(void)
 }
 
 /*
+ * Inline (ondisk.h): without xattr records a file of up to 3840 bytes
+ * stays in its inode (xattr[] too); an xattr takes it out, intact.
+ */
+static void test_inline_fills_the_xattr_area_without_xattrs(void)
+{
+	static uint8_t buf[CSVFS_INLINE_XMAX];
+	struct data_file *f;
+	struct csvfs_attr a;
+	uint64_t ino;
+
+	up();
+	ino = new_file("inline3840", &f);
+	fill(buf, sizeof(buf), 2);
+	CU_ASSERT(data_write(data, f, 0, buf, 3000) == 0);
+	CU_ASSERT(data_write(data, f, 3000, buf + 3000, sizeof(buf) - 3000)
+		  == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(a.flags & CSVFS_IFL_INLINE);
+	CU_ASSERT_EQUAL(a.size, CSVFS_INLINE_XMAX);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(reads_back(f, 2800, buf + 2800, 100));	/* the seam */
+	CU_ASSERT(mdc_setxattr(mdc, ino, "user.k", "v", 1, 0) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(!(a.flags & CSVFS_IFL_INLINE));
+	CU_ASSERT(data_close(data, f) == 0);
+	CU_ASSERT(mdc_open(mdc, ino, 0, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, ino, &a, &f) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(data_close(data, f) == 0);
+	down();
+}
+
+/*
  * Tails (ondisk.h): at the last close, the last partial 4 KiB of a file
  * in sub-blocks moves into its inode; it reads back (from the coordinator)
  * with the run before it; a write past the run takes it back into a
@@ -239,6 +272,8 @@ int main(void)
 		    test_recalled_file_writes_again_only_when_owned);
 	CU_add_test(s, "a fenced node writes nothing until confirmed",
 		    test_fenced_node_writes_nothing_until_confirmed);
+	CU_add_test(s, "inline fills the xattr area without xattrs",
+		    test_inline_fills_the_xattr_area_without_xattrs);
 	CU_add_test(s, "a tail moves into the inode at the last close",
 		    test_tail_moves_into_the_inode_at_last_close);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
