@@ -324,8 +324,9 @@ _Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
  * Tails (format 2.0). A file in sub-blocks whose last 4 KiB unit would be
  * partly empty keeps those last bytes in its inode instead, so that a
  * small file costs its inode and its whole 4 KiB units only (on a tree
- * of headers the space used falls from about 1.44x to about 1.27x of the
- * apparent size). A CSVFS_IFL_TAIL inode:
+ * of headers the space used falls from about 1.44x to about 1.30x of the
+ * apparent size, 1.27x with the larger inline files below). A
+ * CSVFS_IFL_TAIL inode:
  *   - has its one CSVFS_EXT_SUB extent at body[0] (nextents 1, len >= 1
  *     units) mapping bytes [0, len * 4 KiB);
  *   - holds bytes [len * 4 KiB, size) -- the tail, 1 to CSVFS_TAIL_MAX
@@ -362,7 +363,8 @@ struct csvfs_extent {
 _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 
 /* Inode flags. */
-#define CSVFS_IFL_INLINE	0x1	/* regular file data is in body[] */
+#define CSVFS_IFL_INLINE	0x1	/* regular file data is in body[]
+					 * (2.0: and xattr[], see below) */
 #define CSVFS_IFL_EXTBLOCKS	0x2	/* body[] holds extent block index */
 #define CSVFS_IFL_MULTIWRITER	0x4	/* admin allows writers on many hosts */
 #define CSVFS_IFL_PINNED	0x8	/* ownership kept after last close */
