@@ -143,7 +143,9 @@ if [[ "${CRASH_TRUNC_MIX:-1}" == 1 ]]; then
 fi
 
 # The small-file mix (crashsim -S): sub-block runs allocated from inline
-# data, grown in place or moved, promoted to large blocks, freed dirty and
+# data, grown in place or moved, promoted to large blocks, last closes
+# that move a file's last partial unit into its inode (a tail) and
+# appends that take it back out, freed dirty and
 # reused (zeroed first), empty sub and meta chunks given back (the
 # two-step release around a journal checkpoint); CRASH_SMALL_MIX=0 leaves
 # it out. First the harness proves it sees a sub-block reused unzeroed.

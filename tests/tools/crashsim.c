@@ -33,7 +33,9 @@
  *         280 creates first (a second meta chunk), then creates, appends
  *         through ALLOC_SMALL (inline data moving to a sub-block run, runs
  *         growing in place or moving), truncates down, allocations of
- *         large blocks (a run promoted to a large block), unlinks (units
+ *         large blocks (a run promoted to a large block), last closes
+ *         (the room ahead trimmed, the last partial unit moved into the
+ *         inode: a tail, read back with INLINE_READ), unlinks (units
  *         freed dirty, then reused and zeroed), and at the end every file
  *         is unlinked, so empty sub and meta chunks go back to the free
  *         space (the coordinator keeps no spare chunk here). A file's
@@ -797,6 +799,26 @@ static int blocks_zero(struct vol *v, uint64_t ino, uint64_t size,
 					 err, errlen);
 		}
 	}
+	/* A tail (ondisk.h): the bytes past the run are the inode's. */
+	if (!rc && n == 1 && (ext[0].flags & CSVFS_EXT_SUB)) {
+		uint64_t run = (uint64_t)ext[0].len * CSVFS_SUB_UNIT;
+		struct csvfs_attr ta;
+
+		rc = mdc_getattr(v->mdc, ino, &ta);
+		if (!rc && (ta.flags & CSVFS_IFL_TAIL) && run < CRC_SPAN &&
+		    size > run) {
+			uint64_t end = size < CRC_SPAN ? size : CRC_SPAN;
+			int got = mdc_inline_read(v->mdc, ino, run,
+						  span + run,
+						  (uint32_t)(end - run));
+
+			rc = got < 0 ? got : (uint64_t)got == end - run ? 0 :
+			     -EIO;
+		}
+		if (rc)
+			snprintf(err, errlen, "tail of '%s': %s", path,
+				 csvfs_strerror(rc));
+	}
 	*crc = (uint32_t)crc32(0, span, (uInt)(size < CRC_SPAN ? size :
 						CRC_SPAN));
 	free(buf);
@@ -960,7 +982,7 @@ static int depth(int i)
 
 static char *line_diff(const char *a, const char *b);
 static int force_kind = -1;	/* -S phases: this kind of operation only */
-static unsigned n_append, n_moved, n_promote;	/* -S, for -v */
+static unsigned n_append, n_moved, n_promote, n_close;	/* -S, -v */
 static uint64_t last_run[MAX_NODES];		/* -S: pblk of each run */
 static struct dev *cur_dev;	/* the recorded device of the workload */
 
@@ -980,6 +1002,7 @@ static void push_state(void)
 }
 
 #define KIND_APPEND	200
+#define KIND_CLOSE	201
 
 /*
  * -S: appends len bytes of own_byte at the end of file s through
@@ -1058,10 +1081,11 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		/* create, appends, truncate, allocate (promote), unlink,
 		 * inline write */
 		static const uint64_t mix[] = { 0, KIND_APPEND, KIND_APPEND,
-			KIND_APPEND, KIND_APPEND, 65, 82, 40, 40, 90 };
+			KIND_APPEND, KIND_APPEND, 65, 82, 40, 40, 90,
+			KIND_CLOSE, KIND_CLOSE };
 
 		kind = force_kind >= 0 ? (uint64_t)force_kind :
-		       mix[rnd_n(10)];
+		       mix[rnd_n(12)];
 	}
 
 	op_pos[nops] = log_pos();
@@ -1069,6 +1093,16 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		s = pick(0, 0, 1);
 		if (s < 0 || small_append(c, s))
 			return -1;
+	} else if (kind == KIND_CLOSE) {
+		/* a last close: the room ahead goes back, the last partial
+		 * unit moves into the inode (a tail); content unchanged */
+		s = pick(0, 0, 1);
+		if (s < 0 || !nodes[s].small || nodes[s].big)
+			return -1;
+		CHECK(mdc_open(c, nodes[s].ino, CSVFS_OPEN_WRITE, &a));
+		CHECK(mdc_release(c, nodes[s].ino,
+				  CSVFS_OPEN_WRITE | CSVFS_OPEN_LAST));
+		n_close++;
 	} else if (kind < 22) {			/* create */
 		d = pick(1, 0, 0);
 		s = free_slot();
@@ -1882,8 +1916,8 @@ int main(int argc, char **argv)
 		       "points, %u punches\n", wl, lg.n, nfsp, vm_punches);
 	if (verbose && small_mix)
 		printf("crashsim: small mix: %u appends, %u of them moved the "
-		       "run, %u runs promoted to a large block\n", n_append,
-		       n_moved, n_promote);
+		       "run, %u runs promoted to a large block, %u last "
+		       "closes\n", n_append, n_moved, n_promote, n_close);
 	if (only >= 0) {
 		if ((size_t)only > lg.n)
 			usage();
