@@ -262,25 +262,30 @@ step "fsck repairs a sub-block map bit that went missing"
 mount_vol "$img" "$M" "logfile=$log"
 head -c 20000 /dev/urandom >"$T/one"
 cp "$T/one" "$M/one"
+ino=$(stat -c %i "$M/one")
 umount_wait "$M"
-# the sub chunk holding it: the extent of "one" names its first unit
 dump=$("$B/fsck.csvfs" -n "$img")
 info "$dump"
-chunk=$(python3 - "$img" <<'EOF'
-import struct, sys
+# the sub chunk holding it: the extent in its inode names its first unit
+chunk=$(python3 - "$img" "$ino" <<'EOF'
+import struct, sys, zlib
 f = open(sys.argv[1], "r+b")
 sb = f.read(4096)
 shift = struct.unpack_from("<I", sb, 0x44)[0]
-f.seek(4096)
-vs = f.read(4096)
-head = struct.unpack_from("<Q", vs, 0x58)[0]
-# clear one used bit (unit 1) of the head sub chunk, keep the checksum
-import zlib
+f.seek(int(sys.argv[2]) * 4096)
+inode = f.read(4096)
+# body[0]: the one extent {lblk, pblk (mblk of the first unit), len, flags}
+pblk, n, fl = struct.unpack_from("<QII", inode, 0x500 + 8)
+assert fl & 0x4 and n >= 1, (pblk, n, fl)
+per = 1 << (shift - 12)
+head, unit = pblk // per, pblk % per
+# clear the used bit of its first unit, keep the checksum
 off = head << shift
 f.seek(off)
 h = bytearray(f.read(4096))
 assert h[0:4] == b"CVSB", h[0:4]
-h[0x60] &= ~0x02
+assert h[0x60 + unit // 8] & (1 << (unit % 8)), "unit not marked used"
+h[0x60 + unit // 8] &= ~(1 << (unit % 8)) & 0xff
 struct.pack_into("<I", h, 4, 0)
 struct.pack_into("<I", h, 4, zlib.crc32(bytes(h)) & 0xffffffff)
 f.seek(off)
