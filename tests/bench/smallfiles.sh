@@ -27,7 +27,9 @@
 # inode (a tail, include/csvfs/ondisk.h) when it fits there and at least
 # one whole unit precedes it: the floor counts that too.
 # Time: the extraction (tar -x) alone, this build and the base
-# alternating, BENCH_ROUNDS times each (default 3); "time" and
+# alternating (which goes first alternates too: the first run of a round
+# follows the removal of the previous image), BENCH_ROUNDS times each
+# (default 3); "time" and
 # "base-time" are the medians, "time/base" the median of the rounds'
 # ratios (each round's two runs back to back, so that a load that comes
 # and goes on this machine touches both alike).
@@ -171,15 +173,21 @@ miss=0
 for bs in "${sizes[@]}"; do
 	ts=() bts=()
 	for ((i = 1; i <= rounds; i++)); do
-		step "$bs blocks, round $i: this build"
-		run "$CSVFS_BIN" "$bs"
-		u=$RUN_USED ud=$RUN_DU
-		ts+=("$RUN_SECS")
-		step "$bs blocks, round $i: the base"
-		run "$base" "$bs"
-		bu=$RUN_USED
-		bts+=("$RUN_SECS")
-		info "round $i: ${ts[-1]} s this build, $RUN_SECS s the base"
+		# which build goes first alternates too: the first run of a
+		# round follows the removal of the previous image
+		for who in $( ((i % 2)) && echo this base || echo base this); do
+			step "$bs blocks, round $i: $who"
+			if [[ $who == this ]]; then
+				run "$CSVFS_BIN" "$bs"
+				u=$RUN_USED ud=$RUN_DU
+				ts+=("$RUN_SECS")
+			else
+				run "$base" "$bs"
+				bu=$RUN_USED
+				bts+=("$RUN_SECS")
+			fi
+		done
+		info "round $i: ${ts[-1]} s this build, ${bts[-1]} s the base"
 	done
 	line=$(python3 - "$bs" "$u" "$ud" "$bu" "$apparent" "$floor" \
 		"${ts[*]}" "${bts[*]}" <<'EOF'
