@@ -12,7 +12,8 @@
 #   make demo         the main job: a multi-node cluster sharing one volume
 #   make fuzz         longer libFuzzer runs
 #   make torture      thousands of crash cut points, 50 rounds of concurrent
-#                     mounts of 3 and of 8 nodes, hours of fuzzing
+#                     mounts of 3 and of 8 nodes, 100 partition trials,
+#                     hours of fuzzing
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Every target above that builds runs `deps` first and builds in a make
@@ -171,6 +172,8 @@ torture: deps
 		tests/run-integration.sh $(B) all t2880
 	ELECT_ROUNDS3=50 ELECT_ROUNDS8=50 TEST_TIMEOUT=14400 \
 		tests/run-integration.sh $(B) all t2900
+	CSVFS_T3320_TRIALS=100 TEST_TIMEOUT=14400 \
+		tests/run-integration.sh $(B) all t3320
 	$(MAKE) fuzz DEPS_CMD=: FUZZ_TIME=3600
 
 check: deps

@@ -29,6 +29,7 @@
 #include "csvfs/le.h"
 #include "csvfs/log.h"
 #include "fs/cluster.h"
+#include "fs/cluster_i.h"
 #include "fs/elect.h"
 #include "fs/own.h"
 #include "lockd/hb.h"
@@ -41,13 +42,6 @@
 #include "net/rpc.h"
 #include "net/tls.h"
 
-#define MAX_NODES	CSVFS_MAX_NODES_LIMIT
-/*
- * After the coordinator went away with its node (cut off, crashed), wait
- * this long before taking over: the cut-off node loses quorum within the
- * token timeout (1 s here) plus its consensus timeout and stops serving.
- */
-#define GRACE_MS	3000
 /*
  * How long a request waits for a coordinator: while the node has quorum,
  * up to 2 minutes (an election plus a long journal replay); without
@@ -57,79 +51,7 @@
 #define CLU_COORD_WAIT_MS	120000
 #define CLU_NOQUORUM_WAIT_MS	10000
 
-struct clu {
-	struct clu_opts o;
-	struct csvfs_super sb;		/* o.sb points here */
-	struct memb *memb;
-	char identity[TLS_IDENTITY_SIZE];
-	uint8_t key[32];
-	uint32_t self;
 
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct elect e;			/* under lock */
-	int elect_ready;
-	uint32_t members[MAX_NODES];	/* node ids, for status */
-	size_t nmembers;
-	int quorate;
-	uint32_t coord;			/* who serves, 0 = none known */
-	uint64_t coord_epoch;
-
-	/* The role. */
-	pthread_rwlock_t role_lock;	/* read: local calls; write: stop */
-	struct mds *mds;
-	struct rpc_server *server;
-
-	/* The client side. */
-	struct rpc_client *client;
-	struct mdc_transport client_t;
-	char coord_addr[64];
-	uint16_t coord_port;
-	int stopping;
-
-	/* File ownership. Read by request threads without c->lock (a
-	 * handler taking c->lock could deadlock with role_stop). */
-	_Atomic unsigned char is_memb[MAX_NODES + 1];
-	void (*recall)(void *ctx, uint64_t ino);
-	void *recall_ctx;
-
-	/* Caches: INVAL acknowledgements (acker thread, ack_lock). */
-	struct rpc_client *ack_client;	/* second connection, acks only */
-	struct mdc *ack_mdc;
-	pthread_t acker;
-	int acker_running;
-	pthread_mutex_t ack_lock;
-	pthread_cond_t ack_cond;
-	/* What the data path cached (clu_set_inval), under inval_lock. */
-	pthread_mutex_t inval_lock;
-	void (*inval_data)(void *ctx, uint64_t ino);
-	void *inval_data_ctx;
-	/* Application locks (clu_set_locks, under inval_lock). */
-	void (*locks)(void *ctx, uint64_t wait_id);
-	void *locks_ctx;
-	/* Held while a LOCK_WAKE is pushed: the coordinator's dead-node
-	 * reaper is no request thread, so role_stop must not free the
-	 * server under it. */
-	pthread_mutex_t wake_lock;
-	/* Self-fencing (clu_set_fence, under inval_lock; c->lock: the rest). */
-	void (*fence)(void *ctx, int on);
-	void *fence_ctx;
-	struct hb *hb;			/* this node's on-disk heartbeat */
-	int was_quorate, fenced;
-	pthread_t unfence;		/* the last unfencing thread */
-	int unfence_started;
-	uint64_t *ack_q;
-	size_t ack_n, ack_cap;
-	int ack_stop;
-};
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- messages ----------------------------------------------------------- */
 
@@ -468,6 +390,37 @@ static void role_stop(struct clu *c, const char *why)
 		c->coord = 0;
 }
 
+/*
+ * elect_ops.abandon: this node was deposed, another may already serve.
+ * Fences the journal before anything else (requests may still run in
+ * the role), then stops like role_stop but writes nothing. Caller holds
+ * c->lock.
+ */
+static void role_abandon(struct clu *c, const char *why)
+{
+	struct rpc_server *srv;
+	struct mds *m;
+
+	if (!c->mds)
+		return;
+	mds_fence(c->mds);
+	srv = c->server;
+	pthread_mutex_lock(&c->wake_lock);
+	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&c->wake_lock);
+	if (srv)
+		rpc_server_stop(srv);
+	pthread_rwlock_wrlock(&c->role_lock);
+	m = c->mds;
+	c->mds = NULL;
+	pthread_rwlock_unlock(&c->role_lock);
+	mds_abandon(m);
+	log_node(LOG_WARNING, c->self, "coordinator dropped, nothing written "
+		 "(%s)", why);
+	if (c->coord == c->self)
+		c->coord = 0;
+}
+
 /* elect_ops.start. Caller holds c->lock. */
 static int role_start(struct clu *c, uint64_t *epoch)
 {
@@ -489,6 +442,10 @@ static int role_start(struct clu *c, uint64_t *epoch)
 	mo.lock_wake = own_lock_wake;
 	mo.lock_ctx = c;
 	mo.lowspace_pct = c->o.lowspace_pct;
+	/* The last coordinator was deposed, not ended: let its last
+	 * writes under an old epoch proof end first (csvfs/fencing.h). */
+	if (c->elect_ready && c->e.start_fence)
+		mo.fence_wait_ms = CSVFS_FENCE_WAIT_MS;
 	rc = mds_start(c->o.dev, &mo, &m);
 	if (rc) {
 		log_node(LOG_ERR, c->self, "cannot start the coordinator: %s",
@@ -518,6 +475,11 @@ static int role_start(struct clu *c, uint64_t *epoch)
 		return rc;
 	}
 	*epoch = mds_epoch(m);
+	/* What this node cached came from the predecessor, which no
+	 * longer invalidates it: the new coordinator need not wait out
+	 * our lease (meta/mds_inval.c). */
+	if (c->o.cache)
+		mcache_clear(c->o.cache);
 	log_node(LOG_NOTICE, c->self,
 		 "coordinator started, port %u, epoch %llu", c->o.port,
 		 (unsigned long long)*epoch);
@@ -659,6 +621,11 @@ static void el_stop(void *ctx, const char *why)
 	role_stop(ctx, why);
 }
 
+static void el_abandon(void *ctx, const char *why)
+{
+	role_abandon(ctx, why);
+}
+
 static void el_follow(void *ctx, uint32_t node, uint16_t port, uint64_t epoch)
 {
 	struct clu *c = ctx;
@@ -690,7 +657,7 @@ static void el_timer(void *ctx, int ms)
 static struct elect *el(struct clu *c)
 {
 	static const struct elect_ops ops = {
-		el_send, el_start, el_stop, el_follow, el_timer
+		el_send, el_start, el_stop, el_follow, el_timer, el_abandon
 	};
 	struct elect_opts eo = { 0 };
 
@@ -701,7 +668,6 @@ static struct elect *el(struct clu *c)
 	eo.pid = memb_local_pid(c->memb);
 	eo.port = c->o.port;
 	eo.disk_epoch = c->sb.coord_epoch;
-	eo.grace_ms = GRACE_MS;
 	elect_init(&c->e, &eo, &ops, c);
 	c->elect_ready = 1;
 	return &c->e;
@@ -735,8 +701,18 @@ static void on_quorum(void *ctx, int quorate)
 
 	pthread_mutex_lock(&c->lock);
 	c->quorate = quorate;
-	fence_update(c, quorate);
-	elect_quorum(el(c), quorate);
+	/*
+	 * Quorum lost: the role stops (its last writes, each under a fresh
+	 * epoch proof: the new coordinator fences us by epoch) before the
+	 * heartbeat and the data path are fenced.
+	 */
+	if (!quorate) {
+		elect_quorum(el(c), quorate);
+		fence_update(c, quorate);
+	} else {
+		fence_update(c, quorate);
+		elect_quorum(el(c), quorate);
+	}
 	pthread_cond_broadcast(&c->cond);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -769,11 +745,11 @@ static void on_timer(void *ctx)
  */
 static int wait_coord(struct clu *c)
 {
-	int64_t start = mono_ms(), noq = 0, now;
+	int64_t start = clu_mono_ms(), noq = 0, now = start;
 	struct timespec ts;
 
 	while (!c->coord && !c->stopping) {
-		now = mono_ms();
+		now = clu_mono_ms();
 		if (c->quorate)
 			noq = 0;
 		else if (!noq)
@@ -787,7 +763,13 @@ static int wait_coord(struct clu *c)
 		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 	}
-	return c->coord && !c->stopping ? 0 : -EIO;
+	if (c->coord && !c->stopping)
+		return 0;
+	if (!c->stopping)
+		log_node(LOG_ERR, c->self, "no coordinator after %lld ms%s: "
+			 "failing the request", (long long)(now - start),
+			 c->quorate ? "" : " without quorum");
+	return -EIO;
 }
 
 static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
@@ -814,8 +796,12 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 			struct mdc_transport t = c->client_t;
 
 			pthread_mutex_unlock(&c->lock);
-			if (!t.call)
+			if (!t.call) {
+				log_node(LOG_ERR, c->self, "coordinator %u "
+					 "known but not connected: failing "
+					 "the request", c->coord);
 				return -EIO;
+			}
 			rc = t.call(t.ctx, hdr, payload, reply, reply_len);
 		}
 		/*
@@ -837,6 +823,9 @@ static int call(void *ctx, struct csvfs_msg_hdr *hdr, const void *payload,
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
+	log_node(LOG_ERR, c->self, "%s: refused %d times as sent to a "
+		 "coordinator that no longer serves: failing it",
+		 msg_type_name(hdr->type), tries);
 	return -EIO;
 }
 
@@ -851,106 +840,13 @@ uint32_t clu_node(const struct clu *c)
 	return c->self;
 }
 
-/* ---- control -------------------------------------------------------------- */
-
-static int status_json(struct clu *c, char *out, size_t size)
-{
-	char uuid[OD_UUID_STR_LEN];
-	size_t i, len;
-	int n;
-
-	od_uuid_str(c->o.sb->hdr.uuid, uuid);
-	pthread_mutex_lock(&c->lock);
-	n = snprintf(out, size, "{\"mode\":\"cluster\",\"volume\":{\"uuid\":"
-		     "\"%s\",\"label\":\"%.63s\",\"block_size\":%llu},"
-		     "\"node\":%u,\"quorate\":%s,\"coordinator\":{\"node\":%u,"
-		     "\"target\":%u,\"preferred\":%u,\"self\":%s,"
-		     "\"epoch\":%llu},\"election\":{\"state\":\"%s\","
-		     "\"round\":%u,\"rounds\":%llu},\"members\":[", uuid,
-		     c->o.sb->label, 1ull << c->o.sb->block_shift, c->self,
-		     c->quorate ? "true" : "false", c->coord, c->e.target.node,
-		     c->e.preferred, c->mds ? "true" : "false",
-		     (unsigned long long)c->coord_epoch,
-		     elect_state_name(c->e.state), c->e.round,
-		     (unsigned long long)c->e.rounds);
-	for (i = 0; i < c->nmembers && n > 0 && (size_t)n < size; i++)
-		n += snprintf(out + n, size - (size_t)n, "%s{\"node\":%u,"
-			      "\"state\":\"%s\"}", i ? "," : "", c->members[i],
-			      c->members[i] == c->coord ? "coordinator" :
-			      "member");
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(out + n, size - (size_t)n, "]");
-	pthread_mutex_unlock(&c->lock);
-	if (c->o.cache && n > 0 && (size_t)n < size) {
-		struct mcache_stats st;
-
-		mcache_get_stats(c->o.cache, &st);
-		n += snprintf(out + n, size - (size_t)n, ",\"cache\":{"
-			      "\"hits\":%llu,\"misses\":%llu,\"fills\":%llu,"
-			      "\"invalidations\":%llu,\"entries\":%llu}",
-			      (unsigned long long)st.hits,
-			      (unsigned long long)st.misses,
-			      (unsigned long long)st.fills,
-			      (unsigned long long)st.invals,
-			      (unsigned long long)st.entries);
-	}
-	if (n > 0 && (size_t)n < size)
-		n += snprintf(out + n, size - (size_t)n, "}");
-	if (n < 0 || (size_t)n >= size)
-		return -ERANGE;
-	len = (size_t)n;
-	return (int)len;
-}
-
-int clu_ctl_get(void *ctx, const char *name, char *buf, size_t size)
-{
-	char tmp[8192];
-	int n;
-
-	if (strcmp(name, "trusted.csvfs.status"))
-		return -ENODATA;
-	n = status_json(ctx, tmp, sizeof(tmp));
-	if (n < 0)
-		return n;
-	if (size == 0)
-		return n;
-	if ((size_t)n > size)
-		return -ERANGE;
-	memcpy(buf, tmp, (size_t)n);
-	return n;
-}
-
-int clu_ctl_set(void *ctx, const char *name, const char *val, size_t len)
-{
-	struct clu *c = ctx;
-	char tmp[16];
-	unsigned long node;
-	char *end;
-	int rc;
-
-	if (strcmp(name, "trusted.csvfs.move"))
-		return -EOPNOTSUPP;
-	if (len == 0 || len >= sizeof(tmp))
-		return -EINVAL;
-	memcpy(tmp, val, len);
-	tmp[len] = '\0';
-	node = strtoul(tmp, &end, 10);
-	if (*end || node == 0 || node > MAX_NODES)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-	rc = c->elect_ready ? elect_move(&c->e, (uint32_t)node) :
-			      -EHOSTUNREACH;
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
 /* ---- lifecycle ------------------------------------------------------------- */
 
 
 /* clu_start: until this node serves or is connected to who serves. */
 static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 {
-	int64_t deadline = mono_ms() + wait_ms, left;
+	int64_t deadline = clu_mono_ms() + wait_ms, left;
 	struct rpc_client *cl;
 	struct timespec ts;
 	uint32_t coord = 0;
@@ -958,7 +854,7 @@ static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 
 	for (;;) {
 		pthread_mutex_lock(&c->lock);
-		while (!c->coord && (left = deadline - mono_ms()) > 0) {
+		while (!c->coord && (left = deadline - clu_mono_ms()) > 0) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			left = left < 200 ? left : 200;
 			ts.tv_nsec += (long)(left % 1000) * 1000000;
@@ -984,7 +880,7 @@ static int wait_served(struct clu *c, int wait_ms, char *why, size_t whylen)
 			return 0;
 		}
 		pthread_mutex_unlock(&c->lock);
-		left = deadline - mono_ms();
+		left = deadline - clu_mono_ms();
 		rc = rpc_client_wait_connected(cl, left < 500 ? (int)left :
 					       500);
 		if (!rc)
@@ -1054,6 +950,13 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 			 "(slot %u): %s", c->self, csvfs_strerror(rc));
 		goto fail;
 	}
+	rc = -pthread_create(&c->watcher, NULL, clu_watcher_main, c);
+	if (rc) {
+		snprintf(why, whylen, "cannot start a thread: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	c->watcher_running = 1;
 	/*
 	 * Wait for a coordinator that answers us. The one we follow may
 	 * resign while we connect (another node joined and a round moved
@@ -1091,6 +994,13 @@ void clu_stop(struct clu *c)
 	cl = c->client;
 	c->client = NULL;
 	pthread_mutex_unlock(&c->lock);
+	if (c->watcher_running) {
+		pthread_mutex_lock(&c->lock);
+		c->watch_stop = 1;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->watcher, NULL);
+	}
 	if (c->acker_running) {
 		pthread_mutex_lock(&c->ack_lock);
 		c->ack_stop = 1;

@@ -38,6 +38,7 @@
 #include "fs/fsops.h"
 #include "fs/own.h"
 #include "fs/status.h"
+#include "lockd/hb.h"
 #include "meta/dev.h"
 #include "fs/cluster.h"
 #include "meta/format.h"
@@ -584,6 +585,14 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.cluster) {
+		/* Other nodes may take this node's files once its heartbeat
+		 * stopped: no write of ours may outlive that (csvfs/fencing.h). */
+		rc = dev_watchdog_start(dev, CSVFS_IO_DEADLINE_MS);
+		if (rc) {
+			log_err("%s: cannot start the I/O watchdog: %s",
+				device, strerror(-rc));
+			goto out;
+		}
 		if (!o.nocache) {
 			rc = mcache_new(0, 0, &cache);
 			if (rc) {

@@ -32,20 +32,40 @@
  *    (CPG reason PROCDOWN: its daemon exited, and a process that has
  *    exited has no write in flight, since each of its writes is a
  *    synchronous call that completes before the process can end) or went
- *    away with its node (NODEDOWN: cut off or dead): then the target
- *    waits the grace time, within which a cut-off node loses quorum and
- *    stops serving by itself. A node without quorum never serves.
+ *    away with its node (NODEDOWN: cut off or dead): a cut-off node may
+ *    still serve until its Corosync tells it that it lost quorum, so the
+ *    target starts fenced (ops.start with start_fence): it bumps the
+ *    epoch on disk and waits out the old coordinator's epoch proofs and
+ *    write deadline before replay (csvfs/fencing.h, rule 3); nothing
+ *    the old one commits after that can land. A node without quorum
+ *    never serves.
  *  - The target then bumps the epoch on disk and multicasts ANNOUNCE with
  *    the round's VIEW; members follow only an ANNOUNCE of the target of
  *    their current round.
- * Only "when" depends on local time (the grace, a retry after a failed
- * start), never "who".
+ *  - A member that stays in the group but stops (its daemon frozen by
+ *    SIGSTOP, a VM pause, a hung device) would stall everyone: as
+ *    coordinator nobody else may start, and no round can be decided
+ *    without its STATE. A member that waits for it and sees its on-disk
+ *    heartbeat stand still for CSVFS_DEPOSE_MS (fs/cluster.c watches)
+ *    multicasts DEPOSE, tagged with the round's VIEW. Where the first
+ *    such DEPOSE of a round lands in the order, every member marks that
+ *    member deposed and starts the next round without it: its STATEs do
+ *    not count, it is never the target, and it need not resign. The new
+ *    coordinator's epoch bump fences it on disk: when it wakes its next
+ *    write finds its epoch proof run out, reads the superblock and
+ *    writes nothing (meta/jrnl.c); and once its dispatch delivers the
+ *    DEPOSE it drops the role without writing (ops.abandon) and
+ *    follows the new coordinator. The deposed marks last until the next
+ *    configuration change.
+ * Only "when" depends on local time (the fence wait, a retry after a
+ * failed start, the heartbeat watch), never "who".
  */
 #include <errno.h>
 #include <string.h>
 
 #include "csvfs/log.h"
 #include "fs/elect.h"
+#include "lockd/hb.h"
 
 #define RETRY_MS	1000
 
@@ -53,7 +73,6 @@ static const char *const state_names[] = {
 	[ELECT_JOINING] = "joining",
 	[ELECT_SYNC] = "sync",
 	[ELECT_WAIT_RESIGN] = "wait-resign",
-	[ELECT_GRACE] = "grace",
 	[ELECT_START_FAILED] = "start-failed",
 	[ELECT_SERVING] = "serving",
 	[ELECT_WAIT_ANNOUNCE] = "wait-announce",
@@ -134,7 +153,8 @@ static void send_msg(struct elect *e, struct msg_elect *m)
 	if (!m->epoch)
 		m->epoch = e->epoch;
 	if (m->type == CSVFS_MSG_ELECT_STATE ||
-	    m->type == CSVFS_MSG_ELECT_ANNOUNCE) {
+	    m->type == CSVFS_MSG_ELECT_ANNOUNCE ||
+	    m->type == CSVFS_MSG_ELECT_DEPOSE) {
 		m->round = e->round;
 		m->n = e->nview;
 		memcpy(m->m, e->view, e->nview * sizeof(e->view[0]));
@@ -192,6 +212,22 @@ static void role_stop(struct elect *e, const char *why, int resign)
 		send_simple(e, CSVFS_MSG_ELECT_RESIGN);
 }
 
+/* This node was deposed: drop the role, write nothing, no RESIGN (the
+ * others do not wait for one). */
+static void role_abandon(struct elect *e)
+{
+	if (!e->serving)
+		return;
+	if (e->ops.abandon)
+		e->ops.abandon(e->ctx, "deposed: the others saw this node's "
+			       "heartbeat stand still");
+	else
+		e->ops.stop(e->ctx, "deposed");
+	e->serving = 0;
+	if (is_self(e, &e->coord))
+		set_coord(e, NULL, 0, 0);
+}
+
 static void announce(struct elect *e)
 {
 	struct msg_elect m;
@@ -228,7 +264,7 @@ static int busy(const struct elect *e)
 	uint32_t i;
 
 	for (i = 0; i < e->nview; i++)
-		if (e->st[i].flags & CSVFS_ELECTF_SERVING &&
+		if (e->st[i].flags & CSVFS_ELECTF_SERVING && !e->deposed[i] &&
 		    !same(&e->view[i], &e->target))
 			return 1;
 	return 0;
@@ -239,15 +275,15 @@ static void try_start(struct elect *e)
 	uint64_t ep = 0;
 	int rc;
 
-	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE) {
+	/* The last coordinator may still be alive (cut off, or frozen and
+	 * deposed): fence it by epoch before replay. */
+	e->start_fence = !!(e->lost & (CSVFS_ELECTF_LOST_DEPOSED |
+				       CSVFS_ELECTF_LOST_NODE));
+	if (e->lost & CSVFS_ELECTF_LOST_NODE)
 		log_warn("node %u: elected; the last coordinator went away "
-			 "with its node: waiting %u ms until it has fenced "
-			 "itself", e->o.node, e->o.grace_ms);
-		e->state = ELECT_GRACE;
-		e->ops.timer(e->ctx, (int)e->o.grace_ms);
-		return;
-	}
+			 "with its node: starting fenced", e->o.node);
 	rc = e->ops.start(e->ctx, &ep);
+	e->start_fence = 0;
 	if (rc) {
 		log_err("node %u: elected, but the coordinator did not start "
 			"(%s): a new round in %u ms", e->o.node,
@@ -284,7 +320,8 @@ static void decide(struct elect *e)
 		if (e->st[i].epoch > top)
 			top = e->st[i].epoch;
 		e->lost |= e->st[i].flags & (CSVFS_ELECTF_LOST_NODE |
-					     CSVFS_ELECTF_LOST_PROC);
+					     CSVFS_ELECTF_LOST_PROC |
+					     CSVFS_ELECTF_LOST_DEPOSED);
 		if (!(e->st[i].flags & CSVFS_ELECTF_SYNCED))
 			continue;
 		if (best < 0 || e->st[i].epoch > e->st[best].epoch)
@@ -387,6 +424,9 @@ void elect_confchg(struct elect *e, const struct memb_member *members,
 		e->view[i].node = members[i].node;
 		e->view[i].pid = members[i].pid;
 	}
+	memset(e->deposed, 0, sizeof(e->deposed));
+	e->ndeposed = 0;
+	e->conf_gen++;
 	e->round = 0;
 	new_round(e);
 }
@@ -400,7 +440,7 @@ void elect_quorum(struct elect *e, int quorate)
 		return;
 	if (!quorate) {
 		/* Before anything else: a node without quorum may be the cut
-		 * off one, and the others take over after the grace. */
+		 * off one, and the others take over fenced. */
 		role_stop(e, "quorum lost", 1);
 		set_coord(e, NULL, 0, 0);
 		/* A round running goes on: its decision is everyone's. */
@@ -412,6 +452,43 @@ void elect_quorum(struct elect *e, int quorate)
 	/* Our STATEs said "no quorum": a new round for everyone. */
 	if (!was && e->nview)
 		send_simple(e, CSVFS_MSG_ELECT_RESTART);
+}
+
+/*
+ * A DEPOSE in the order: the first of this round that names a member of
+ * the view (not yet deposed) counts, at every member alike; later ones
+ * carry an older round's VIEW and are dropped by view_match.
+ */
+static void on_depose(struct elect *e, const struct msg_elect *m)
+{
+	int k;
+
+	if (!view_match(e, m))
+		return;
+	k = view_index(e, m->node, m->pid);
+	if (k < 0 || e->deposed[k])
+		return;
+	e->deposed[k] = 1;
+	e->ndeposed++;
+	e->deposes++;
+	if (is_self(e, &e->view[k])) {
+		log_warn("node %u: deposed by node %u (this daemon's heartbeat "
+			 "stood still): dropping the role without writing",
+			 e->o.node, m->from);
+		role_abandon(e);
+	} else {
+		log_warn("node %u: member node %u (pid %u) deposed by node %u: "
+			 "its heartbeat stood still while it was waited for",
+			 e->o.node, m->node, m->pid, m->from);
+		if (same(&e->view[k], &e->coord) ||
+		    same(&e->view[k], &e->target) ||
+		    e->st[k].flags & CSVFS_ELECTF_SERVING)
+			e->lost |= CSVFS_ELECTF_LOST_DEPOSED;
+		if (same(&e->view[k], &e->coord))
+			set_coord(e, NULL, 0, 0);
+	}
+	e->round++;
+	new_round(e);
 }
 
 void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
@@ -432,13 +509,13 @@ void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
 		return;
 	switch (m.type) {
 	case CSVFS_MSG_ELECT_STATE:
-		if (!view_match(e, &m) || e->st[k].seen)
+		if (!view_match(e, &m) || e->st[k].seen || e->deposed[k])
 			break;
 		e->st[k].seen = 1;
 		e->st[k].flags = m.flags;
 		e->st[k].preferred = m.preferred;
 		e->st[k].epoch = m.epoch;
-		if (++e->nseen == e->nview)
+		if (++e->nseen == e->nview - e->ndeposed)
 			decide(e);
 		break;
 	case CSVFS_MSG_ELECT_ANNOUNCE:
@@ -478,15 +555,89 @@ void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
 		e->round++;
 		new_round(e);
 		break;
+	case CSVFS_MSG_ELECT_DEPOSE:
+		on_depose(e, &m);
+		break;
 	}
 }
 
 void elect_timer(struct elect *e)
 {
-	if (e->state == ELECT_GRACE)
-		try_start(e);
-	else if (e->state == ELECT_START_FAILED)
+	if (e->state == ELECT_START_FAILED)
 		send_simple(e, CSVFS_MSG_ELECT_RESTART);
+}
+
+static int add_node(uint32_t *nodes, int n, int max, uint32_t node)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (nodes[i] == node)
+			return n;
+	if (n < max)
+		nodes[n++] = node;
+	return n;
+}
+
+/* Whether member i is one this node waits for (elect_waiting_for). */
+static int waits_for(const struct elect *e, uint32_t i)
+{
+	const struct msg_elect_member *v = &e->view[i];
+
+	if (e->deposed[i] || is_self(e, v))
+		return 0;
+	if (same(v, &e->coord))
+		return 1;
+	if (e->state == ELECT_WAIT_ANNOUNCE && same(v, &e->target))
+		return 1;
+	if (e->state == ELECT_WAIT_RESIGN &&
+	    e->st[i].flags & CSVFS_ELECTF_SERVING)
+		return 1;
+	return e->state == ELECT_SYNC && !e->st[i].seen;
+}
+
+int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max)
+{
+	uint32_t i;
+	int n = 0;
+
+	if (e->state == ELECT_LEAVING || e->state == ELECT_JOINING ||
+	    e->state == ELECT_NO_QUORUM || !e->quorate)
+		return 0;
+	for (i = 0; i < e->nview; i++)
+		if (waits_for(e, i))
+			n = add_node(nodes, n, max, e->view[i].node);
+	return n;
+}
+
+int elect_depose(struct elect *e, uint32_t node)
+{
+	struct msg_elect m;
+	uint32_t i;
+
+	if (e->state == ELECT_LEAVING || e->state == ELECT_JOINING ||
+	    e->state == ELECT_NO_QUORUM || !e->quorate)
+		return -ENOENT;
+	for (i = 0; i < e->nview; i++)
+		if (e->view[i].node == node && waits_for(e, i))
+			break;
+	if (i == e->nview)
+		return -ENOENT;
+	if (e->depose_sent == e->conf_gen && e->depose_sent_node == node &&
+	    e->depose_sent_round == e->round)
+		return -EALREADY;
+	e->depose_sent = e->conf_gen;
+	e->depose_sent_node = node;
+	e->depose_sent_round = e->round;
+	memset(&m, 0, sizeof(m));
+	m.type = CSVFS_MSG_ELECT_DEPOSE;
+	m.node = node;
+	m.pid = e->view[i].pid;
+	log_warn("node %u: member node %u (pid %u): heartbeat still for %u "
+		 "ms while waited for: deposing it", e->o.node, node,
+		 m.pid, (unsigned)CSVFS_DEPOSE_MS);
+	send_msg(e, &m);
+	return 0;
 }
 
 int elect_move(struct elect *e, uint32_t node)

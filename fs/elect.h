@@ -24,8 +24,6 @@ enum elect_state {
 	ELECT_JOINING,		/* joined, no configuration delivered yet */
 	ELECT_SYNC,		/* a round runs: every member's STATE awaited */
 	ELECT_WAIT_RESIGN,	/* elected; another member still serves */
-	ELECT_GRACE,		/* elected; the last coordinator vanished with
-				 * its node: wait until it has fenced itself */
 	ELECT_START_FAILED,	/* elected, but the role did not start: a new
 				 * round after a pause */
 	ELECT_SERVING,		/* this node is the coordinator */
@@ -53,6 +51,12 @@ struct elect_ops {
 	void (*follow)(void *ctx, uint32_t node, uint16_t port, uint64_t epoch);
 	/* Arms the one timer (elect_timer after ms); ms < 0 disarms it. */
 	void (*timer)(void *ctx, int ms);
+	/*
+	 * This node was deposed (its process was frozen while the others
+	 * waited for it): drops the role writing nothing more, since
+	 * another node may already serve. NULL: stop is called instead.
+	 */
+	void (*abandon)(void *ctx, const char *why);
 };
 
 struct elect_opts {
@@ -60,9 +64,6 @@ struct elect_opts {
 	uint32_t pid;		/* this daemon's pid in the group */
 	uint16_t port;		/* where this node serves when elected */
 	uint64_t disk_epoch;	/* the coordinator epoch read at mount */
-	/* After a coordinator went away with its node: wait this long
-	 * before taking over (it loses quorum and stops in that time). */
-	unsigned grace_ms;
 	unsigned retry_ms;	/* after a failed start; 0 = 1000 */
 };
 
@@ -98,6 +99,23 @@ struct elect {
 	int serving;
 	uint64_t serve_epoch;
 	uint64_t rounds;		/* decided rounds (statistics) */
+	/*
+	 * Deposed members of this configuration (ELECT_DEPOSE; by view
+	 * index): their STATEs do not count, they are never the target.
+	 * Cleared at every configuration change, which all members see at
+	 * the same position of the order (a member that joins knows none).
+	 */
+	uint8_t deposed[CSVFS_ELECT_MAX_MEMBERS];
+	uint32_t ndeposed;
+	uint64_t conf_gen;		/* configuration changes seen */
+	uint64_t depose_sent;		/* (conf_gen, round, node) sent last */
+	uint32_t depose_sent_node;
+	uint32_t depose_sent_round;
+	uint64_t deposes;		/* members deposed (statistics) */
+	/* During ops.start: the last coordinator may still write under an
+	 * old epoch proof (it was deposed, or went away with its node, which
+	 * serves until it hears that it lost quorum): wait before replay. */
+	int start_fence;
 };
 
 void elect_init(struct elect *e, const struct elect_opts *o,
@@ -117,6 +135,21 @@ void elect_timer(struct elect *e);
  * -EHOSTUNREACH (node is not a member) or the send error.
  */
 int elect_move(struct elect *e, uint32_t node);
+/*
+ * The members this node waits for and whose heartbeats it should watch:
+ * the coordinator it follows, the target it waits for, a member that
+ * still serves and has not resigned, in a running round the members
+ * whose STATE has not come. Writes up to max node ids to nodes (never
+ * this node's own); returns how many.
+ */
+int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max);
+/*
+ * Multicasts ELECT_DEPOSE for node's member: its heartbeat has not
+ * advanced for CSVFS_DEPOSE_MS while this node waits for it. Returns 0
+ * once sent, -EALREADY when sent in this round already, -ENOENT when
+ * node is not one elect_waiting_for names, or the send error.
+ */
+int elect_depose(struct elect *e, uint32_t node);
 /* Unmount: stops and resigns the role if held; never serves again. */
 void elect_leave(struct elect *e);
 /* "sync", "serving"...: the state's name for logs and status. */

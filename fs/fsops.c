@@ -60,8 +60,13 @@ struct lookup_ent {
 
 void fsops_reply_err(fuse_req_t req, int rc)
 {
-	rc = csvfs_errno(rc);
-	fuse_reply_err(req, rc < 0 ? -rc : rc);
+	int err = csvfs_errno(rc);
+
+	/* An I/O error the application sees is never silent. */
+	if (err == -EIO)
+		log_warn("replying an I/O error to pid %d: %s",
+			 (int)fuse_req_ctx(req)->pid, csvfs_strerror(rc));
+	fuse_reply_err(req, err < 0 ? -err : err);
 }
 
 int fsops_name_check(const char *name)

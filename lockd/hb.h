@@ -20,6 +20,9 @@
 #include <stdint.h>
 #include "csvfs/ondisk.h"
 
+#include "csvfs/fencing.h"
+
+
 struct dev;
 struct hb;
 struct hb_watch;

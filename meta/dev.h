@@ -30,6 +30,10 @@ struct dev {
 	void (*record)(void *ctx, int op, uint64_t off, const void *buf,
 		       size_t len);
 	void *record_ctx;
+	/* Bounded I/O (dev_watchdog_start); NULL: writes are not timed. */
+	struct dev_wd *wd;
+	/* Test-only stall (CSVFS_TEST_DEV_STALL): the control file. */
+	char *stall_path;
 };
 
 /* Recorder ops. */
@@ -60,6 +64,26 @@ int dev_zero(struct dev *d, uint64_t off, uint64_t len);
  * dev_flush. The caller keeps others from writing the edges meanwhile.
  */
 int dev_zero_bytes(struct dev *d, uint64_t off, uint64_t len);
+/*
+ * Bounded I/O (csvfs/fencing.h, rule 1): from now on every write and zeroing
+ * of d is timed (a flush is not: it submits no new data), and a thread checks every CSVFS_WATCHDOG_TICK_MS;
+ * when one has been in flight longer than deadline_ms, it logs the fact
+ * and kills this process with SIGKILL (a node whose I/O cannot complete
+ * in time stops itself before others may take its files, as a hardware
+ * watchdog would reset it). 0 or -errno. Call once, before other threads
+ * write; dev_close stops it.
+ */
+int dev_watchdog_start(struct dev *d, unsigned deadline_ms);
+
+/*
+ * Test only. When the environment variable CSVFS_TEST_DEV_STALL names a
+ * directory at dev_open, every write and zeroing of the device first
+ * reads the file DIR/HOSTNAME (this host's name at dev_open, e.g. "node3"
+ * in scripts/cluster) and, when it holds a number, sleeps that many
+ * milliseconds inside the timed window: a write the storage holds, as
+ * the watchdog sees it. Without the variable nothing is read.
+ */
+
 /* DEV_ALIGN-aligned, zero-filled; free with free(). NULL on ENOMEM. */
 void *dev_alloc_buf(size_t len);
 

@@ -14,6 +14,7 @@
 
 #include "csvfs/errors.h"
 #include "csvfs/log.h"
+#include "csvfs/fencing.h"
 #include "meta/dev.h"
 #include "meta/format.h"
 #include "meta/jrnl.h"
@@ -65,7 +66,11 @@ struct jrnl {
 	int have_thread;
 	unsigned commit_ms;
 	struct jrnl_stats st;
-	uint64_t fence_epoch;		/* jrnl_fence_epoch; commit_lock */
+	/* Epoch fencing, under fence_lock (never held across I/O). */
+	pthread_mutex_t fence_lock;
+	uint64_t fence_epoch;		/* jrnl_fence_epoch, 0: off */
+	uint64_t proof_ns;		/* start of the last passed check */
+	int fenced;			/* a newer epoch was seen: sticky */
 };
 
 static unsigned hash_mblk(uint64_t mblk)
@@ -361,6 +366,97 @@ const uint8_t *jrnl_uuid(const struct jrnl *j)
 	return j->sb.hdr.uuid;
 }
 
+static void set_error(struct jrnl *j, int rc)
+{
+	pthread_mutex_lock(&j->state_lock);
+	if (!j->error)
+		j->error = rc;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->state_lock);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Epoch fencing (jrnl_fence_epoch): the superblock's coordinator epoch must
+ * still be ours. One 4 KiB read, which proves it for CSVFS_FENCE_PROOF_MS
+ * from the moment the read was issued (csvfs/fencing.h: a new coordinator that
+ * may have replaced a living one writes only that long after its epoch
+ * bump). Every write of a group first asks for a fresh proof (fence_ok),
+ * so a coordinator that was frozen between its check and its writes (a
+ * SIGSTOP, a VM pause, a stall of the device) reads the superblock again
+ * when it wakes and writes nothing. What stays open is the instant
+ * between that clock check and the write entering the kernel, and a write
+ * the kernel holds past the deadline: the I/O deadline and the watchdog
+ * (meta/dev.h) are for those.
+ * force: read even when the last proof is fresh. Any thread; takes only
+ * fence_lock, and never across the read.
+ */
+static int fence_proof(struct jrnl *j, int force)
+{
+	struct csvfs_super sb;
+	uint64_t epoch, t0 = mono_ns();
+	int rc, fresh, fenced;
+
+	pthread_mutex_lock(&j->fence_lock);
+	epoch = j->fence_epoch;
+	fenced = j->fenced;
+	fresh = !force && j->proof_ns &&
+		t0 - j->proof_ns < CSVFS_FENCE_PROOF_MS * 1000000ull;
+	pthread_mutex_unlock(&j->fence_lock);
+	if (!epoch || fresh)
+		return 0;
+	if (fenced)
+		return -CSVFS_ESTALEEPOCH;
+	rc = fmt_read_super(j->dev, &sb);
+	pthread_mutex_lock(&j->fence_lock);
+	j->st.epoch_checks++;
+	if (!rc && sb.coord_epoch == j->fence_epoch) {
+		if (t0 > j->proof_ns)
+			j->proof_ns = t0;
+	} else if (!rc) {
+		j->fenced = 1;
+		rc = -CSVFS_ESTALEEPOCH;
+	}
+	pthread_mutex_unlock(&j->fence_lock);
+	if (rc == -CSVFS_ESTALEEPOCH)
+		log_at(LOG_CRIT, "journal: the volume's coordinator epoch is "
+		       "%llu, ours is %llu: another node took over, writing "
+		       "nothing more", (unsigned long long)sb.coord_epoch,
+		       (unsigned long long)epoch);
+	else if (rc)
+		log_err("journal: cannot read the superblock to check the "
+			"coordinator epoch: %s", csvfs_strerror(rc));
+	return rc;
+}
+
+/* Before each group and checkpoint: always read. */
+static int epoch_check(struct jrnl *j)
+{
+	return fence_proof(j, 0x1);
+}
+
+/* Before each write: read again only when the proof has run out. */
+static int fence_ok(struct jrnl *j)
+{
+	return fence_proof(j, 0);
+}
+
+int jrnl_fence_check(struct jrnl *j)
+{
+	int rc = fence_ok(j);
+
+	if (rc == -CSVFS_ESTALEEPOCH)
+		set_error(j, rc);
+	return rc;
+}
+
 /* ---- journal writing ---------------------------------------------- */
 
 static int jsb_write(struct jrnl *j)
@@ -379,41 +475,14 @@ static int jsb_write(struct jrnl *j)
 	jsb.start_tid = j->jstart_tid;
 	od_jsb_encode(&jsb, raw);
 	od_seal(raw);
-	rc = dev_pwrite(j->dev, raw, CSVFS_MBLK_SIZE,
-			j->sb.journal_mblk * CSVFS_MBLK_SIZE);
+	rc = fence_ok(j);
+	if (!rc)
+		rc = dev_pwrite(j->dev, raw, CSVFS_MBLK_SIZE,
+				j->sb.journal_mblk * CSVFS_MBLK_SIZE);
 	if (!rc)
 		rc = dev_flush(j->dev);
 	free(raw);
 	return rc;
-}
-
-/*
- * Epoch fencing (jrnl_fence_epoch): the superblock's coordinator epoch must
- * still be ours. One 4 KiB read. It narrows, and cannot close, the window
- * in which a coordinator that another node replaced still writes (between
- * this read and the write that follows): closing it is the election's
- * part (a replaced coordinator is dead, fenced by quorum loss, or was
- * declared gone only after a timeout it could not outlive unnoticed).
- * Caller holds commit_lock.
- */
-static int epoch_check(struct jrnl *j)
-{
-	struct csvfs_super sb;
-	int rc;
-
-	if (!j->fence_epoch)
-		return 0;
-	j->st.epoch_checks++;
-	rc = fmt_read_super(j->dev, &sb);
-	if (rc)
-		return rc;
-	if (sb.coord_epoch == j->fence_epoch)
-		return 0;
-	log_at(LOG_CRIT, "journal: the volume's coordinator epoch is %llu, "
-	       "ours is %llu: another node took over, writing nothing more",
-	       (unsigned long long)sb.coord_epoch,
-	       (unsigned long long)j->fence_epoch);
-	return -CSVFS_ESTALEEPOCH;
 }
 
 /* Makes all in-place writes durable and empties the journal. */
@@ -510,8 +579,10 @@ static int journal_write(struct jrnl *j, uint64_t tid, uint8_t *images,
 	od_jcommit_encode(&jc, buf + (size_t)pos * CSVFS_MBLK_SIZE);
 	od_seal(buf + (size_t)pos * CSVFS_MBLK_SIZE);
 	pos++;
-	rc = dev_pwrite(j->dev, buf, (size_t)pos * CSVFS_MBLK_SIZE,
-			where * CSVFS_MBLK_SIZE);
+	rc = fence_ok(j);
+	if (!rc)
+		rc = dev_pwrite(j->dev, buf, (size_t)pos * CSVFS_MBLK_SIZE,
+				where * CSVFS_MBLK_SIZE);
 	if (!rc)
 		rc = dev_flush(j->dev);
 	if (!rc) {
@@ -521,15 +592,6 @@ static int journal_write(struct jrnl *j, uint64_t tid, uint8_t *images,
 	}
 	free(buf);
 	return rc;
-}
-
-static void set_error(struct jrnl *j, int rc)
-{
-	pthread_mutex_lock(&j->state_lock);
-	if (!j->error)
-		j->error = rc;
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->state_lock);
 }
 
 static int cmp_mblk(const void *a, const void *b)
@@ -608,9 +670,12 @@ static int commit_locked(struct jrnl *j)
 
 		while (k < n && targets[k] == targets[k - 1] + 1)
 			k++;
-		rc = dev_pwrite(j->dev, images + (size_t)i * CSVFS_MBLK_SIZE,
-				(size_t)(k - i) * CSVFS_MBLK_SIZE,
-				targets[i] * CSVFS_MBLK_SIZE);
+		rc = fence_ok(j);
+		if (!rc)
+			rc = dev_pwrite(j->dev, images +
+					(size_t)i * CSVFS_MBLK_SIZE,
+					(size_t)(k - i) * CSVFS_MBLK_SIZE,
+					targets[i] * CSVFS_MBLK_SIZE);
 		i = k;
 	}
 	pthread_mutex_lock(&j->lock);
@@ -1041,6 +1106,7 @@ int jrnl_open(struct dev *d, const struct csvfs_super *sb, int flags,
 	pthread_mutex_init(&j->commit_lock, NULL);
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_mutex_init(&j->state_lock, NULL);
+	pthread_mutex_init(&j->fence_lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
 	if (!(flags & (JRNL_RDONLY | JRNL_NO_THREAD))) {
 		rc = pthread_create(&j->thread, NULL, commit_thread, j);
@@ -1081,6 +1147,7 @@ int jrnl_close(struct jrnl *j)
 	pthread_mutex_destroy(&j->commit_lock);
 	pthread_mutex_destroy(&j->lock);
 	pthread_mutex_destroy(&j->state_lock);
+	pthread_mutex_destroy(&j->fence_lock);
 	pthread_cond_destroy(&j->cond);
 	free(j);
 	return rc;
@@ -1088,8 +1155,23 @@ int jrnl_close(struct jrnl *j)
 
 void jrnl_fence_epoch(struct jrnl *j, uint64_t epoch)
 {
-	pthread_mutex_lock(&j->commit_lock);
+	pthread_mutex_lock(&j->fence_lock);
 	j->fence_epoch = epoch;
+	j->proof_ns = 0;
+	j->fenced = 0;
+	pthread_mutex_unlock(&j->fence_lock);
+}
+
+void jrnl_abandon(struct jrnl *j)
+{
+	pthread_mutex_lock(&j->fence_lock);
+	j->fenced = 1;
+	if (!j->fence_epoch)
+		j->fence_epoch = UINT64_MAX;
+	pthread_mutex_unlock(&j->fence_lock);
+	set_error(j, -CSVFS_ESTALEEPOCH);
+	/* A group being written finishes (or fails its next check) first. */
+	pthread_mutex_lock(&j->commit_lock);
 	pthread_mutex_unlock(&j->commit_lock);
 }
 

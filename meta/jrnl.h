@@ -145,6 +145,21 @@ int jrnl_checkpoint(struct jrnl *j);
  * 0 turns it off. Any thread.
  */
 void jrnl_fence_epoch(struct jrnl *j, uint64_t epoch);
+/*
+ * Before a metadata write outside the journal (zeroing freed or new
+ * blocks, a superblock): 0 when the epoch was proven ours within
+ * CSVFS_FENCE_PROOF_MS (else it reads the superblock again), or
+ * -CSVFS_ESTALEEPOCH, which then sticks as the journal's error. Any
+ * thread, with or without the metadata lock (it takes neither lock).
+ */
+int jrnl_fence_check(struct jrnl *j);
+/*
+ * The role was taken away (deposed: another node may already serve):
+ * from now on nothing is written, not even at jrnl_close; a group being
+ * written when it is called has finished or failed when it returns.
+ * Any thread not holding the metadata lock.
+ */
+void jrnl_abandon(struct jrnl *j);
 /* The volume UUID, for building blocks. */
 const uint8_t *jrnl_uuid(const struct jrnl *j);
 void jrnl_get_stats(struct jrnl *j, struct jrnl_stats *st);

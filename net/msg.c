@@ -331,13 +331,14 @@ int msg_hdr_decode(const uint8_t *raw, struct csvfs_msg_hdr *h)
 static int elect_has_view(uint16_t type)
 {
 	return type == CSVFS_MSG_ELECT_STATE ||
-	       type == CSVFS_MSG_ELECT_ANNOUNCE;
+	       type == CSVFS_MSG_ELECT_ANNOUNCE ||
+	       type == CSVFS_MSG_ELECT_DEPOSE;
 }
 
 static int elect_type(uint16_t type)
 {
 	return type >= CSVFS_MSG_ELECT_STATE &&
-	       type <= CSVFS_MSG_ELECT_RESTART;
+	       type <= CSVFS_MSG_ELECT_DEPOSE;
 }
 
 int msg_elect_encode(const struct msg_elect *e, struct msg_wr *w)
@@ -372,6 +373,10 @@ int msg_elect_encode(const struct msg_elect *e, struct msg_wr *w)
 		break;
 	case CSVFS_MSG_ELECT_MOVE:
 		msg_put_u32(w, e->node);
+		break;
+	case CSVFS_MSG_ELECT_DEPOSE:
+		msg_put_u32(w, e->node);
+		msg_put_u32(w, e->pid);
 		break;
 	}
 	if (w->err)
@@ -436,6 +441,10 @@ int msg_elect_decode(const void *buf, size_t len, struct msg_elect *e)
 		break;
 	case CSVFS_MSG_ELECT_MOVE:
 		e->node = msg_get_u32(&r);
+		break;
+	case CSVFS_MSG_ELECT_DEPOSE:
+		e->node = msg_get_u32(&r);
+		e->pid = msg_get_u32(&r);
 		break;
 	}
 	return msg_rd_end(&r) ? -EPROTO : 0;
@@ -509,6 +518,7 @@ static const char *const type_names[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_ELECT_RESIGN] = "elect_resign",
 	[CSVFS_MSG_ELECT_MOVE] = "elect_move",
 	[CSVFS_MSG_ELECT_RESTART] = "elect_restart",
+	[CSVFS_MSG_ELECT_DEPOSE] = "elect_depose",
 };
 
 const char *msg_type_name(unsigned type)

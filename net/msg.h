@@ -81,7 +81,8 @@ struct msg_elect {
 	uint32_t flags;			/* STATE */
 	uint32_t preferred;		/* STATE */
 	uint32_t port;			/* ANNOUNCE */
-	uint32_t node;			/* MOVE */
+	uint32_t node;			/* MOVE, DEPOSE */
+	uint32_t pid;			/* DEPOSE */
 };
 
 /*

@@ -28,6 +28,7 @@ PACKAGES=(
 	fuse3 corosync pacemaker pacemaker-cli-utils resource-agents
 	libxml2-utils		# xmllint, used by ocf-tester to check meta-data
 	qemu-utils fio valgrind attr python3 sqlite3
+	strace			# t3300: the writes of a woken coordinator
 	# the QEMU test guest (tests/vm): TCG, busybox initramfs, serial commands
 	qemu-system-x86 busybox-static socat
 	bsdutils		# script(1): a pty for the progress tests

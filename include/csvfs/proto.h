@@ -41,6 +41,10 @@
  *      + a retried SET_RESERVE or PREALLOC is answered from the client
  *        slot's record, as every other metadata change (coordinator side
  *        only; no message changes).
+ *      + ELECT_DEPOSE (type 65) and the STATE flag
+ *        CSVFS_ELECTF_LOST_DEPOSED (issue 13: a frozen coordinator is
+ *        replaced; a node without them ignores the message, so every
+ *        node of a cluster must run this version for it to work).
  *      + TMPFILE (O_TMPFILE, issue 14; type 43; a coordinator without it
  *        answers EOPNOTSUPP) and LINK of a TMPFILE file without a name;
  *        OPEN/RELEASE of directories (a removed open directory is kept
@@ -352,7 +356,14 @@ enum csvfs_msg_type {
 					 *   move; a new round */
 	CSVFS_MSG_ELECT_RESTART	= 64,	/* (none): quorum came back at the
 					 *   sender; a new round */
-	/* 65..69: reserved for the election. */
+	CSVFS_MSG_ELECT_DEPOSE	= 65,	/* VIEW, le32 node, le32 pid: that
+					 *   member (node, pid) of the VIEW is
+					 *   frozen (its heartbeat slot has not
+					 *   advanced for CSVFS_DEPOSE_MS): it
+					 *   is out of the elections of this
+					 *   configuration and a new round
+					 *   starts without it (fs/elect.c) */
+	/* 66..69: reserved for the election. */
 	CSVFS_MSG_TYPE_MAX
 };
 
@@ -368,6 +379,9 @@ enum csvfs_msg_type {
 					 * away with its node, unresigned */
 #define CSVFS_ELECTF_LOST_PROC	0x10	/* ... its process ended (its node
 					 * stays): it writes nothing more */
+#define CSVFS_ELECTF_LOST_DEPOSED 0x20	/* ... it was deposed (ELECT_DEPOSE):
+					 * it may wake and still hold an
+					 * epoch proof (csvfs/fencing.h) */
 
 /*
  * Client caches (net/mcache.h). A node may answer LOOKUP, GETATTR and

@@ -355,6 +355,16 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	if (hdr->epoch && hdr->epoch != m->epoch &&
 	    hdr->type != CSVFS_MSG_HELLO)
 		return -CSVFS_ESTALEEPOCH;
+	/*
+	 * A change is answered before its group commits: first make sure
+	 * the epoch is still ours (a read only when the last proof ran out,
+	 * e.g. after this process was frozen and another node took over).
+	 */
+	if (csvfs_msg_mutating(hdr->type)) {
+		rc = jrnl_fence_check(m->j);
+		if (rc)
+			return rc == -CSVFS_ESTALEEPOCH ? rc : -EIO;
+	}
 	mds_note_request(m, hdr->node_id);
 	if (hdr->type == CSVFS_MSG_INVAL_ACK)
 		return mds_inval_ack(m, hdr, payload);
@@ -472,6 +482,51 @@ static int mds_backup_stale(struct mds *m)
 	return 1;
 }
 
+/*
+ * After the epoch bump of a takeover from a coordinator that may still
+ * run: waits until a write it began under its last epoch proof has ended
+ * (csvfs/fencing.h, rule 3). Its last write may have been its clean-stop
+ * superblock (mds_stop), which carries its own, older epoch over ours:
+ * then ours is written again, and waited for again (at most a few times:
+ * a stopped coordinator writes nothing more).
+ */
+static int fence_wait(struct mds *m, unsigned ms)
+{
+	struct csvfs_super now;
+	int rc, round;
+
+	for (round = 0; round < 4; round++) {
+		log_notice("epoch %llu written: waiting %u ms for the replaced "
+			   "coordinator's last writes",
+			   (unsigned long long)m->sb.coord_epoch, ms);
+		usleep(ms * 1000u);
+		rc = fmt_read_super(m->dev, &now);
+		if (rc)
+			return rc;
+		if (now.coord_epoch == m->sb.coord_epoch &&
+		    now.coord_node == m->sb.coord_node)
+			return 0;
+		log_warn("the replaced coordinator overwrote the superblock "
+			 "(epoch %llu of node %u): writing epoch %llu again",
+			 (unsigned long long)now.coord_epoch, now.coord_node,
+			 (unsigned long long)m->sb.coord_epoch + 1);
+		/* Its fields (a grow it finished) with our role over them. */
+		if (now.coord_epoch < m->sb.coord_epoch)
+			now.coord_epoch = m->sb.coord_epoch;
+		now.coord_epoch++;
+		now.coord_node = m->sb.coord_node;
+		now.mount_time = m->sb.mount_time;
+		now.state = CSVFS_STATE_MOUNTED;
+		m->sb = now;
+		rc = fmt_write_super(m->dev, &m->sb, mds_backup_stale(m));
+		if (rc)
+			return rc;
+	}
+	log_err("the superblock keeps changing under a new coordinator: "
+		"another writer of the volume is alive");
+	return -CSVFS_ELIVE;
+}
+
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 {
 	struct mds *m;
@@ -509,6 +564,24 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 		if (rc)
 			goto fail;
 	}
+	/*
+	 * The epoch first: a coordinator this one replaces may still be
+	 * alive (deposed while frozen), and it stops writing once it sees
+	 * the new epoch. Only then replay, after the wait that lets a write
+	 * it began under its last epoch proof end (lockd/hb.h, rule 3).
+	 */
+	m->sb.coord_epoch++;
+	m->sb.coord_node = o->node_id;
+	m->sb.mount_time = (uint64_t)time(NULL);
+	m->sb.state = CSVFS_STATE_MOUNTED;
+	rc = fmt_write_super(dev, &m->sb, mds_backup_stale(m));
+	if (rc)
+		goto fail;
+	if (o->fence_wait_ms) {
+		rc = fence_wait(m, o->fence_wait_ms);
+		if (rc)
+			goto fail;
+	}
 	rc = jrnl_replay(dev, &m->sb, &ntx);
 	if (rc) {
 		log_err("journal replay failed: %s (run fsck.csvfs -y)",
@@ -518,13 +591,6 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	if (ntx)
 		log_info("journal: replayed %llu transactions",
 			 (unsigned long long)ntx);
-	m->sb.coord_epoch++;
-	m->sb.coord_node = o->node_id;
-	m->sb.mount_time = (uint64_t)time(NULL);
-	m->sb.state = CSVFS_STATE_MOUNTED;
-	rc = fmt_write_super(dev, &m->sb, mds_backup_stale(m));
-	if (rc)
-		goto fail;
 	m->epoch = m->sb.coord_epoch;
 	rc = jrnl_open(dev, &m->sb, 0, &m->j);
 	if (rc)
@@ -565,7 +631,12 @@ fail:
 	return rc;
 }
 
-/* The memory of a coordinator whose journal is closed. */
+void mds_fence(struct mds *m)
+{
+	jrnl_abandon(m->j);
+}
+
+/* The memory of a coordinator whose journal is closed (stop or abandon). */
 static void mds_free(struct mds *m)
 {
 	unsigned i;
@@ -585,6 +656,47 @@ static void mds_free(struct mds *m)
 	free(m);
 }
 
+void mds_abandon(struct mds *m)
+{
+	/* First: from here on nothing of this coordinator reaches the
+	 * device, whatever its threads still do. */
+	jrnl_abandon(m->j);
+	mds_lock_free(m);
+	hb_watch_stop(m->watch);
+	if (jrnl_close(m->j) != -CSVFS_ESTALEEPOCH)
+		log_at(LOG_CRIT, "abandoned coordinator: the journal did not "
+		       "stay fenced");
+	if (m->hb)
+		hb_stop(m->hb);
+	mds_free(m);
+}
+
+/*
+ * The clean-stop superblock, unless another coordinator took over since
+ * the journal's last epoch proof: its superblock carries its newer epoch,
+ * which ours must not overwrite (what is left of the window between this
+ * read and the write, fence_wait on the new coordinator's side closes).
+ */
+static int clean_super(struct mds *m)
+{
+	struct csvfs_super now;
+	int rc;
+
+	rc = fmt_read_super(m->dev, &now);
+	if (rc)
+		return rc;
+	if (now.coord_epoch != m->sb.coord_epoch) {
+		log_at(LOG_CRIT, "stopping: the volume's coordinator epoch is "
+		       "%llu, ours %llu: another node took over, the "
+		       "superblock is left to it",
+		       (unsigned long long)now.coord_epoch,
+		       (unsigned long long)m->sb.coord_epoch);
+		return -CSVFS_ESTALEEPOCH;
+	}
+	m->sb.state = CSVFS_STATE_CLEAN;
+	return fmt_write_super(m->dev, &m->sb, 0);
+}
+
 int mds_stop(struct mds *m)
 {
 	int rc;
@@ -592,10 +704,8 @@ int mds_stop(struct mds *m)
 	mds_lock_free(m);
 	hb_watch_stop(m->watch);
 	rc = jrnl_close(m->j);
-	if (!rc) {
-		m->sb.state = CSVFS_STATE_CLEAN;
-		rc = fmt_write_super(m->dev, &m->sb, 0);
-	}
+	if (!rc)
+		rc = clean_super(m);
 	if (!rc)
 		rc = dev_flush(m->dev);
 	if (m->hb) {

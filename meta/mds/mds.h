@@ -71,6 +71,13 @@ struct mds_opts {
 	void *lock_ctx;
 	/* Cluster mode: the locks' grace period after a start; 0 = 10 s. */
 	unsigned lock_grace_ms;
+	/*
+	 * Cluster mode: wait this long after the epoch bump before the
+	 * replay (the replaced coordinator was deposed, not ended: its
+	 * writes under an older epoch proof end in this time; lockd/hb.h
+	 * CSVFS_FENCE_WAIT_MS). 0: no wait.
+	 */
+	unsigned fence_wait_ms;
 };
 
 /*
@@ -82,6 +89,19 @@ struct mds_opts {
 int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out);
 /* Commits everything, marks the volume clean, frees m. */
 int mds_stop(struct mds *m);
+/*
+ * The role was taken away (this coordinator was deposed): frees m and
+ * writes nothing at all, neither a commit nor the clean state; changes
+ * not yet committed are lost as in a crash (their requests were not
+ * answered as durable: nodes resend unanswered ones to the new
+ * coordinator). Caller guarantees no request runs in m any more.
+ */
+void mds_abandon(struct mds *m);
+/*
+ * The first step of mds_abandon, for while requests may still run in m:
+ * from its return on nothing of m reaches the device. Any thread.
+ */
+void mds_fence(struct mds *m);
 /* The coordinator epoch mds_start wrote on disk. */
 uint64_t mds_epoch(const struct mds *m);
 

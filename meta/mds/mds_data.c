@@ -127,7 +127,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	memset(buf, 0, DEV_ALIGN);
 	ino_inline_read(in, 0, buf, in->size < CSVFS_INLINE_XMAX ?
 			(uint32_t)in->size : CSVFS_INLINE_XMAX);
-	rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
+	rc = jrnl_fence_check(m->j);
+	if (!rc)
+		rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
 	/* Durable before the transaction that points the file at it. */
 	if (!rc)
 		rc = dev_flush(m->dev);
@@ -1100,6 +1102,9 @@ int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
 	size_t i;
 	int rc = 0;
 
+	/* Epoch fencing covers the writes outside the journal too. */
+	if (n)
+		rc = jrnl_fence_check(m->j);
 	for (i = 0; i < n && !rc; i++)
 		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
 			      runs[i].len * m->bsize);
@@ -1112,8 +1117,10 @@ int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
 			uint64_t len)
 {
 	uint64_t end = off + len;
-	int rc = 0;
+	int rc = len ? jrnl_fence_check(m->j) : 0;
 
+	if (rc)
+		return rc;
 	if (em->n == 1 && (em->e[0].flags & CSVFS_EXT_SUB))
 		return mds_sub_zero(m, &em->e[0], off, len);
 	while (off < end && !rc) {

@@ -228,6 +228,42 @@ static void sleep_until(uint64_t deadline)
 		usleep((useconds_t)((deadline - now) / 1000));
 }
 
+/*
+ * Whether a node other than this one may still answer from entries its
+ * predecessor handed out: a member that has sent no request to this
+ * coordinator yet. A node drops its whole cache when it connects to a new
+ * coordinator (fs/cluster.c on_conn), and this node's own daemon when its
+ * role starts, so only those are waited for. Without the membership
+ * (tests, standalone) every node may.
+ */
+static int predecessor_entries(struct mds *m)
+{
+	uint32_t n;
+
+	if (!m->o.is_member)
+		return 1;
+	for (n = 1; n <= CSVFS_MAX_NODES_LIMIT; n++) {
+		if (n == m->o.node_id || !m->o.is_member(m->o.own_ctx, n))
+			continue;
+		if (__atomic_load_n(&m->last_req_ns[n], __ATOMIC_RELAXED) <
+		    m->serve_ns)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Until the predecessor's leases have run out (CSVFS_CACHE_LEASE_MS after
+ * this coordinator started), or every other member has come to us.
+ */
+static void wait_predecessor(struct mds *m)
+{
+	uint64_t end = m->serve_ns + lease_ns(m), now;
+
+	while ((now = mono_ns()) < end && predecessor_entries(m))
+		sleep_until(now + 5000000ull < end ? now + 5000000ull : end);
+}
+
 /* One node's INVAL: the inos it is interested in (n 0: drop everything). */
 static int send_one(struct mds_req *r, uint32_t node, uint64_t id)
 {
@@ -306,7 +342,7 @@ void mds_inval_send(struct mds_req *r)
 	if (!cluster_caches(m))
 		return;
 	/* A predecessor's nodes may cache until its last lease ran out. */
-	sleep_until(m->serve_ns + lease_ns(m));
+	wait_predecessor(m);
 	if (!r->ninv && mask_empty(r->inv_all))
 		return;
 	for (i = 0; i < r->ninv; i++)

@@ -325,7 +325,9 @@ static int grow_step(struct mds *m, uint64_t old, uint64_t total)
 	 * lock (BLKZEROOUT of a large LUN takes a while): nothing but this
 	 * grow knows about them yet.
 	 */
-	rc = dev_zero(m->dev, old * m->bsize, (total - old) * m->bsize);
+	rc = jrnl_fence_check(m->j);
+	if (!rc)
+		rc = dev_zero(m->dev, old * m->bsize, (total - old) * m->bsize);
 	if (!rc)
 		rc = dev_flush(m->dev);
 	if (rc)
@@ -344,7 +346,9 @@ static int grow_step(struct mds *m, uint64_t old, uint64_t total)
 	sb.total_blocks = total;
 	sb.bitmap_len = (total + CSVFS_BITMAP_BITS - 1) / CSVFS_BITMAP_BITS;
 	/* The primary durable first, then the backup too. */
-	rc = fmt_write_super(m->dev, &sb, 0);
+	rc = jrnl_fence_check(m->j);
+	if (!rc)
+		rc = fmt_write_super(m->dev, &sb, 0);
 	if (!rc)
 		rc = fmt_write_super(m->dev, &sb, 1);
 	if (!rc) {

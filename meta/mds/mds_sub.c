@@ -66,10 +66,30 @@ int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
 	return in->nextents == 0 || subblk_inode_run(in, &e);
 }
 
+/*
+ * Every write of the coordinator outside the journal first proves that
+ * the epoch is still its own (csvfs/fencing.h, meta/jrnl.c): a replaced
+ * coordinator writes nothing into units another one may have reused.
+ */
+static int fenced_pwrite(struct mds *m, const void *buf, size_t len,
+			 uint64_t off)
+{
+	int rc = jrnl_fence_check(m->j);
+
+	return rc ? rc : dev_pwrite(m->dev, buf, len, off);
+}
+
+static int fenced_zero(struct mds *m, uint64_t off, uint64_t len)
+{
+	int rc = jrnl_fence_check(m->j);
+
+	return rc ? rc : dev_zero_bytes(m->dev, off, len);
+}
+
 /* Zeroes dirty units, durably before the operation commits. */
 static int zero_units(struct mds_req *r, uint64_t mblk, uint32_t n)
 {
-	int rc = dev_zero_bytes(r->m->dev, mblk * CSVFS_SUB_UNIT,
+	int rc = fenced_zero(r->m, mblk * CSVFS_SUB_UNIT,
 				(uint64_t)n * CSVFS_SUB_UNIT);
 
 	if (!rc)
@@ -93,7 +113,7 @@ static int dev_copy(struct mds *m, uint64_t src, uint64_t dst, uint64_t len)
 
 		rc = dev_pread(m->dev, buf, n, src + done);
 		if (!rc)
-			rc = dev_pwrite(m->dev, buf, n, dst + done);
+			rc = fenced_pwrite(m, buf, n, dst + done);
 		done += n;
 	}
 	free(buf);
@@ -157,7 +177,7 @@ int mds_sub_untail(struct mds_req *r, struct csvfs_inode *in)
 	}
 	/* The whole unit is written: no dirty bytes survive in it. */
 	if (!rc)
-		rc = dev_pwrite(m->dev, buf, CSVFS_SUB_UNIT,
+		rc = fenced_pwrite(m, buf, CSVFS_SUB_UNIT,
 				(mblk + e.len) * CSVFS_SUB_UNIT);
 	/* Durable before the transaction that points the file at it. */
 	if (!rc)
@@ -300,7 +320,7 @@ int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end)
 		/* The data may have filled xattr[] (no records then). */
 		if (in->size > CSVFS_INLINE_MAX)
 			memset(in->xattr, 0, sizeof(in->xattr));
-		rc = dev_pwrite(m->dev, buf, len, mblk * CSVFS_SUB_UNIT);
+		rc = fenced_pwrite(m, buf, len, mblk * CSVFS_SUB_UNIT);
 		free(buf);
 		/* Durable before the transaction that points the file at it. */
 		if (!rc)
@@ -419,7 +439,7 @@ int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
 		keep = e.len;
 	/* A kept file: the bytes past EOF in its last unit read 0. */
 	if (zero_tail && keep && in->size % CSVFS_SUB_UNIT) {
-		rc = dev_zero_bytes(m->dev, e.pblk * CSVFS_SUB_UNIT + in->size,
+		rc = fenced_zero(m, e.pblk * CSVFS_SUB_UNIT + in->size,
 				    CSVFS_SUB_UNIT -
 				    in->size % CSVFS_SUB_UNIT);
 		if (!rc)
@@ -449,7 +469,7 @@ int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
 		return 0;
 	if (len > run - off)
 		len = run - off;
-	return dev_zero_bytes(m->dev, e->pblk * CSVFS_SUB_UNIT + off, len);
+	return fenced_zero(m, e->pblk * CSVFS_SUB_UNIT + off, len);
 }
 
 /* ---- giving empty chunks back -------------------------------------------- */
@@ -463,7 +483,7 @@ static int release_finish(struct mds *m, uint64_t blk)
 	/* No transaction left that could replay an image onto blk. */
 	rc = jrnl_checkpoint(m->j);
 	if (!rc)
-		rc = dev_zero_bytes(m->dev, blk * m->bsize, m->bsize);
+		rc = fenced_zero(m, blk * m->bsize, m->bsize);
 	if (!rc)
 		rc = dev_flush(m->dev);
 	if (rc)

@@ -48,6 +48,10 @@ struct simnode {
 	int role;
 	uint32_t follows;
 	int starts;
+	int fenced_starts;		/* starts that waited out epoch proofs */
+	int frozen;			/* SIGSTOP: reads, sends, times nothing */
+	int abandoned;			/* dropped the role writing nothing */
+	int stops;
 };
 
 static struct ev logv[LOGMAX];
@@ -55,7 +59,7 @@ static size_t nlog;
 static struct simnode nodes[NMAX + 1];
 static long now;
 static uint64_t disk_epoch;
-static int violations, epoch_back, overflow;
+static int violations, epoch_back, overflow, unfenced_starts;
 static unsigned rnd_state;
 
 static unsigned rnd(unsigned n)
@@ -84,11 +88,19 @@ static int sim_start(void *ctx, uint64_t *epoch)
 	struct simnode *s = ctx;
 	int i;
 
+	/* A frozen member may still hold the role: only a start that
+	 * waits out its epoch proofs may happen then (e.start_fence). */
 	for (i = 1; i <= NMAX; i++)
-		if (&nodes[i] != s && nodes[i].alive && nodes[i].role)
-			violations++;
+		if (&nodes[i] != s && nodes[i].alive && nodes[i].role) {
+			if (!nodes[i].frozen)
+				violations++;
+			else if (!s->e.start_fence)
+				unfenced_starts++;
+		}
 	s->role = 1;
 	s->starts++;
+	if (s->e.start_fence)
+		s->fenced_starts++;
 	*epoch = ++disk_epoch;
 	return 0;
 }
@@ -99,6 +111,16 @@ static void sim_stop(void *ctx, const char *why)
 
 	(void)why;
 	s->role = 0;
+	s->stops++;
+}
+
+static void sim_abandon(void *ctx, const char *why)
+{
+	struct simnode *s = ctx;
+
+	(void)why;
+	s->role = 0;
+	s->abandoned++;
 }
 
 static void sim_follow(void *ctx, uint32_t node, uint16_t port,
@@ -120,7 +142,7 @@ static void sim_timer(void *ctx, int ms)
 }
 
 static const struct elect_ops ops = {
-	sim_send, sim_start, sim_stop, sim_follow, sim_timer
+	sim_send, sim_start, sim_stop, sim_follow, sim_timer, sim_abandon
 };
 
 static void reset(unsigned seed)
@@ -140,7 +162,7 @@ static void reset(unsigned seed)
 	nlog = 0;
 	now = 0;
 	disk_epoch = 100;
-	violations = epoch_back = overflow = 0;
+	violations = epoch_back = overflow = unfenced_starts = 0;
 	rnd_state = seed * 2654435761u + 1;
 }
 
@@ -181,7 +203,6 @@ static void join(int i, int quorate_late)
 	o.pid = s->pid;
 	o.port = 7420;
 	o.disk_epoch = disk_epoch;
-	o.grace_ms = 300;
 	elect_init(&s->e, &o, &ops, s);
 	/* Corosync was quorate before the mount: the callback comes first. */
 	if (!quorate_late)
@@ -218,7 +239,7 @@ static void order_one(int i)
 	struct simnode *s = &nodes[i];
 	struct ev *ev;
 
-	if (!s->nq)
+	if (!s->nq || s->frozen)
 		return;
 	ev = append();
 	ev->type = EV_MSG;
@@ -237,7 +258,7 @@ static int step_node(int i)
 	struct ev *ev;
 	size_t k;
 
-	if (!s->alive || s->pos >= nlog)
+	if (!s->alive || s->frozen || s->pos >= nlog)
 		return 0;
 	ev = &logv[s->pos++];
 	if (ev->type == EV_MSG) {
@@ -257,13 +278,33 @@ static int fire_timers(void)
 	int i, any = 0;
 
 	for (i = 1; i <= NMAX; i++)
-		if (nodes[i].alive && nodes[i].timer_at >= 0 &&
+		if (nodes[i].alive && !nodes[i].frozen &&
+		    nodes[i].timer_at >= 0 &&
 		    nodes[i].timer_at <= now) {
 			nodes[i].timer_at = -1;
 			elect_timer(&nodes[i].e);
 			any = 1;
 		}
 	return any;
+}
+
+/*
+ * Node i's heartbeat watch (fs/cluster.c): a member it waits for that is
+ * frozen has a heartbeat that stands still, so it is deposed.
+ */
+static int watch(int i)
+{
+	uint32_t w[NMAX];
+	int n, k, sent = 0;
+
+	n = elect_waiting_for(&nodes[i].e, w, NMAX);
+	for (k = 0; k < n; k++) {
+		CU_ASSERT(w[k] != nodes[i].node);
+		if (w[k] <= NMAX && nodes[w[k]].frozen &&
+		    !elect_depose(&nodes[i].e, w[k]))
+			sent = 1;
+	}
+	return sent;
 }
 
 static void drain(void)
@@ -273,8 +314,10 @@ static void drain(void)
 	while (busy && rounds++ < 100000) {
 		busy = 0;
 		for (i = 1; i <= NMAX; i++) {
-			if (!nodes[i].alive)
+			if (!nodes[i].alive || nodes[i].frozen)
 				continue;
+			if (watch(i))
+				busy = 1;
 			if (nodes[i].nq) {
 				order_one(i);
 				busy = 1;
@@ -294,7 +337,11 @@ static void random_step(void)
 {
 	int i = 1 + (int)rnd(NMAX);
 
-	switch (rnd(4)) {
+	switch (rnd(5)) {
+	case 4:
+		if (nodes[i].alive && !nodes[i].frozen)
+			watch(i);
+		break;
 	case 0:
 		order_one(i);
 		break;
@@ -315,7 +362,7 @@ static void check_agreement(uint32_t want)
 	int i, serving = 0;
 
 	for (i = 1; i <= NMAX; i++) {
-		if (!nodes[i].alive || !nodes[i].joined)
+		if (!nodes[i].alive || !nodes[i].joined || nodes[i].frozen)
 			continue;
 		if (nodes[i].role)
 			serving++;
@@ -327,6 +374,7 @@ static void check_agreement(uint32_t want)
 	CU_ASSERT_EQUAL(serving, 1);
 	CU_ASSERT(nodes[want].role);
 	CU_ASSERT_EQUAL(violations, 0);
+	CU_ASSERT_EQUAL(unfenced_starts, 0);
 	CU_ASSERT_EQUAL(epoch_back, 0);
 	CU_ASSERT_EQUAL(overflow, 0);
 }
@@ -511,6 +559,118 @@ static void test_announce_of_another_round_is_ignored(void)
 	}
 }
 
+/*
+ * SIGSTOP of a member at a random moment (the coordinator or another),
+ * with more joins and a kill meanwhile: the others depose it, decide
+ * without its STATE and one of them serves (after the fence wait when
+ * the frozen one held the role). Woken, the frozen member drops the role
+ * writing nothing (abandon, never a stop with its final commit) and
+ * follows the new coordinator; everyone agrees.
+ */
+static void frozen_member(int coordinator)
+{
+	unsigned seed;
+
+	for (seed = 0; seed < 1000; seed++) {
+		int i, f, want;
+
+		reset(seed);
+		for (i = 1; i <= 4; i++)
+			join(i, 0);
+		drain();
+		check_agreement(1);
+		f = coordinator ? 1 : 2 + (int)rnd(3);
+		for (i = (int)rnd(20); i > 0; i--)
+			random_step();
+		nodes[f].frozen = 1;
+		if (rnd(2))
+			join(5, 0);
+		for (i = (int)rnd(80); i > 0; i--)
+			random_step();
+		if (!coordinator && rnd(2) && f != 4)
+			kill_node(4);
+		drain();
+		want = coordinator ? 2 : 1;
+		check_agreement((uint32_t)want);
+		if (coordinator)
+			CU_ASSERT(nodes[want].e.deposes >= 1);
+		nodes[f].frozen = 0;
+		drain();
+		CU_ASSERT_EQUAL(nodes[f].role, 0);
+		CU_ASSERT_EQUAL(nodes[f].stops, 0);
+		if (coordinator)
+			CU_ASSERT_EQUAL(nodes[f].abandoned, 1);
+		check_agreement((uint32_t)want);
+		CU_ASSERT_EQUAL(nodes[f].follows, (uint32_t)want);
+		if (CU_get_number_of_failures()) {
+			printf("seed %u frozen %d\n", seed, f);
+			break;
+		}
+	}
+}
+
+static void test_frozen_coordinator_is_deposed_and_writes_nothing(void)
+{
+	frozen_member(1);
+}
+
+static void test_frozen_member_does_not_stall_rounds(void)
+{
+	frozen_member(0);
+}
+
+static void test_depose_needs_a_member_waited_for(void)
+{
+	int i;
+
+	reset(7);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	/* Node 2 waits for the coordinator only, never for node 3. */
+	CU_ASSERT_EQUAL(elect_depose(&nodes[2].e, 3), -ENOENT);
+	CU_ASSERT_EQUAL(elect_depose(&nodes[2].e, 2), -ENOENT);
+	CU_ASSERT_EQUAL(elect_depose(&nodes[2].e, 1), 0);
+	CU_ASSERT_EQUAL(elect_depose(&nodes[2].e, 1), -EALREADY);
+	CU_ASSERT_EQUAL(elect_depose(&nodes[1].e, 1), -ENOENT);
+	/* A live coordinator that gets deposed (one late stamp too many)
+	 * drops the role; another starts; no two serve. */
+	drain();
+	check_agreement(2);
+	CU_ASSERT_EQUAL(nodes[1].abandoned, 1);
+	CU_ASSERT_EQUAL(nodes[1].follows, 2);
+}
+
+/*
+ * The coordinator's node is lost (NODEDOWN: cut off, it may still serve
+ * until it hears that it lost quorum): the target starts at once, fenced
+ * (it bumps the epoch and waits out the old one's proofs before replay).
+ */
+static void test_lost_coordinator_node_is_fenced_by_epoch(void)
+{
+	int i;
+
+	reset(3);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	CU_ASSERT_EQUAL(nodes[1].fenced_starts, 0);
+	kill_node(1);
+	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+	for (i = 0; i < 50; i++) {
+		order_one(2);
+		order_one(3);
+		step_node(2);
+		step_node(3);
+	}
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
 static void test_codec_round_trip_and_rejects(void)
 {
 	struct msg_elect m, d;
@@ -561,6 +721,28 @@ static void test_codec_round_trip_and_rejects(void)
 	msg_wr_free(&w);
 	CU_ASSERT_STRING_EQUAL(msg_type_name(CSVFS_MSG_ELECT_ANNOUNCE),
 			       "elect_announce");
+	/* DEPOSE: the VIEW and the member named. */
+	memset(&m, 0, sizeof(m));
+	m.type = CSVFS_MSG_ELECT_DEPOSE;
+	m.from = 2;
+	m.round = 4;
+	m.n = 1;
+	m.m[0].node = 1;
+	m.m[0].pid = 10;
+	m.node = 1;
+	m.pid = 10;
+	msg_wr_init(&w);
+	CU_ASSERT_EQUAL_FATAL(msg_elect_encode(&m, &w), 0);
+	CU_ASSERT_EQUAL(w.len, CSVFS_MSG_HDR_SIZE + 8 + 8 + 8);
+	CU_ASSERT_EQUAL(msg_elect_decode(w.p, w.len, &d), 0);
+	CU_ASSERT_EQUAL(d.type, CSVFS_MSG_ELECT_DEPOSE);
+	CU_ASSERT_EQUAL(d.round, 4);
+	CU_ASSERT_EQUAL(d.node, 1);
+	CU_ASSERT_EQUAL(d.pid, 10);
+	CU_ASSERT_EQUAL(msg_elect_decode(w.p, w.len - 4, &d), -EPROTO);
+	msg_wr_free(&w);
+	CU_ASSERT_STRING_EQUAL(msg_type_name(CSVFS_MSG_ELECT_DEPOSE),
+			       "elect_depose");
 }
 
 int main(void)
@@ -585,6 +767,14 @@ int main(void)
 	CU_add_test(s, "late quorum restarts the round",
 		    test_late_quorum_restarts_the_round);
 	CU_add_test(s, "move then fallback", test_move_then_fallback);
+	CU_add_test(s, "frozen coordinator is deposed and writes nothing",
+		    test_frozen_coordinator_is_deposed_and_writes_nothing);
+	CU_add_test(s, "frozen member does not stall rounds",
+		    test_frozen_member_does_not_stall_rounds);
+	CU_add_test(s, "depose needs a member waited for",
+		    test_depose_needs_a_member_waited_for);
+	CU_add_test(s, "a lost coordinator node is fenced by epoch",
+		    test_lost_coordinator_node_is_fenced_by_epoch);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();

@@ -32,6 +32,7 @@
 #include "meta/format.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
+#include "lockd/hb.h"
 
 #define IMG_SIZE	(64ull << 20)
 #define VAL_OFF		0x40	/* test value in a test block */
@@ -451,6 +452,95 @@ static void test_stale_epoch_writes_nothing(void)
 	vol_close();
 }
 
+/*
+ * A coordinator frozen between its group's epoch check and the group's
+ * writes (here: the recorder, called as the journal write goes out,
+ * lets another node take over and sleeps past CSVFS_FENCE_PROOF_MS):
+ * the in-place writes ask for a fresh proof, read the superblock again
+ * and write nothing; the error sticks and the close writes nothing.
+ */
+static struct csvfs_super stall_other;
+static int stall_armed, stall_writes_after;
+
+static void stall_record(void *ctx, int op, uint64_t off, const void *buf,
+			 size_t len)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	if (op != DEV_REC_WRITE)
+		return;
+	if (stall_armed == 1) {
+		stall_armed = 0;
+		/* Another coordinator bumps the epoch meanwhile. */
+		CU_ASSERT_EQUAL(fmt_write_super(dev, &stall_other, 0), 0);
+		usleep((CSVFS_FENCE_PROOF_MS + 200) * 1000);
+		stall_armed = 2;
+		return;
+	}
+	if (stall_armed == 2)
+		stall_writes_after++;
+}
+
+static void test_frozen_between_check_and_write_writes_nothing_more(void)
+{
+	uint64_t gen0, gen, newm;
+	struct jrnl_stats js;
+
+	CU_ASSERT_EQUAL_FATAL(vol_open(0), 0);
+	sb.coord_epoch++;
+	CU_ASSERT_EQUAL_FATAL(fmt_write_super(dev, &sb, 0), 0);
+	jrnl_fence_epoch(jr, sb.coord_epoch);
+	CU_ASSERT_EQUAL_FATAL(disk_gen(dev, &gen0), 0);
+	CU_ASSERT_EQUAL_FATAL(op_gen_and_new(gen0 + 1, 1, &newm), 0);
+	stall_other = sb;
+	stall_other.coord_epoch = sb.coord_epoch + 1;
+	stall_other.coord_node = 2;
+	stall_armed = 1;
+	stall_writes_after = 0;
+	dev->record = stall_record;
+	/* The journal write went out before the stall (the window no clock
+	 * closes); nothing after it did. */
+	CU_ASSERT_EQUAL(jrnl_commit(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(stall_armed, 2);
+	CU_ASSERT_EQUAL(stall_writes_after, 0);
+	CU_ASSERT_EQUAL(disk_gen(dev, &gen), 0);
+	CU_ASSERT_EQUAL(gen, gen0);
+	jrnl_get_stats(jr, &js);
+	CU_ASSERT_EQUAL(js.epoch_checks, 2);
+	CU_ASSERT_EQUAL(jrnl_error(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(jrnl_fence_check(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(jrnl_close(jr), -CSVFS_ESTALEEPOCH);
+	jr = NULL;
+	CU_ASSERT_EQUAL(stall_writes_after, 0);
+	dev->record = NULL;
+	vol_close();
+}
+
+/* jrnl_abandon: a change pending at the moment is never written. */
+static void test_abandon_writes_nothing(void)
+{
+	uint64_t gen0, gen, newm;
+
+	CU_ASSERT_EQUAL_FATAL(vol_open(0), 0);
+	CU_ASSERT_EQUAL_FATAL(disk_gen(dev, &gen0), 0);
+	CU_ASSERT_EQUAL_FATAL(op_gen_and_new(gen0 + 1, 1, &newm), 0);
+	stall_armed = 2;
+	stall_writes_after = 0;
+	dev->record = stall_record;
+	jrnl_abandon(jr);
+	CU_ASSERT_EQUAL(jrnl_commit(jr), -CSVFS_ESTALEEPOCH);
+	CU_ASSERT_EQUAL(jrnl_close(jr), -CSVFS_ESTALEEPOCH);
+	jr = NULL;
+	CU_ASSERT_EQUAL(stall_writes_after, 0);
+	CU_ASSERT_EQUAL(disk_gen(dev, &gen), 0);
+	CU_ASSERT_EQUAL(gen, gen0);
+	dev->record = NULL;
+	stall_armed = 0;
+	vol_close();
+}
+
 static void test_torn_commit(void)
 {
 	torn_one(0, 0x44);		/* data_crc field */
@@ -834,6 +924,11 @@ int main(void)
 			 "is a no-op", test_commit_replay) ||
 	    !CU_add_test(s, "after another coordinator bumped the epoch "
 			 "a commit writes nothing", test_stale_epoch_writes_nothing) ||
+	    !CU_add_test(s, "frozen between check and write writes nothing "
+			 "more",
+			 test_frozen_between_check_and_write_writes_nothing_more) ||
+	    !CU_add_test(s, "abandon writes nothing",
+			 test_abandon_writes_nothing) ||
 	    !CU_add_test(s, "a torn commit record drops the transaction",
 			 test_torn_commit) ||
 	    !CU_add_test(s, "a torn block image (data_crc mismatch) drops "

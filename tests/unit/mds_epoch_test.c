@@ -10,6 +10,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@
 #include "tests/unit/testimg.h"
 
 static char img[64];
+/* Every client a new incarnation: a reused one's requests would be
+ * answered from an earlier test's records (meta/mds/mds_retry.c). */
+static uint64_t incarnation = 100;
 
 static int suite_init(void)
 {
@@ -56,7 +60,7 @@ static void coord_start(struct coord *c, uint32_t node)
 	CU_ASSERT_FATAL(dev_open(img, 0, &c->dev) == 0);
 	CU_ASSERT_FATAL(mds_start(c->dev, &o, &c->mds) == 0);
 	local_transport(c->mds, &t);
-	CU_ASSERT_FATAL(mdc_new(&t, node, 100 + node, &c->mdc) == 0);
+	CU_ASSERT_FATAL(mdc_new(&t, node, ++incarnation, &c->mdc) == 0);
 	CU_ASSERT_FATAL(mdc_hello(c->mdc, "test", &c->vi) == 0);
 }
 
@@ -149,6 +153,88 @@ static void test_replaced_coordinator_commits_nothing(void)
 	dev_close(a.dev);
 }
 
+/* A coordinator started in a thread, fenced (mds_opts.fence_wait_ms). */
+struct fenced_start {
+	struct coord *c;
+	uint32_t node;
+	unsigned wait_ms;
+	int rc;
+};
+
+static void *fenced_start_main(void *arg)
+{
+	struct fenced_start *f = arg;
+	struct mds_opts o = { .node_id = f->node, .standalone = 0,
+			      .fence_wait_ms = f->wait_ms };
+
+	f->rc = dev_open(img, 0, &f->c->dev);
+	if (!f->rc)
+		f->rc = mds_start(f->c->dev, &o, &f->c->mds);
+	return NULL;
+}
+
+/*
+ * A takeover from a coordinator that may still run (its node was lost):
+ * the new one bumps the epoch, then waits. If the old one's last write
+ * in that wait is its clean-stop superblock with its older epoch (it read
+ * its proof just before the bump), the new one must write its epoch
+ * again, or its own epoch checks would find the old epoch and it would
+ * fence itself (and the old one could write again).
+ */
+static void test_fenced_takeover_rewrites_an_overwritten_epoch(void)
+{
+	struct coord a, b;
+	struct fenced_start f;
+	struct csvfs_super old, now;
+	struct csvfs_attr at;
+	struct mdc_transport t;
+	pthread_t th;
+	int i;
+
+	coord_start(&a, 1);
+	CU_ASSERT_EQUAL(mdc_mkdir(a.mdc, a.vi.root_ino, "old-one", 0755, 0,
+				  0, &at), 0);
+	CU_ASSERT_EQUAL(mdc_fsync(a.mdc, 0), 0);
+	CU_ASSERT_EQUAL_FATAL(fmt_read_super(a.dev, &old), 0);
+	memset(&b, 0, sizeof(b));
+	f = (struct fenced_start){ .c = &b, .node = 2, .wait_ms = 3000 };
+	CU_ASSERT_FATAL(pthread_create(&th, NULL, fenced_start_main, &f) == 0);
+	/* Node 2's bump is on disk: node 1's stop lands over it. */
+	for (i = 0; i < 2000; i++) {
+		CU_ASSERT_EQUAL_FATAL(fmt_read_super(a.dev, &now), 0);
+		if (now.coord_node == 2)
+			break;
+		usleep(1000);
+	}
+	CU_ASSERT_EQUAL_FATAL(now.coord_node, 2);
+	old.state = CSVFS_STATE_CLEAN;
+	CU_ASSERT_EQUAL(fmt_write_super(a.dev, &old, 0), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL_FATAL(f.rc, 0);
+	/* Its epoch is on disk again, higher than both, and it serves. */
+	CU_ASSERT_EQUAL_FATAL(fmt_read_super(a.dev, &now), 0);
+	CU_ASSERT_EQUAL(now.coord_node, 2);
+	CU_ASSERT_EQUAL(now.coord_epoch, mds_epoch(b.mds));
+	CU_ASSERT(now.coord_epoch > old.coord_epoch + 1);
+	CU_ASSERT_EQUAL(now.state, CSVFS_STATE_MOUNTED);
+	local_transport(b.mds, &t);
+	CU_ASSERT_FATAL(mdc_new(&t, 2, ++incarnation, &b.mdc) == 0);
+	CU_ASSERT_FATAL(mdc_hello(b.mdc, "test", &b.vi) == 0);
+	CU_ASSERT_EQUAL(mdc_lookup(b.mdc, b.vi.root_ino, "old-one", &at), 0);
+	CU_ASSERT_EQUAL(mdc_mkdir(b.mdc, b.vi.root_ino, "new-one", 0755, 0,
+				  0, &at), 0);
+	CU_ASSERT_EQUAL(mdc_fsync(b.mdc, 0), 0);
+	/* The old one's own stop now finds the newer epoch: writes nothing. */
+	mdc_free(a.mdc);
+	CU_ASSERT_EQUAL(mds_stop(a.mds), -CSVFS_ESTALEEPOCH);
+	dev_close(a.dev);
+	CU_ASSERT_EQUAL_FATAL(fmt_read_super(b.dev, &now), 0);
+	CU_ASSERT_EQUAL(now.coord_epoch, mds_epoch(b.mds));
+	mdc_free(b.mdc);
+	CU_ASSERT(mds_stop(b.mds) == 0);
+	dev_close(b.dev);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -161,6 +247,8 @@ int main(void)
 		    test_requests_of_another_epoch_are_refused);
 	CU_add_test(s, "a replaced coordinator commits nothing",
 		    test_replaced_coordinator_commits_nothing);
+	CU_add_test(s, "a fenced takeover rewrites an overwritten epoch",
+		    test_fenced_takeover_rewrites_an_overwritten_epoch);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

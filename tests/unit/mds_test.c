@@ -686,7 +686,9 @@ static void test_cache_coherence(void)
 
 	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
 	/* A new coordinator answers changes only after its lease ran out
-	 * (counted from a moment after this one). */
+	 * (counted from a moment after this one) while a member (node
+	 * NNODES here) has not come to it yet: that one may still answer
+	 * from its predecessor's entries. */
 	t0 = mono_s();
 	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
 	local_transport(mds, &t);
@@ -694,12 +696,14 @@ static void test_cache_coherence(void)
 		CU_ASSERT_FATAL(mcache_new(0, 200, &nc[n]) == 0);
 		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
 		mdc_set_cache(nm[n], nc[n]);
-		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
+		if (n < NNODES)
+			CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
 	}
 	inval_mode = 0;
 
 	CU_ASSERT(mdc_mkdir(nm[1], vi.root_ino, "cdir", 0755, 0, 0, &a) == 0);
 	CU_ASSERT(mono_s() - t0 >= 0.2);
+	CU_ASSERT_FATAL(mdc_hello(nm[NNODES], "test", &vi) == 0);
 
 	/* Negative entries on nodes 2 and 3 go away when node 1 creates. */
 	CU_ASSERT(mdc_lookup(nm[2], a.ino, "cf", &b) == -ENOENT);
@@ -806,6 +810,40 @@ static void test_cache_coherence(void)
 	dev_close(dev);
 }
 
+/*
+ * Fast failover: once every other member has come to the new coordinator
+ * (its daemon dropped its cache when it connected), a change is answered
+ * without waiting out the predecessor's leases (here 3 s).
+ */
+static void test_new_coordinator_skips_the_lease_once_all_came(void)
+{
+	struct mds_opts o = { .node_id = 1, .standalone = 0,
+			      .is_member = stub_is_member,
+			      .recall = stub_recall, .inval = stub_inval,
+			      .lease_ms = 3000 };
+	struct mdc_transport t;
+	struct csvfs_attr a;
+	double t0;
+	uint32_t n;
+
+	CU_ASSERT_FATAL(dev_open(img, 0, &dev) == 0);
+	CU_ASSERT_FATAL(mds_start(dev, &o, &mds) == 0);
+	t0 = mono_s();
+	local_transport(mds, &t);
+	for (n = 2; n <= NNODES; n++) {
+		CU_ASSERT_FATAL(mdc_new(&t, n, ++incarnation, &nm[n]) == 0);
+		CU_ASSERT_FATAL(mdc_hello(nm[n], "test", &vi) == 0);
+	}
+	inval_mode = 0;
+	CU_ASSERT(mdc_mkdir(nm[2], vi.root_ino, "fastdir", 0755, 0, 0,
+			    &a) == 0);
+	CU_ASSERT(mono_s() - t0 < 2.0);
+	for (n = 2; n <= NNODES; n++)
+		mdc_free(nm[n]);
+	CU_ASSERT(mds_stop(mds) == 0);
+	dev_close(dev);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -836,6 +874,8 @@ int main(void)
 	CU_add_test(s, "cluster caches: invalidations, acks, lease, "
 		    "listings, parallel fan-out",
 		    test_cache_coherence);
+	CU_add_test(s, "a new coordinator skips the lease once all came",
+		    test_new_coordinator_skips_the_lease_once_all_came);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
