@@ -212,6 +212,7 @@ check-asan: deps
 bench: deps
 	$(MAKE) all
 	tests/bench/run.sh $(B)
+	tests/bench/smallfiles.sh $(B)
 	tests/bench/meta.sh $(B)
 	tests/bench/handoff.sh $(B)
 	tests/bench/buffered.sh $(B)

@@ -28,10 +28,19 @@
  * show the local size. Reads never look at UNWRITTEN: the device returns
  * zeroes for blocks nobody wrote.
  *
- * Locks, in order: flush_lock or rmw_lock, then f->lock; d->lock (the
- * table) is never held while waiting for another lock. f->lock is held
- * across coordinator calls that change the map (alloc, inline writes) but
- * never across device I/O.
+ * Sub-blocks (meta/subblk.h). A small file's map is one run of 4 KiB
+ * units (CSVFS_EXT_SUB), kept apart from the large-block map (sub_phys,
+ * sub_bytes). A write past the run asks for an ALLOC_SMALL while the file
+ * stays within CSVFS_SUB_MAX, else for large blocks; either may move the
+ * file's data on the device (the coordinator copies it), so such a write
+ * holds io_lock for writing while it asks, and every device I/O holds it
+ * for reading: no I/O of this node is in flight on the old place while
+ * the data moves. The map is fetched again afterwards.
+ *
+ * Locks, in order: flush_lock or rmw_lock, then io_lock, then f->lock;
+ * d->lock (the table) is never held while waiting for another lock.
+ * f->lock is held across coordinator calls that change the map (alloc,
+ * inline writes) but never across device I/O.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,67 +53,12 @@
 #include "csvfs/log.h"
 #include "csvfs/ondisk.h"
 #include "fs/data.h"
+#include "fs/data_i.h"
 #include "fs/fmap.h"
 #include "fs/itab.h"
 #include "fs/own.h"
 #include "meta/dev.h"
 #include "net/mdc.h"
-
-#define DATA_PENDING_MAX	64
-/* Room for the extents of one GET_EXTENTS or ALLOC reply (its max). */
-#define DATA_EXT_MAX		8192
-#define DATA_MAX_FILE		((uint64_t)INT64_MAX)
-
-struct data {
-	struct mdc *mdc;
-	struct dev *dev;
-	uint32_t shift;
-	uint64_t bsize;
-	size_t max_io;
-	unsigned pending_max;
-	int shared;
-	uint32_t node_id;
-	int fenced;			/* atomic: no device writes at all */
-	pthread_key_t buf_key;		/* struct data_buf of each thread */
-	pthread_mutex_t lock;		/* files, data_file.refs */
-	struct itab files;
-};
-
-struct data_buf {
-	void *p;
-	size_t cap;
-};
-
-struct data_file {
-	struct itab_node node;		/* key: csvfs ino */
-	unsigned refs;			/* d->lock */
-	pthread_mutex_t lock;		/* every field below */
-	pthread_mutex_t rmw_lock;	/* unaligned writes */
-	pthread_mutex_t flush_lock;	/* one write_done at a time */
-	int is_inline;
-	int map_valid;
-	int map_stale;			/* atomic, no lock: another node
-					 * changed the map (data_map_inval) */
-	unsigned map_gen;		/* atomic: bumps with map_stale, so a
-					 * read the change crossed is redone */
-	struct fmap map;
-	uint64_t size;			/* local view */
-	int size_dirty;			/* size not reported yet */
-	int mtime_dirty;
-	struct timespec mtime;
-	struct fmap_ranges pend;	/* written UNWRITTEN blocks */
-	unsigned lost_seq;		/* bumps when the coordinator refused
-					 * a report: the writes are lost
-					 * (data_lost_check) */
-	struct own_gate gate;		/* ownership recall (fs/own.h) */
-	uint32_t mode;			/* from the coordinator (setuid) */
-	int mode_stale;			/* another node changed the file */
-};
-
-static uint64_t file_ino(const struct data_file *f)
-{
-	return f->node.ino;
-}
 
 /* ---- per-thread bounce buffers ---------------------------------------- */
 
@@ -149,86 +103,7 @@ static char *tbuf(struct data *d, size_t len)
 	return b->p;
 }
 
-/* ---- extent map (f->lock held) ---------------------------------------- */
-
-static void map_drop(struct data_file *f)
-{
-	fmap_release(&f->map);
-	f->map_valid = 0;
-}
-
-/*
- * Fetches the whole map from the coordinator. GET_EXTENTS may stop early,
- * so ask again from the end of the last extent until it returns none.
- */
-static int map_load(struct data *d, struct data_file *f)
-{
-	struct csvfs_wext *batch;
-	struct fmap m;
-	uint64_t lblk = 0;
-	uint32_t n, i;
-	int rc;
-
-	fmap_init(&m);
-	batch = malloc(DATA_EXT_MAX * sizeof(*batch));
-	if (!batch)
-		return -ENOMEM;
-	for (;;) {
-		rc = mdc_get_extents(d->mdc, file_ino(f), lblk,
-				     UINT64_MAX - lblk, batch, DATA_EXT_MAX,
-				     &n);
-		if (rc) {
-			log_ino(file_ino(f), "fetching the extent map from "
-				"block %llu failed: %s",
-				(unsigned long long)lblk, csvfs_strerror(rc));
-			goto out;
-		}
-		if (!n)
-			break;
-		for (i = 0; i < n && i < DATA_EXT_MAX; i++) {
-			if (!batch[i].len || batch[i].lblk < lblk) {
-				log_ino(file_ino(f), "coordinator returned an "
-					"unsorted or empty extent at block "
-					"%llu",
-					(unsigned long long)batch[i].lblk);
-				rc = -EIO;
-				goto out;
-			}
-			rc = fmap_push(&m, &batch[i]);
-			if (rc)
-				goto out;
-			lblk = batch[i].lblk + batch[i].len;
-		}
-	}
-	fmap_release(&f->map);
-	f->map = m;
-	f->map_valid = 1;
-	fmap_init(&m);
-out:
-	fmap_release(&m);
-	free(batch);
-	return rc;
-}
-
 /* ---- file state table ---------------------------------------------------- */
-
-/*
- * A usable map (f->lock held): loaded if there is none, reloaded if another
- * node changed it. A reload replaces the map only once the new one is
- * complete, so a write finishing meanwhile still finds its extent there.
- */
-static int map_fresh(struct data *d, struct data_file *f)
-{
-	int rc;
-
-	if (f->map_valid &&
-	    !__atomic_exchange_n(&f->map_stale, 0, __ATOMIC_ACQ_REL))
-		return 0;
-	rc = map_load(d, f);
-	if (rc && f->map_valid)
-		__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
-	return rc;
-}
 
 static struct data_file *file_get(struct data *d, uint64_t ino)
 {
@@ -247,6 +122,7 @@ static struct data_file *file_get(struct data *d, uint64_t ino)
 
 static void file_destroy(struct data_file *f)
 {
+	pthread_rwlock_destroy(&f->io_lock);
 	own_gate_destroy(&f->gate);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->rmw_lock);
@@ -268,7 +144,7 @@ static void file_put(struct data *d, struct data_file *f)
 	if (!last)
 		return;
 	if (f->pend.n || f->size_dirty)
-		log_ino(file_ino(f), "closed with unreported writes: size "
+		log_ino(data_file_ino(f), "closed with unreported writes: size "
 			"%llu and %u written ranges lost from the metadata",
 			(unsigned long long)f->size, f->pend.n);
 	file_destroy(f);
@@ -288,10 +164,12 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 	nf->refs = 1;
 	nf->size = a->size;
 	nf->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
+	nf->tail = !!(a->flags & CSVFS_IFL_TAIL);
 	nf->mode = a->mode;
 	pthread_mutex_init(&nf->lock, NULL);
 	pthread_mutex_init(&nf->rmw_lock, NULL);
 	pthread_mutex_init(&nf->flush_lock, NULL);
+	pthread_rwlock_init(&nf->io_lock, NULL);
 	own_gate_init(&nf->gate);
 
 	pthread_mutex_lock(&d->lock);
@@ -315,6 +193,12 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 		pthread_mutex_lock(&f->lock);
 		if (a->size > f->size)
 			f->size = a->size;
+		/* Packed at a last close that raced with this open: the
+		 * run lost its last unit, the map we hold is old. */
+		if ((a->flags & CSVFS_IFL_TAIL) && !f->tail) {
+			f->tail = 1;
+			data_map_drop(f);
+		}
 		f->mode = a->mode;
 		f->mode_stale = 0;
 		pthread_mutex_unlock(&f->lock);
@@ -334,26 +218,38 @@ int data_close(struct data *d, struct data_file *f)
 
 /* ---- device I/O ---------------------------------------------------------- */
 
+static int io_range_locked(struct data *d, struct data_file *f, int wr,
+			   char *buf, uint64_t pos, size_t len);
+
+/* Rereads of one piece that invalidations kept crossing, before the
+ * last answer is taken as it is. */
+#define DATA_REREAD_MAX	64
+
 /*
  * Reads or writes len bytes of the file at pos (both DEV_ALIGN multiples)
  * from/to buf, one device call per extent piece. Holes read as zeroes;
  * a write into a hole is a bug of the caller (it allocates first).
  */
-/* Rereads of one piece that invalidations kept crossing, before the
- * last answer is taken as it is. */
-#define DATA_REREAD_MAX	64
-
 static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		    uint64_t pos, size_t len)
+{
+	int rc;
+
+	pthread_rwlock_rdlock(&f->io_lock);
+	rc = io_range_locked(d, f, wr, buf, pos, len);
+	pthread_rwlock_unlock(&f->io_lock);
+	return rc;
+}
+
+static int io_range_locked(struct data *d, struct data_file *f, int wr,
+			   char *buf, uint64_t pos, size_t len)
 {
 	int rc = 0, refreshed = 0, rereads = 0;
 
 	while (len) {
-		uint64_t lblk = pos >> d->shift, inb = pos & (d->bsize - 1);
-		uint64_t phys = 0, seg = len, nblk;
+		uint64_t phys = 0, seg = len, nbytes;
 		unsigned gen;
 		int mapped;
-		uint32_t i;
 
 		/*
 		 * A reader beside another node's writer: the writer may free
@@ -364,39 +260,29 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 		 */
 		gen = __atomic_load_n(&f->map_gen, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&f->lock);
-		rc = map_fresh(d, f);
+		rc = data_map_fresh(d, f);
 		if (rc) {
 			pthread_mutex_unlock(&f->lock);
 			return rc;
 		}
-		mapped = fmap_find(&f->map, lblk, &i);
+		mapped = data_map_at(d, f, pos, &phys, &nbytes);
 		if (!mapped && !wr && d->shared && !refreshed) {
 			/* Another node may have allocated it since. */
 			refreshed = 1;
-			map_drop(f);
-			rc = map_load(d, f);
+			data_map_drop(f);
+			rc = data_map_load(d, f);
 			if (rc) {
 				pthread_mutex_unlock(&f->lock);
 				return rc;
 			}
-			mapped = fmap_find(&f->map, lblk, &i);
-		}
-		if (mapped) {
-			const struct csvfs_wext *e = &f->map.ext[i];
-
-			nblk = e->lblk + e->len - lblk;
-			phys = ((e->pblk + (lblk - e->lblk)) << d->shift) + inb;
-		} else {
-			nblk = i < f->map.n ? f->map.ext[i].lblk - lblk :
-			       UINT64_MAX;
+			mapped = data_map_at(d, f, pos, &phys, &nbytes);
 		}
 		pthread_mutex_unlock(&f->lock);
-		if (nblk <= (len >> d->shift) + 1 &&
-		    (nblk << d->shift) - inb < seg)
-			seg = (nblk << d->shift) - inb;
+		if (nbytes < seg)
+			seg = nbytes;
 
 		if (!mapped && wr) {
-			log_ino(file_ino(f), "write at offset %llu found no "
+			log_ino(data_file_ino(f), "write at offset %llu found no "
 				"allocated block", (unsigned long long)pos);
 			return -EIO;
 		}
@@ -414,7 +300,7 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 			continue;
 		}
 		if (rc) {
-			log_ino(file_ino(f), "device %s of %llu bytes at file "
+			log_ino(data_file_ino(f), "device %s of %llu bytes at file "
 				"offset %llu (device offset %llu) failed: %s",
 				wr ? "write" : "read", (unsigned long long)seg,
 				(unsigned long long)pos,
@@ -428,13 +314,46 @@ static int io_range(struct data *d, struct data_file *f, int wr, char *buf,
 	return 0;
 }
 
+/*
+ * A read of [a0, end) of a file with a tail (buf holds it from a0):
+ * [a0, from) from the run on the device (from is the run's end, 4 KiB
+ * aligned, when above a0), [from, end) from the inode (INLINE_READ).
+ * -EAGAIN: the file has no tail any more (written meanwhile); f->tail is
+ * cleared and the map dropped.
+ */
+static int read_tail(struct data *d, struct data_file *f, char *buf,
+		     uint64_t a0, uint64_t from, uint64_t end)
+{
+	int rc = 0;
+
+	if (from > a0)
+		rc = io_range(d, f, 0, buf, a0, (size_t)(from - a0));
+	if (!rc)
+		rc = mdc_inline_read(d->mdc, data_file_ino(f), from,
+				     buf + (from - a0), (uint32_t)(end - from));
+	if (rc == -EAGAIN) {
+		pthread_mutex_lock(&f->lock);
+		f->tail = 0;
+		data_map_drop(f);
+		pthread_mutex_unlock(&f->lock);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	/* Short: the file shrank meanwhile; past EOF reads zeroes. */
+	if ((uint64_t)rc < end - from)
+		memset(buf + (from - a0) + rc, 0, (size_t)(end - from) - rc);
+	return 0;
+}
+
 int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 	      const void **buf, size_t *n)
 {
-	uint64_t a0, a1, size;
+	uint64_t a0, a1, size, tail_from;
 	char *b;
 	int rc;
 
+again:
 	*n = 0;
 	*buf = NULL;
 	pthread_mutex_lock(&f->lock);
@@ -443,7 +362,7 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		struct csvfs_attr a;
 
 		/* The file may have grown on another node. */
-		rc = mdc_getattr(d->mdc, file_ino(f), &a);
+		rc = mdc_getattr(d->mdc, data_file_ino(f), &a);
 		if (rc) {
 			pthread_mutex_unlock(&f->lock);
 			return rc;
@@ -451,7 +370,8 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		if (a.size != f->size) {
 			f->size = size = a.size;
 			f->is_inline = !!(a.flags & CSVFS_IFL_INLINE);
-			map_drop(f);
+			f->tail = !!(a.flags & CSVFS_IFL_TAIL);
+			data_map_drop(f);
 		}
 	}
 	if (off >= size || !len) {
@@ -462,12 +382,12 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 		len = (size_t)(size - off);
 	if (f->is_inline) {
 		b = tbuf(d, len);
-		rc = b ? mdc_inline_read(d->mdc, file_ino(f), off, b,
+		rc = b ? mdc_inline_read(d->mdc, data_file_ino(f), off, b,
 					 (uint32_t)len) : -ENOMEM;
 		if (rc == -EAGAIN) {
 			/* Converted behind our back: read the blocks. */
 			f->is_inline = 0;
-			map_drop(f);
+			data_map_drop(f);
 		} else {
 			pthread_mutex_unlock(&f->lock);
 			if (rc < 0)
@@ -477,6 +397,17 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 			return 0;
 		}
 	}
+	tail_from = UINT64_MAX;
+	if (f->tail) {
+		/* A tail: the bytes past the run are the coordinator's. */
+		rc = data_map_fresh(d, f);
+		if (rc) {
+			pthread_mutex_unlock(&f->lock);
+			return rc;
+		}
+		if (f->sub && off + len > f->sub_bytes)
+			tail_from = f->sub_bytes > off ? f->sub_bytes : off;
+	}
 	pthread_mutex_unlock(&f->lock);
 
 	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);
@@ -484,6 +415,16 @@ int data_read(struct data *d, struct data_file *f, uint64_t off, size_t len,
 	b = tbuf(d, (size_t)(a1 - a0));
 	if (!b)
 		return -ENOMEM;
+	if (tail_from != UINT64_MAX) {
+		rc = read_tail(d, f, b, a0, tail_from, off + len);
+		if (rc == -EAGAIN)
+			goto again;	/* no tail any more: the device */
+		if (rc)
+			return rc;
+		*buf = b + (off - a0);
+		*n = len;
+		return 0;
+	}
 	rc = io_range(d, f, 0, b, a0, (size_t)(a1 - a0));
 	if (rc)
 		return rc;
@@ -510,8 +451,9 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	int rc;
 
 	*done = 0;
-	if (end <= CSVFS_INLINE_MAX) {
-		rc = mdc_inline_write(d->mdc, file_ino(f), off, buf,
+	/* The coordinator says whether it fits (xattrs take room). */
+	if (end <= CSVFS_INLINE_XMAX) {
+		rc = mdc_inline_write(d->mdc, data_file_ino(f), off, buf,
 				      (uint32_t)len, &a);
 		if (rc)
 			return rc;
@@ -528,13 +470,23 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	ext = malloc(DATA_EXT_MAX * sizeof(*ext));
 	if (!ext)
 		return -ENOMEM;
-	rc = mdc_alloc(d->mdc, file_ino(f), lb, le - lb, CSVFS_ALLOC_AHEAD, &a,
-		       ext, DATA_EXT_MAX, &n);
+	if (data_small_ok(d, f, end))
+		rc = mdc_alloc(d->mdc, data_file_ino(f), 0, end, CSVFS_ALLOC_SMALL,
+			       &a, ext, DATA_EXT_MAX, &n);
+	else
+		rc = mdc_alloc(d->mdc, data_file_ino(f), lb, le - lb,
+			       CSVFS_ALLOC_AHEAD, &a, ext, DATA_EXT_MAX, &n);
+	if (!rc && !(a.flags & CSVFS_IFL_INLINE) &&
+	    data_sub_reply(f, ext, n, &a, end)) {
+		f->is_inline = 0;
+		free(ext);
+		return 0;
+	}
 	free(ext);
 	if (rc)
 		return rc;
 	if (a.flags & CSVFS_IFL_INLINE) {
-		log_ino(file_ino(f), "coordinator kept the file inline after "
+		log_ino(data_file_ino(f), "coordinator kept the file inline after "
 			"an allocation at block %llu",
 			(unsigned long long)lb);
 		return -EIO;
@@ -543,7 +495,7 @@ static int write_inline(struct data *d, struct data_file *f, uint64_t off,
 	if (a.size > f->size)
 		f->size = a.size;
 	/* The conversion may have mapped more than asked: fetch it all. */
-	map_drop(f);
+	data_map_drop(f);
 	return 0;
 }
 
@@ -560,10 +512,12 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 	struct csvfs_attr a;
 	uint32_t i, j, n, flags;
 	uint64_t run_end;
-	int rc = 0;
+	int rc = 0, small;
 
-	rc = map_fresh(d, f);
-	if (rc)
+	rc = data_map_fresh(d, f);
+	if (!rc)
+		rc = data_write_alloc_small(d, f, off, end, &small);
+	if (rc || small)
 		return rc;
 	while (l < le) {
 		if (fmap_find(&f->map, l, &i)) {
@@ -581,11 +535,11 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 				goto out;
 			}
 		}
-		rc = mdc_alloc(d->mdc, file_ino(f), l, run_end - l, flags, &a,
+		rc = mdc_alloc(d->mdc, data_file_ino(f), l, run_end - l, flags, &a,
 			       ext, DATA_EXT_MAX, &n);
 		if (rc) {
 			if (rc != -ENOSPC && rc != -EDQUOT)
-				log_ino(file_ino(f), "allocating %llu blocks at "
+				log_ino(data_file_ino(f), "allocating %llu blocks at "
 					"block %llu failed: %s",
 					(unsigned long long)(run_end - l),
 					(unsigned long long)l,
@@ -600,7 +554,7 @@ static int write_alloc(struct data *d, struct data_file *f, uint64_t off,
 		if (a.size > f->size)
 			f->size = a.size;
 		if (!fmap_find(&f->map, l, &i)) {
-			log_ino(file_ino(f), "allocation at block %llu returned "
+			log_ino(data_file_ino(f), "allocation at block %llu returned "
 				"no extent covering it",
 				(unsigned long long)l);
 			rc = -EIO;
@@ -659,7 +613,7 @@ static void gate_restored(void *arg, const struct csvfs_attr *a)
 
 	pthread_mutex_lock(&f->lock);
 	f->size = a->size;
-	map_drop(f);
+	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -676,7 +630,7 @@ int data_write(struct data *d, struct data_file *f, uint64_t off,
 	/* Fenced: fail at once, before anything waits for the network. */
 	if (__atomic_load_n(&d->fenced, __ATOMIC_ACQUIRE))
 		return -EIO;
-	rc = own_gate_enter(&f->gate, d->mdc, file_ino(f), d->node_id,
+	rc = own_gate_enter(&f->gate, d->mdc, data_file_ino(f), d->node_id,
 			    gate_restored, f);
 	if (rc)
 		return rc;
@@ -689,7 +643,7 @@ static int write_gated(struct data *d, struct data_file *f, uint64_t off,
 		       const void *buf, size_t len)
 {
 	uint64_t end = off + len, a0, a1;
-	int head, tail, done, rc;
+	int head, tail, done, excl, rc;
 	size_t alen;
 	char *b;
 
@@ -698,19 +652,24 @@ static int write_gated(struct data *d, struct data_file *f, uint64_t off,
 	if (end < off || end > DATA_MAX_FILE)
 		return -EFBIG;
 
+	/* A write that may move a small file's data waits for our I/O. */
+	pthread_mutex_lock(&f->lock);
+	excl = f->is_inline || !f->map_valid || f->map.n == 0 ||
+	       (f->sub && end > f->sub_bytes);
+	pthread_mutex_unlock(&f->lock);
+	if (excl)
+		pthread_rwlock_wrlock(&f->io_lock);
 	pthread_mutex_lock(&f->lock);
 	rc = 0;
-	if (f->is_inline) {
+	done = 0;
+	if (f->is_inline)
 		rc = write_inline(d, f, off, buf, len, &done);
-		if (!rc && done) {
-			pthread_mutex_unlock(&f->lock);
-			return 0;
-		}
-	}
-	if (!rc)
+	if (!rc && !done)
 		rc = write_alloc(d, f, off, end);
 	pthread_mutex_unlock(&f->lock);
-	if (rc)
+	if (excl)
+		pthread_rwlock_unlock(&f->io_lock);
+	if (rc || done)
 		return rc;
 
 	a0 = off & ~(uint64_t)(DEV_ALIGN - 1);
@@ -771,7 +730,7 @@ int data_flush(struct data *d, struct data_file *f)
 	f->size_dirty = f->mtime_dirty = 0;
 	pthread_mutex_unlock(&f->lock);
 
-	rc = mdc_write_done(d->mdc, file_ino(f), size, mtv, (int64_t)mt.tv_sec,
+	rc = mdc_write_done(d->mdc, data_file_ino(f), size, mtv, (int64_t)mt.tv_sec,
 			    (uint32_t)mt.tv_nsec, r, nr, &a);
 	if (rc == -CSVFS_ELEASE) {
 		/*
@@ -782,7 +741,7 @@ int data_flush(struct data *d, struct data_file *f)
 		 * next fsync or close say the writes were lost (as Linux
 		 * reports a failed writeback once per open file).
 		 */
-		log_ino(file_ino(f), "written data (size %llu, %u ranges) "
+		log_ino(data_file_ino(f), "written data (size %llu, %u ranges) "
 			"lost: this node no longer owns the file",
 			(unsigned long long)size, nr);
 		pthread_mutex_lock(&f->lock);
@@ -790,7 +749,7 @@ int data_flush(struct data *d, struct data_file *f)
 		pthread_mutex_unlock(&f->lock);
 		rc = -EIO;
 	} else if (rc) {
-		log_ino(file_ino(f), "reporting written data (size %llu, %u "
+		log_ino(data_file_ino(f), "reporting written data (size %llu, %u "
 			"ranges) failed: %s", (unsigned long long)size, nr,
 			csvfs_strerror(rc));
 		/* Keep it for the next report. */
@@ -843,14 +802,14 @@ int data_fsync(struct data *d, struct data_file *f)
 	 */
 	rc = dev_flush(d->dev);
 	if (rc) {
-		log_ino(file_ino(f), "device flush failed: %s",
+		log_ino(data_file_ino(f), "device flush failed: %s",
 			csvfs_strerror(rc));
 		return -EIO;
 	}
 	rc = data_flush(d, f);
 	if (rc)
 		return rc;
-	return mdc_fsync(d->mdc, file_ino(f));
+	return mdc_fsync(d->mdc, data_file_ino(f));
 }
 
 int data_recall(struct data *d, uint64_t ino)
@@ -869,7 +828,7 @@ int data_recall(struct data *d, uint64_t ino)
 	if (!rc)
 		rc = rc2;
 	pthread_mutex_lock(&f->lock);
-	map_drop(f);
+	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 	return rc;
@@ -954,7 +913,7 @@ static int mode_has_privs(uint32_t mode)
 
 int data_has_privs(struct data *d, struct data_file *f)
 {
-	uint64_t ino = file_ino(f);
+	uint64_t ino = data_file_ino(f);
 	struct csvfs_attr a;
 	uint32_t mode;
 	int stale, rc;
@@ -983,7 +942,7 @@ int data_has_privs(struct data *d, struct data_file *f)
 
 int data_kill_privs(struct data *d, struct data_file *f)
 {
-	uint64_t ino = file_ino(f);
+	uint64_t ino = data_file_ino(f);
 	struct mdc_setattr sa;
 	struct csvfs_attr a;
 	int rc;
@@ -1010,6 +969,32 @@ int data_flush_ino(struct data *d, uint64_t ino)
 	if (!f)
 		return 0;
 	rc = data_flush(d, f);
+	file_put(d, f);
+	return rc;
+}
+
+int data_set_iflags(struct data *d, uint64_t ino, uint32_t set,
+		    uint32_t clear, struct csvfs_attr *a)
+{
+	struct data_file *f = file_get(d, ino);
+	int rc;
+
+	if (!f)
+		return mdc_set_iflags(d->mdc, ino, set, clear, a);
+	/*
+	 * Multi-writer moves a file out of sub-blocks (the data of several
+	 * writers must never move): what we wrote is reported first and no
+	 * I/O of ours is in flight while the coordinator copies it.
+	 */
+	rc = data_flush(d, f);
+	if (!rc) {
+		pthread_rwlock_wrlock(&f->io_lock);
+		rc = mdc_set_iflags(d->mdc, ino, set, clear, a);
+		pthread_mutex_lock(&f->lock);
+		data_map_drop(f);
+		pthread_mutex_unlock(&f->lock);
+		pthread_rwlock_unlock(&f->io_lock);
+	}
 	file_put(d, f);
 	return rc;
 }
@@ -1085,7 +1070,8 @@ void data_attr_changed(struct data *d, uint64_t ino,
 	f->size = a->size;
 	f->size_dirty = 0;
 	f->is_inline = !!(a->flags & CSVFS_IFL_INLINE);
-	map_drop(f);
+	f->tail = !!(a->flags & CSVFS_IFL_TAIL);
+	data_map_drop(f);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 }

@@ -92,6 +92,13 @@ int data_lost_check(struct data_file *f, unsigned *seen);
 /* data_flush for ino if it has state; 0 if it has none. */
 int data_flush_ino(struct data *d, uint64_t ino);
 /*
+ * SET_IFLAGS of ino (mdc_set_iflags) with this node's I/O of the file, if
+ * open here, held back: the coordinator may move its data (multi-writer
+ * takes a file out of sub-blocks).
+ */
+int data_set_iflags(struct data *d, uint64_t ino, uint32_t set,
+		    uint32_t clear, struct csvfs_attr *a);
+/*
  * Recall of ino (its ownership moves to another node): waits for writes
  * in flight, revokes every handle of ino (later writes fail with -EIO and
  * reach nothing, until this node owns the file again), flushes the device

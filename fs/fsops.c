@@ -676,8 +676,8 @@ static int own_xa_set(struct fsops_ctx *c, uint64_t ino, const char *name,
 						CSVFS_IFL_PINNED;
 	if (size != 1 || (value[0] != '0' && value[0] != '1'))
 		return -EINVAL;
-	return mdc_set_iflags(c->mdc, ino, value[0] == '1' ? flag : 0,
-			      value[0] == '1' ? 0 : flag, &a);
+	return data_set_iflags(c->data, ino, value[0] == '1' ? flag : 0,
+			       value[0] == '1' ? 0 : flag, &a);
 }
 
 static int own_xa_get(struct fsops_ctx *c, uint64_t ino, const char *name,

@@ -18,10 +18,13 @@
 #include "meta/alloc.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 #define BM_OFF		CSVFS_MHDR_SIZE		/* bits[] in the raw block */
 #define CHUNK_USED_OFF	0x60			/* used[] in the raw block */
 #define CHUNK_NUSED_OFF	0x54
+#define CHUNK_NEXT_OFF	0x48
+#define VSTATE_RELEASE_OFF 0x60			/* vstate.release_blk */
 
 struct chunk_info {
 	uint64_t blk;
@@ -37,6 +40,7 @@ struct alloc {
 	uint64_t nchunks, cap;
 	uint64_t chunk_hint;
 	uint32_t mblks_per_chunk;
+	struct subblk *sub;	/* sub chunks (subblk.c) */
 };
 
 static uint64_t mblk_of_blk(const struct alloc *a, uint64_t blk)
@@ -160,6 +164,8 @@ int alloc_resync(struct alloc *a, struct jop *op)
 
 	if (!rc)
 		rc = load_chunks(a, op);
+	if (!rc && a->sub)
+		rc = subblk_resync(a->sub, op);
 	a->chunk_hint = 0;
 	return rc;
 }
@@ -177,6 +183,8 @@ int alloc_load(struct jop *op, const struct csvfs_super *sb,
 	a->mblks_per_chunk = 1u << (sb->block_shift - CSVFS_MBLK_SHIFT);
 	a->rotor = sb->data_start;
 	rc = alloc_resync(a, op);
+	if (!rc)
+		rc = subblk_load(op, sb, &a->sub);
 	if (rc) {
 		alloc_release(a);
 		return rc;
@@ -189,6 +197,7 @@ void alloc_release(struct alloc *a)
 {
 	if (!a)
 		return;
+	subblk_free_state(a->sub);
 	free(a->chunks);
 	free(a);
 }
@@ -408,9 +417,12 @@ int alloc_mblk(struct alloc *a, struct jop *op, uint64_t *mblk)
 	uint64_t k;
 	int rc;
 
+	/*
+	 * The first chunk with room: metadata packs into the front of the
+	 * list, so chunks at its end drain and go back (alloc_take_empty).
+	 */
 	for (k = 0; k < a->nchunks; k++) {
-		struct chunk_info *ci =
-			&a->chunks[(a->chunk_hint + k) % a->nchunks];
+		struct chunk_info *ci = &a->chunks[k];
 
 		if (ci->nfree)
 			return chunk_take(a, op, ci, mblk);
@@ -490,6 +502,8 @@ void alloc_get_stats(struct alloc *a, struct alloc_stats *st)
 	for (k = 0; k < a->nchunks; k++) {
 		st->mblks_free += a->chunks[k].nfree;
 		st->mblks_used += a->mblks_per_chunk - a->chunks[k].nfree;
+		if (k && a->chunks[k].nfree == a->mblks_per_chunk - 1)
+			st->chunks_empty++;
 	}
 }
 
@@ -570,4 +584,47 @@ void alloc_grow_done(struct alloc *a, uint64_t new_total)
 	a->sb.total_blocks = new_total;
 	a->sb.bitmap_len = (new_total + CSVFS_BITMAP_BITS - 1) /
 			   CSVFS_BITMAP_BITS;
+}
+
+struct subblk *alloc_sub(struct alloc *a)
+{
+	return a->sub;
+}
+
+int alloc_take_empty_chunk(struct alloc *a, struct jop *op, unsigned spare,
+			   uint64_t *blk)
+{
+	struct mbuf *mb, *pmb, *vmb;
+	uint64_t k, empty = 0, victim = 0;
+	int rc;
+
+	/* Chunk 0 holds the root inode; spare empty chunks stay. */
+	for (k = 1; k < a->nchunks; k++)
+		if (a->chunks[k].nfree == a->mblks_per_chunk - 1 &&
+		    empty++ >= spare && !victim)
+			victim = k;
+	if (!victim)
+		return -ENOENT;
+	if (subblk_release_pending(op))
+		return -EBUSY;	/* one release at a time */
+	rc = chunk_header(a, op, a->chunks[victim].blk, &mb);
+	if (!rc)
+		rc = chunk_header(a, op, a->chunks[victim - 1].blk, &pmb);
+	if (!rc)
+		rc = jop_read(op, CSVFS_STATE_MBLK, CSVFS_MAGIC_STATE, &vmb);
+	if (!rc)
+		rc = jop_write(op, pmb);
+	if (!rc)
+		rc = jop_write(op, vmb);
+	if (rc)
+		return rc;
+	od_put64(pmb->data + CHUNK_NEXT_OFF, od_get64(mb->data +
+						      CHUNK_NEXT_OFF));
+	*blk = a->chunks[victim].blk;
+	od_put64(vmb->data + VSTATE_RELEASE_OFF, *blk);
+	memmove(&a->chunks[victim], &a->chunks[victim + 1],
+		(a->nchunks - victim - 1) * sizeof(*a->chunks));
+	a->nchunks--;
+	a->chunk_hint = 0;
+	return 0;
 }

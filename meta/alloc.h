@@ -1,8 +1,9 @@
 /*
  * alloc: space on the volume. Large blocks come from the allocation bitmap
  * (one bit per large block); 4 KiB metadata blocks come from meta chunks,
- * large blocks given over to metadata for good (see jrnl.h on why they are
- * never returned).
+ * large blocks given over to metadata until they are empty again (then
+ * they go back in two steps, see meta/subblk.h); 4 KiB data sub-blocks
+ * come from sub chunks (meta/subblk.h), whose state alloc holds.
  *
  * Every change goes through the caller's operation (struct jop); the bitmap
  * and chunk headers are read through the block cache, so an operation that
@@ -65,12 +66,25 @@ struct alloc_stats {
 	uint64_t reserved_blocks;
 	uint64_t chunks;
 	uint64_t mblks_used, mblks_free;
+	uint64_t chunks_empty;	/* meta chunks with no block in use (not
+				 * the first): their headers are free too */
 };
 void alloc_get_stats(struct alloc *a, struct alloc_stats *st);
 /* Sets the blocks held back for per-file reservations. */
 void alloc_set_reserved(struct alloc *a, uint64_t blocks);
 /* Iterates chunks: the large block of chunk i, 0 past the end. */
 uint64_t alloc_chunk_blk(struct alloc *a, uint64_t i);
+
+/* The sub-block allocator of the volume (meta/subblk.h). */
+struct subblk *alloc_sub(struct alloc *a);
+/*
+ * Step 1 of giving an empty meta chunk back (meta/subblk.h explains the
+ * two steps): takes it off the chunk list (the first chunk and "spare"
+ * empty ones stay) and names it in vstate.release_blk. Returns 0 with *blk,
+ * -ENOENT when no chunk can go, -EBUSY while another release is pending.
+ */
+int alloc_take_empty_chunk(struct alloc *a, struct jop *op, unsigned spare,
+			   uint64_t *blk);
 
 /*
  * Online grow, in two steps. The largest total_blocks the bitmap region

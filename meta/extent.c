@@ -47,6 +47,10 @@ void ext_free(struct extmap *m)
 
 static int valid_ext(const struct csvfs_extent *e)
 {
+	if (e->flags & CSVFS_EXT_SUB)
+		return e->lblk == 0 && e->len > 0 &&
+		       e->len < CSVFS_CHUNK_MAX_MBLKS &&
+		       e->flags == CSVFS_EXT_SUB;
 	return e->len > 0 && e->lblk + e->len > e->lblk &&
 	       e->pblk + e->len > e->pblk && !(e->flags &
 		  ~(uint32_t)(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD));
@@ -75,6 +79,10 @@ int ext_load(struct jop *op, uint64_t ino, const struct csvfs_inode *in,
 				goto corrupt;
 		}
 		m->n = in->nextents;
+		/* A sub-block run is a file's only extent. */
+		for (i = 0; i < m->n; i++)
+			if ((m->e[i].flags & CSVFS_EXT_SUB) && m->n != 1)
+				goto corrupt;
 		return 0;
 	}
 	if (in->nextents == 0 || in->nextents > CSVFS_EXTBLK_INDEX_MAX)
@@ -102,7 +110,7 @@ int ext_load(struct jop *op, uint64_t ino, const struct csvfs_inode *in,
 			struct csvfs_extent *e = &m->e[m->n];
 
 			*e = x.ext[i];
-			if (!valid_ext(e) || e->lblk < m->leaf[k].first ||
+			if (!valid_ext(e) || (e->flags & CSVFS_EXT_SUB) || e->lblk < m->leaf[k].first ||
 			    (m->n && e->lblk < e[-1].lblk + e[-1].len))
 				goto corrupt;
 			m->n++;
@@ -116,13 +124,20 @@ out:
 	return rc;
 }
 
+int ext_is_sub(const struct extmap *m)
+{
+	return m->n == 1 && (m->e[0].flags & CSVFS_EXT_SUB);
+}
+
 uint64_t ext_blocks(const struct extmap *m)
 {
 	uint64_t total = 0;
 	size_t i;
 
+	/* A sub-block run counts 4 KiB units, not large blocks. */
 	for (i = 0; i < m->n; i++)
-		total += m->e[i].len;
+		if (!(m->e[i].flags & CSVFS_EXT_SUB))
+			total += m->e[i].len;
 	return total;
 }
 
@@ -171,7 +186,7 @@ int ext_insert(struct extmap *m, const struct csvfs_extent *e)
 	size_t pos;
 	int rc;
 
-	if (!valid_ext(e))
+	if (!valid_ext(e) || (e->flags & CSVFS_EXT_SUB) || ext_is_sub(m))
 		return -EINVAL;
 	if (ext_find(m, e->lblk, &pos) >= 0 ||
 	    (pos < m->n && m->e[pos].lblk < e->lblk + e->len))
@@ -220,6 +235,9 @@ int ext_remove(struct extmap *m, uint64_t lblk, uint64_t count,
 
 	if (count == 0)
 		return 0;
+	/* Large-block arithmetic on a sub-block run would free wrong blocks. */
+	if (ext_is_sub(m))
+		return -EINVAL;
 	if (end < lblk)
 		end = UINT64_MAX;
 	rc = split_at(m, lblk);
@@ -251,6 +269,8 @@ int ext_mark_written(struct extmap *m, uint64_t lblk, uint64_t count)
 	size_t pos, i;
 	int rc;
 
+	if (ext_is_sub(m))
+		return 0;	/* a sub-block run is never UNWRITTEN */
 	rc = split_at(m, lblk);
 	if (!rc)
 		rc = split_at(m, end);

@@ -52,7 +52,9 @@ int ext_remove(struct extmap *m, uint64_t lblk, uint64_t count,
 	       struct ext_run **runs, size_t *nruns);
 /* Clears the UNWRITTEN flag over [lblk, lblk+count) (splitting runs). */
 int ext_mark_written(struct extmap *m, uint64_t lblk, uint64_t count);
-/* Large blocks mapped. */
+/* Whether the map is one sub-block run (meta/subblk.h). */
+int ext_is_sub(const struct extmap *m);
+/* Large blocks mapped (a sub-block run counts none). */
 uint64_t ext_blocks(const struct extmap *m);
 /* Frees the leaves of an EXTBLOCKS inode (when the file goes away). */
 int ext_drop_leaves(struct jop *op, struct alloc *a, struct extmap *m);

@@ -172,9 +172,12 @@ int fmt_check_super(const void *raw, uint64_t mblk, struct csvfs_super *sb,
 		goto out;
 	}
 	rc = od_check(raw, CSVFS_MAGIC_SUPER, mblk, NULL);
+	if (rc == -CSVFS_EVERSION)
+		od_super_decode(raw, sb);	/* the caller names the version */
 	if (rc)
 		goto out;
 	od_super_decode(raw, sb);
+	/* Format 2 (sub-blocks) refuses 1.x volumes: no migration yet. */
 	if (sb->vmajor != CSVFS_VERSION_MAJOR) {
 		rc = -CSVFS_EVERSION;
 		goto out;

@@ -310,3 +310,60 @@ uint8_t ino_dtype(uint32_t mode)
 	}
 	return CSVFS_DT_UNKNOWN;
 }
+
+uint32_t ino_inline_cap(const struct csvfs_inode *in)
+{
+	return in->xattr_len || (in->flags & CSVFS_IFL_XBLOB) ?
+	       CSVFS_INLINE_MAX : CSVFS_INLINE_XMAX;
+}
+
+/* The inline data are two pieces: body[], then xattr[]. */
+static uint8_t *inline_at(struct csvfs_inode *in, uint32_t off,
+			  uint32_t *room)
+{
+	if (off < CSVFS_INLINE_MAX) {
+		*room = CSVFS_INLINE_MAX - off;
+		return in->body + off;
+	}
+	*room = CSVFS_INLINE_XMAX - off;
+	return in->xattr + (off - CSVFS_INLINE_MAX);
+}
+
+void ino_inline_read(const struct csvfs_inode *in, uint32_t off, void *buf,
+		     uint32_t len)
+{
+	uint8_t *b = buf;
+
+	while (len) {
+		uint32_t room, n;
+		const uint8_t *p = inline_at((struct csvfs_inode *)in, off,
+					     &room);
+
+		n = len < room ? len : room;
+		memcpy(b, p, n);
+		b += n;
+		off += n;
+		len -= n;
+	}
+}
+
+void ino_inline_write(struct csvfs_inode *in, uint32_t off, const void *buf,
+		      uint32_t len)
+{
+	const uint8_t *b = buf;
+
+	while (len) {
+		uint32_t room, n;
+		uint8_t *p = inline_at(in, off, &room);
+
+		n = len < room ? len : room;
+		if (b) {
+			memcpy(p, b, n);
+			b += n;
+		} else {
+			memset(p, 0, n);
+		}
+		off += n;
+		len -= n;
+	}
+}

@@ -61,6 +61,18 @@ int ino_xattr_list(const struct ino_xattrs *x, char *list,
 		   size_t size);			/* returns length */
 int ino_xattr_remove(struct ino_xattrs *x, const char *name);
 
+/*
+ * Inline file data (include/csvfs/ondisk.h): body[] first, then xattr[]
+ * when the inode has no xattr records. cap: how many bytes the inode can
+ * hold (CSVFS_INLINE_XMAX or CSVFS_INLINE_MAX). read/write: bytes
+ * [off, off + len) of the data, within the cap.
+ */
+uint32_t ino_inline_cap(const struct csvfs_inode *in);
+void ino_inline_read(const struct csvfs_inode *in, uint32_t off, void *buf,
+		     uint32_t len);
+void ino_inline_write(struct csvfs_inode *in, uint32_t off, const void *buf,
+		      uint32_t len);	/* buf NULL: zeroes */
+
 /* Sets the inode's ctime (and mtime if both) to now. */
 void ino_touch(struct csvfs_inode *in, int mtime_too);
 /* The mode's directory entry type (CSVFS_DT_*). */

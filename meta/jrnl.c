@@ -52,6 +52,7 @@ struct jrnl {
 	struct cbuf *dirty;
 	unsigned ndirty;
 	uint64_t op_serial;
+	int preflush;			/* under lock: jop_order_data */
 
 	uint64_t tid_running;		/* under lock */
 	uint64_t tid_durable;		/* under state_lock */
@@ -355,6 +356,11 @@ uint64_t jop_end(struct jop *op, int err)
 	return tid;
 }
 
+void jop_order_data(struct jop *op)
+{
+	op->j->preflush = 1;	/* the op holds j->lock */
+}
+
 const uint8_t *jrnl_uuid(const struct jrnl *j)
 {
 	return j->sb.hdr.uuid;
@@ -603,7 +609,7 @@ static int commit_locked(struct jrnl *j)
 	uint64_t *targets = NULL, tid;
 	uint8_t *images = NULL;
 	unsigned n, i;
-	int rc = 0;
+	int rc = 0, pre;
 
 	pthread_mutex_lock(&j->lock);
 	n = j->ndirty;
@@ -631,6 +637,8 @@ static int commit_locked(struct jrnl *j)
 		goto out;
 	}
 	tid = j->tid_running++;
+	pre = j->preflush;
+	j->preflush = 0;
 	for (i = 0, c = j->dirty; c; c = c->dnext, i++)
 		list[i] = c;
 	/* In block order, so the in-place writes coalesce into runs. */
@@ -652,7 +660,11 @@ static int commit_locked(struct jrnl *j)
 	j->ndirty = 0;
 	pthread_mutex_unlock(&j->lock);
 
-	rc = journal_write(j, tid, images, targets, n);
+	/* Data an operation of this group wrote first is durable first. */
+	if (pre)
+		rc = dev_flush(j->dev);
+	if (!rc)
+		rc = journal_write(j, tid, images, targets, n);
 	for (i = 0; !rc && i < n;) {
 		unsigned k = i + 1;
 
@@ -698,6 +710,24 @@ int jrnl_commit(struct jrnl *j)
 	rc = commit_locked(j);
 	pthread_mutex_unlock(&j->commit_lock);
 	if (!rc)
+		rc = jrnl_error(j);
+	return rc;
+}
+
+int jrnl_checkpoint(struct jrnl *j)
+{
+	int rc;
+
+	if (j->flags & JRNL_RDONLY)
+		return 0;
+	pthread_mutex_lock(&j->commit_lock);
+	rc = commit_locked(j);
+	if (!rc)
+		rc = checkpoint(j, j->tid_running);
+	pthread_mutex_unlock(&j->commit_lock);
+	if (rc)
+		set_error(j, rc);
+	else
 		rc = jrnl_error(j);
 	return rc;
 }

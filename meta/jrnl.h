@@ -17,8 +17,11 @@
  * space. Replay applies every committed transaction from the journal
  * superblock's start in order and stops at the first torn or missing one.
  *
- * Meta chunks are never given back to the data pool, so a replayed block
- * image can only land on a metadata block: no revoke records are needed.
+ * Replay and freed chunks: a replayed block image must only land on a
+ * metadata block. Meta and sub chunks do go back to the data pool once
+ * empty, but only after jrnl_checkpoint has left no transaction in the
+ * journal that holds an image of their blocks (meta/subblk.h): so no
+ * revoke records are needed.
  */
 #ifndef CSVFS_JRNL_H
 #define CSVFS_JRNL_H
@@ -114,11 +117,24 @@ int jop_new(struct jop *op, uint64_t mblk, struct mbuf **b);
  * durable (for jrnl_wait), 0 if nothing changed.
  */
 uint64_t jop_end(struct jop *op, int err);
+/*
+ * Ordered data: the device writes the operation made before this call
+ * (e.g. zeroes in blocks it hands out) are flushed before the journal
+ * transaction that holds the operation is written, so they are durable
+ * before it is; one flush per group commit instead of one per operation.
+ */
+void jop_order_data(struct jop *op);
 
 /* Waits until transaction tid is durable. Returns 0 or the commit error. */
 int jrnl_wait(struct jrnl *j, uint64_t tid);
 /* Commits the running transaction now and waits for it. */
 int jrnl_commit(struct jrnl *j);
+/*
+ * Commits the running transaction, then empties the journal (every
+ * in-place write flushed, the journal superblock advanced): afterwards no
+ * replay can write any image committed so far. Without the metadata lock.
+ */
+int jrnl_checkpoint(struct jrnl *j);
 /*
  * Epoch fencing (DESIGN: "a coordinator that sees a higher epoch on disk
  * stops at once"): from now on every group commit and checkpoint first

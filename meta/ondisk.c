@@ -234,6 +234,8 @@ void od_vstate_decode(const void *raw, struct csvfs_vstate *s)
 	OD_DEC(64, p, s, orphan_head);
 	OD_DEC(64, p, s, next_generation);
 	OD_DEC(64, p, s, reserved_blocks);
+	OD_DEC(64, p, s, sub_head);
+	OD_DEC(64, p, s, release_blk);
 	OD_DEC_BYTES(p, s, reserved);
 }
 
@@ -245,6 +247,8 @@ void od_vstate_encode(const struct csvfs_vstate *s, void *raw)
 	OD_ENC(64, p, s, orphan_head);
 	OD_ENC(64, p, s, next_generation);
 	OD_ENC(64, p, s, reserved_blocks);
+	OD_ENC(64, p, s, sub_head);
+	OD_ENC(64, p, s, release_blk);
 	OD_ENC_ZERO(p, s, reserved);
 }
 
@@ -441,6 +445,7 @@ void od_chunk_decode(const void *raw, struct csvfs_chunk *c)
 	OD_DEC(32, p, c, nused);
 	OD_DEC(64, p, c, reserved0);
 	OD_DEC_BYTES(p, c, used);
+	OD_DEC_BYTES(p, c, dirty);
 	OD_DEC_BYTES(p, c, reserved);
 }
 
@@ -455,6 +460,7 @@ void od_chunk_encode(const struct csvfs_chunk *c, void *raw)
 	OD_ENC(32, p, c, nused);
 	OD_ENC_ZERO(p, c, reserved0);
 	OD_ENC_BYTES(p, c, used);
+	OD_ENC_BYTES(p, c, dirty);
 	OD_ENC_ZERO(p, c, reserved);
 }
 

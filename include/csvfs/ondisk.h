@@ -42,6 +42,24 @@
  * writes the superblock, so after a crash they may be clear (still past
  * the end, unused).
  *
+ * Sub-blocks (format 2): a regular file whose data fits in
+ * CSVFS_SUB_MAX(block_shift) bytes lives in one run of 4 KiB sub-blocks
+ * carved from a "sub chunk", a large block given over to small-file data
+ * (unit 0 is the csvfs_chunk header with magic CSVFS_MAGIC_SUBCHUNK, bit i
+ * of used[] says whether 4 KiB unit i is taken). Such a file has exactly
+ * one extent, flagged CSVFS_EXT_SUB, whose pblk is the mblk number of its
+ * first unit and len the number of units; it maps bytes [0, len * 4 KiB).
+ * Sub chunks form a list from vstate.sub_head. Stale data: a free unit
+ * reads as zeroes unless its dirty[] bit is set; a unit is freed with its
+ * dirty bit set in the very transaction that takes it from its file (so a
+ * file moving to new blocks gives up its old run atomically, with no
+ * zeroing before the switch is durable), and the coordinator zeroes dirty
+ * units, durably, before the transaction that hands them out commits.
+ * A unit handed to a file thus never shows another file's bytes. A meta or sub
+ * chunk that becomes empty is given back to the bitmap; vstate.release_blk
+ * names a chunk taken off its list whose bit is still set (see
+ * meta/subblk.h for why the release is done in two steps).
+ *
  * Format changelog:
  *   1.0  first format.
  *   1.1  ownership for QEMU's live migration (issue 11): readers may hold
@@ -54,17 +72,24 @@
  *        xattr records once they outgrow its xattr area
  *        (CSVFS_IFL_XBLOB); xattr records carry a third value length
  *        byte (values up to 64 KiB). CSVFS_IFL_TMPFILE marks an
- *        O_TMPFILE file (an orphan) that may still get a first name. Volumes without such inodes read
- *        the same; older code misreads those inodes (the lead of the
- *        format-2.0 work folds this into its version number).
+ *        O_TMPFILE file (an orphan) that may still get a first name.
+ *        Volumes without such inodes read the same; older code misreads
+ *        those inodes.
+ *   2.0  sub-blocks (CSVFS_EXT_SUB, sub chunks, vstate.sub_head and
+ *        vstate.release_blk); empty meta chunks return to the bitmap;
+ *        tails of sub-block files in the inode (CSVFS_IFL_TAIL);
+ *        inline files without xattrs up to 3840 bytes (xattr[] too).
+ *        Keeps the 1.1 and 1.2 inode flags and blob chains (blob
+ *        blocks are metadata blocks, never sub-blocks). 1.x volumes are
+ *        refused by mount and fsck (no migration tool yet).
  */
 #ifndef CSVFS_ONDISK_H
 #define CSVFS_ONDISK_H
 
 #include <stdint.h>
 
-#define CSVFS_VERSION_MAJOR	1	/* incompatible changes bump this */
-#define CSVFS_VERSION_MINOR	2	/* compatible additions bump this */
+#define CSVFS_VERSION_MAJOR	2	/* incompatible changes bump this */
+#define CSVFS_VERSION_MINOR	0	/* compatible additions bump this */
 
 #define CSVFS_MBLK_SIZE		4096u
 #define CSVFS_MBLK_SHIFT	12
@@ -94,6 +119,7 @@
 #define CSVFS_MAGIC_EXTENT	0x58455643u	/* "CVEX" extent overflow block */
 #define CSVFS_MAGIC_DINDEX	0x49445643u	/* "CVDI" directory hash index */
 #define CSVFS_MAGIC_DBUCKET	0x42445643u	/* "CVDB" directory bucket */
+#define CSVFS_MAGIC_SUBCHUNK	0x42535643u	/* "CVSB" sub chunk header */
 #define CSVFS_MAGIC_BLOB	0x4c425643u	/* "CVBL" blob (long symlink
 						 * target, xattr records) */
 
@@ -156,7 +182,9 @@ struct csvfs_vstate {
 	uint64_t orphan_head;	/* 0x040 first orphan inode, 0 if none */
 	uint64_t next_generation;/* 0x048 next inode generation number */
 	uint64_t reserved_blocks;/* 0x050 sum of per-file reservations */
-	uint8_t  reserved[4008];/* 0x058 */
+	uint64_t sub_head;	/* 0x058 first sub chunk (large block), 0 */
+	uint64_t release_blk;	/* 0x060 chunk being given back, 0 = none */
+	uint8_t  reserved[3992];/* 0x068 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_vstate) == CSVFS_MBLK_SIZE, "vstate size");
 
@@ -274,15 +302,58 @@ struct csvfs_chunk {
 	uint32_t nused;		/* 0x054 bits set in used[] */
 	uint64_t reserved0;	/* 0x058 */
 	uint8_t  used[CSVFS_CHUNK_MAX_MBLKS / 8]; /* 0x060 */
-	uint8_t  reserved[3744];/* 0x160 */
+	uint8_t  dirty[CSVFS_CHUNK_MAX_MBLKS / 8]; /* 0x160 sub chunks: free
+				 *       unit that may hold old bytes (zeroed
+				 *       before it is handed out); meta: 0 */
+	uint8_t  reserved[3488];/* 0x260 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_chunk) == CSVFS_MBLK_SIZE, "chunk size");
+
+/*
+ * Sub-blocks: the unit is one mblk (4 KiB, the data path's alignment, so
+ * direct I/O needs no new rules and a file wastes less than 4 KiB). A file
+ * stays in sub-blocks while its data fits in CSVFS_SUB_MAX bytes: half a
+ * large block, below 1 MiB (so a first write of 1 MiB, as a VM image
+ * gets, takes a large block at once; see meta/subblk.h for the figures).
+ */
+#define CSVFS_SUB_UNIT		CSVFS_MBLK_SIZE
+#define CSVFS_SUB_MAX(shift)	((shift) >= 21 ? (1u << 20) - CSVFS_SUB_UNIT : \
+				 (1u << ((shift) - 1)))
+
+/*
+ * Tails (format 2.0). A file in sub-blocks whose last 4 KiB unit would be
+ * partly empty keeps those last bytes in its inode instead, so that a
+ * small file costs its inode and its whole 4 KiB units only (on a tree
+ * of headers the space used falls from about 1.44x to about 1.30x of the
+ * apparent size, 1.27x with the larger inline files below). A
+ * CSVFS_IFL_TAIL inode:
+ *   - has its one CSVFS_EXT_SUB extent at body[0] (nextents 1, len >= 1
+ *     units) mapping bytes [0, len * 4 KiB);
+ *   - holds bytes [len * 4 KiB, size) -- the tail, 1 to CSVFS_TAIL_MAX
+ *     bytes -- in the tail area: xattr[] first (CSVFS_TAIL_XATTR_PART
+ *     bytes), then body[] after the extent record; the rest of the area
+ *     is zero;
+ *   - has no xattr records (xattr_len 0, no XBLOB): setting one moves the
+ *     tail back into a unit first, as does any write, a size change up,
+ *     a hole punched in it, promotion to a large block or multi-writer.
+ * The coordinator packs the tail at a file's last close (nobody has it
+ * open, so no node holds its map) in one transaction that frees the last
+ * unit (dirty, like every unit taken from a file). Nodes read the tail
+ * with INLINE_READ at file offsets (EAGAIN: no tail).
+ */
+#define CSVFS_TAIL_XATTR_PART	CSVFS_INODE_XATTR_SIZE		/* 1024 */
+#define CSVFS_TAIL_BODY_OFF	24	/* after the extent record */
+#define CSVFS_TAIL_MAX		(CSVFS_TAIL_XATTR_PART + \
+				 CSVFS_INODE_BODY_SIZE - CSVFS_TAIL_BODY_OFF)
 
 /* Extent: a run of large blocks of a file. */
 #define CSVFS_EXT_UNWRITTEN	0x1	/* allocated, never written: zeroes */
 #define CSVFS_EXT_AHEAD		0x2	/* allocated ahead of a sequential
 					 * writer (with UNWRITTEN); given back
 					 * at last close when beyond EOF */
+#define CSVFS_EXT_SUB		0x4	/* sub-block run: pblk is an mblk
+					 * number, len counts 4 KiB units,
+					 * lblk is 0; the file's only extent */
 struct csvfs_extent {
 	uint64_t lblk;		/* 0x00 first logical large block */
 	uint64_t pblk;		/* 0x08 first physical large block */
@@ -292,7 +363,8 @@ struct csvfs_extent {
 _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 
 /* Inode flags. */
-#define CSVFS_IFL_INLINE	0x1	/* regular file data is in body[] */
+#define CSVFS_IFL_INLINE	0x1	/* regular file data is in body[]
+					 * (2.0: and xattr[], see below) */
 #define CSVFS_IFL_EXTBLOCKS	0x2	/* body[] holds extent block index */
 #define CSVFS_IFL_MULTIWRITER	0x4	/* admin allows writers on many hosts */
 #define CSVFS_IFL_PINNED	0x8	/* ownership kept after last close */
@@ -311,6 +383,9 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_IFL_HANDOFF	0x200	/* the writer got the file by a
 					 * handoff and has not opened it for
 					 * writing yet (its reservation) */
+#define CSVFS_IFL_TAIL		0x400	/* (2.0) regular file in sub-blocks
+					 * whose last partial 4 KiB is in the
+					 * inode (see "Tails" below) */
 
 /*
  * File ownership modes (inode own_mode; the rules are lockd/lockd.h's).
@@ -329,6 +404,9 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 #define CSVFS_INODE_BODY_OFF	0x500
 #define CSVFS_INODE_BODY_SIZE	(CSVFS_MBLK_SIZE - CSVFS_INODE_BODY_OFF)
 #define CSVFS_INLINE_MAX	CSVFS_INODE_BODY_SIZE	/* 2816 */
+/* (2.0) an inline file without xattr records also fills xattr[] */
+#define CSVFS_INLINE_XMAX	(CSVFS_INODE_BODY_SIZE + \
+				 CSVFS_INODE_XATTR_SIZE)	/* 3840 */
 #define CSVFS_SYMLINK_INLINE_MAX (CSVFS_INODE_BODY_SIZE - 1)	/* 2815 */
 #define CSVFS_SYMLINK_MAX	4095	/* PATH_MAX - 1; longer than the
 					 * inline limit: CSVFS_IFL_LONGLINK */
@@ -339,7 +417,10 @@ _Static_assert(sizeof(struct csvfs_extent) == 24, "extent size");
 
 /*
  * Inode block. Body by file type:
- *   regular, INLINE:      size bytes of data
+ *   regular, INLINE:      size bytes of data; (2.0) with no xattr
+ *                         records (xattr_len 0, no XBLOB) up to
+ *                         CSVFS_INLINE_XMAX: bytes 2816.. in xattr[];
+ *                         bytes past size are zero in both
  *   regular, !EXTBLOCKS:  nextents csvfs_extent records, sorted by lblk
  *   regular, EXTBLOCKS:   nextents pairs {le64 first lblk, le64 mblk} of
  *                         extent blocks, sorted
@@ -391,6 +472,14 @@ struct csvfs_inode {
 	uint8_t  body[CSVFS_INODE_BODY_SIZE];	/* 0x500 */
 };				/* 0x1000 */
 _Static_assert(sizeof(struct csvfs_inode) == CSVFS_MBLK_SIZE, "inode size");
+_Static_assert(CSVFS_TAIL_MAX == 3816, "tail area: xattr[] + body[24..]");
+_Static_assert(CSVFS_INLINE_XMAX == 3840 &&
+	       CSVFS_INLINE_XMAX < CSVFS_SUB_UNIT, "inline: body[] + xattr[]");
+_Static_assert(CSVFS_TAIL_MAX < CSVFS_SUB_UNIT, "a tail is a partial unit");
+_Static_assert(CSVFS_TAIL_BODY_OFF == sizeof(struct csvfs_extent),
+	       "the tail follows the one extent record");
+_Static_assert(CSVFS_INODE_XATTR_OFF + CSVFS_INODE_XATTR_SIZE ==
+	       CSVFS_INODE_BODY_OFF, "xattr[] and body[] are adjacent");
 
 /* Extent overflow block: sorted extents of one file. */
 #define CSVFS_EXTBLK_MAX	((CSVFS_MBLK_SIZE - 0x50) / 24)	/* 167 */

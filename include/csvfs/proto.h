@@ -49,6 +49,9 @@
  *        answers EOPNOTSUPP) and LINK of a TMPFILE file without a name;
  *        OPEN/RELEASE of directories (a removed open directory is kept
  *        until its last close; an older coordinator counts them too).
+ *      + ALLOC flag CSVFS_ALLOC_SMALL and extents flagged CSVFS_EXT_SUB
+ *        (sub-blocks, on-disk format 2 only); STATFS counts in 4 KiB
+ *        units (bsize 4096) so that sub-blocks count exactly.
  */
 #ifndef CSVFS_PROTO_H
 #define CSVFS_PROTO_H
@@ -139,6 +142,11 @@ struct csvfs_wext {
 
 /* ALLOC flags. */
 #define CSVFS_ALLOC_AHEAD	0x1	/* sequential writer: allocate ahead */
+#define CSVFS_ALLOC_SMALL	0x2	/* lblk 0, count = the byte end of a
+					 * write: the coordinator may answer
+					 * with one CSVFS_EXT_SUB extent (a
+					 * sub-block run), else allocates the
+					 * large blocks of [0, end) */
 
 /* RENAME flags (as RENAME_*). */
 #define CSVFS_RENAME_NOREPLACE	0x1

@@ -519,6 +519,7 @@ void fk_release(struct fsck *f)
 	free(f->csort);
 	free(f->bk);
 	free(f->rel);
+	fk_sub_release(f);
 }
 
 static void summary(struct fsck *f)

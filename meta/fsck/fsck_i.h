@@ -22,6 +22,7 @@ struct dev;
 struct jrnl;
 struct jop;
 struct alloc;
+struct fsub;
 
 /* One inode in use, as found by pass 1 and followed by the later passes. */
 struct fino {
@@ -94,6 +95,7 @@ struct fsck {
 	size_t nrun, caprun;
 	struct fref *ref;
 	size_t nref, capref;
+	struct fsub *sub;	/* sub chunks and runs (fsck_sub.c) */
 	uint64_t *chunk;	/* meta chunks, in list order */
 	size_t nchunk, capchunk;
 	uint64_t *csort;	/* the same, sorted (fk_chunk_of) */
@@ -194,8 +196,15 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw);
 			 CSVFS_IFL_MULTIWRITER | CSVFS_IFL_PINNED | \
 			 CSVFS_IFL_ORPHAN | CSVFS_IFL_STRICT | \
 			 CSVFS_IFL_HANDOFF | CSVFS_IFL_LONGLINK | \
-			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE)
-#define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD)
+			 CSVFS_IFL_XBLOB | CSVFS_IFL_TMPFILE | CSVFS_IFL_TAIL)
+#define EXT_KNOWN	(CSVFS_EXT_UNWRITTEN | CSVFS_EXT_AHEAD | CSVFS_EXT_SUB)
+
+/* fsck_sub.c: the sub-block map */
+int fk_sub_collect(struct fsck *f);	/* sub chunks, with the fixed runs */
+int fk_sub_run_add(struct fsck *f, uint64_t ino, const struct csvfs_extent *e);
+void fk_sub_reset_runs(struct fsck *f);
+int fk_sub_check(struct fsck *f);	/* pass 5 */
+void fk_sub_release(struct fsck *f);
 #define DIR_DEPTH_MAX	17	/* dir.c's DIR_MAX_DEPTH */
 #define LOST_FOUND	"lost+found"
 

@@ -20,6 +20,7 @@
 #include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 /* ---- pass 2: inodes ------------------------------------------------------ */
 
@@ -41,6 +42,72 @@ static int todo_add(struct todov *v, uint64_t ino, int kind, const char *why)
 	return 0;
 }
 
+/*
+ * A tail (include/csvfs/ondisk.h): the inode's one sub-block run, no
+ * xattrs, 1 to CSVFS_TAIL_MAX bytes past the run, zeroes after them.
+ * What cannot be a tail any more loses the flag: the file then reads
+ * zeroes past its run (its size stays).
+ */
+static void check_tail(struct fsck *f, uint64_t ino, struct csvfs_inode *in,
+		       const struct extmap *m)
+{
+	static const uint8_t zero[CSVFS_TAIL_MAX];
+	static uint8_t area[CSVFS_TAIL_MAX];
+	struct csvfs_extent e;
+	uint64_t run, t;
+
+	if (!(in->flags & CSVFS_IFL_TAIL))
+		return;
+	if (m->n != 1 || !(m->e[0].flags & CSVFS_EXT_SUB) ||
+	    (in->flags & CSVFS_IFL_XBLOB)) {
+		if (fk_problem(f, 0, "inode %llu: a tail without a sub-block "
+			       "run, or with xattrs in a blob",
+			       (unsigned long long)ino)) {
+			in->flags &= ~(uint32_t)CSVFS_IFL_TAIL;
+			if (!(in->flags & CSVFS_IFL_XBLOB))
+				memset(in->xattr, 0, sizeof(in->xattr));
+			fk_result(f, fk_put_inode(f, in), "tail dropped");
+		}
+		return;
+	}
+	e = m->e[0];
+	run = (uint64_t)e.len * CSVFS_SUB_UNIT;
+	if (in->xattr_len &&
+	    fk_problem(f, 0, "inode %llu: xattr records of %u bytes where "
+		       "its tail is", (unsigned long long)ino,
+		       in->xattr_len)) {
+		in->xattr_len = 0;
+		fk_result(f, fk_put_inode(f, in), "records dropped");
+	}
+	t = in->size > run ? in->size - run : 0;
+	if (t == 0 || t > CSVFS_TAIL_MAX) {
+		if (fk_problem(f, 0, "inode %llu: tail of %llu bytes (1 to %u)",
+			       (unsigned long long)ino,
+			       (unsigned long long)t, CSVFS_TAIL_MAX)) {
+			if (t)
+				in->size = run + CSVFS_TAIL_MAX;
+			else
+				in->flags &= ~(uint32_t)CSVFS_IFL_TAIL;
+			if (!t)
+				subblk_tail_clear(in);
+			fk_result(f, fk_put_inode(f, in), t ? "size cut" :
+				  "tail dropped");
+		}
+		if (!t)
+			return;
+		t = CSVFS_TAIL_MAX;
+	}
+	subblk_tail_read(in, 0, area, CSVFS_TAIL_MAX);
+	if (memcmp(area + t, zero, CSVFS_TAIL_MAX - t) &&
+	    fk_problem(f, 1, "inode %llu: bytes past its %llu-byte tail are "
+		       "not zero", (unsigned long long)ino,
+		       (unsigned long long)t)) {
+		subblk_tail_write(in, (uint32_t)t, zero,
+				  (uint32_t)(CSVFS_TAIL_MAX - t));
+		fk_result(f, fk_put_inode(f, in), "zeroed");
+	}
+}
+
 static int check_reg(struct fsck *f, struct todov *tv, uint64_t ino,
 		     struct csvfs_inode *in)
 {
@@ -52,14 +119,15 @@ static int check_reg(struct fsck *f, struct todov *tv, uint64_t ino,
 	int rc;
 
 	if (in->flags & CSVFS_IFL_INLINE) {
-		if (in->size > CSVFS_INLINE_MAX &&
+		uint32_t cap = ino_inline_cap(in);
+
+		if (in->size > cap &&
 		    fk_problem(f, 0, "inode %llu: inline file of %llu bytes "
 			       "(at most %u)", (unsigned long long)ino,
-			       (unsigned long long)in->size,
-			       CSVFS_INLINE_MAX)) {
-			in->size = CSVFS_INLINE_MAX;
+			       (unsigned long long)in->size, cap)) {
+			in->size = cap;
 			fk_result(f, fk_put_inode(f, in), "size cut to %u",
-				  CSVFS_INLINE_MAX);
+				  cap);
 		}
 		if (in->nblocks &&
 		    fk_problem(f, 1, "inode %llu: block count %llu, an inline "
@@ -82,14 +150,18 @@ static int check_reg(struct fsck *f, struct todov *tv, uint64_t ino,
 		return rc ? rc : fk_collect_broken(f, ino, in);
 	}
 	for (i = 0; i < m.n && !rc; i++) {
-		if (fk_ext_ok(f, &m.e[i], 1))
+		if (!fk_ext_ok(f, &m.e[i], 1))
+			outside++;
+		else if (m.e[i].flags & CSVFS_EXT_SUB)
+			rc = fk_sub_run_add(f, ino, &m.e[i]);
+		else
 			rc = fk_run_add(f, m.e[i].pblk, m.e[i].len,
 					m.e[i].lblk, ino);
-		else
-			outside++;
 	}
 	for (i = 0; i < m.nleaf && !rc; i++)
 		rc = fk_ref_add(f, m.leaf[i].mblk, ino);
+	if (!rc && !outside)
+		check_tail(f, ino, in, &m);
 	sum = ext_blocks(&m);
 	ext_free(&m);
 	if (rc)
@@ -270,6 +342,15 @@ int fk_check_inode(struct fsck *f, struct todov *tv, size_t k)
 		       (unsigned long long)ino,
 		       in.flags & ~(uint32_t)IFL_KNOWN)) {
 		in.flags &= IFL_KNOWN;
+		fk_result(f, fk_put_inode(f, &in), "cleared");
+	}
+	if ((in.flags & CSVFS_IFL_TAIL) &&
+	    (!S_ISREG(in.mode) || (in.flags & (CSVFS_IFL_INLINE |
+					       CSVFS_IFL_EXTBLOCKS))) &&
+	    fk_problem(f, 0, "inode %llu: tail flag on a file that cannot "
+		       "have one (mode 0%o, flags 0x%x)",
+		       (unsigned long long)ino, in.mode, in.flags)) {
+		in.flags &= ~(uint32_t)CSVFS_IFL_TAIL;
 		fk_result(f, fk_put_inode(f, &in), "cleared");
 	}
 	if (S_ISLNK(in.mode) && (in.size == 0 || in.size >

@@ -482,6 +482,7 @@ int fk_pass5(struct fsck *f)
 	if (f->restart)	/* the relinked chunks are not collected */
 		return fk_commit(f);
 	fk_compare_chunks(f, 1);
+	fk_sub_check(f);
 	for (i = 0; i < f->nref; i++) {
 		uint64_t m = f->ref[i].mblk;
 

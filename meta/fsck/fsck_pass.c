@@ -84,6 +84,12 @@ int fk_ext_ok(const struct fsck *f, const struct csvfs_extent *e,
 	if (e->len == 0 || e->lblk + e->len < e->lblk ||
 	    e->pblk + e->len < e->pblk || (e->flags & ~(uint32_t)EXT_KNOWN))
 		return 0;
+	/* A sub-block run: 4 KiB units of the data area (fsck_sub.c). */
+	if (e->flags & CSVFS_EXT_SUB)
+		return e->flags == CSVFS_EXT_SUB && e->lblk == 0 &&
+		       e->len < f->mpb && (!in_area ||
+		       (e->pblk >= f->sb.data_start * f->mpb &&
+			e->pblk + e->len <= f->sb.total_blocks * f->mpb));
 	return !in_area || (e->pblk >= f->sb.data_start &&
 			    e->pblk + e->len <= f->sb.total_blocks);
 }
@@ -303,7 +309,7 @@ int fk_inode_sane(const struct fsck *f, uint64_t mblk, const uint8_t *raw)
 	switch (in.mode & S_IFMT) {
 	case S_IFREG:
 		if (in.flags & CSVFS_IFL_INLINE)
-			return in.size <= CSVFS_INLINE_MAX;
+			return in.size <= ino_inline_cap(&in);
 		if (in.flags & CSVFS_IFL_EXTBLOCKS)
 			return in.nextents >= 1 &&
 			       in.nextents <= CSVFS_EXTBLK_INDEX_MAX;
@@ -633,17 +639,24 @@ static int chunk_visit(struct fsck *f, uint64_t blk, uint64_t prev,
 }
 
 /*
- * Meta chunks are never given back, so a block marked in use that starts
- * with a valid chunk header of this volume is a chunk: after damage to the
- * list, the ones it lost are found that way and linked at its end.
+ * A meta chunk goes back to the free space only zeroed (meta/subblk.h), so
+ * a block marked in use that starts with a valid chunk header of this
+ * volume is a chunk -- or the one being given back (vstate.release_blk):
+ * after damage to the list, the ones it lost are found that way and
+ * linked at its end.
  */
 static int stray_chunks(struct fsck *f, struct hset *seen, uint64_t last,
 			uint8_t *buf)
 {
 	uint8_t bm[CSVFS_MBLK_SIZE];
 	struct csvfs_chunk ch;
-	uint64_t b, k = UINT64_MAX;
+	uint64_t b, k = UINT64_MAX, releasing = 0;
 	int rc = 0, dummy = 0;
+
+	if (fk_pread(f, bm, CSVFS_STATE_MBLK) == 0 &&
+	    od_get32(bm) == CSVFS_MAGIC_STATE)
+		releasing = od_get64(bm + offsetof(struct csvfs_vstate,
+						   release_blk));
 
 	for (b = f->sb.data_start; b < f->sb.total_blocks && rc >= 0; b++) {
 		uint64_t i = b % CSVFS_BITMAP_BITS;
@@ -654,8 +667,8 @@ static int stray_chunks(struct fsck *f, struct hset *seen, uint64_t last,
 			if (rc)
 				break;
 		}
-		if (!fk_bit(bm + CSVFS_MHDR_SIZE, i) || !fk_holds_chunk(f, b) ||
-		    (rc = hset_add(seen, b)) <= 0)
+		if (!fk_bit(bm + CSVFS_MHDR_SIZE, i) || b == releasing ||
+		    !fk_holds_chunk(f, b) || (rc = hset_add(seen, b)) <= 0)
 			continue;
 		if (fk_problem(f, 0, "meta chunk at block %llu is not on the "
 			       "chunk list", (unsigned long long)b)) {
@@ -937,7 +950,11 @@ static int collect_inode(struct fsck *f, uint64_t ino)
 		   !(in.flags & CSVFS_IFL_INLINE)) {
 		if (ext_load(&op, ino, &in, &m) == 0) {
 			for (i = 0; i < m.n && !rc; i++)
-				if (fk_ext_ok(f, &m.e[i], 1))
+				if (m.e[i].flags & CSVFS_EXT_SUB)
+					rc = fk_ext_ok(f, &m.e[i], 1) ?
+					     fk_sub_run_add(f, ino, &m.e[i]) :
+					     0;
+				else if (fk_ext_ok(f, &m.e[i], 1))
 					rc = fk_run_add(f, m.e[i].pblk,
 							m.e[i].len,
 							m.e[i].lblk, ino);
@@ -960,6 +977,8 @@ int fk_add_fixed_runs(struct fsck *f)
 
 	for (i = 0; i < f->nchunk && !rc; i++)
 		rc = fk_run_add(f, f->chunk[i], 1, 0, OWN_CHUNK);
+	if (!rc)
+		rc = fk_sub_collect(f);
 	return rc;
 }
 
@@ -975,6 +994,7 @@ int fk_recollect(struct fsck *f)
 	int rc = 0;
 
 	f->nrun = f->nref = f->nchunk = 0;
+	fk_sub_reset_runs(f);
 	f->csorted = 0;
 	while (blk && blk >= f->sb.data_start && blk < f->sb.total_blocks &&
 	       hset_add(&seen, blk) == 1) {

@@ -35,6 +35,7 @@
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 #include "net/mdc.h"
 
 
@@ -68,6 +69,8 @@ int mds_get(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	      struct csvfs_attr *a)
 {
+	struct csvfs_extent sub;
+
 	memset(a, 0, sizeof(*a));
 	a->ino = ino;
 	a->generation = in->generation;
@@ -82,6 +85,8 @@ void mds_attr(struct mds *m, uint64_t ino, const struct csvfs_inode *in,
 	a->alloc_bytes = in->nblocks * m->bsize;
 	if ((in->flags & CSVFS_IFL_INLINE) && in->size)
 		a->alloc_bytes = CSVFS_MBLK_SIZE;
+	if (subblk_inode_run(in, &sub))
+		a->alloc_bytes = (uint64_t)sub.len * CSVFS_SUB_UNIT;
 	a->rdev = in->rdev;
 	a->atime_sec = (int64_t)in->atime_sec;
 	a->mtime_sec = (int64_t)in->mtime_sec;
@@ -223,45 +228,6 @@ done:
 	return rc;
 }
 
-int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
-{
-	size_t i;
-	int rc = 0;
-
-	/* Epoch fencing covers the writes outside the journal too. */
-	if (n)
-		rc = jrnl_fence_check(m->j);
-	for (i = 0; i < n && !rc; i++)
-		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
-			      runs[i].len * m->bsize);
-	if (!rc && n)
-		rc = dev_flush(m->dev);
-	return rc;
-}
-
-
-int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
-			uint64_t len)
-{
-	uint64_t end = off + len;
-	int rc = len ? jrnl_fence_check(m->j) : 0;
-
-	while (off < end && !rc) {
-		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
-		uint64_t n = m->bsize - in_blk;
-		long i = ext_find(em, lblk, NULL);
-
-		if (n > end - off)
-			n = end - off;
-		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
-			rc = dev_zero_bytes(m->dev, (em->e[i].pblk +
-					    (lblk - em->e[i].lblk)) * m->bsize +
-					    in_blk, n);
-		off += n;
-	}
-	return rc;
-}
-
 /* ---- simple handlers ---------------------------------------------------- */
 
 static int h_hello(struct mds_req *r)
@@ -277,27 +243,6 @@ static int h_hello(struct mds_req *r)
 	msg_put_u32(&r->out, r->m->sb.block_shift);
 	msg_put_u64(&r->out, r->m->epoch);
 	msg_put_raw(&r->out, r->m->sb.hdr.uuid, CSVFS_UUID_SIZE);
-	return 0;
-}
-
-static int h_statfs(struct mds_req *r)
-{
-	struct alloc_stats st;
-	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree;
-
-	if (msg_rd_end(&r->in))
-		return -EPROTO;
-	alloc_get_stats(r->m->a, &st);
-	ffree = st.mblks_free + st.free_blocks * mpb;
-	msg_put_u32(&r->out, (uint32_t)r->m->bsize);
-	msg_put_u64(&r->out, st.total_blocks);
-	msg_put_u64(&r->out, st.free_blocks);
-	msg_put_u64(&r->out, st.free_blocks > st.reserved_blocks ?
-		    st.free_blocks - st.reserved_blocks : 0);
-	msg_put_u64(&r->out, st.mblks_used + ffree);
-	msg_put_u64(&r->out, ffree);
-	msg_put_u64(&r->out, st.reserved_blocks);
-	msg_put_u64(&r->out, r->m->provisioned);
 	return 0;
 }
 
@@ -354,7 +299,7 @@ static const struct mds_entry table[CSVFS_MSG_TYPE_MAX] = {
 	[CSVFS_MSG_LINK] = { mds_h_link, 0 },
 	[CSVFS_MSG_READLINK] = { mds_h_readlink, 0 },
 	[CSVFS_MSG_READDIR] = { mds_h_readdir, 0 },
-	[CSVFS_MSG_STATFS] = { h_statfs, 0 },
+	[CSVFS_MSG_STATFS] = { mds_h_statfs, 0 },
 	/* OPEN writes only the inode's ownership (no allocator resync) */
 	[CSVFS_MSG_OPEN] = { mds_h_open, 0 },
 	[CSVFS_MSG_RELEASE] = { mds_h_release, 0 },
@@ -395,7 +340,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 	struct mds_req r;
 	struct jop op;
 	uint64_t tid;
-	int rc;
+	int rc, retried = 0;
 
 	*reply = NULL;
 	*reply_len = 0;
@@ -433,6 +378,7 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		e = &table[hdr->type];
 	if (!e || !e->fn)
 		return -EOPNOTSUPP;
+again:
 	memset(&r, 0, sizeof(r));
 	r.m = m;
 	r.hdr = hdr;
@@ -465,6 +411,17 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 		mds_space_resync(m, &op);
 		jop_end(&op, 0);
 	}
+	/*
+	 * Out of space: the spare empty chunks (kept so that a create and
+	 * unlink loop does not release and take a chunk each time) go back
+	 * to the free space, and the request runs once more.
+	 */
+	if (rc == -ENOSPC && !retried && csvfs_msg_mutating(hdr->type) &&
+	    mds_chunks_release(m, 1) > 0) {
+		msg_wr_free(&r.out);
+		retried = 1;
+		goto again;
+	}
 	if (!rc && r.sync)
 		rc = tid ? jrnl_wait(m->j, tid) : jrnl_commit(m->j);
 	if (!rc && r.wait_tid)
@@ -476,6 +433,8 @@ int mds_dispatch(struct mds *m, const struct csvfs_msg_hdr *hdr,
 			log_ino_at(LOG_ERR, r.reclaim_ino, "reclaim failed: %s",
 				   csvfs_strerror(rc2));
 	}
+	if (!rc && r.alloc_touched)
+		mds_chunks_release(m, 0);
 	if (!rc && m->watch)
 		mds_orphans_sweep(m);
 	if (!rc && csvfs_msg_mutating(hdr->type))
@@ -650,6 +609,8 @@ int mds_start(struct dev *dev, const struct mds_opts *o, struct mds **out)
 	if (rc)
 		goto fail;
 	rc = mds_orphans_recover(m);
+	if (!rc)
+		rc = mds_sub_startup(m);
 	if (rc)
 		goto fail;
 	/* A cluster node's own heartbeat is its daemon's (fs/cluster.c);

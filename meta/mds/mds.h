@@ -24,6 +24,8 @@ struct mds_opts {
 	uint32_t node_id;	/* this node (1 in standalone mode) */
 	int standalone;		/* refuse if another node's heartbeat lives */
 	unsigned commit_ms;	/* group-commit interval, 0 = default 5 ms */
+	int chunk_no_spare;	/* tests: give back every empty meta and sub
+				 * chunk (else one of each kind is kept) */
 	/*
 	 * Cluster mode, file handoff (NULL: HANDOFF is refused). is_member:
 	 * whether node is in the membership now. recall: asks node to

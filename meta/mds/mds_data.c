@@ -29,6 +29,7 @@
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 #define AHEAD_MAX	(256ull << 20)
 #define AHEAD_MIN	(8ull << 20)
@@ -123,8 +124,9 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	buf = dev_alloc_buf(DEV_ALIGN);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(buf, in->body, in->size < CSVFS_INLINE_MAX ? in->size :
-							     CSVFS_INLINE_MAX);
+	memset(buf, 0, DEV_ALIGN);
+	ino_inline_read(in, 0, buf, in->size < CSVFS_INLINE_XMAX ?
+			(uint32_t)in->size : CSVFS_INLINE_XMAX);
 	rc = jrnl_fence_check(m->j);
 	if (!rc)
 		rc = dev_pwrite(m->dev, buf, DEV_ALIGN, start * m->bsize);
@@ -135,6 +137,8 @@ int mds_uninline(struct mds_req *r, uint64_t ino, struct csvfs_inode *in)
 	if (rc)
 		return rc;
 	memset(in->body, 0, sizeof(in->body));
+	if (in->size > CSVFS_INLINE_MAX)	/* data, no records, were there */
+		memset(in->xattr, 0, sizeof(in->xattr));
 	in->nextents = 0;
 	e.lblk = 0;
 	e.pblk = start;
@@ -202,6 +206,26 @@ static int fill_holes(struct mds_req *r, const struct csvfs_inode *in,
 	return 0;
 }
 
+/* ALLOC_SMALL of a file that may stay in sub-blocks (meta/mds_sub.c). */
+static int alloc_small(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
+		       struct mbuf *mb, uint64_t end, uint32_t max)
+{
+	struct extmap em;
+	int rc;
+
+	rc = mds_sub_alloc(r, in, end);
+	if (!rc)
+		rc = ino_put(r->op, mb, in);
+	if (!rc)
+		rc = ext_load(r->op, ino, in, &em);
+	if (rc)
+		return rc;
+	mds_put_attr(r, ino, in);
+	put_extents(r, &em, 0, 0, max);
+	ext_free(&em);
+	return 0;
+}
+
 int mds_h_alloc(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), lblk = msg_get_u64(&r->in);
@@ -215,6 +239,17 @@ int mds_h_alloc(struct mds_req *r)
 
 	if (msg_rd_end(&r->in))
 		return -EPROTO;
+	if (flags & CSVFS_ALLOC_SMALL) {
+		/* count is the byte end of the write (lblk 0). */
+		if (lblk || count == 0)
+			return -EINVAL;
+		rc = get_reg(r, ino, &in, &mb);
+		if (!rc && mds_sub_eligible(m, &in, count))
+			return alloc_small(r, ino, &in, mb, count, max);
+		if (rc)
+			return rc;
+		count = blocks_for(m, count);
+	}
 	maxb = m->sb.total_blocks;
 	if (count == 0 || count > maxb || lblk > (UINT64_MAX >> 24) - count)
 		return count == 0 ? -EINVAL : -EFBIG;
@@ -223,6 +258,8 @@ int mds_h_alloc(struct mds_req *r)
 		rc = mds_uninline(r, ino, &in);
 	if (!rc)
 		rc = ext_load(r->op, ino, &in, &em);
+	if (!rc && (rc = mds_sub_promote(r, &in, &em)))
+		ext_free(&em);
 	if (rc)
 		return rc;
 	rc = fill_holes(r, &in, &em, lblk, count, 0, 0);
@@ -298,7 +335,7 @@ int mds_h_write_done(struct mds_req *r)
 	if (rc)
 		return rc;
 	if (size > in.size) {
-		if (in.flags & CSVFS_IFL_INLINE && size > CSVFS_INLINE_MAX)
+		if (in.flags & CSVFS_IFL_INLINE && size > ino_inline_cap(&in))
 			return -CSVFS_ECORRUPT;
 		r->m->provisioned += size - in.size;
 		in.size = size;
@@ -346,10 +383,14 @@ int mds_set_size(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 	(void)mb;
 	if (size > (m->sb.total_blocks << m->sb.block_shift) * 1024)
 		return -EFBIG;
+	rc = mds_sub_tail_size(r, in, size);
+	if (rc)
+		return rc;
 	if (in->flags & CSVFS_IFL_INLINE) {
-		if (size <= CSVFS_INLINE_MAX) {
+		if (size <= ino_inline_cap(in)) {
 			if (size < old)
-				memset(in->body + size, 0, old - size);
+				ino_inline_write(in, (uint32_t)size, NULL,
+						 (uint32_t)(old - size));
 			in->size = size;
 			return 0;
 		}
@@ -389,16 +430,29 @@ static int punch(struct mds_req *r, uint64_t ino, struct csvfs_inode *in,
 
 	if (in->flags & CSVFS_IFL_INLINE) {
 		if (off < in->size)
-			memset(in->body + off, 0, (off + len > in->size ?
-						   in->size : off + len) - off);
+			ino_inline_write(in, (uint32_t)off, NULL, (uint32_t)
+					 ((off + len > in->size ? in->size :
+					   off + len) - off));
 		return 0;
 	}
 	if (off >= in->size)
 		return 0;
+	/* A hole in a tail is made in a unit. */
+	rc = mds_sub_untail(r, in);
+	if (rc)
+		return rc;
 	end = off + len > in->size ? in->size : off + len;
 	rc = ext_load(r->op, ino, in, &em);
 	if (rc)
 		return rc;
+	if (em.n == 1 && (em.e[0].flags & CSVFS_EXT_SUB)) {
+		/* A sub-block run keeps its units: zero in place. */
+		rc = mds_sub_zero(m, &em.e[0], off, end - off);
+		if (!rc)
+			rc = dev_flush(m->dev);
+		ext_free(&em);
+		return rc;
+	}
 	b0 = blocks_for(m, off);
 	b1 = end / m->bsize;
 	if (end == in->size)
@@ -458,10 +512,13 @@ int mds_h_fallocate(struct mds_req *r)
 	if (mode & (CSVFS_FA_PUNCH_HOLE | CSVFS_FA_ZERO_RANGE))
 		rc = punch(r, ino, &in, off, len);
 	if (!rc && !(mode & CSVFS_FA_PUNCH_HOLE)) {
-		if (!(in.flags & CSVFS_IFL_INLINE) || end > CSVFS_INLINE_MAX)
+		if (!(in.flags & CSVFS_IFL_INLINE) ||
+		    end > ino_inline_cap(&in))
 			rc = mds_uninline(r, ino, &in);
 		if (!rc && !(in.flags & CSVFS_IFL_INLINE)) {
 			rc = ext_load(r->op, ino, &in, &em);
+			if (!rc && (rc = mds_sub_promote(r, &in, &em)))
+				ext_free(&em);
 			if (!rc) {
 				rc = fill_holes(r, &in, &em, off / m->bsize,
 						blocks_for(m, end) -
@@ -520,13 +577,15 @@ int mds_h_prealloc(struct mds_req *r)
 	if (size == 0)
 		size = in.size;
 	n = blocks_for(m, size);
-	if (n && (!(in.flags & CSVFS_IFL_INLINE) || size > CSVFS_INLINE_MAX))
+	if (n && (!(in.flags & CSVFS_IFL_INLINE) || size > ino_inline_cap(&in)))
 		rc = mds_uninline(r, ino, &in);
 	if (!rc && n && !(in.flags & CSVFS_IFL_INLINE)) {
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
 			return rc;
-		rc = fill_holes(r, &in, &em, 0, n, 0, 0);
+		rc = mds_sub_promote(r, &in, &em);
+		if (!rc)
+			rc = fill_holes(r, &in, &em, 0, n, 0, 0);
 		if (!rc)
 			rc = ext_mark_written(&em, 0, n);
 		if (!rc)
@@ -548,6 +607,35 @@ int mds_h_prealloc(struct mds_req *r)
 	return rc;
 }
 
+/*
+ * INLINE_READ of a file with a tail: bytes at file offsets from the end
+ * of its run; EAGAIN before that (the node reads those from the device).
+ */
+static int tail_read(struct mds_req *r, const struct csvfs_inode *in,
+		     uint64_t off, uint32_t len)
+{
+	struct csvfs_extent e;
+	uint64_t run;
+	uint8_t *buf;
+
+	if (!subblk_inode_run(in, &e) || !subblk_tail_len(in, &e))
+		return -CSVFS_ECORRUPT;
+	run = (uint64_t)e.len * CSVFS_SUB_UNIT;
+	if (off < run)
+		return -EAGAIN;
+	if (off >= in->size)
+		len = 0;
+	else if (off + len > in->size)
+		len = (uint32_t)(in->size - off);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	subblk_tail_read(in, (uint32_t)(len ? off - run : 0), buf, len);
+	msg_put_bytes(&r->out, buf, len);
+	free(buf);
+	return 0;
+}
+
 int mds_h_inline_read(struct mds_req *r)
 {
 	uint64_t ino = msg_get_u64(&r->in), off = msg_get_u64(&r->in);
@@ -560,13 +648,24 @@ int mds_h_inline_read(struct mds_req *r)
 	rc = get_reg(r, ino, &in, NULL);
 	if (rc)
 		return rc;
+	if (in.flags & CSVFS_IFL_TAIL)
+		return tail_read(r, &in, off, len);
 	if (!(in.flags & CSVFS_IFL_INLINE))
 		return -EAGAIN;
 	if (off >= in.size)
 		len = 0;
 	else if (off + len > in.size)
 		len = (uint32_t)(in.size - off);
-	msg_put_bytes(&r->out, in.body + (len ? off : 0), len);
+	if (len) {
+		uint8_t buf[CSVFS_INLINE_XMAX];
+
+		if (off + len > CSVFS_INLINE_XMAX)
+			return -CSVFS_ECORRUPT;
+		ino_inline_read(&in, (uint32_t)off, buf, len);
+		msg_put_bytes(&r->out, buf, len);
+	} else {
+		msg_put_bytes(&r->out, in.body, 0);
+	}
 	return 0;
 }
 
@@ -584,16 +683,21 @@ int mds_h_inline_write(struct mds_req *r)
 	rc = get_reg(r, ino, &in, &mb);
 	if (rc)
 		return rc;
-	if (!(in.flags & CSVFS_IFL_INLINE) || off + len > CSVFS_INLINE_MAX) {
-		/* Does not fit: convert; the writer goes the block way. */
-		rc = mds_uninline(r, ino, &in);
+	if (!(in.flags & CSVFS_IFL_INLINE) || off + len > ino_inline_cap(&in)) {
+		/* Does not fit: convert; the writer goes the block way
+		 * (sub-blocks when the file may have them). */
+		if ((in.flags & CSVFS_IFL_INLINE) &&
+		    mds_sub_eligible(r->m, &in, off + len))
+			rc = mds_sub_alloc(r, &in, off + len);
+		else
+			rc = mds_uninline(r, ino, &in);
 		if (!rc)
 			rc = ino_put(r->op, mb, &in);
 		if (!rc)
 			mds_put_attr(r, ino, &in);
 		return rc;
 	}
-	memcpy(in.body + off, data, len);
+	ino_inline_write(&in, (uint32_t)off, data, len);
 	if (off + len > in.size) {
 		r->m->provisioned += off + len - in.size;
 		in.size = off + len;
@@ -632,6 +736,20 @@ int mds_h_lseek(struct mds_req *r)
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
+	if (em.n == 1 && (em.e[0].flags & CSVFS_EXT_SUB)) {
+		/* The run is data (written or zeroes), the rest a hole. */
+		uint64_t run = (uint64_t)em.e[0].len * CSVFS_SUB_UNIT;
+
+		ext_free(&em);
+		/* A tail is data up to EOF. */
+		if (in.flags & CSVFS_IFL_TAIL)
+			run = in.size;
+		if (whence == SEEK_DATA && off >= run)
+			return -ENXIO;
+		res = whence == SEEK_DATA ? off : (off < run ? run : off);
+		msg_put_u64(&r->out, res > in.size ? in.size : res);
+		return 0;
+	}
 	res = whence == SEEK_DATA ? UINT64_MAX : off;
 	for (i = 0; i < em.n; i++) {
 		const struct csvfs_extent *e = &em.e[i];
@@ -661,6 +779,7 @@ int mds_h_lseek(struct mds_req *r)
 int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 	     int free_inode)
 {
+	struct csvfs_extent sub;
 	struct csvfs_inode in;
 	struct extmap em;
 	struct mbuf *mb;
@@ -674,7 +793,11 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 		rc = mds_resv_update(r, &in, 0, in.nblocks);
 	if (rc)
 		return rc;
-	if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
+	if (S_ISREG(in.mode) && subblk_inode_run(&in, &sub)) {
+		rc = mds_sub_trim(r, &in, free_inode, 1);
+		if (rc)
+			return rc;
+	} else if (S_ISREG(in.mode) && !(in.flags & CSVFS_IFL_INLINE)) {
 		rc = ext_load(r->op, ino, &in, &em);
 		if (rc)
 			return rc;
@@ -722,6 +845,7 @@ int mds_trim(struct mds_req *r, uint64_t ino, uint64_t from_lblk,
 
 int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 {
+	struct csvfs_extent sub;
 	struct csvfs_inode in;
 	struct extmap em;
 	struct mbuf *mb;
@@ -732,6 +856,24 @@ int mds_trim_ahead(struct mds_req *r, uint64_t ino)
 	rc = mds_get(r, ino, &in, &mb);
 	if (rc || (in.flags & CSVFS_IFL_INLINE))
 		return rc;
+	if (subblk_inode_run(&in, &sub)) {
+		/* The room ahead of a sub-block run goes back, and the last
+		 * partial unit moves into the inode (a tail). */
+		int changed = 0;
+
+		if (sub.len > (in.size + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT) {
+			rc = mds_sub_trim(r, &in, 0, 0);
+			changed = 1;
+		}
+		if (!rc) {
+			rc = mds_sub_pack_tail(r, &in);
+			if (rc > 0) {
+				changed = 1;
+				rc = 0;
+			}
+		}
+		return rc || !changed ? rc : ino_put(r->op, mb, &in);
+	}
 	rc = ext_load(r->op, ino, &in, &em);
 	if (rc)
 		return rc;
@@ -953,4 +1095,48 @@ int mds_orphans_recover(struct mds *m)
 		log_info("recovered %u orphan inodes (%u still open "
 			 "on a node, freed at their last close)", n, kept);
 	return jrnl_commit(m->j);
+}
+
+/* ---- zeroing on the device --------------------------------------------- */
+
+int mds_zero_runs(struct mds *m, const struct ext_run *runs, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	/* Epoch fencing covers the writes outside the journal too. */
+	if (n)
+		rc = jrnl_fence_check(m->j);
+	for (i = 0; i < n && !rc; i++)
+		rc = dev_zero(m->dev, runs[i].pblk * m->bsize,
+			      runs[i].len * m->bsize);
+	if (!rc && n)
+		rc = dev_flush(m->dev);
+	return rc;
+}
+
+int mds_zero_file_range(struct mds *m, const struct extmap *em, uint64_t off,
+			uint64_t len)
+{
+	uint64_t end = off + len;
+	int rc = len ? jrnl_fence_check(m->j) : 0;
+
+	if (rc)
+		return rc;
+	if (em->n == 1 && (em->e[0].flags & CSVFS_EXT_SUB))
+		return mds_sub_zero(m, &em->e[0], off, len);
+	while (off < end && !rc) {
+		uint64_t lblk = off / m->bsize, in_blk = off % m->bsize;
+		uint64_t n = m->bsize - in_blk;
+		long i = ext_find(em, lblk, NULL);
+
+		if (n > end - off)
+			n = end - off;
+		if (i >= 0 && !(em->e[i].flags & CSVFS_EXT_UNWRITTEN))
+			rc = dev_zero_bytes(m->dev, (em->e[i].pblk +
+					    (lblk - em->e[i].lblk)) * m->bsize +
+					    in_blk, n);
+		off += n;
+	}
+	return rc;
 }

@@ -316,6 +316,58 @@ int mds_inval_ack(struct mds *m, const struct csvfs_msg_hdr *hdr,
 /* Every request: when the node was last heard of. */
 void mds_note_request(struct mds *m, uint32_t node);
 
+/* mds_space.c: STATFS, in 4 KiB units (sub-blocks count exactly). */
+int mds_h_statfs(struct mds_req *r);
+
+/* mds_sub.c: sub-block files (under the metadata lock unless said) */
+/* Whether an ALLOC_SMALL up to byte end may keep the file in sub-blocks. */
+int mds_sub_eligible(const struct mds *m, const struct csvfs_inode *in,
+		     uint64_t end);
+/* Gives the file a sub-block run covering [0, end) (inline data moved). */
+int mds_sub_alloc(struct mds_req *r, struct csvfs_inode *in, uint64_t end);
+/* A loaded map that is a sub-block run moves to one large block. */
+int mds_sub_promote(struct mds_req *r, struct csvfs_inode *in,
+		    struct extmap *em);
+/*
+ * A sub-block file moves to a large block now (before it becomes
+ * multi-writer); -EBUSY while it is open on another node than the asking
+ * one (a writer there could still write to the old run; the asking node
+ * holds its own I/O back, fs/data.c data_set_iflags).
+ */
+int mds_sub_promote_inode(struct mds_req *r, uint64_t ino,
+			  struct csvfs_inode *in);
+/*
+ * Tails (include/csvfs/ondisk.h). untail: the tail goes back into a unit
+ * behind the run (the run moves if it cannot grow); 0 if none. tail_size:
+ * a size change of a file with a tail, before in->size changes (a tail
+ * cut or zeroed past the new size, or untailed when it outgrows the
+ * inode). pack_tail: at last close, the last partial unit moves into the
+ * inode; 1 when it did (the caller writes the inode), 0 when the file
+ * does not qualify.
+ */
+int mds_sub_untail(struct mds_req *r, struct csvfs_inode *in);
+int mds_sub_tail_size(struct mds_req *r, struct csvfs_inode *in,
+		      uint64_t size);
+int mds_sub_pack_tail(struct mds_req *r, struct csvfs_inode *in);
+/*
+ * Frees the run past EOF (all of it: free_all); zero_tail: zeroes the
+ * bytes past EOF in the last unit (after a shrink; the writer never
+ * writes past EOF, so the room ahead given back at last close is zero).
+ */
+int mds_sub_trim(struct mds_req *r, struct csvfs_inode *in, int free_all,
+		 int zero_tail);
+/* Zeroes bytes [off, off+len) of a sub-block run (not flushed). */
+int mds_sub_zero(struct mds *m, const struct csvfs_extent *e, uint64_t off,
+		 uint64_t len);
+/*
+ * Gives empty meta and sub chunks back, all: every one, else one spare of
+ * each kind stays. Returns how many went back, or -errno. No metadata
+ * lock held.
+ */
+int mds_chunks_release(struct mds *m, int all);
+/* Start-up, after orphan recovery: finishes an interrupted release. */
+int mds_sub_startup(struct mds *m);
+
 /* mds_lock.c: application locks (own mutex; never the metadata lock) */
 /* After the heartbeat watch started. 0 or -errno. */
 int mds_lock_init(struct mds *m);

@@ -426,9 +426,14 @@ static int drop_link(struct mds_req *r, uint64_t ino)
 		busy = mds_ino_busy(r->m, ino, &in);
 		if (!busy && in.nblocks == 0 &&
 		    !(in.flags & CSVFS_IFL_EXTBLOCKS)) {
-			/* No blocks to zero: the inode goes in this op. */
+			/*
+			 * No blocks to zero: the inode goes in this op (a
+			 * sub-block run is freed dirty, nothing to zero).
+			 */
 			r->alloc_touched = 1;
-			rc = mds_resv_update(r, &in, 0, 0);
+			rc = S_ISREG(in.mode) ? mds_sub_trim(r, &in, 1, 0) : 0;
+			if (!rc)
+				rc = mds_resv_update(r, &in, 0, 0);
 			if (rc)
 				return rc;
 			if (S_ISREG(in.mode))
@@ -1022,6 +1027,15 @@ static int xattr_change(struct mds_req *r, uint64_t ino, const char *name,
 	rc = mds_get(r, ino, &in, &mb);
 	if (!rc && !remove && vlen > CSVFS_XATTR_VALUE_MAX)
 		rc = -E2BIG;
+	/* The xattr area holds a tail or inline data (include/csvfs/
+	 * ondisk.h): out first. */
+	if (!rc && !remove)
+		rc = mds_sub_untail(r, &in);
+	if (!rc && !remove && (in.flags & CSVFS_IFL_INLINE) &&
+	    in.size > CSVFS_INLINE_MAX)
+		rc = mds_sub_eligible(r->m, &in, in.size) ?
+		     mds_sub_alloc(r, &in, in.size) :
+		     mds_uninline(r, ino, &in);
 	if (!rc)
 		rc = ino_xattr_load(r->op, ino, &in, 1, &x);
 	if (rc)

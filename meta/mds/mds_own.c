@@ -633,6 +633,13 @@ int mds_h_set_iflags(struct mds_req *r)
 		return rc;
 	if (!S_ISREG(in.mode))
 		return -EINVAL;
+	if ((set & CSVFS_IFL_MULTIWRITER) &&
+	    !(in.flags & CSVFS_IFL_MULTIWRITER)) {
+		/* Several writers: the data must never move again. */
+		rc = mds_sub_promote_inode(r, ino, &in);
+		if (rc)
+			return rc;
+	}
 	in.flags = (in.flags | set) & ~clear;
 	/* An unpinned file nobody has open any more loses its owner. */
 	if ((clear & CSVFS_IFL_PINNED) && !mds_open_find(r->m, ino, 0) &&

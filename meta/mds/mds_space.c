@@ -50,6 +50,7 @@
 #include "meta/jrnl.h"
 #include "meta/mds/mds_i.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 #define LOWSPACE_DEFAULT_PCT	10
 
@@ -424,4 +425,41 @@ out:
 		jop_end(&op, 0);
 	}
 	return rc;
+}
+
+int mds_h_statfs(struct mds_req *r)
+{
+	struct alloc_stats st;
+	struct subblk_stats ss;
+	uint64_t mpb = r->m->bsize / CSVFS_MBLK_SIZE, ffree, free4k, resv4k;
+	uint64_t data4k;
+
+	if (msg_rd_end(&r->in))
+		return -EPROTO;
+	alloc_get_stats(r->m->a, &st);
+	subblk_get_stats(alloc_sub(r->m->a), &ss);
+	/* Empty chunks (kept as spares) are free inodes too: they go back
+	 * to the free space when it runs out. */
+	ffree = st.mblks_free + (st.free_blocks + ss.chunks_empty) * mpb;
+	/*
+	 * Counted in 4 KiB units, so that sub-blocks count exactly: free is
+	 * the free large blocks, the free units of sub chunks, the headers of
+	 * empty chunks (they go back on ENOSPC) and the free metadata blocks
+	 * of meta chunks (an inode, a directory block, an inline file); used
+	 * is everything else. Available is what file data can get: not the
+	 * free metadata blocks, not the reservations.
+	 */
+	data4k = st.free_blocks * mpb + ss.units_free + ss.chunks_empty +
+		 st.chunks_empty;
+	free4k = data4k + st.mblks_free;
+	resv4k = st.reserved_blocks * mpb;
+	msg_put_u32(&r->out, CSVFS_MBLK_SIZE);
+	msg_put_u64(&r->out, st.total_blocks * mpb);
+	msg_put_u64(&r->out, free4k);
+	msg_put_u64(&r->out, data4k > resv4k ? data4k - resv4k : 0);
+	msg_put_u64(&r->out, st.mblks_used + ffree);
+	msg_put_u64(&r->out, ffree);
+	msg_put_u64(&r->out, resv4k);
+	msg_put_u64(&r->out, r->m->provisioned);
+	return 0;
 }

@@ -2,7 +2,7 @@
  * crashsim: crash-consistency harness.
  *
  *   crashsim [-s SEED] [-c CUTS] [-n OPS] [-w meta|vm] [-C CUT] [-v]
- *            [-k KEEPDIR] [-T] [-L | -Z] DIR
+ *            [-k KEEPDIR] [-T | -S] [-L | -Z] DIR
  *
  * Formats a 256 MiB sparse image in DIR, seeds it with a file full of a
  * marker pattern (written, fsynced, closed: the "base" image is copied
@@ -28,6 +28,21 @@
  *         write_done, mdc_fsync, as fs/data.c data_fsync) at intervals;
  *         now and then a discard punches a large block (its blocks are
  *         zeroed, freed and reused by later writes).
+ *
+ * -S gives the meta workload a small-file mix (sub-blocks, meta/subblk.h):
+ *         280 creates first (a second meta chunk), then creates, appends
+ *         through ALLOC_SMALL (inline data moving to a sub-block run, runs
+ *         growing in place or moving), truncates down, allocations of
+ *         large blocks (a run promoted to a large block), last closes
+ *         (the room ahead trimmed, the last partial unit moved into the
+ *         inode: a tail, read back with INLINE_READ), unlinks (units
+ *         freed dirty, then reused and zeroed), and at the end every file
+ *         is unlinked, so empty sub and meta chunks go back to the free
+ *         space (the coordinator keeps no spare chunk here). A file's
+ *         appended byte at offset o is own_byte(ino, o): every byte of
+ *         every mapped unit or block past the first INL_MAX is zero or
+ *         the file's own, never another file's; the content of the first
+ *         CRC_SPAN bytes must match the model.
  *
  * OPS (-n) is the number of operations (meta 300, vm 3000 record writes).
  * -T gives the meta workload a mix of only creates, inline writes,
@@ -84,6 +99,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -106,6 +122,9 @@
 #define MAX_NODES	512
 #define INL_MAX		512
 #define EXT_MAX		1024
+#define CRC_SPAN	(64u << 10)	/* content compared with the model */
+#define SMALL_LIM	(48u << 10)	/* -S: appends up to this size */
+#define SMALL_CREATES	280
 
 /* ---- the write log ------------------------------------------------------ */
 
@@ -191,6 +210,7 @@ static int st_lose_flush, st_no_zero;
 static const char *keep_dir;	/* -k: keep failing images there */
 static int trunc_mix;		/* -T: meta mix of inline data, conversions
 				 * and truncates */
+static int small_mix;		/* -S: small files in sub-blocks */
 static unsigned kept;
 static char img_path[4096];
 static struct csvfs_super vsb;
@@ -268,7 +288,8 @@ struct vol {
 
 static int vol_start(struct vol *v, const char *path, int record)
 {
-	struct mds_opts o = { .node_id = 1, .standalone = 1 };
+	struct mds_opts o = { .node_id = 1, .standalone = 1,
+			      .chunk_no_spare = small_mix };
 	struct mdc_volinfo vi;
 	struct mdc_transport t;
 	int rc;
@@ -572,12 +593,44 @@ static int run_fsck(enum fsck_mode mode)
 struct node {
 	int used, parent, dir;
 	int big;		/* has large blocks (never written: zeroes) */
+	int small;		/* -S: appended to: content is data[0, pfx),
+				 * then own_byte up to wsize, then zeroes */
+	uint64_t pfx, wsize;
 	char name[32];
 	uint32_t mode;
 	uint64_t size, ino;
 	uint8_t data[INL_MAX];
 };
 static struct node nodes[MAX_NODES];
+
+/* -S: the byte a file appends at offset o (never 0). */
+static uint8_t own_byte(uint64_t ino, uint64_t o)
+{
+	uint64_t x = (ino * 0x9e3779b97f4a7c15ull) ^ (o * 0xbf58476d1ce4e5b9ull);
+
+	x ^= x >> 29;
+	return (uint8_t)(x | 1);
+}
+
+/* The model's content of file i at offset o. */
+static uint8_t model_byte(const struct node *n, uint64_t o)
+{
+	if (n->small)
+		return o < n->pfx ? n->data[o] :
+		       o < n->wsize ? own_byte(n->ino, o) : 0;
+	return o < INL_MAX ? n->data[o] : 0;
+}
+
+/* crc32 of the first min(size, CRC_SPAN) bytes of the model's file. */
+static uint32_t model_crc(const struct node *n)
+{
+	static uint8_t buf[CRC_SPAN];
+	uint64_t len = n->size < CRC_SPAN ? n->size : CRC_SPAN, o;
+
+	for (o = 0; o < len; o++)
+		buf[o] = model_byte(n, o);
+	return (uint32_t)crc32(0, buf, (uInt)len);
+}
 static char **states;		/* states[m]: after m operations */
 static size_t *op_pos;		/* op_pos[i]: log position when op i began */
 static size_t nops;
@@ -652,27 +705,54 @@ static char *model_state(void)
 		path_of(i, path, sizeof(path));
 		lines = xrealloc(lines, (n + 1) * sizeof(*lines));
 		lines[n++] = fmt_entry(path, nodes[i].dir, nodes[i].mode,
-				       nodes[i].size,
-				       (uint32_t)crc32(0, nodes[i].data,
-						       nodes[i].big ? INL_MAX :
-						       (uInt)nodes[i].size));
+				       nodes[i].size, model_crc(&nodes[i]));
 	}
 	return join_lines(lines, n);
 }
 
 /*
- * The meta workload writes no data to large blocks: a file converted from
- * inline keeps its old bytes at the start of block 0, and every other byte
- * of every mapped block must read as zeroes from the device (the marker
- * file's freed blocks are reused by these files). *crc gets the crc32 of
- * the first INL_MAX bytes of block 0 (zeroes when unmapped).
+ * Checks one mapped piece of a file (n bytes at file offset off, read from
+ * the device): past the first INL_MAX bytes (converted inline data) every
+ * byte is zero or the file's own appended byte (-S), never the deleted
+ * marker file's nor another file's. The first CRC_SPAN bytes go to span.
  */
-static int blocks_zero(struct vol *v, uint64_t ino, const char *path,
-		       uint32_t *crc, char *err, size_t errlen)
+static int piece_check(uint64_t ino, const char *path, uint64_t off,
+		       uint64_t phys, const uint8_t *buf, uint64_t n,
+		       uint8_t *span, char *err, size_t errlen)
 {
-	static const uint8_t zeroes[INL_MAX];
+	uint64_t k, o;
 
-	uint64_t bs = 1ull << vsb.block_shift, b, o;
+	for (k = 0; k < n; k++) {
+		o = off + k;
+		if (o < CRC_SPAN)
+			span[o] = buf[k];
+		if (o < INL_MAX || !buf[k] || buf[k] == own_byte(ino, o))
+			continue;
+		snprintf(err, errlen, "'%s' offset %" PRIu64 " (device "
+			 "offset %" PRIu64 ") holds neither zero nor its own "
+			 "bytes: %s", path, o, phys + k,
+			 is_marker(buf + (k & ~4095ull)) ?
+			 "STALE DATA of the deleted marker file" :
+			 "foreign bytes");
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * The meta workload writes data only through inline writes and (-S)
+ * appends of own_byte: a file converted from inline keeps its old bytes
+ * at the start, and every other byte of every mapped block or sub-block
+ * unit must read as zero or as the file's own (the marker file's freed
+ * blocks and freed units are reused by these files). *crc gets the crc32
+ * of the first min(size, CRC_SPAN) bytes (zeroes where unmapped).
+ */
+static int blocks_zero(struct vol *v, uint64_t ino, uint64_t size,
+		       const char *path, uint32_t *crc, char *err,
+		       size_t errlen)
+{
+	static uint8_t span[CRC_SPAN];
+	uint64_t bs = 1ull << vsb.block_shift, b;
 	struct csvfs_wext *ext = xrealloc(NULL, EXT_MAX * sizeof(*ext));
 	uint8_t *buf = dev_alloc_buf(bs);
 	uint32_t n, i;
@@ -680,12 +760,32 @@ static int blocks_zero(struct vol *v, uint64_t ino, const char *path,
 
 	if (!buf)
 		exit(2);
-	*crc = (uint32_t)crc32(0, zeroes, INL_MAX);
+	memset(span, 0, sizeof(span));
 	rc = mdc_get_extents(v->mdc, ino, 0, 0, ext, EXT_MAX, &n);
 	if (rc)
 		snprintf(err, errlen, "get_extents '%s': %s", path,
 			 csvfs_strerror(rc));
-	for (i = 0; !rc && i < n; i++)
+	for (i = 0; !rc && i < n; i++) {
+		if (ext[i].flags & CSVFS_EXT_SUB) {
+			uint64_t len = (uint64_t)ext[i].len * CSVFS_SUB_UNIT;
+
+			if (n != 1 || ext[i].lblk || len > bs) {
+				snprintf(err, errlen, "'%s': bad sub-block run",
+					 path);
+				rc = -EIO;
+				break;
+			}
+			rc = dev_pread(v->dev, buf, len,
+				       ext[i].pblk * CSVFS_SUB_UNIT);
+			if (!rc)
+				rc = piece_check(ino, path, 0,
+						 ext[i].pblk * CSVFS_SUB_UNIT,
+						 buf, len, span, err, errlen);
+			else
+				snprintf(err, errlen, "read '%s': %s", path,
+					 csvfs_strerror(rc));
+			continue;
+		}
 		for (b = 0; !rc && b < ext[i].len; b++) {
 			rc = dev_pread(v->dev, buf, bs,
 				       (ext[i].pblk + b) * bs);
@@ -694,25 +794,33 @@ static int blocks_zero(struct vol *v, uint64_t ino, const char *path,
 					 csvfs_strerror(rc));
 				break;
 			}
-			o = 0;
-			if (ext[i].lblk + b == 0) {
-				*crc = (uint32_t)crc32(0, buf, INL_MAX);
-				o = INL_MAX;
-			}
-			for (; o < bs; o++)
-				if (buf[o])
-					break;
-			if (o < bs) {
-				snprintf(err, errlen, "'%s' block %" PRIu64
-					 " (phys %" PRIu64 ") is not zero at "
-					 "%" PRIu64 ": %s", path,
-					 ext[i].lblk + b, ext[i].pblk + b, o,
-					 is_marker(buf + (o & ~4095ull)) ?
-					 "STALE DATA of the deleted marker "
-					 "file" : "foreign bytes");
-				rc = -EIO;
-			}
+			rc = piece_check(ino, path, (ext[i].lblk + b) * bs,
+					 (ext[i].pblk + b) * bs, buf, bs, span,
+					 err, errlen);
 		}
+	}
+	/* A tail (ondisk.h): the bytes past the run are the inode's. */
+	if (!rc && n == 1 && (ext[0].flags & CSVFS_EXT_SUB)) {
+		uint64_t run = (uint64_t)ext[0].len * CSVFS_SUB_UNIT;
+		struct csvfs_attr ta;
+
+		rc = mdc_getattr(v->mdc, ino, &ta);
+		if (!rc && (ta.flags & CSVFS_IFL_TAIL) && run < CRC_SPAN &&
+		    size > run) {
+			uint64_t end = size < CRC_SPAN ? size : CRC_SPAN;
+			int got = mdc_inline_read(v->mdc, ino, run,
+						  span + run,
+						  (uint32_t)(end - run));
+
+			rc = got < 0 ? got : (uint64_t)got == end - run ? 0 :
+			     -EIO;
+		}
+		if (rc)
+			snprintf(err, errlen, "tail of '%s': %s", path,
+				 csvfs_strerror(rc));
+	}
+	*crc = (uint32_t)crc32(0, span, (uInt)(size < CRC_SPAN ? size :
+						CRC_SPAN));
 	free(buf);
 	free(ext);
 	return rc;
@@ -773,8 +881,8 @@ static int walk(struct vol *v, uint64_t ino, const char *path, char ***lines,
 			} else if (S_ISREG(a.mode)) {
 				crc = 0xffffffffu;
 				if (strcmp(sub, "/marker")) {
-					rc = blocks_zero(v, a.ino, sub, &crc,
-							 err, errlen);
+					rc = blocks_zero(v, a.ino, a.size, sub,
+							 &crc, err, errlen);
 					if (rc)
 						break;
 				}
@@ -873,6 +981,10 @@ static int depth(int i)
 }
 
 static char *line_diff(const char *a, const char *b);
+static int force_kind = -1;	/* -S phases: this kind of operation only */
+static unsigned n_append, n_moved, n_promote, n_close;	/* -S, -v */
+static uint64_t last_run[MAX_NODES];		/* -S: pblk of each run */
+static struct dev *cur_dev;	/* the recorded device of the workload */
 
 static void push_state(void)
 {
@@ -889,6 +1001,68 @@ static void push_state(void)
 	nops++;
 }
 
+#define KIND_APPEND	200
+#define KIND_CLOSE	201
+
+/*
+ * -S: appends len bytes of own_byte at the end of file s through
+ * ALLOC_SMALL, as fs/data.c does: the allocation (a transaction of its
+ * own), the data written and flushed, then the new size reported.
+ */
+static int small_append(struct mdc *c, int s)
+{
+	struct node *n = &nodes[s];
+	struct csvfs_wext ext[EXT_MAX];
+	struct csvfs_attr a;
+	uint64_t off = n->size, len = 1 + rnd_n(12000), end = off + len;
+	uint64_t u0, u1, k, phys;
+	uint8_t *buf;
+	uint32_t cnt;
+
+	if (n->big || (n->small && n->wsize != n->size) || end > SMALL_LIM)
+		return -1;
+	CHECK(mdc_alloc(c, n->ino, 0, end, CSVFS_ALLOC_SMALL, &a, ext,
+			EXT_MAX, &cnt));
+	if (cnt != 1 || !(ext[0].flags & CSVFS_EXT_SUB) ||
+	    (uint64_t)ext[0].len * CSVFS_SUB_UNIT < end) {
+		fprintf(stderr, "crashsim: ALLOC_SMALL of %" PRIu64 " bytes "
+			"did not answer with a sub-block run\n", end);
+		exit(2);
+	}
+	n_append++;
+	if (n->small && last_run[s] && last_run[s] != ext[0].pblk)
+		n_moved++;
+	last_run[s] = ext[0].pblk;
+	if (!n->small) {
+		/* inline bytes (if any) moved to the run */
+		n->small = 1;
+		n->pfx = n->size;
+		n->wsize = n->size;
+	}
+	/* the allocation is a state of its own: content unchanged */
+	push_state();
+	op_pos[nops] = log_pos();
+	phys = ext[0].pblk * CSVFS_SUB_UNIT;
+	u0 = off / CSVFS_SUB_UNIT;
+	u1 = (end + CSVFS_SUB_UNIT - 1) / CSVFS_SUB_UNIT;
+	buf = dev_alloc_buf((u1 - u0) * CSVFS_SUB_UNIT);
+	if (!buf)
+		exit(2);
+	CHECK(dev_pread(cur_dev, buf, (u1 - u0) * CSVFS_SUB_UNIT,
+			phys + u0 * CSVFS_SUB_UNIT));
+	for (k = off; k < end; k++)
+		buf[k - u0 * CSVFS_SUB_UNIT] = own_byte(n->ino, k);
+	CHECK(dev_pwrite(cur_dev, buf, (u1 - u0) * CSVFS_SUB_UNIT,
+			 phys + u0 * CSVFS_SUB_UNIT));
+	free(buf);
+	/* data durable before the size that makes it part of the file */
+	CHECK(dev_flush(cur_dev));
+	CHECK(mdc_write_done(c, n->ino, end, 0, 0, 0, NULL, 0, &a));
+	n->size = end;
+	n->wsize = end;
+	return 0;
+}
+
 /* One random operation; returns 0 when one was done. */
 static int meta_op(struct mdc *c, unsigned *uniq)
 {
@@ -903,9 +1077,33 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 
 		kind = mix[rnd_n(5)];
 	}
+	if (small_mix) {
+		/* create, appends, truncate, allocate (promote), unlink,
+		 * inline write */
+		static const uint64_t mix[] = { 0, KIND_APPEND, KIND_APPEND,
+			KIND_APPEND, KIND_APPEND, 65, 82, 40, 40, 90,
+			KIND_CLOSE, KIND_CLOSE };
+
+		kind = force_kind >= 0 ? (uint64_t)force_kind :
+		       mix[rnd_n(12)];
+	}
 
 	op_pos[nops] = log_pos();
-	if (kind < 22) {			/* create */
+	if (kind == KIND_APPEND) {
+		s = pick(0, 0, 1);
+		if (s < 0 || small_append(c, s))
+			return -1;
+	} else if (kind == KIND_CLOSE) {
+		/* a last close: the room ahead goes back, the last partial
+		 * unit moves into the inode (a tail); content unchanged */
+		s = pick(0, 0, 1);
+		if (s < 0 || !nodes[s].small || nodes[s].big)
+			return -1;
+		CHECK(mdc_open(c, nodes[s].ino, CSVFS_OPEN_WRITE, &a));
+		CHECK(mdc_release(c, nodes[s].ino,
+				  CSVFS_OPEN_WRITE | CSVFS_OPEN_LAST));
+		n_close++;
+	} else if (kind < 22) {			/* create */
 		d = pick(1, 0, 0);
 		s = free_slot();
 		if (d < 0 || s < 0)
@@ -918,6 +1116,8 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		nodes[s].parent = d;
 		nodes[s].dir = 0;
 		nodes[s].big = 0;
+		nodes[s].small = 0;
+		nodes[s].pfx = nodes[s].wsize = 0;
 		nodes[s].mode = 0644;
 		nodes[s].size = 0;
 		nodes[s].ino = a.ino;
@@ -935,6 +1135,7 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		nodes[s].parent = d;
 		nodes[s].dir = 1;
 		nodes[s].big = 0;
+		nodes[s].small = 0;
 		nodes[s].mode = 0755;
 		nodes[s].size = 0;
 		nodes[s].ino = a.ino;
@@ -994,7 +1195,9 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 			return -1;
 		memset(&sa, 0, sizeof(sa));
 		sa.valid = CSVFS_SA_SIZE;
-		if (nodes[s].big && (!trunc_mix || rnd_n(2)))
+		if (nodes[s].small && !nodes[s].big)
+			sa.size = rnd_n(nodes[s].size + 1);	/* down */
+		else if (nodes[s].big && (!trunc_mix || rnd_n(2)))
 			sa.size = 1 + rnd_n(3ull << vsb.block_shift);
 		else if (nodes[s].big)
 			sa.size = 1 + rnd_n(INL_MAX);
@@ -1003,6 +1206,10 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		CHECK(mdc_setattr(c, nodes[s].ino, &sa, &a));
 		if (sa.size < INL_MAX)
 			memset(nodes[s].data + sa.size, 0, INL_MAX - sa.size);
+		if (nodes[s].pfx > sa.size)
+			nodes[s].pfx = sa.size;
+		if (nodes[s].wsize > sa.size)
+			nodes[s].wsize = sa.size;
 		nodes[s].size = sa.size;
 	} else if (kind < 80) {		/* chmod */
 		static const uint32_t modes[] = { 0600, 0644, 0640, 0755 };
@@ -1021,10 +1228,16 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		uint32_t n;
 
 		s = pick(0, 0, 1);
+		/* -S: mostly a file in sub-blocks (a promotion) */
+		for (i = 0; small_mix && i < 20 && s > 0 &&
+			    !(nodes[s].small && !nodes[s].big); i++)
+			s = pick(0, 0, 1);
 		if (s < 0)
 			return -1;
 		CHECK(mdc_alloc(c, nodes[s].ino, lblk, cnt, 0, &a, ext,
 				EXT_MAX, &n));
+		if (nodes[s].small && !nodes[s].big)
+			n_promote++;
 		/* two transactions: the allocation is a state of its own */
 		nodes[s].big = 1;
 		push_state();
@@ -1040,7 +1253,7 @@ static int meta_op(struct mdc *c, unsigned *uniq)
 		uint64_t off, len, k;
 
 		s = pick(0, 0, 1);
-		if (s < 0 || nodes[s].big)
+		if (s < 0 || nodes[s].big || nodes[s].small)
 			return -1;
 		len = 1 + rnd_n(sizeof(buf));
 		off = rnd_n(INL_MAX - len + 1);
@@ -1078,6 +1291,18 @@ static void run_meta(unsigned nop)
 	push_state();
 	CHECK(mdc_fsync(v.mdc, root_ino));
 	add_fsp(nops, 0, 0);
+	cur_dev = v.dev;
+	if (small_mix) {
+		/* a second meta chunk, given back at the end */
+		force_kind = 0;
+		for (done = 0; done < SMALL_CREATES; done++)
+			if (meta_op(v.mdc, &uniq))
+				break;
+		force_kind = -1;
+		CHECK(mdc_fsync(v.mdc, root_ino));
+		add_fsp(nops, 0, 0);
+		done = 0;
+	}
 	while (done < nop && guard++ < nop * 20) {
 		if (meta_op(v.mdc, &uniq))
 			continue;
@@ -1089,6 +1314,16 @@ static void run_meta(unsigned nop)
 					root_ino));
 			add_fsp(nops, 0, 0);
 		}
+	}
+	if (small_mix) {
+		/* every file goes: empty sub and meta chunks go back */
+		force_kind = 40;
+		while (pick(0, 0, 1) > 0)
+			if (meta_op(v.mdc, &uniq))
+				break;
+		force_kind = -1;
+		CHECK(mdc_fsync(v.mdc, root_ino));
+		add_fsp(nops, 0, 0);
 	}
 	CHECK(vol_stop(&v));
 	add_fsp(nops, 0, 0);
@@ -1609,7 +1844,7 @@ fail:
 static void usage(void)
 {
 	fprintf(stderr, "usage: crashsim [-s SEED] [-c CUTS] [-n OPS] "
-		"[-w meta|vm] [-C CUT] [-k KEEPDIR] [-v] [-T] [-L|-Z] DIR\n");
+		"[-w meta|vm] [-C CUT] [-k KEEPDIR] [-v] [-T|-S] [-L|-Z] DIR\n");
 	exit(2);
 }
 
@@ -1621,7 +1856,7 @@ int main(int argc, char **argv)
 	long only = -1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:c:n:w:C:k:vLZT")) != -1) {
+	while ((opt = getopt(argc, argv, "s:c:n:w:C:k:vLZTS")) != -1) {
 		switch (opt) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -1647,6 +1882,9 @@ int main(int argc, char **argv)
 		case 'T':
 			trunc_mix = 1;
 			break;
+		case 'S':
+			small_mix = 1;
+			break;
 		case 'L':
 			st_lose_flush = 1;
 			break;
@@ -1661,6 +1899,9 @@ int main(int argc, char **argv)
 		usage();
 	rng = seed * 0x9e3779b97f4a7c15ull + 1;
 	vm_seed = seed;
+	/* -v: the coordinator's log lines too (chunks given back...) */
+	if (verbose)
+		openlog("crashsim", LOG_PERROR | LOG_NDELAY, LOG_USER);
 	setup(argv[optind]);
 	if (!strcmp(wl, "meta"))
 		run_meta(nop ? nop : 300);
@@ -1673,6 +1914,10 @@ int main(int argc, char **argv)
 	if (verbose)
 		printf("crashsim: workload %s: %zu log records, %zu fsync "
 		       "points, %u punches\n", wl, lg.n, nfsp, vm_punches);
+	if (verbose && small_mix)
+		printf("crashsim: small mix: %u appends, %u of them moved the "
+		       "run, %u runs promoted to a large block, %u last "
+		       "closes\n", n_append, n_moved, n_promote, n_close);
 	if (only >= 0) {
 		if ((size_t)only > lg.n)
 			usage();

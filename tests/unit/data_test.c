@@ -7,7 +7,8 @@
  * or an unfence the file is not writable until the coordinator says this
  * node may write it (here: the file made multi-writer). And lost writes:
  * a report the coordinator refuses because the node lost the file is
- * dropped, and each open handle's next sync fails once.
+ * dropped, and each open handle's next sync fails once. And tails: the
+ * last partial unit of a small file kept in its inode.
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
@@ -230,6 +231,95 @@ static void test_refused_report_is_dropped_and_fails_each_sync_once(void)
 	data_free(data);
 	data = NULL;
 	testmds_stop_nodes(nm, 2);
+
+/*
+ * Inline (ondisk.h): without xattr records a file of up to 3840 bytes
+ * stays in its inode (xattr[] too); an xattr takes it out, intact.
+ */
+static void test_inline_fills_the_xattr_area_without_xattrs(void)
+{
+	static uint8_t buf[CSVFS_INLINE_XMAX];
+	struct data_file *f;
+	struct csvfs_attr a;
+	uint64_t ino;
+
+	up();
+	ino = new_file("inline3840", &f);
+	fill(buf, sizeof(buf), 2);
+	CU_ASSERT(data_write(data, f, 0, buf, 3000) == 0);
+	CU_ASSERT(data_write(data, f, 3000, buf + 3000, sizeof(buf) - 3000)
+		  == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(a.flags & CSVFS_IFL_INLINE);
+	CU_ASSERT_EQUAL(a.size, CSVFS_INLINE_XMAX);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(reads_back(f, 2800, buf + 2800, 100));	/* the seam */
+	CU_ASSERT(mdc_setxattr(mdc, ino, "user.k", "v", 1, 0) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(!(a.flags & CSVFS_IFL_INLINE));
+	CU_ASSERT(data_close(data, f) == 0);
+	CU_ASSERT(mdc_open(mdc, ino, 0, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, ino, &a, &f) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(data_close(data, f) == 0);
+	down();
+}
+
+/*
+ * Tails (ondisk.h): at the last close, the last partial 4 KiB of a file
+ * in sub-blocks moves into its inode; it reads back (from the coordinator)
+ * with the run before it; a write past the run takes it back into a
+ * unit, intact.
+ */
+static void test_tail_moves_into_the_inode_at_last_close(void)
+{
+	static uint8_t buf[10000], more[3000];
+	struct data_file *f;
+	struct csvfs_attr a;
+	uint64_t ino;
+
+	up();
+	ino = new_file("tailed", &f);
+	fill(buf, sizeof(buf), 9);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	CU_ASSERT(data_close(data, f) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT_EQUAL(a.alloc_bytes, 12 * KiB);	/* still 3 units */
+	CU_ASSERT(!(a.flags & CSVFS_IFL_TAIL));
+	CU_ASSERT(mdc_release(mdc, ino, CSVFS_OPEN_WRITE | CSVFS_OPEN_LAST)
+		  == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(a.flags & CSVFS_IFL_TAIL);
+	CU_ASSERT_EQUAL(a.alloc_bytes, 8 * KiB);	/* 2 units + inode */
+	CU_ASSERT_EQUAL(a.size, sizeof(buf));
+	/* Read back whole, across the seam, and the tail alone. */
+	CU_ASSERT(mdc_open(mdc, ino, CSVFS_OPEN_WRITE, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, ino, &a, &f) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(reads_back(f, 8000, buf + 8000, 500));
+	CU_ASSERT(reads_back(f, 9000, buf + 9000, 1000));
+	/* Appending: the tail goes back into a unit first. */
+	fill(more, sizeof(more), 4);
+	CU_ASSERT(data_write(data, f, sizeof(buf), more, sizeof(more)) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(reads_back(f, sizeof(buf), more, sizeof(more)));
+	CU_ASSERT(data_close(data, f) == 0);
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(!(a.flags & CSVFS_IFL_TAIL));
+	CU_ASSERT_EQUAL(a.size, sizeof(buf) + sizeof(more));
+	CU_ASSERT(mdc_release(mdc, ino, CSVFS_OPEN_WRITE | CSVFS_OPEN_LAST)
+		  == 0);
+	/* 13000 bytes: 3 units and a tail of 712 bytes. */
+	CU_ASSERT(mdc_getattr(mdc, ino, &a) == 0);
+	CU_ASSERT(a.flags & CSVFS_IFL_TAIL);
+	CU_ASSERT_EQUAL(a.alloc_bytes, 12 * KiB);
+	CU_ASSERT(mdc_open(mdc, ino, 0, &a) == 0);
+	CU_ASSERT_FATAL(data_open(data, ino, &a, &f) == 0);
+	CU_ASSERT(reads_back(f, 0, buf, sizeof(buf)));
+	CU_ASSERT(reads_back(f, sizeof(buf), more, sizeof(more)));
+	CU_ASSERT(data_close(data, f) == 0);
+	CU_ASSERT(mdc_release(mdc, ino, CSVFS_OPEN_LAST) == 0);
+	down();
 }
 
 int main(void)
@@ -248,6 +338,10 @@ int main(void)
 		    test_fenced_node_writes_nothing_until_confirmed);
 	CU_add_test(s, "a refused report is dropped, each sync fails once",
 		    test_refused_report_is_dropped_and_fails_each_sync_once);
+	CU_add_test(s, "inline fills the xattr area without xattrs",
+		    test_inline_fills_the_xattr_area_without_xattrs);
+	CU_add_test(s, "a tail moves into the inode at the last close",
+		    test_tail_moves_into_the_inode_at_last_close);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

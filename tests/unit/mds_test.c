@@ -135,8 +135,10 @@ static void test_inline_and_alloc(void)
 	CU_ASSERT(b.size == 5);
 	CU_ASSERT(mdc_inline_read(mdc, a.ino, 0, buf, sizeof(buf)) == 5);
 	CU_ASSERT(memcmp(buf, "hello", 5) == 0);
-	/* too big for inline: converted, one block holds the old bytes */
-	CU_ASSERT(mdc_inline_write(mdc, a.ino, 3000, "x", 1, &b) == 0);
+	/* too big for inline (body and xattr area): converted, one unit
+	 * holds the old bytes */
+	CU_ASSERT(mdc_inline_write(mdc, a.ino, CSVFS_INLINE_XMAX, "x", 1, &b)
+		  == 0);
 	CU_ASSERT(!(b.flags & 0x1));
 	CU_ASSERT(mdc_get_extents(mdc, a.ino, 0, 0, ext, 64, &n) == 0);
 	CU_ASSERT(n == 1 && ext[0].lblk == 0 && ext[0].len == 1);
@@ -192,6 +194,9 @@ static void test_enospc(void)
 
 	start();
 	CU_ASSERT(mdc_statfs(mdc, &st) == 0);
+	/* 4 KiB units; the one meta chunk's free mblks stay below a block */
+	CU_ASSERT(st.bsize == 4096);
+	st.bfree /= (1u << 20) / 4096;
 	CU_ASSERT(mdc_mknod(mdc, vi.root_ino, "big", S_IFREG | 0644, 0, 0, 0,
 			    &a) == 0);
 	CU_ASSERT(mdc_alloc(mdc, a.ino, 0, st.bfree + 1, 0, &b, ext, 64, &n) ==

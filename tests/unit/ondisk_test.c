@@ -25,6 +25,7 @@
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "meta/ondisk.h"
+#include "meta/subblk.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -125,7 +126,9 @@ static const struct off_case ondisk_offsets[] = {
 	OFF(csvfs_vstate, orphan_head, 0x040),
 	OFF(csvfs_vstate, next_generation, 0x048),
 	OFF(csvfs_vstate, reserved_blocks, 0x050),
-	OFF(csvfs_vstate, reserved, 0x058),
+	OFF(csvfs_vstate, sub_head, 0x058),
+	OFF(csvfs_vstate, release_blk, 0x060),
+	OFF(csvfs_vstate, reserved, 0x068),
 	END(csvfs_vstate, 0x1000),
 
 	OFF(csvfs_hb, hdr, 0x000),
@@ -183,7 +186,8 @@ static const struct off_case ondisk_offsets[] = {
 	OFF(csvfs_chunk, nused, 0x054),
 	OFF(csvfs_chunk, reserved0, 0x058),
 	OFF(csvfs_chunk, used, 0x060),
-	OFF(csvfs_chunk, reserved, 0x160),
+	OFF(csvfs_chunk, dirty, 0x160),
+	OFF(csvfs_chunk, reserved, 0x260),
 	END(csvfs_chunk, 0x1000),
 
 	OFF(csvfs_extent, lblk, 0x00),
@@ -921,12 +925,70 @@ static void test_wrong_uuid_is_foreign(void)
 			-CSVFS_EFOREIGN);
 }
 
+/* The sub-block threshold documented in ondisk.h and meta/subblk.h. */
+static void test_sub_max_is_half_a_block_at_most_1mib(void)
+{
+	CU_ASSERT_EQUAL(CSVFS_VERSION_MAJOR, 2);
+	CU_ASSERT_EQUAL(CSVFS_SUB_UNIT, 4096);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(20), 512u << 10);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(21), (1u << 20) - 4096);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(22), (1u << 20) - 4096);
+	CU_ASSERT_EQUAL(CSVFS_SUB_MAX(23), (1u << 20) - 4096);
+	CU_ASSERT(CSVFS_EXT_SUB != CSVFS_EXT_UNWRITTEN &&
+		  CSVFS_EXT_SUB != CSVFS_EXT_AHEAD);
+}
+
+/*
+ * The tail area (ondisk.h "Tails"): xattr[] (0x100..0x500), then body[]
+ * past the extent record (0x518..0x1000); a byte of the tail at offset k
+ * is at inode byte 0x100 + k, or 0x518 + (k - 1024).
+ */
+static void test_tail_area_is_xattr_then_body_past_the_extent(void)
+{
+	static struct csvfs_inode in;
+	static uint8_t src[CSVFS_TAIL_MAX], back[CSVFS_TAIL_MAX];
+	const uint8_t *raw = (const uint8_t *)&in;
+	size_t k;
+
+	CU_ASSERT_EQUAL(CSVFS_TAIL_MAX, 3816);
+	CU_ASSERT_EQUAL(CSVFS_IFL_TAIL, 0x400);
+	CU_ASSERT_EQUAL(offsetof(struct csvfs_inode, xattr), 0x100);
+	CU_ASSERT_EQUAL(offsetof(struct csvfs_inode, body) +
+			CSVFS_TAIL_BODY_OFF, 0x518);
+	for (k = 0; k < sizeof(src); k++)
+		src[k] = (uint8_t)(k * 7 + 1);
+	memset(&in, 0xee, sizeof(in));
+	subblk_tail_clear(&in);
+	/* the extent record and everything before the area untouched */
+	CU_ASSERT_EQUAL(raw[0x0ff], 0xee);
+	CU_ASSERT_EQUAL(raw[0x500], 0xee);
+	CU_ASSERT_EQUAL(raw[0x517], 0xee);
+	CU_ASSERT_EQUAL(raw[0x100], 0);
+	CU_ASSERT_EQUAL(raw[0xfff], 0);
+	subblk_tail_write(&in, 0, src, sizeof(src));
+	CU_ASSERT_EQUAL(raw[0x100], src[0]);
+	CU_ASSERT_EQUAL(raw[0x4ff], src[1023]);
+	CU_ASSERT_EQUAL(raw[0x518], src[1024]);
+	CU_ASSERT_EQUAL(raw[0xfff], src[CSVFS_TAIL_MAX - 1]);
+	CU_ASSERT_EQUAL(raw[0x517], 0xee);
+	/* a piece across the seam reads back where it was put */
+	subblk_tail_read(&in, 1000, back, 100);
+	CU_ASSERT(memcmp(back, src + 1000, 100) == 0);
+	subblk_tail_read(&in, 0, back, sizeof(back));
+	CU_ASSERT(memcmp(back, src, sizeof(src)) == 0);
+}
+
 static void test_other_major_version_is_eversion(void)
 {
 	static uint8_t raw[CSVFS_MBLK_SIZE];
 
 	make_inode_block(raw);
-	od_put16(raw + 0x28, 2);
+	od_put16(raw + 0x28, CSVFS_VERSION_MAJOR + 1);
+	od_seal(raw);
+	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1234, test_uuid),
+			-CSVFS_EVERSION);
+	/* format 1 (before sub-blocks) is refused too */
+	od_put16(raw + 0x28, 1);
 	od_seal(raw);
 	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1234, test_uuid),
 			-CSVFS_EVERSION);
@@ -950,7 +1012,7 @@ static void test_check_order_is_magic_crc_version_mblk_uuid(void)
 			-CSVFS_EBADCRC);
 
 	make_inode_block(raw);
-	od_put16(raw + 0x28, 2);
+	od_put16(raw + 0x28, CSVFS_VERSION_MAJOR + 1);
 	od_seal(raw);		/* sealed, other version */
 	CU_ASSERT_EQUAL(od_check(raw, CSVFS_MAGIC_INODE, 1, other),
 			-CSVFS_EVERSION);
@@ -1081,6 +1143,8 @@ static const struct test_def check_tests[] = {
 	T(test_wrong_mblk_is_badblk),
 	T(test_wrong_uuid_is_foreign),
 	T(test_other_major_version_is_eversion),
+	T(test_sub_max_is_half_a_block_at_most_1mib),
+	T(test_tail_area_is_xattr_then_body_past_the_extent),
 	T(test_check_order_is_magic_crc_version_mblk_uuid),
 };
 
