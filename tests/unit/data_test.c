@@ -231,6 +231,7 @@ static void test_refused_report_is_dropped_and_fails_each_sync_once(void)
 	data_free(data);
 	data = NULL;
 	testmds_stop_nodes(nm, 2);
+}
 
 /*
  * Inline (ondisk.h): without xattr records a file of up to 3840 bytes
