@@ -724,6 +724,16 @@ static void on_quorum(void *ctx, int quorate)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static void on_ring(void *ctx, int current, int quorate)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	elect_ring(el(c), current, quorate);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void on_message(void *ctx, uint32_t node, uint32_t pid,
 		       const void *msg, size_t len)
 {
@@ -906,7 +916,8 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	      size_t whylen)
 {
 	static const struct memb_cb cb = {
-		on_confchg, on_quorum, on_message, on_timer
+		.confchg = on_confchg, .quorum = on_quorum, .ring = on_ring,
+		.message = on_message, .timer = on_timer,
 	};
 	char group[64];
 	struct clu *c;

@@ -274,7 +274,8 @@ static void try_start(struct elect *e)
 	uint64_t ep = 0;
 	int rc;
 
-	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE) {
+	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE &&
+	    !(e->ring_current && e->quorate)) {
 		log_warn("node %u: elected; the last coordinator went away "
 			 "with its node: waiting %u ms until it has fenced "
 			 "itself", e->o.node, e->o.grace_ms);
@@ -630,6 +631,17 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max)
 		if (waits_for(e, i))
 			n = add_node(nodes, n, max, e->view[i].node);
 	return n;
+}
+
+void elect_ring(struct elect *e, int current, int quorate)
+{
+	e->ring_current = current;
+	if (!current || !quorate || !e->quorate || e->state != ELECT_GRACE)
+		return;
+	log_info("node %u: quorate in the ring that lost node %u: grace "
+		 "over", e->o.node, e->grace_node);
+	e->ops.timer(e->ctx, -1);
+	try_start(e);
 }
 
 void elect_fenced(struct elect *e, uint32_t node)

@@ -715,6 +715,87 @@ static void test_grace_timeout_fences_by_epoch(void)
 	check_agreement(2);
 }
 
+/* Loses node 1, the coordinator of 3, with its node (NODEDOWN); runs
+ * the round on nodes 2 and 3. */
+static void lose_coordinator_node(void)
+{
+	int i;
+
+	reset(3);
+	for (i = 1; i <= 3; i++)
+		join(i, 0);
+	drain();
+	check_agreement(1);
+	kill_node(1);
+	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+}
+
+static void run_round(void)
+{
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		order_one(2);
+		order_one(3);
+		step_node(2);
+		step_node(3);
+	}
+}
+
+/*
+ * The grace is the time a node cut off alone needs to learn that it lost
+ * quorum. Once Corosync delivered the ring that lost the node and its
+ * quorum (memb_cb.ring), the quorum is final: the grace ends at once, the
+ * start fenced by epoch all the same.
+ */
+static void test_grace_ends_when_the_ring_is_quorate(void)
+{
+	lose_coordinator_node();
+	run_round();
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	elect_ring(&nodes[2].e, 0, 1);		/* not this ring's yet */
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_GRACE);
+	elect_ring(&nodes[2].e, 1, 1);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].timer_at, -1);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
+/* The ring's quorum known before the round is decided: no grace at all. */
+static void test_known_ring_quorum_skips_the_grace(void)
+{
+	lose_coordinator_node();
+	elect_ring(&nodes[2].e, 1, 1);
+	elect_ring(&nodes[3].e, 1, 1);
+	run_round();
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
+/*
+ * The node in the grace turns out to be the one cut off: its ring says
+ * no quorum. It never starts (no epoch bump that would fence the real
+ * coordinator), not even when its timer runs out.
+ */
+static void test_ring_without_quorum_never_starts(void)
+{
+	lose_coordinator_node();
+	run_round();
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	elect_quorum(&nodes[2].e, 0);
+	elect_ring(&nodes[2].e, 1, 0);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_NO_QUORUM);
+	now += 10000;
+	fire_timers();
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_NO_QUORUM);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
+	CU_ASSERT_FALSE(nodes[2].e.serving);
+}
+
 static void test_codec_round_trip_and_rejects(void)
 {
 	struct msg_elect m, d;
@@ -821,6 +902,12 @@ int main(void)
 		    test_grace_ends_when_the_lost_node_stopped_stamping);
 	CU_add_test(s, "grace timeout fences the lost node by epoch",
 		    test_grace_timeout_fences_by_epoch);
+	CU_add_test(s, "grace ends when the ring is quorate",
+		    test_grace_ends_when_the_ring_is_quorate);
+	CU_add_test(s, "a known ring quorum skips the grace",
+		    test_known_ring_quorum_skips_the_grace);
+	CU_add_test(s, "a ring without quorum never starts",
+		    test_ring_without_quorum_never_starts);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();
