@@ -290,6 +290,10 @@ static void try_start(struct elect *e)
 	 * coordinator). It proves nothing about the lost coordinator's
 	 * writes in flight, so the start after it is fenced by epoch.
 	 */
+	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE)
+		log_warn("node %u: elected; the last coordinator went away "
+			 "with its node, and this node is quorate in the ring "
+			 "that lost it: starting fenced", e->o.node);
 	e->start_fence = !!(e->lost & (CSVFS_ELECTF_LOST_DEPOSED |
 				       CSVFS_ELECTF_LOST_NODE));
 	rc = e->ops.start(e->ctx, &ep);
