@@ -108,6 +108,9 @@ static void ring_note(struct memb *m)
 	if (current == m->ring_told)
 		return;
 	m->ring_told = current;
+	if (current)
+		log_info("corosync ring %llu: %squorate", (unsigned long long)
+			 m->ring_seq, m->quorate ? "" : "not ");
 	if (m->cb.ring)
 		m->cb.ring(m->ctx, current, m->quorate);
 }
