@@ -187,6 +187,7 @@ assert_file_content() {
 
 keep_logs() {
 	local dst=$B/test-logs/$TEST_NAME.kept f
+	_KEPT=1
 	rm -rf "$dst"
 	mkdir -p "$dst"
 	for f in "$@"; do
@@ -237,6 +238,15 @@ _cleanup() {
 	for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
 		eval "${_ON_EXIT[$i]}"
 	done
+	# A failed cluster test keeps every node's logs (once stopped, so
+	# they are complete), unless it kept its own choice already.
+	if ((rc)) && [[ -n ${CSVFS_CLUSTER_STATE:-} && -d $CSVFS_CLUSTER_STATE &&
+		-z ${_KEPT:-} ]]; then
+		local -a vmlogs=()
+		[[ -n ${VMD:-} ]] && vmlogs=("$VMD"/*/{qemu.out,console.log,qmp.log})
+		keep_logs "$CSVFS_CLUSTER_STATE"/node*/{csvfs.log,mount.log,log/corosync.log} \
+			"${vmlogs[@]}"
+	fi
 	for ((i = ${#_MOUNTS[@]} - 1; i >= 0; i--)); do
 		dir=${_MOUNTS[$i]}
 		mountpoint -q "$dir" 2>/dev/null || continue
