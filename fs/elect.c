@@ -33,10 +33,14 @@
  *    exited has no write in flight, since each of its writes is a
  *    synchronous call that completes before the process can end) or went
  *    away with its node (NODEDOWN: cut off or dead): then the target
- *    waits the grace time, within which a cut-off node loses quorum and
- *    stops serving by itself; the grace ends early once that node's
- *    heartbeat has stood still for CSVFS_GRACE_HB_MS (it stops its role
- *    before its stamps when it loses quorum: elect_fenced). A node without quorum never serves.
+ *    acts only on a quorum known for the ring that lost that node
+ *    (elect_ring: a node cut off alone may see the change before it
+ *    hears that it lost quorum, and must not elect itself meanwhile).
+ *    Until Corosync has delivered both, it waits the grace time, within
+ *    which a cut-off node loses quorum and stops serving by itself; the
+ *    grace also ends once that node's heartbeat has stood still for
+ *    CSVFS_GRACE_HB_MS (it stops its role before its stamps when it
+ *    loses quorum: elect_fenced). A node without quorum never serves.
  *  - The target then bumps the epoch on disk and multicasts ANNOUNCE with
  *    the round's VIEW; members follow only an ANNOUNCE of the target of
  *    their current round.
