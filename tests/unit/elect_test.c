@@ -643,15 +643,10 @@ static void test_depose_needs_a_member_waited_for(void)
 	CU_ASSERT_EQUAL(nodes[1].follows, 2);
 }
 
-/*
- * The coordinator's node is lost (NODEDOWN): the target waits the grace,
- * watching that node's heartbeat; once it has stood still
- * (elect_fenced) the target starts at once, before the timer.
- */
-static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
+/* Node 1, the coordinator of 3, is lost with its node (NODEDOWN). */
+static void lose_coordinator_node(void)
 {
-	uint32_t w[NMAX];
-	int i, n;
+	int i;
 
 	reset(3);
 	for (i = 1; i <= 3; i++)
@@ -660,12 +655,32 @@ static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
 	check_agreement(1);
 	kill_node(1);
 	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+}
+
+static void run_round(void)
+{
+	int i;
+
 	for (i = 0; i < 50; i++) {
 		order_one(2);
 		order_one(3);
 		step_node(2);
 		step_node(3);
 	}
+}
+
+/*
+ * The coordinator's node is lost (NODEDOWN): the target waits the grace,
+ * watching that node's heartbeat; once it has stood still
+ * (elect_fenced) the target starts at once, before the timer.
+ */
+static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
+{
+	uint32_t w[NMAX];
+	int n;
+
+	lose_coordinator_node();
+	run_round();
 	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
 	n = elect_waiting_for(&nodes[2].e, w, NMAX);
 	CU_ASSERT_EQUAL(n, 1);
@@ -690,21 +705,8 @@ static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
  */
 static void test_grace_timeout_fences_by_epoch(void)
 {
-	int i;
-
-	reset(3);
-	for (i = 1; i <= 3; i++)
-		join(i, 0);
-	drain();
-	check_agreement(1);
-	kill_node(1);
-	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
-	for (i = 0; i < 50; i++) {
-		order_one(2);
-		order_one(3);
-		step_node(2);
-		step_node(3);
-	}
+	lose_coordinator_node();
+	run_round();
 	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
 	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
 	now = nodes[2].timer_at;
@@ -713,33 +715,6 @@ static void test_grace_timeout_fences_by_epoch(void)
 	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
 	drain();
 	check_agreement(2);
-}
-
-/* Loses node 1, the coordinator of 3, with its node (NODEDOWN); runs
- * the round on nodes 2 and 3. */
-static void lose_coordinator_node(void)
-{
-	int i;
-
-	reset(3);
-	for (i = 1; i <= 3; i++)
-		join(i, 0);
-	drain();
-	check_agreement(1);
-	kill_node(1);
-	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
-}
-
-static void run_round(void)
-{
-	int i;
-
-	for (i = 0; i < 50; i++) {
-		order_one(2);
-		order_one(3);
-		step_node(2);
-		step_node(3);
-	}
 }
 
 /*
