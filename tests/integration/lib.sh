@@ -11,6 +11,10 @@
 #   track_mount DIR PIDFILE     register a mount made by other means
 #   loop_attach IMG             sets LOOP to a new loop device (O_DIRECT), detached on exit
 #   on_exit CMD...              run CMD at cleanup (last registered runs first)
+#   cluster_env                 for scripts/cluster tests (after tmp_setup):
+#                               REPO, CL (the script), CSVFS_BIN and
+#                               CSVFS_CLUSTER_STATE ($T/cluster) exported;
+#                               then run NODE -- CMD and mnt NODE (its mount)
 #   keep_logs FILE...           copy FILEs (logs of a failing run) to
 #                               $CSVFS_BIN/test-logs/NAME.kept/, paths kept
 #   as_user UID CMD...          run CMD as UID:UID with no supplementary groups
@@ -195,6 +199,15 @@ keep_logs() {
 	done
 	info "logs kept in $dst"
 }
+
+cluster_env() {
+	REPO=$(cd "$(dirname "$0")/../.." && pwd)
+	CL=$REPO/scripts/cluster
+	export CSVFS_BIN=$B
+	export CSVFS_CLUSTER_STATE=$T/cluster
+}
+run() { "$CL" run "$@"; }
+mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 
 tmp_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/csvfs-$TEST_NAME.XXXXXX")
