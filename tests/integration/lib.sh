@@ -248,11 +248,9 @@ _cleanup() {
 	_CLEANED=1
 	# files the test left open in a mount would keep it busy
 	for i in {3..19}; do eval "exec $i>&-"; done 2>/dev/null
-	for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
-		eval "${_ON_EXIT[$i]}"
-	done
-	# A failed cluster test keeps every node's logs (once stopped, so
-	# they are complete), unless it kept its own choice already.
+	# A failed cluster test keeps every node's logs, unless it kept its
+	# own choice already; before the on_exit commands, whose `cluster
+	# down` removes the state dir.
 	if ((rc)) && [[ -n ${CSVFS_CLUSTER_STATE:-} && -d $CSVFS_CLUSTER_STATE &&
 		-z ${_KEPT:-} ]]; then
 		local -a vmlogs=()
@@ -260,6 +258,9 @@ _cleanup() {
 		keep_logs "$CSVFS_CLUSTER_STATE"/node*/{csvfs.log,mount.log,log/corosync.log} \
 			"${vmlogs[@]}"
 	fi
+	for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
+		eval "${_ON_EXIT[$i]}"
+	done
 	for ((i = ${#_MOUNTS[@]} - 1; i >= 0; i--)); do
 		dir=${_MOUNTS[$i]}
 		mountpoint -q "$dir" 2>/dev/null || continue
