@@ -369,16 +369,16 @@ void clu_set_recall(struct clu *c, void (*fn)(void *ctx, uint64_t ino),
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* elect_ops.stop. Caller holds c->lock. */
-static void role_stop(struct clu *c, const char *why)
+/*
+ * Stops listening and takes the coordinator away from the request path
+ * (requests running in it finish first: role_lock); returns it for the
+ * caller to stop or abandon. Caller holds c->lock.
+ */
+static struct mds *role_detach(struct clu *c)
 {
-	struct rpc_server *srv;
+	struct rpc_server *srv = c->server;
 	struct mds *m;
-	int rc;
 
-	if (!c->mds)
-		return;
-	srv = c->server;
 	pthread_mutex_lock(&c->wake_lock);
 	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->wake_lock);
@@ -388,7 +388,17 @@ static void role_stop(struct clu *c, const char *why)
 	m = c->mds;
 	c->mds = NULL;
 	pthread_rwlock_unlock(&c->role_lock);
-	rc = mds_stop(m);
+	return m;
+}
+
+/* elect_ops.stop. Caller holds c->lock. */
+static void role_stop(struct clu *c, const char *why)
+{
+	int rc;
+
+	if (!c->mds)
+		return;
+	rc = mds_stop(role_detach(c));
 	log_node(rc ? LOG_ERR : LOG_NOTICE, c->self,
 		 "coordinator stopped (%s)%s", why,
 		 rc ? ": final commit failed" : "");
@@ -404,23 +414,10 @@ static void role_stop(struct clu *c, const char *why)
  */
 static void role_abandon(struct clu *c, const char *why)
 {
-	struct rpc_server *srv;
-	struct mds *m;
-
 	if (!c->mds)
 		return;
 	mds_fence(c->mds);
-	srv = c->server;
-	pthread_mutex_lock(&c->wake_lock);
-	__atomic_store_n(&c->server, NULL, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&c->wake_lock);
-	if (srv)
-		rpc_server_stop(srv);
-	pthread_rwlock_wrlock(&c->role_lock);
-	m = c->mds;
-	c->mds = NULL;
-	pthread_rwlock_unlock(&c->role_lock);
-	mds_abandon(m);
+	mds_abandon(role_detach(c));
 	log_node(LOG_WARNING, c->self, "coordinator dropped, nothing written "
 		 "(%s)", why);
 	if (c->coord == c->self)
@@ -724,6 +721,16 @@ static void on_quorum(void *ctx, int quorate)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static void on_ring(void *ctx, int current, int quorate)
+{
+	struct clu *c = ctx;
+
+	pthread_mutex_lock(&c->lock);
+	elect_ring(el(c), current, quorate);
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void on_message(void *ctx, uint32_t node, uint32_t pid,
 		       const void *msg, size_t len)
 {
@@ -906,7 +913,8 @@ int clu_start(const struct clu_opts *o, struct clu **out, char *why,
 	      size_t whylen)
 {
 	static const struct memb_cb cb = {
-		on_confchg, on_quorum, on_message, on_timer
+		.confchg = on_confchg, .quorum = on_quorum, .ring = on_ring,
+		.message = on_message, .timer = on_timer,
 	};
 	char group[64];
 	struct clu *c;

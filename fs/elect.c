@@ -33,10 +33,14 @@
  *    exited has no write in flight, since each of its writes is a
  *    synchronous call that completes before the process can end) or went
  *    away with its node (NODEDOWN: cut off or dead): then the target
- *    waits the grace time, within which a cut-off node loses quorum and
- *    stops serving by itself; the grace ends early once that node's
- *    heartbeat has stood still for CSVFS_GRACE_HB_MS (it stops its role
- *    before its stamps when it loses quorum: elect_fenced). A node without quorum never serves.
+ *    acts only on a quorum known for the ring that lost that node
+ *    (elect_ring: a node cut off alone may see the change before it
+ *    hears that it lost quorum, and must not elect itself meanwhile).
+ *    Until Corosync has delivered both, it waits the grace time, within
+ *    which a cut-off node loses quorum and stops serving by itself; the
+ *    grace also ends once that node's heartbeat has stood still for
+ *    CSVFS_GRACE_HB_MS (it stops its role before its stamps when it
+ *    loses quorum: elect_fenced). A node without quorum never serves.
  *  - The target then bumps the epoch on disk and multicasts ANNOUNCE with
  *    the round's VIEW; members follow only an ANNOUNCE of the target of
  *    their current round.
@@ -274,7 +278,8 @@ static void try_start(struct elect *e)
 	uint64_t ep = 0;
 	int rc;
 
-	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE) {
+	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE &&
+	    !(e->ring_current && e->quorate)) {
 		log_warn("node %u: elected; the last coordinator went away "
 			 "with its node: waiting %u ms until it has fenced "
 			 "itself", e->o.node, e->o.grace_ms);
@@ -289,6 +294,10 @@ static void try_start(struct elect *e)
 	 * coordinator). It proves nothing about the lost coordinator's
 	 * writes in flight, so the start after it is fenced by epoch.
 	 */
+	if (e->lost & CSVFS_ELECTF_LOST_NODE && e->state != ELECT_GRACE)
+		log_warn("node %u: elected; the last coordinator went away "
+			 "with its node, and this node is quorate in the ring "
+			 "that lost it: starting fenced", e->o.node);
 	e->start_fence = !!(e->lost & (CSVFS_ELECTF_LOST_DEPOSED |
 				       CSVFS_ELECTF_LOST_NODE));
 	rc = e->ops.start(e->ctx, &ep);
@@ -630,6 +639,17 @@ int elect_waiting_for(const struct elect *e, uint32_t *nodes, int max)
 		if (waits_for(e, i))
 			n = add_node(nodes, n, max, e->view[i].node);
 	return n;
+}
+
+void elect_ring(struct elect *e, int current, int quorate)
+{
+	e->ring_current = current;
+	if (!current || !quorate || !e->quorate || e->state != ELECT_GRACE)
+		return;
+	log_info("node %u: quorate in the ring that lost node %u: grace "
+		 "over", e->o.node, e->grace_node);
+	e->ops.timer(e->ctx, -1);
+	try_start(e);
 }
 
 void elect_fenced(struct elect *e, uint32_t node)

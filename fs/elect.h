@@ -119,6 +119,8 @@ struct elect {
 	uint64_t deposes;		/* members deposed (statistics) */
 	/* ELECT_GRACE: the node of the coordinator that went away with it. */
 	uint32_t grace_node;
+	/* The quorum known is the current ring's (elect_ring). */
+	int ring_current;
 	/* During ops.start: the last coordinator may still write under an
 	 * old epoch proof (it was deposed, or the grace ran out without
 	 * proof that it stopped): wait before replay. */
@@ -132,6 +134,13 @@ void elect_confchg(struct elect *e, const struct memb_member *members,
 		   size_t n, const struct memb_member *left, size_t nleft);
 /* This node's quorum changed. */
 void elect_quorum(struct elect *e, int quorate);
+/*
+ * Whether this node's quorum is known for the ring it is in
+ * (memb_cb.ring). Once it is, and quorate, the grace after a lost
+ * coordinator node ends at once: the grace is only the time in which a
+ * node cut off alone learns that it lost quorum.
+ */
+void elect_ring(struct elect *e, int current, int quorate);
 /* A multicast message from member (node, pid) of the group. */
 void elect_deliver(struct elect *e, uint32_t node, uint32_t pid,
 		   const void *msg, size_t len);

@@ -36,6 +36,12 @@ struct memb {
 	uint32_t local;
 	uint32_t pid;
 	int64_t timer_at;		/* CLOCK_MONOTONIC ms, 0 = disarmed */
+	/* Ring tracking (memb_cb.ring); the dispatch thread only. */
+	int ring_wait;			/* a node left; its ring not seen yet */
+	uint64_t ring_seq;		/* last totem membership's ring */
+	uint64_t quorum_seq;		/* ring of the last quorum notice */
+	int quorate;
+	int ring_told;			/* -1 never, else current last told */
 	int stop_pipe[2];
 	pthread_t thread;
 	int running;
@@ -94,6 +100,35 @@ static uint32_t left_reason(uint32_t r)
 	}
 }
 
+/* Tells cb.ring when whether the known quorum is the ring's changed. */
+static void ring_note(struct memb *m)
+{
+	int current = !m->ring_wait && m->quorum_seq >= m->ring_seq;
+
+	if (current == m->ring_told)
+		return;
+	m->ring_told = current;
+	if (current)
+		log_info("corosync ring %llu: %squorate", (unsigned long long)
+			 m->ring_seq, m->quorate ? "" : "not ");
+	if (m->cb.ring)
+		m->cb.ring(m->ctx, current, m->quorate);
+}
+
+static void on_totem(cpg_handle_t h, struct cpg_ring_id ring,
+		     uint32_t n, const uint32_t *nodes)
+{
+	struct memb *m = NULL;
+
+	(void)n;
+	(void)nodes;
+	if (cpg_context_get(h, (void **)&m) != CS_OK || !m)
+		return;
+	m->ring_seq = ring.seq;
+	m->ring_wait = 0;
+	ring_note(m);
+}
+
 static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 		       const struct cpg_address *members, size_t nmembers,
 		       const struct cpg_address *left, size_t nleft,
@@ -120,6 +155,12 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *group,
 		gone[ng].reason = left_reason(left[i].reason);
 	}
 	qsort(mem, n, sizeof(mem[0]), cmp_member);
+	/* Corosync delivers this ring's totem membership after its group
+	 * changes: until then the quorum we know may be the old ring's. */
+	for (i = 0; i < ng; i++)
+		if (gone[i].reason == MEMB_LEFT_NODE)
+			m->ring_wait = 1;
+	ring_note(m);
 	if (m->cb.confchg)
 		m->cb.confchg(m->ctx, mem, n, gone, ng);
 }
@@ -129,13 +170,16 @@ static void on_quorum(quorum_handle_t h, uint32_t quorate, uint64_t seq,
 {
 	struct memb *m = NULL;
 
-	(void)seq;
 	(void)n;
 	(void)view;
 	if (quorum_context_get(h, (const void **)&m) != CS_OK || !m)
 		return;
+	m->quorate = !!quorate;
+	if (seq > m->quorum_seq)
+		m->quorum_seq = seq;
 	if (m->cb.quorum)
 		m->cb.quorum(m->ctx, !!quorate);
+	ring_note(m);
 }
 
 void memb_timer(struct memb *m, int ms)
@@ -218,12 +262,15 @@ int memb_start(const char *group, const struct memb_cb *cb, void *ctx,
 	m->cb = *cb;
 	m->ctx = ctx;
 	m->stop_pipe[0] = m->stop_pipe[1] = -1;
+	m->ring_told = -1;
 	strcpy(m->name.value, group);
 	m->name.length = (uint32_t)strlen(group);
 	memset(&model, 0, sizeof(model));
 	model.model = CPG_MODEL_V1;
 	model.cpg_deliver_fn = on_deliver;
 	model.cpg_confchg_fn = on_confchg;
+	model.cpg_totem_confchg_fn = on_totem;
+	model.flags = CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF;
 	e = cpg_model_initialize(&m->cpg, CPG_MODEL_V1,
 				 (cpg_model_data_t *)&model, m);
 	if (e != CS_OK) {

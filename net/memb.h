@@ -37,6 +37,19 @@ struct memb_cb {
 			size_t nleft);
 	/* The cluster's quorum changed (votequorum; not in the total order). */
 	void (*quorum)(void *ctx, int quorate);
+	/*
+	 * Whether the quorum this process knows is the quorum of the ring
+	 * it is in (current 1) or may be older (0). A group change that
+	 * says a member's node left the membership makes it 0 (this call
+	 * comes before that confchg); it is 1 again once Corosync delivered
+	 * that ring's totem membership (it follows the ring's group
+	 * changes) and a quorum notification for that ring or a later one
+	 * (the two arrive on separate connections, in either order). So a
+	 * node cut off alone, which may see the group change before its
+	 * quorum loss, learns from current == 1 that quorate is final. As
+	 * dlm_controld waits for its quorum ring to match its CPG ring.
+	 */
+	void (*ring)(void *ctx, int current, int quorate);
 	/* A message multicast by a member (including this process). */
 	void (*message)(void *ctx, uint32_t node, uint32_t pid,
 			const void *msg, size_t len);

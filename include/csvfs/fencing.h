@@ -49,10 +49,12 @@
  * reports the quorum loss), the new coordinator neither replays nor
  * writes for T_proof + T_io + T_tick after its epoch bump
  * (CSVFS_FENCE_WAIT_MS): a write the old one began under an old proof has
- * ended or killed it. After a node loss the grace (fs/elect.c) comes
- * first: not for the old coordinator's writes but so that a cut-off lone
- * node hears of its quorum loss before it could elect itself and bump
- * the epoch (Corosync may deliver the configuration change first).
+ * ended or killed it. After a node loss the new coordinator first waits
+ * until its quorum is known for the ring that lost the node (net/memb.h,
+ * memb_cb.ring; the grace of fs/elect.c as a fallback): not for the old
+ * coordinator's writes but so that a cut-off lone node hears of its
+ * quorum loss before it could elect itself and bump the epoch (Corosync
+ * may deliver the configuration change first).
  *
  * What no software timer closes: a process stopped between its last clock
  * check and the write entering the kernel, and a write the kernel or the
@@ -76,7 +78,7 @@
 #define CSVFS_IO_DEADLINE_MS	2500
 #define CSVFS_WATCHDOG_TICK_MS	100
 #define CSVFS_DEPOSE_MS		4000
-#define CSVFS_FENCE_PROOF_MS	300
+#define CSVFS_FENCE_PROOF_MS	150
 #define CSVFS_FENCE_WAIT_MS	(CSVFS_FENCE_PROOF_MS + CSVFS_IO_DEADLINE_MS + \
 				 CSVFS_WATCHDOG_TICK_MS)
 _Static_assert(CSVFS_HB_INTERVAL_MS + CSVFS_IO_DEADLINE_MS +

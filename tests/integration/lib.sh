@@ -11,6 +11,10 @@
 #   track_mount DIR PIDFILE     register a mount made by other means
 #   loop_attach IMG             sets LOOP to a new loop device (O_DIRECT), detached on exit
 #   on_exit CMD...              run CMD at cleanup (last registered runs first)
+#   cluster_env                 for scripts/cluster tests (after tmp_setup):
+#                               REPO, CL (the script), CSVFS_BIN and
+#                               CSVFS_CLUSTER_STATE ($T/cluster) exported;
+#                               then run NODE -- CMD and mnt NODE (its mount)
 #   keep_logs FILE...           copy FILEs (logs of a failing run) to
 #                               $CSVFS_BIN/test-logs/NAME.kept/, paths kept
 #   as_user UID CMD...          run CMD as UID:UID with no supplementary groups
@@ -187,6 +191,7 @@ assert_file_content() {
 
 keep_logs() {
 	local dst=$B/test-logs/$TEST_NAME.kept f
+	_KEPT=1
 	rm -rf "$dst"
 	mkdir -p "$dst"
 	for f in "$@"; do
@@ -194,6 +199,15 @@ keep_logs() {
 	done
 	info "logs kept in $dst"
 }
+
+cluster_env() {
+	REPO=$(cd "$(dirname "$0")/../.." && pwd)
+	CL=$REPO/scripts/cluster
+	export CSVFS_BIN=$B
+	export CSVFS_CLUSTER_STATE=$T/cluster
+}
+run() { "$CL" run "$@"; }
+mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 
 tmp_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/csvfs-$TEST_NAME.XXXXXX")
@@ -234,6 +248,16 @@ _cleanup() {
 	_CLEANED=1
 	# files the test left open in a mount would keep it busy
 	for i in {3..19}; do eval "exec $i>&-"; done 2>/dev/null
+	# A failed cluster test keeps every node's logs, unless it kept its
+	# own choice already; before the on_exit commands, whose `cluster
+	# down` removes the state dir.
+	if ((rc)) && [[ -n ${CSVFS_CLUSTER_STATE:-} && -d $CSVFS_CLUSTER_STATE &&
+		-z ${_KEPT:-} ]]; then
+		local -a vmlogs=()
+		[[ -n ${VMD:-} ]] && vmlogs=("$VMD"/*/{qemu.out,console.log,qmp.log})
+		keep_logs "$CSVFS_CLUSTER_STATE"/node*/{csvfs.log,mount.log,log/corosync.log} \
+			"${vmlogs[@]}"
+	fi
 	for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
 		eval "${_ON_EXIT[$i]}"
 	done

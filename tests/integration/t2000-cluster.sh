@@ -16,15 +16,10 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/mount.csvfs" \
 	"$B/csvfsctl" corosync python3
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 coord_of() { # NODE: the coordinator node id as NODE sees it
 	run "$1" -- "$B/csvfsctl" status --json "$(mnt "$1")" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["coordinator"]["node"])'

@@ -27,10 +27,7 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/mount.csvfs" \
 	"$B/csvfsctl" "$B/tests/vmwriter" corosync python3
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 HOLDERS=()
 kill_holders() {
@@ -43,8 +40,6 @@ kill_holders() {
 on_exit kill_holders
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 nlog() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }
 owner_of() { # NODE FILE: "node=N mode=M ..." as NODE sees it
 	run "$1" -- getfattr --only-values -n trusted.csvfs.owner "$(mnt "$1")/$2" 2>/dev/null

@@ -20,10 +20,7 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" corosync \
 	python3 sqlite3
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 HOLDERS=()
 kill_holders() {
@@ -36,8 +33,6 @@ kill_holders() {
 on_exit kill_holders
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 hold() { # NODE MODE FILE: keeps FILE open on NODE (">>" write, "<" read)
 	local pf=$T/hold.$RANDOM
 	run "$1" -- sh -c "exec 3$2$(mnt "$1")/$3 && echo \$\$ > $pf.tmp && mv $pf.tmp $pf && exec sleep 600" \

@@ -12,17 +12,12 @@ source "$(dirname "$0")/lib.sh"
 tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" corosync python3
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 MiB=$((1 << 20))
 REC=$((4 * MiB))	# writer.py's record size
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 dfj() { # NODE FIELD
 	run "$1" -- "$B/csvfsctl" --json df "$(mnt "$1")" |
 		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"

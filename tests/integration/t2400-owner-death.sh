@@ -17,15 +17,10 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" corosync \
 	python3
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 nlog() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }
 opens() { # NODE FILE: one open for writing; prints "ok" or the error
 	run "$1" -- sh -c "exec 3>>$(mnt "$1")/$2 && echo ok" 2>&1 || true

@@ -36,10 +36,7 @@ need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" "$B/tests/vmwrite
 	qemu-system-x86_64 ocf-tester fuser
 
 MOVES=${T2550_MOVES:-10}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 key=$T/cluster.key
 mp=$T/vms			# the same path on every node
@@ -54,7 +51,6 @@ source "$REPO/tests/vm/lib-pcmk.sh"
 vm_setup
 VMW=$B/tests/vmwriter
 
-run() { "$CL" run "$@"; }
 tstep() { step "$* (at ${SECONDS}s)"; }
 located() { pcmk_located; }
 virsh_on() { local n=$1; shift; run "$n" -- virsh -q -c qemu:///system "$@"; }

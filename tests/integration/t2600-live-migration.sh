@@ -37,17 +37,13 @@ source "$(dirname "$0")/lib.sh"
 tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/csvfsctl" "$B/tests/vmwriter" corosync
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 export VM_RATE=50 VM_SYNC=4
 source "$REPO/tests/vm/lib-vm.sh"
 img=$T/vol.img
 on_exit "$CL" down '>/dev/null 2>&1'
 vm_setup
 
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 # steps say when they start: under load, the log shows where the time went
 tstep() { step "$* (at ${SECONDS}s)"; }
 nlog() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }

@@ -25,10 +25,7 @@ source "$(dirname "$0")/lib.sh"
 tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" corosync setpriv fallocate
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 
 cat >"$T/op.sh" <<'EOF'
 #!/bin/sh
@@ -125,7 +122,6 @@ mkimg "$cimg" 2G
 mkfs_vol "$cimg"
 on_exit "$CL" down '>/dev/null 2>&1'
 "$CL" up -n 3 "$cimg" >"$T/up.log" 2>&1 || { cat "$T/up.log"; fail "cluster up failed"; }
-run() { "$CL" run "$@"; }
 cm() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 run 1 -- chmod 1777 "$(cm 1)"
 

@@ -19,15 +19,10 @@ need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" corosync python3
 
 NODES=${CSVFS_T2880_NODES:-8}
 OPS=${CSVFS_T2880_OPS:-150}
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 
 # Every file that is not inline takes a whole large block: room for all.
 mkimg "$img" 8G

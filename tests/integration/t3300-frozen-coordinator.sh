@@ -24,10 +24,7 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/mount.csvfs" \
 	"$B/csvfsctl" corosync python3 strace timeout
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 frozen=""
 st_pid=""
@@ -36,8 +33,6 @@ on_exit '[[ -n $frozen ]] && kill -CONT $frozen 2>/dev/null'
 on_exit '[[ -n $st_pid ]] && kill $st_pid 2>/dev/null'
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 log_of() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }
 status_of() { # NODE FIELD...: python expression on the status JSON
 	local node=$1

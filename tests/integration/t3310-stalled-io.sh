@@ -27,18 +27,13 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/mount.csvfs" \
 	"$B/csvfsctl" corosync python3 timeout
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 export CSVFS_TEST_DEV_STALL=$T/stall
 mkdir -p "$CSVFS_TEST_DEV_STALL"
 img=$T/vol.img
 on_exit rm -f "$CSVFS_TEST_DEV_STALL/node3"
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 log_of() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }
 fail_log() { # NODE MESSAGE
 	tail -30 "$(log_of "$1")" 2>/dev/null | sed 's/^/#    /' || true

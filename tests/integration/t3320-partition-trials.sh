@@ -31,10 +31,7 @@ tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" "$B/mount.csvfs" \
 	"$B/csvfsctl" corosync python3 timeout
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 trials=${CSVFS_T3320_TRIALS:-10}
 seed=${CSVFS_T3320_SEED:-$RANDOM}
@@ -42,8 +39,6 @@ RANDOM=$seed
 on_exit touch "$T/stop"
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 log_of() { echo "$CSVFS_CLUSTER_STATE/node$1/csvfs.log"; }
 fail_log() { # NODE MESSAGE
 	tail -30 "$(log_of "$1")" 2>/dev/null | sed 's/^/#    /' || true

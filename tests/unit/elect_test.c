@@ -643,15 +643,10 @@ static void test_depose_needs_a_member_waited_for(void)
 	CU_ASSERT_EQUAL(nodes[1].follows, 2);
 }
 
-/*
- * The coordinator's node is lost (NODEDOWN): the target waits the grace,
- * watching that node's heartbeat; once it has stood still
- * (elect_fenced) the target starts at once, before the timer.
- */
-static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
+/* Node 1, the coordinator of 3, is lost with its node (NODEDOWN). */
+static void lose_coordinator_node(void)
 {
-	uint32_t w[NMAX];
-	int i, n;
+	int i;
 
 	reset(3);
 	for (i = 1; i <= 3; i++)
@@ -660,12 +655,32 @@ static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
 	check_agreement(1);
 	kill_node(1);
 	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
+}
+
+static void run_round(void)
+{
+	int i;
+
 	for (i = 0; i < 50; i++) {
 		order_one(2);
 		order_one(3);
 		step_node(2);
 		step_node(3);
 	}
+}
+
+/*
+ * The coordinator's node is lost (NODEDOWN): the target waits the grace,
+ * watching that node's heartbeat; once it has stood still
+ * (elect_fenced) the target starts at once, before the timer.
+ */
+static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
+{
+	uint32_t w[NMAX];
+	int n;
+
+	lose_coordinator_node();
+	run_round();
 	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
 	n = elect_waiting_for(&nodes[2].e, w, NMAX);
 	CU_ASSERT_EQUAL(n, 1);
@@ -690,21 +705,8 @@ static void test_grace_ends_when_the_lost_node_stopped_stamping(void)
  */
 static void test_grace_timeout_fences_by_epoch(void)
 {
-	int i;
-
-	reset(3);
-	for (i = 1; i <= 3; i++)
-		join(i, 0);
-	drain();
-	check_agreement(1);
-	kill_node(1);
-	logv[nlog - 1].left[0].reason = MEMB_LEFT_NODE;
-	for (i = 0; i < 50; i++) {
-		order_one(2);
-		order_one(3);
-		step_node(2);
-		step_node(3);
-	}
+	lose_coordinator_node();
+	run_round();
 	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
 	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
 	now = nodes[2].timer_at;
@@ -713,6 +715,60 @@ static void test_grace_timeout_fences_by_epoch(void)
 	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
 	drain();
 	check_agreement(2);
+}
+
+/*
+ * The grace is the time a node cut off alone needs to learn that it lost
+ * quorum. Once Corosync delivered the ring that lost the node and its
+ * quorum (memb_cb.ring), the quorum is final: the grace ends at once, the
+ * start fenced by epoch all the same.
+ */
+static void test_grace_ends_when_the_ring_is_quorate(void)
+{
+	lose_coordinator_node();
+	run_round();
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	elect_ring(&nodes[2].e, 0, 1);		/* not this ring's yet */
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_GRACE);
+	elect_ring(&nodes[2].e, 1, 1);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].timer_at, -1);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
+/* The ring's quorum known before the round is decided: no grace at all. */
+static void test_known_ring_quorum_skips_the_grace(void)
+{
+	lose_coordinator_node();
+	elect_ring(&nodes[2].e, 1, 1);
+	elect_ring(&nodes[3].e, 1, 1);
+	run_round();
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_SERVING);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 1);
+	drain();
+	check_agreement(2);
+}
+
+/*
+ * The node in the grace turns out to be the one cut off: its ring says
+ * no quorum. It never starts (no epoch bump that would fence the real
+ * coordinator), not even when its timer runs out.
+ */
+static void test_ring_without_quorum_never_starts(void)
+{
+	lose_coordinator_node();
+	run_round();
+	CU_ASSERT_EQUAL_FATAL(nodes[2].e.state, ELECT_GRACE);
+	elect_quorum(&nodes[2].e, 0);
+	elect_ring(&nodes[2].e, 1, 0);
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_NO_QUORUM);
+	now += 10000;
+	fire_timers();
+	CU_ASSERT_EQUAL(nodes[2].e.state, ELECT_NO_QUORUM);
+	CU_ASSERT_EQUAL(nodes[2].fenced_starts, 0);
+	CU_ASSERT_FALSE(nodes[2].e.serving);
 }
 
 static void test_codec_round_trip_and_rejects(void)
@@ -821,6 +877,12 @@ int main(void)
 		    test_grace_ends_when_the_lost_node_stopped_stamping);
 	CU_add_test(s, "grace timeout fences the lost node by epoch",
 		    test_grace_timeout_fences_by_epoch);
+	CU_add_test(s, "grace ends when the ring is quorate",
+		    test_grace_ends_when_the_ring_is_quorate);
+	CU_add_test(s, "a known ring quorum skips the grace",
+		    test_known_ring_quorum_skips_the_grace);
+	CU_add_test(s, "a ring without quorum never starts",
+		    test_ring_without_quorum_never_starts);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = (int)CU_get_number_of_failures();
