@@ -12,15 +12,10 @@ source "$(dirname "$0")/lib.sh"
 tmp_setup
 need "$B/mkfs.csvfs" "$B/fsck.csvfs" "$B/csvfsd" corosync python3 dd
 
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-CL=$REPO/scripts/cluster
-export CSVFS_BIN=$B
-export CSVFS_CLUSTER_STATE=$T/cluster
+cluster_env
 img=$T/vol.img
 on_exit "$CL" down '>/dev/null 2>&1'
 
-run() { "$CL" run "$@"; }
-mnt() { echo "$CSVFS_CLUSTER_STATE/node$1/mnt"; }
 sum() { run "$1" -- sha256sum "$(mnt "$1")/$2" | cut -d' ' -f1; }
 
 mkimg "$img" 1G
