@@ -40,7 +40,9 @@
  * Locks, in order: flush_lock or rmw_lock, then io_lock, then f->lock;
  * d->lock (the table) is never held while waiting for another lock.
  * f->lock is held across coordinator calls that change the map (alloc,
- * inline writes) but never across device I/O.
+ * inline writes, map loads) but never across device I/O; so what runs on
+ * the client's reader thread (data_map_inval), which must read those
+ * calls' replies, never takes it.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -200,7 +202,7 @@ int data_open(struct data *d, uint64_t ino, const struct csvfs_attr *a,
 			data_map_drop(f);
 		}
 		f->mode = a->mode;
-		f->mode_stale = 0;
+		__atomic_store_n(&f->mode_stale, 0, __ATOMIC_RELEASE);
 		pthread_mutex_unlock(&f->lock);
 		file_destroy(nf);
 	}
@@ -879,11 +881,16 @@ void data_map_inval(struct data *d, uint64_t ino)
 
 	if (!f)
 		return;
+	/*
+	 * No f->lock here: we run on the client's reader thread, and a
+	 * request of this node may hold f->lock while it waits for its
+	 * reply (map_load), which this thread has to read. Taking the lock
+	 * deadlocked both until the request timed out (120 s: t2800's
+	 * sqlite, t2550's VM).
+	 */
 	__atomic_add_fetch(&f->map_gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&f->map_stale, 1, __ATOMIC_RELEASE);
-	pthread_mutex_lock(&f->lock);
-	f->mode_stale = 1;
-	pthread_mutex_unlock(&f->lock);
+	__atomic_store_n(&f->mode_stale, 1, __ATOMIC_RELEASE);
 	file_put(d, f);
 }
 
@@ -895,7 +902,7 @@ void data_note_mode(struct data *d, uint64_t ino, uint32_t mode)
 		return;
 	pthread_mutex_lock(&f->lock);
 	f->mode = mode;
-	f->mode_stale = 0;
+	__atomic_store_n(&f->mode_stale, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&f->lock);
 	file_put(d, f);
 }
@@ -918,18 +925,15 @@ int data_has_privs(struct data *d, struct data_file *f)
 	uint32_t mode;
 	int stale, rc;
 
+	stale = __atomic_exchange_n(&f->mode_stale, 0, __ATOMIC_ACQ_REL);
 	pthread_mutex_lock(&f->lock);
-	stale = f->mode_stale;
-	f->mode_stale = 0;
 	mode = f->mode;
 	pthread_mutex_unlock(&f->lock);
 	if (stale) {
 		/* Rare: another node changed the file since we knew it. */
 		rc = mdc_getattr(d->mdc, ino, &a);
 		if (rc) {
-			pthread_mutex_lock(&f->lock);
-			f->mode_stale = 1;
-			pthread_mutex_unlock(&f->lock);
+			__atomic_store_n(&f->mode_stale, 1, __ATOMIC_RELEASE);
 			return rc;
 		}
 		mode = a.mode;

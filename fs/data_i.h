@@ -71,7 +71,9 @@ struct data_file {
 					 * (data_lost_check) */
 	struct own_gate gate;		/* ownership recall (fs/own.h) */
 	uint32_t mode;			/* from the coordinator (setuid) */
-	int mode_stale;			/* another node changed the file */
+	int mode_stale;			/* atomic, no lock (data_map_inval runs
+					 * on the client's reader thread): another
+					 * node changed the file */
 };
 
 static inline uint64_t data_file_ino(const struct data_file *f)

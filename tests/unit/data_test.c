@@ -12,6 +12,8 @@
  */
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +22,7 @@
 #include "csvfs/ondisk.h"
 #include "csvfs/proto.h"
 #include "fs/data.h"
+#include "fs/local.h"
 #include "tests/unit/testmds.h"
 
 #define KiB	1024ull
@@ -323,6 +326,98 @@ static void test_tail_moves_into_the_inode_at_last_close(void)
 	down();
 }
 
+/*
+ * The push path: an invalidation from the coordinator runs on the
+ * client's reader thread, the only thread that can deliver the reply a
+ * request of this node waits for. A transport that, while a GET_EXTENTS
+ * is in flight, runs data_map_inval on another thread and waits for it
+ * (up to 2 s) stands for that reader: if the invalidation needs a lock
+ * the waiting request holds, it cannot finish (a deadlock until the
+ * request timed out, 120 s, in t2800 and t2550).
+ */
+static struct mdc_transport real_t;
+static struct data *inval_data;
+static uint64_t inval_ino;
+static int inval_armed, inval_finished, inval_is_stuck;
+static pthread_t inval_stuck;
+
+static void *inval_thread(void *arg)
+{
+	(void)arg;
+	data_map_inval(inval_data, inval_ino);
+	return NULL;
+}
+
+static int reader_call(void *ctx, struct csvfs_msg_hdr *hdr,
+		       const void *payload, uint8_t **reply,
+		       size_t *reply_len)
+{
+	struct timespec ts;
+	pthread_t t;
+
+	(void)ctx;
+	if (inval_armed && hdr->type == CSVFS_MSG_GET_EXTENTS) {
+		inval_armed = 0;
+		CU_ASSERT_FATAL(pthread_create(&t, NULL, inval_thread,
+					       NULL) == 0);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 2;
+		if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
+			inval_finished = 1;
+		} else {
+			/* Stuck: the request ends, then the test joins it. */
+			inval_stuck = t;
+			inval_is_stuck = 1;
+		}
+	}
+	return real_t.call(real_t.ctx, hdr, payload, reply, reply_len);
+}
+
+static void test_invalidation_never_waits_for_a_request(void)
+{
+	static uint8_t buf[256 * KiB];
+	struct mdc_transport t = { reader_call, NULL };
+	struct data_opts o = { 0 };
+	struct data_file *f;
+	struct csvfs_attr a;
+	struct mdc *mdc2;
+	const void *p;
+	uint64_t ino;
+	size_t n;
+
+	up();
+	ino = new_file("pushed", &f);
+	fill(buf, sizeof(buf), 11);
+	CU_ASSERT(data_write(data, f, 0, buf, sizeof(buf)) == 0);
+	CU_ASSERT(data_close(data, f) == 0);
+	/* A second data path whose requests go through reader_call. */
+	local_transport(mds, &real_t);
+	CU_ASSERT_FATAL(mdc_new(&t, 1, ++incarnation, &mdc2) == 0);
+	CU_ASSERT_FATAL(mdc_hello(mdc2, "test", &vi) == 0);
+	o.mdc = mdc2;
+	o.dev = dev;
+	o.block_shift = vi.block_shift;
+	o.max_io = 1 << 20;
+	o.node_id = 1;
+	CU_ASSERT_FATAL(data_new(&o, &inval_data) == 0);
+	CU_ASSERT(mdc_getattr(mdc2, ino, &a) == 0);
+	CU_ASSERT_FATAL(data_open(inval_data, ino, &a, &f) == 0);
+	inval_ino = ino;
+	inval_finished = 0;
+	inval_armed = 1;
+	/* The first read loads the map: a GET_EXTENTS. */
+	CU_ASSERT(data_read(inval_data, f, 0, 4096, &p, &n) == 0);
+	if (inval_is_stuck)
+		pthread_join(inval_stuck, NULL);
+	CU_ASSERT_EQUAL(inval_armed, 0);
+	CU_ASSERT_EQUAL(inval_finished, 1);
+	CU_ASSERT(data_close(inval_data, f) == 0);
+	data_free(inval_data);
+	inval_data = NULL;
+	mdc_free(mdc2);
+	down();
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -343,6 +438,8 @@ int main(void)
 		    test_inline_fills_the_xattr_area_without_xattrs);
 	CU_add_test(s, "a tail moves into the inode at the last close",
 		    test_tail_moves_into_the_inode_at_last_close);
+	CU_add_test(s, "an invalidation never waits for a request",
+		    test_invalidation_never_waits_for_a_request);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
