@@ -243,7 +243,8 @@ int fk_sub_check(struct fsck *f)
 	want = calloc(s->nchunk ? s->nchunk : 1, CSVFS_CHUNK_MAX_MBLKS / 8);
 	if (!want)
 		return -ENOMEM;
-	qsort(s->run, s->nrun, sizeof(*s->run), cmp_run);
+	if (s->nrun)	/* no runs: s->run may be NULL, qsort's is nonnull */
+		qsort(s->run, s->nrun, sizeof(*s->run), cmp_run);
 	for (i = 0; i < s->nrun; i++) {
 		const struct fsub_run *r = &s->run[i];
 		uint64_t blk = r->mblk / f->mpb, unit = r->mblk % f->mpb;
