@@ -317,53 +317,61 @@ uint32_t ino_inline_cap(const struct csvfs_inode *in)
 	       CSVFS_INLINE_MAX : CSVFS_INLINE_XMAX;
 }
 
-/* The inline data are two pieces: body[], then xattr[]. */
-static uint8_t *inline_at(struct csvfs_inode *in, uint32_t off,
-			  uint32_t *room)
+void ino_area_copy(const struct ino_area *a, uint32_t off, void *buf,
+		   uint32_t len, int into_area)
 {
-	if (off < CSVFS_INLINE_MAX) {
-		*room = CSVFS_INLINE_MAX - off;
-		return in->body + off;
+	uint8_t *b = buf;
+
+	while (len) {
+		uint8_t *p;
+		uint32_t room, n;
+
+		if (off < a->first_len) {
+			p = a->first + off;
+			room = a->first_len - off;
+		} else {
+			p = a->second + (off - a->first_len);
+			room = a->total - off;
+		}
+		n = len < room ? len : room;
+		if (!into_area)
+			memcpy(b, p, n);
+		else if (b)
+			memcpy(p, b, n);
+		else
+			memset(p, 0, n);
+		if (b)
+			b += n;
+		off += n;
+		len -= n;
 	}
-	*room = CSVFS_INLINE_XMAX - off;
-	return in->xattr + (off - CSVFS_INLINE_MAX);
+}
+
+/* The inline data are two pieces: body[], then xattr[]. */
+static struct ino_area inline_area(const struct csvfs_inode *in)
+{
+	struct ino_area a = {
+		.first = (uint8_t *)in->body,
+		.first_len = CSVFS_INLINE_MAX,
+		.second = (uint8_t *)in->xattr,
+		.total = CSVFS_INLINE_XMAX,
+	};
+
+	return a;
 }
 
 void ino_inline_read(const struct csvfs_inode *in, uint32_t off, void *buf,
 		     uint32_t len)
 {
-	uint8_t *b = buf;
+	struct ino_area a = inline_area(in);
 
-	while (len) {
-		uint32_t room, n;
-		const uint8_t *p = inline_at((struct csvfs_inode *)in, off,
-					     &room);
-
-		n = len < room ? len : room;
-		memcpy(b, p, n);
-		b += n;
-		off += n;
-		len -= n;
-	}
+	ino_area_copy(&a, off, buf, len, 0);
 }
 
 void ino_inline_write(struct csvfs_inode *in, uint32_t off, const void *buf,
 		      uint32_t len)
 {
-	const uint8_t *b = buf;
+	struct ino_area a = inline_area(in);
 
-	while (len) {
-		uint32_t room, n;
-		uint8_t *p = inline_at(in, off, &room);
-
-		n = len < room ? len : room;
-		if (b) {
-			memcpy(p, b, n);
-			b += n;
-		} else {
-			memset(p, 0, n);
-		}
-		off += n;
-		len -= n;
-	}
+	ino_area_copy(&a, off, (void *)buf, len, 1);
 }

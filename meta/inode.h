@@ -67,6 +67,20 @@ int ino_xattr_remove(struct ino_xattrs *x, const char *name);
  * hold (CSVFS_INLINE_XMAX or CSVFS_INLINE_MAX). read/write: bytes
  * [off, off + len) of the data, within the cap.
  */
+/*
+ * An area of an inode stored in two pieces (inline data, tails): bytes
+ * [0, first_len) at first, [first_len, total) at second. ino_area_copy
+ * copies [off, off + len) out to buf, or into the area from buf (NULL
+ * zeroes); off + len <= total.
+ */
+struct ino_area {
+	uint8_t *first;
+	uint32_t first_len;
+	uint8_t *second;
+	uint32_t total;
+};
+void ino_area_copy(const struct ino_area *a, uint32_t off, void *buf,
+		   uint32_t len, int into_area);
 uint32_t ino_inline_cap(const struct csvfs_inode *in);
 void ino_inline_read(const struct csvfs_inode *in, uint32_t off, void *buf,
 		     uint32_t len);

@@ -13,6 +13,7 @@
 
 #include "csvfs/errors.h"
 #include "meta/alloc.h"
+#include "meta/inode.h"
 #include "meta/jrnl.h"
 #include "meta/ondisk.h"
 #include "meta/subblk.h"
@@ -452,49 +453,32 @@ int subblk_inode_run(const struct csvfs_inode *in, struct csvfs_extent *e)
 }
 
 /* The tail area is two pieces: xattr[], then body[] past the extent. */
-static uint8_t *tail_at(struct csvfs_inode *in, uint32_t off, uint32_t *room)
+static struct ino_area tail_area(const struct csvfs_inode *in)
 {
-	if (off < CSVFS_TAIL_XATTR_PART) {
-		*room = CSVFS_TAIL_XATTR_PART - off;
-		return in->xattr + off;
-	}
-	*room = CSVFS_TAIL_MAX - off;
-	return in->body + CSVFS_TAIL_BODY_OFF + (off - CSVFS_TAIL_XATTR_PART);
+	struct ino_area a = {
+		.first = (uint8_t *)in->xattr,
+		.first_len = CSVFS_TAIL_XATTR_PART,
+		.second = (uint8_t *)in->body + CSVFS_TAIL_BODY_OFF,
+		.total = CSVFS_TAIL_MAX,
+	};
+
+	return a;
 }
 
 void subblk_tail_read(const struct csvfs_inode *in, uint32_t off, void *buf,
 		      uint32_t len)
 {
-	uint8_t *b = buf;
+	struct ino_area a = tail_area(in);
 
-	while (len) {
-		uint32_t room, n;
-		const uint8_t *p = tail_at((struct csvfs_inode *)in, off,
-					   &room);
-
-		n = len < room ? len : room;
-		memcpy(b, p, n);
-		b += n;
-		off += n;
-		len -= n;
-	}
+	ino_area_copy(&a, off, buf, len, 0);
 }
 
 void subblk_tail_write(struct csvfs_inode *in, uint32_t off, const void *buf,
 		       uint32_t len)
 {
-	const uint8_t *b = buf;
+	struct ino_area a = tail_area(in);
 
-	while (len) {
-		uint32_t room, n;
-		uint8_t *p = tail_at(in, off, &room);
-
-		n = len < room ? len : room;
-		memcpy(p, b, n);
-		b += n;
-		off += n;
-		len -= n;
-	}
+	ino_area_copy(&a, off, (void *)buf, len, 1);
 }
 
 void subblk_tail_clear(struct csvfs_inode *in)
