@@ -749,13 +749,30 @@ int mdc_lseek(struct mdc *c, uint64_t ino, uint64_t off, int whence,
 	return done(&rd, buf, rc);
 }
 
+/*
+ * Once the coordinator has our FORGET it no longer tells us when ino
+ * changes or is freed and its number given to a new inode, so what we
+ * cached of ino goes now: kept, it would answer a GETATTR of the new
+ * inode with the old one's attributes (the kernel then calls the inode
+ * bad and fails every I/O on it). Dropped before the call, so that a
+ * reply to a request sent earlier is not cached, and again once the
+ * coordinator has answered: it may run a LOOKUP we sent meanwhile before
+ * the FORGET, which then takes away the interest that LOOKUP recorded.
+ * A request sent after the answer runs after the FORGET.
+ */
 int mdc_forget(struct mdc *c, uint64_t ino)
 {
 	struct msg_wr w;
+	int rc;
 
+	if (c->cache)
+		mcache_inval(c->cache, ino);
 	msg_wr_init(&w);
 	msg_put_u64(&w, ino);
-	return call_none(c, CSVFS_MSG_FORGET, &w);
+	rc = call_none(c, CSVFS_MSG_FORGET, &w);
+	if (c->cache)
+		mcache_inval(c->cache, ino);
+	return rc;
 }
 
 int mdc_inval_ack(struct mdc *c, uint64_t inval_id)
